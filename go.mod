@@ -1,0 +1,3 @@
+module github.com/piermq/pier
+
+go 1.26.8

@@ -1,0 +1,94 @@
+package message
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+)
+
+func sample() *Message {
+	return &Message{
+		ID: "ID:p-1:1:1:1", Dest: Destination{Queue, "orders.eu"}, ReplyTo: Destination{TempQueue, "t1"},
+		CorrelationID: "c", Type: "order", Priority: 7, Expiration: 1700000000000, Timestamp: 1690000000000,
+		Persistent: true, DeliveryCount: 2, GroupID: "g", GroupSeq: 3, ProducerID: "p-1:1:1", ProducerSeq: 42,
+		UserID: "u",
+		Properties: map[string]any{
+			"n": nil, "b": true, "i8": int8(-3), "i16": int16(-300), "i32": int32(70000), "i64": int64(-1 << 40),
+			"f32": float32(1.5), "f64": 2.25, "s": "héllo", "raw": []byte{0, 1, 2}, "ch": uint16('x'),
+		},
+		BodyKind: Bytes, Body: []byte{0, 0xff, 'a'},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, m := range []*Message{sample(), {}, {Dest: Destination{Topic, "a"}, BodyKind: Text, Body: []byte("x")}} {
+		b, err := Marshal(nil, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Unmarshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", got, m)
+		}
+	}
+}
+
+func TestUnmarshalRejectsTruncation(t *testing.T) {
+	b, _ := Marshal(nil, sample())
+	for i := 0; i < len(b); i++ {
+		if _, err := Unmarshal(b[:i]); err == nil {
+			t.Fatalf("truncated to %d bytes: no error", i)
+		}
+	}
+	if _, err := Unmarshal(append(b, 0)); err == nil {
+		t.Fatal("trailing byte accepted")
+	}
+}
+
+func TestMarshalRejectsUnknownType(t *testing.T) {
+	m := &Message{Properties: map[string]any{"x": struct{}{}}}
+	if _, err := Marshal(nil, m); err == nil {
+		t.Fatal("want error for unsupported property type")
+	}
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	b, _ := Marshal(nil, sample())
+	f.Add(b)
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Unmarshal(data)
+		if err != nil {
+			return
+		}
+		again, err := Marshal(nil, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m2, err := Unmarshal(again)
+		if err != nil {
+			t.Fatalf("re-encoded message does not decode: %v", err)
+		}
+		if again2, _ := Marshal(nil, m2); !bytes.Equal(again, again2) {
+			t.Fatal("encoding not stable")
+		}
+	})
+}
+
+func TestMatch(t *testing.T) {
+	cases := []struct {
+		pat, name string
+		want      bool
+	}{
+		{"a.b", "a.b", true}, {"a.*", "a.b", true}, {"a.*", "a.b.c", false}, {"a.>", "a.b.c", true},
+		{"a.>", "a", false}, {">", "x", true}, {"*.b", "a.b", true}, {"a.*.c", "a.x.c", true}, {"a.b", "a.c", false},
+	}
+	for _, c := range cases {
+		if got := Match(c.pat, c.name); got != c.want {
+			t.Errorf("Match(%q,%q)=%v want %v", c.pat, c.name, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,147 @@
+// Package store defines the durable storage the broker core writes through:
+// one Store interface that the embedded journal, the SQL store and the
+// replicated store implement, and the conformance suite (storetest) that every
+// implementation must pass.
+//
+// The model is deliberately small. The store holds named message lists
+// ("destinations": opaque keys chosen by the broker, e.g. "queue://orders" or
+// "durable://client/sub"), each an ordered set of messages keyed by a sequence
+// number the broker assigns (store-wide, strictly increasing), plus a registry
+// of durable subscriptions. Every change is a Batch applied atomically and
+// durably: when Apply returns nil, the whole batch survives a crash; if the
+// process dies before, either all of it or none of it is recovered.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/piermq/pier/internal/message"
+)
+
+// Errors returned by stores.
+var (
+	// ErrClosed is returned by every call after Close.
+	ErrClosed = errors.New("store: closed")
+	// ErrFull is returned by Apply when a batch that adds data would take the
+	// store past its configured size limit. Batches that only remove data are
+	// always accepted.
+	ErrFull = errors.New("store: size limit reached")
+)
+
+// OpKind says what one operation of a batch does.
+type OpKind uint8
+
+// Operation kinds.
+const (
+	// OpAdd stores Msg under (Dest, Seq).
+	OpAdd OpKind = iota + 1
+	// OpRemove deletes (Dest, Seq); removing an absent message is not an error.
+	OpRemove
+	// OpPutSub creates or replaces the durable subscription Sub.
+	OpPutSub
+	// OpDeleteSub deletes the durable subscription Sub.Key() and every
+	// message stored under its destination key.
+	OpDeleteSub
+)
+
+// Op is one operation of a batch.
+type Op struct {
+	Kind OpKind
+	Dest string           // OpAdd, OpRemove
+	Seq  uint64           // OpAdd, OpRemove
+	Msg  *message.Message // OpAdd; the store must not modify it
+	Sub  *Subscription    // OpPutSub, OpDeleteSub
+}
+
+// Batch is a list of operations applied atomically, in order.
+type Batch struct {
+	Ops []Op
+}
+
+// Add appends an OpAdd.
+func (b *Batch) Add(dest string, seq uint64, m *message.Message) {
+	b.Ops = append(b.Ops, Op{Kind: OpAdd, Dest: dest, Seq: seq, Msg: m})
+}
+
+// Remove appends an OpRemove.
+func (b *Batch) Remove(dest string, seq uint64) {
+	b.Ops = append(b.Ops, Op{Kind: OpRemove, Dest: dest, Seq: seq})
+}
+
+// PutSub appends an OpPutSub.
+func (b *Batch) PutSub(s Subscription) {
+	b.Ops = append(b.Ops, Op{Kind: OpPutSub, Sub: &s})
+}
+
+// DeleteSub appends an OpDeleteSub.
+func (b *Batch) DeleteSub(s Subscription) {
+	b.Ops = append(b.Ops, Op{Kind: OpDeleteSub, Sub: &s})
+}
+
+// Subscription is a durable topic subscription: it outlives its consumer and
+// keeps the topic's messages (under Dest) until they are acknowledged.
+type Subscription struct {
+	ClientID string
+	Name     string
+	Topic    string // the topic name, possibly a wildcard pattern
+	Selector string
+	NoLocal  bool
+	Dest     string // the destination key its messages are stored under
+}
+
+// Key identifies a durable subscription: client id and subscription name.
+func (s Subscription) Key() string { return s.ClientID + "\x00" + s.Name }
+
+// Record is one stored message, as returned by Scan.
+type Record struct {
+	Seq uint64
+	Msg *message.Message
+}
+
+// DestState describes one non-empty destination at recovery.
+type DestState struct {
+	Dest  string
+	Count int   // messages stored
+	Bytes int64 // approximate encoded size of those messages
+}
+
+// State is what a store holds, as read by Recover.
+type State struct {
+	// LastSeq is the highest sequence number ever applied (0 for a new
+	// store); the broker continues numbering after it. A store must never
+	// report a LastSeq lower than one it reported before for data that is
+	// still present.
+	LastSeq       uint64
+	Dests         []DestState
+	Subscriptions []Subscription
+}
+
+// Usage is the store's current footprint.
+type Usage struct {
+	Bytes    int64 // bytes of live data (or on disk, whichever the store can tell)
+	Limit    int64 // configured limit; 0 means none
+	Messages int64 // live messages
+}
+
+// Store is durable message storage. Implementations are safe for concurrent
+// use; concurrent Apply calls should be grouped into one durable write (group
+// commit) rather than serialised one sync each.
+type Store interface {
+	// Recover returns what the store holds. It is called once, before any
+	// other method but Close.
+	Recover(ctx context.Context) (*State, error)
+	// Apply makes the batch durable, atomically. Ops within a batch apply in
+	// order.
+	Apply(ctx context.Context, b *Batch) error
+	// Scan returns up to max records of dest with Seq > after, in Seq order,
+	// stopping early once maxBytes of encoded messages have been gathered
+	// (always at least one record if any exists). Messages returned are the
+	// caller's to keep.
+	Scan(ctx context.Context, dest string, after uint64, max int, maxBytes int64) ([]Record, error)
+	// Usage reports the store's size.
+	Usage() Usage
+	// Close flushes and releases everything. Apply calls in progress either
+	// complete or return an error.
+	Close() error
+}
