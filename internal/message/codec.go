@@ -53,6 +53,8 @@ func Marshal(dst []byte, m *Message) ([]byte, error) {
 	dst = appendString(dst, m.ProducerID)
 	dst = binary.AppendVarint(dst, m.ProducerSeq)
 	dst = appendString(dst, m.UserID)
+	dst = append(dst, byte(m.OriginalDest.Kind))
+	dst = appendString(dst, m.OriginalDest.Name)
 	keys := make([]string, 0, len(m.Properties))
 	for k := range m.Properties {
 		keys = append(keys, k)
@@ -250,6 +252,8 @@ func Unmarshal(b []byte) (*Message, error) {
 	m.ProducerID = d.string()
 	m.ProducerSeq = d.varint()
 	m.UserID = d.string()
+	m.OriginalDest.Kind = DestKind(d.byte())
+	m.OriginalDest.Name = d.string()
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
 		d.fail()
@@ -271,7 +275,7 @@ func Unmarshal(b []byte) (*Message, error) {
 	if len(d.b) != 0 {
 		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(d.b))
 	}
-	if m.Dest.Kind > TempTopic || m.ReplyTo.Kind > TempTopic || m.BodyKind > Stream {
+	if m.Dest.Kind > TempTopic || m.ReplyTo.Kind > TempTopic || m.OriginalDest.Kind > TempTopic || m.BodyKind > Stream {
 		return nil, fmt.Errorf("%w: bad kind", ErrCorrupt)
 	}
 	return m, nil

@@ -11,7 +11,7 @@ func sample() *Message {
 		ID: "ID:p-1:1:1:1", Dest: Destination{Queue, "orders.eu"}, ReplyTo: Destination{TempQueue, "t1"},
 		CorrelationID: "c", Type: "order", Priority: 7, Expiration: 1700000000000, Timestamp: 1690000000000,
 		Persistent: true, DeliveryCount: 2, GroupID: "g", GroupSeq: 3, ProducerID: "p-1:1:1", ProducerSeq: 42,
-		UserID: "u",
+		UserID: "u", OriginalDest: Destination{Topic, "orig"},
 		Properties: map[string]any{
 			"n": nil, "b": true, "i8": int8(-3), "i16": int16(-300), "i32": int32(70000), "i64": int64(-1 << 40),
 			"f32": float32(1.5), "f64": 2.25, "s": "héllo", "raw": []byte{0, 1, 2}, "ch": uint16('x'),

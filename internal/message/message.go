@@ -189,6 +189,7 @@ type Message struct {
 	ProducerID    string
 	ProducerSeq   int64
 	UserID        string
+	OriginalDest  Destination // where a dead-lettered or forwarded message was first sent
 	Properties    map[string]any
 	BodyKind      BodyKind
 	Body          []byte
