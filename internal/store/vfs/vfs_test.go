@@ -1,0 +1,222 @@
+package vfs
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+)
+
+func mustWrite(t *testing.T, f File, p string, off int64) {
+	t.Helper()
+	if _, err := f.WriteAt([]byte(p), off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readAll(t *testing.T, f File) string {
+	t.Helper()
+	n, err := f.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// testFS checks the behaviour common to every FS.
+func testFS(t *testing.T, fsys FS, dir string) {
+	sub := filepath.Join(dir, "a", "b")
+	if err := fsys.MkdirAll(sub); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(sub, "f")
+	f, err := fsys.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, f, "hello", 0)
+	mustWrite(t, f, "world", 5)
+	mustWrite(t, f, "W", 5)
+	if got := readAll(t, f); got != "helloWorld" {
+		t.Fatalf("contents %q", got)
+	}
+	if err := f.Truncate(4); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, f); got != "hell" {
+		t.Fatalf("after truncate %q", got)
+	}
+	buf := make([]byte, 10)
+	if n, err := f.ReadAt(buf, 2); n != 2 || !errors.Is(err, io.EOF) {
+		t.Fatalf("short read: %d %v", n, err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.Rename(name, filepath.Join(sub, "g")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fsys.Open(name); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("open renamed-away file: %v", err)
+	}
+	g, err := fsys.Open(filepath.Join(sub, "g"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, g); got != "hell" {
+		t.Fatalf("renamed contents %q", got)
+	}
+	names, err := fsys.ReadDir(sub)
+	if err != nil || len(names) != 1 || names[0] != "g" {
+		t.Fatalf("readdir: %v %v", names, err)
+	}
+	if err := fsys.Remove(filepath.Join(sub, "g")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, g); got != "hell" {
+		t.Fatalf("open handle after remove: %q", got)
+	}
+	g.Close()
+	if err := fsys.SyncDir(sub); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := fsys.ReadDir(sub); len(names) != 0 {
+		t.Fatalf("readdir after remove: %v", names)
+	}
+	if _, err := fsys.ReadDir(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("readdir missing: %v", err)
+	}
+}
+
+func TestOS(t *testing.T) { testFS(t, OS{}, t.TempDir()) }
+
+func TestMem(t *testing.T) { testFS(t, NewMemFS(), "/data") }
+
+func TestMemCrashKeepsOnlySynced(t *testing.T) {
+	m := NewMemFS()
+	if err := m.MkdirAll("/d"); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := m.Create("/d/synced")
+	mustWrite(t, f, "durable", 0)
+	f.Sync()
+	mustWrite(t, f, "-lost", 7)
+	mustWrite(t, f, "D", 0)
+	g, _ := m.Create("/d/nodirsync")
+	mustWrite(t, g, "x", 0)
+	g.Sync()
+	if err := m.SyncDir("/d"); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := m.Create("/d/unlisted") // synced, but its entry is not
+	mustWrite(t, h, "y", 0)
+	h.Sync()
+	if err := m.Remove("/d/nodirsync"); err != nil { // removal not durable
+		t.Fatal(err)
+	}
+
+	m.Crash()
+
+	if _, err := f.ReadAt(make([]byte, 1), 0); !errors.Is(err, ErrCrashed) {
+		t.Fatalf("old handle after crash: %v", err)
+	}
+	names, _ := m.ReadDir("/d")
+	if len(names) != 2 || names[0] != "nodirsync" || names[1] != "synced" {
+		t.Fatalf("names after crash: %v", names)
+	}
+	b, _ := m.ReadFile("/d/synced")
+	if string(b) != "durable" {
+		t.Fatalf("synced after crash: %q", b)
+	}
+	// Overwrite within synced data, sync, crash: the overwrite survives.
+	f2, _ := m.Open("/d/synced")
+	mustWrite(t, f2, "DUR", 0)
+	f2.Sync()
+	mustWrite(t, f2, "zz", 7)
+	m.Crash()
+	if b, _ := m.ReadFile("/d/synced"); string(b) != "DURable" {
+		t.Fatalf("after second crash: %q", b)
+	}
+}
+
+func TestMemCrashTornKeepsPrefix(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	sawPartial := false
+	for i := 0; i < 50; i++ {
+		m := NewMemFS()
+		f, _ := m.Create("/f")
+		mustWrite(t, f, "base", 0)
+		f.Sync()
+		m.SyncDir("/")
+		mustWrite(t, f, "0123456789", 4)
+		m.CrashTorn(rng)
+		b, _ := m.ReadFile("/f")
+		if !bytes.HasPrefix([]byte("base0123456789"), b) || len(b) < 4 {
+			t.Fatalf("torn contents %q", b)
+		}
+		if len(b) > 4 && len(b) < 14 {
+			sawPartial = true
+		}
+	}
+	if !sawPartial {
+		t.Fatal("CrashTorn never kept a partial write")
+	}
+}
+
+func TestMemCorruptAndInject(t *testing.T) {
+	m := NewMemFS()
+	f, _ := m.Create("/f")
+	mustWrite(t, f, "abcd", 0)
+	if err := m.FlipBit("/f", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, f); got != "accd" {
+		t.Fatalf("flipped %q", got)
+	}
+	if err := m.TruncateFile("/f", 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, f); got != "ac" {
+		t.Fatalf("truncated %q", got)
+	}
+	if err := m.FlipBit("/f", 5, 0); err == nil {
+		t.Fatal("flip past end accepted")
+	}
+
+	m.FailNext(OpSync, ErrInjected)
+	if err := f.Sync(); !errors.Is(err, ErrInjected) {
+		t.Fatalf("injected sync: %v", err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatalf("second sync: %v", err)
+	}
+	writes := 0
+	m.SetHook(func(op Op, name string) error {
+		if op == OpWrite {
+			writes++
+			if writes == 2 {
+				return ErrInjected
+			}
+		}
+		return nil
+	})
+	mustWrite(t, f, "x", 0)
+	if _, err := f.WriteAt([]byte("y"), 0); !errors.Is(err, ErrInjected) {
+		t.Fatalf("hooked write: %v", err)
+	}
+	m.SetHook(nil)
+	f.Close()
+	if _, err := f.Size(); !errors.Is(err, fs.ErrClosed) {
+		t.Fatalf("use after close: %v", err)
+	}
+}
