@@ -1,0 +1,277 @@
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Config is the whole configuration of one broker process.
+type Config struct {
+	Broker            Broker
+	Transports        Transports
+	Console           Console
+	Store             Store
+	NetworkConnectors []NetworkConnector
+	Limits            Limits
+	Policies          Policies
+}
+
+// Broker identifies the broker and where it keeps its local files.
+type Broker struct {
+	// Name is the brokerName; every member of a master/slave group uses the
+	// same one. YAML: broker.name.
+	Name string
+	// DataDir holds the broker's local files. Relative paths are resolved
+	// against the process working directory. YAML: broker.data_dir.
+	DataDir string
+}
+
+// Transports are the client listeners, as URLs (tcp://127.0.0.1:61616,
+// stomp://host:port, mqtt://, ws://, amqp://). An empty URL disables that
+// transport. They are open only while this broker is master. Use ListenAddr
+// to turn one into a listen address.
+type Transports struct {
+	OpenWire string
+	STOMP    string
+	MQTT     string
+	WS       string
+	AMQP     string
+}
+
+// Console is the HTTP web console, REST API and metrics endpoint.
+type Console struct {
+	// Listen is host:port; empty disables the console. YAML: console.listen.
+	Listen string
+}
+
+// StoreKind selects the store implementation.
+type StoreKind string
+
+// Store kinds.
+const (
+	StoreJournal    StoreKind = "journal"
+	StoreSQL        StoreKind = "sql"
+	StoreReplicated StoreKind = "replicated"
+)
+
+// SQL drivers.
+const (
+	DriverPostgres = "postgres"
+	DriverMySQL    = "mysql"
+)
+
+// Store configures durable storage. Only the section matching Kind is used;
+// the journal section also tunes the local journal under a replicated store.
+type Store struct {
+	Kind       StoreKind
+	Journal    Journal
+	SQL        SQL
+	Replicated Replicated
+}
+
+// Journal configures the embedded append-only journal.
+type Journal struct {
+	// Dir is the journal directory; empty means <data_dir>/journal. Members
+	// of a shared-directory group name the same directory. YAML:
+	// store.journal.dir.
+	Dir string
+	// SegmentSize is the size at which a segment file is rolled over.
+	// YAML: store.journal.segment_size.
+	SegmentSize Size
+	// MaxSize is the store limit: a send that would take the journal past it
+	// fails with store.ErrFull. YAML: store.journal.max_size.
+	MaxSize Size
+}
+
+// SQL configures the shared-database store.
+type SQL struct {
+	// Driver is "postgres" or "mysql". YAML: store.sql.driver.
+	Driver string
+	// DSN is the driver's data source name. YAML: store.sql.dsn.
+	DSN string
+	// LeaseDuration is how long the master's lease row is valid; a master
+	// that cannot renew within it stops serving first.
+	// YAML: store.sql.lease_duration.
+	LeaseDuration time.Duration
+}
+
+// Replicated configures the Raft-replicated store.
+type Replicated struct {
+	// NodeID names this replica; it must be a key of Peers.
+	NodeID string
+	// Bind is the replication listener, tcp://host:port; empty means the
+	// address of this node in Peers.
+	Bind string
+	// Peers maps every replica of the group (this one included) to its
+	// replication URL, tcp://host:port.
+	Peers map[string]string
+}
+
+// NetworkConnector is a bridge from this broker to other brokers (a network
+// of brokers), with ActiveMQ's options and defaults.
+type NetworkConnector struct {
+	// Name identifies the bridge; default "bridge". Names are unique.
+	Name string
+	// URI is static:(tcp://a:61616,tcp://b:61616) or a single tcp:// URL;
+	// each member may itself be a failover:(...) group.
+	URI string
+	// Duplex runs both directions over one connection.
+	Duplex bool
+	// NetworkTTL is how many brokers a message may cross; default 1.
+	NetworkTTL int
+	// ConduitSubscriptions merges remote topic subscriptions so a message
+	// crosses once. Default true (when decoded from YAML or built with
+	// NewNetworkConnector).
+	ConduitSubscriptions bool
+	// DynamicOnly forwards only on demand (remote consumers).
+	DynamicOnly bool
+	// DecreaseNetworkConsumerPriority lowers the priority of consumers
+	// reached through more hops.
+	DecreaseNetworkConsumerPriority bool
+	// ExcludedDestinations are never forwarded (queue://X, topic://X,
+	// wildcards allowed).
+	ExcludedDestinations []string
+	// DynamicallyIncludedDestinations are forwarded on demand; empty means
+	// all destinations not excluded.
+	DynamicallyIncludedDestinations []string
+	// StaticallyIncludedDestinations are forwarded whether or not there is
+	// demand.
+	StaticallyIncludedDestinations []string
+	// PrefetchSize is the bridge consumer's prefetch; default 1000.
+	PrefetchSize int
+	// Username and Password authenticate to the remote brokers.
+	Username string
+	Password string
+}
+
+// Limits bound what clients may make the broker hold.
+type Limits struct {
+	// Memory is the memory limit for messages held in memory, beyond which
+	// producer flow control applies. Default 256MiB. YAML: limits.memory.
+	Memory Size
+	// MaxFrameSize is the largest frame accepted from a client, in any
+	// protocol. Default 100MiB. YAML: limits.max_frame_size.
+	MaxFrameSize Size
+	// MaxHeaders is the most headers (properties) a frame may carry.
+	// Default 1000. YAML: limits.max_headers.
+	MaxHeaders int
+	// MaxHeaderLength is the longest header (name plus value) accepted.
+	// Default 10KiB. YAML: limits.max_header_length.
+	MaxHeaderLength Size
+	// MaxConnections is the most client connections, over all transports.
+	// Default 1000. YAML: limits.max_connections.
+	MaxConnections int
+}
+
+// Policies are broker-wide destination policies.
+type Policies struct {
+	Redelivery Redelivery
+}
+
+// Redelivery is ActiveMQ's redelivery policy.
+type Redelivery struct {
+	// MaxRedeliveries is how many times a message is redelivered after the
+	// first delivery before it goes to the dead letter queue: 6 by default,
+	// 0 sends it there at the first rollback, -1 redelivers for ever.
+	// YAML: policies.redelivery.max_redeliveries.
+	MaxRedeliveries int
+	// DLQ is the dead letter queue. Default "ActiveMQ.DLQ".
+	// YAML: policies.redelivery.dlq.
+	DLQ string
+}
+
+// Default values.
+const (
+	DefaultBrokerName      = "localhost"
+	DefaultDataDir         = "./data"
+	DefaultSegmentSize     = 32 * MiB
+	DefaultJournalMaxSize  = 100 * GiB
+	DefaultLeaseDuration   = 10 * time.Second
+	DefaultNetworkTTL      = 1
+	DefaultPrefetchSize    = 1000
+	DefaultBridgeName      = "bridge"
+	DefaultMemory          = 256 * MiB
+	DefaultMaxFrameSize    = 100 * MiB
+	DefaultMaxHeaders      = 1000
+	DefaultMaxHeaderLength = 10 * KiB
+	DefaultMaxConnections  = 1000
+	DefaultMaxRedeliveries = 6
+	DefaultDLQ             = "ActiveMQ.DLQ"
+)
+
+// Default returns the configuration `pier serve` runs without a file: the
+// values of the example single.yaml, with every default filled in.
+func Default() *Config {
+	c := base()
+	c.EnsureDefaults()
+	return c
+}
+
+// base is Default before derived values (the journal directory) are filled
+// in; decoding starts from it.
+func base() *Config {
+	return &Config{
+		Broker:     Broker{Name: DefaultBrokerName, DataDir: DefaultDataDir},
+		Transports: defaultTransports(),
+		Console:    Console{Listen: "127.0.0.1:8161"},
+		Store:      Store{Kind: StoreJournal},
+		Policies:   Policies{Redelivery: Redelivery{MaxRedeliveries: DefaultMaxRedeliveries}},
+	}
+}
+
+func defaultTransports() Transports {
+	return Transports{
+		OpenWire: "tcp://127.0.0.1:61616",
+		STOMP:    "stomp://127.0.0.1:61613",
+		MQTT:     "mqtt://127.0.0.1:1883",
+		WS:       "ws://127.0.0.1:61614",
+		AMQP:     "amqp://127.0.0.1:5672",
+	}
+}
+
+// NewNetworkConnector returns a connector with ActiveMQ's defaults.
+func NewNetworkConnector() NetworkConnector {
+	return NetworkConnector{
+		Name:                 DefaultBridgeName,
+		NetworkTTL:           DefaultNetworkTTL,
+		ConduitSubscriptions: true,
+		PrefetchSize:         DefaultPrefetchSize,
+	}
+}
+
+// EnsureDefaults fills every zero value that has a default. Booleans and
+// MaxRedeliveries (where zero is meaningful) are left alone. It returns c.
+func (c *Config) EnsureDefaults() *Config {
+	setDefault(&c.Broker.Name, DefaultBrokerName)
+	setDefault(&c.Broker.DataDir, DefaultDataDir)
+	setDefault(&c.Store.Kind, StoreJournal)
+	j := &c.Store.Journal
+	setDefault(&j.Dir, filepath.Join(c.Broker.DataDir, "journal"))
+	setDefault(&j.SegmentSize, DefaultSegmentSize)
+	setDefault(&j.MaxSize, DefaultJournalMaxSize)
+	setDefault(&c.Store.SQL.LeaseDuration, DefaultLeaseDuration)
+	if r := &c.Store.Replicated; r.Bind == "" && r.NodeID != "" {
+		r.Bind = r.Peers[r.NodeID]
+	}
+	for i := range c.NetworkConnectors {
+		n := &c.NetworkConnectors[i]
+		setDefault(&n.Name, DefaultBridgeName)
+		setDefault(&n.NetworkTTL, DefaultNetworkTTL)
+		setDefault(&n.PrefetchSize, DefaultPrefetchSize)
+	}
+	l := &c.Limits
+	setDefault(&l.Memory, DefaultMemory)
+	setDefault(&l.MaxFrameSize, DefaultMaxFrameSize)
+	setDefault(&l.MaxHeaders, DefaultMaxHeaders)
+	setDefault(&l.MaxHeaderLength, DefaultMaxHeaderLength)
+	setDefault(&l.MaxConnections, DefaultMaxConnections)
+	setDefault(&c.Policies.Redelivery.DLQ, DefaultDLQ)
+	return c
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}

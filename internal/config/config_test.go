@@ -1,0 +1,212 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// withDefaults returns Default's tunables around the given sections.
+func withDefaults(f func(c *Config)) *Config {
+	c := Default()
+	c.Store.Journal.Dir = ""
+	f(c)
+	return c.EnsureDefaults()
+}
+
+func TestExamplesParse(t *testing.T) {
+	seedPeers := func(group string, port int) map[string]string {
+		m := map[string]string{}
+		for i, m2 := range []string{"a", "b", "c"} {
+			m[group+"-"+m2] = "tcp://127.0.0.1:" + itoa(port+i)
+		}
+		return m
+	}
+	seed := func(group, member string, ow, stomp, console, repl int, other int) *Config {
+		return withDefaults(func(c *Config) {
+			id := group + "-" + member
+			c.Broker = Broker{Name: group, DataDir: "./data/" + id}
+			c.Transports = Transports{OpenWire: "tcp://127.0.0.1:" + itoa(ow), STOMP: "stomp://127.0.0.1:" + itoa(stomp)}
+			c.Console.Listen = "127.0.0.1:" + itoa(console)
+			c.Store.Kind = StoreReplicated
+			c.Store.Replicated = Replicated{NodeID: id, Bind: "tcp://127.0.0.1:" + itoa(repl), Peers: seedPeers(group, repl-indexOf(member))}
+			nc := NewNetworkConnector()
+			nc.Name = "to-other-group"
+			nc.URI = "static:(tcp://127.0.0.1:" + itoa(other) + ",tcp://127.0.0.1:" + itoa(other+1) + ",tcp://127.0.0.1:" + itoa(other+2) + ")"
+			c.NetworkConnectors = []NetworkConnector{nc}
+		})
+	}
+	sharedDir := func(m string, ow, stomp, console int) *Config {
+		return withDefaults(func(c *Config) {
+			c.Broker = Broker{Name: "shared-group", DataDir: "./data/" + m}
+			c.Transports = Transports{OpenWire: "tcp://127.0.0.1:" + itoa(ow), STOMP: "stomp://127.0.0.1:" + itoa(stomp)}
+			c.Console.Listen = "127.0.0.1:" + itoa(console)
+			c.Store.Journal.Dir = "./data/shared-journal"
+		})
+	}
+	sqlGroup := func(m string, ow, stomp, console int) *Config {
+		return withDefaults(func(c *Config) {
+			c.Broker = Broker{Name: "sql-group", DataDir: "./data/sql-" + m}
+			c.Transports = Transports{OpenWire: "tcp://127.0.0.1:" + itoa(ow), STOMP: "stomp://127.0.0.1:" + itoa(stomp)}
+			c.Console.Listen = "127.0.0.1:" + itoa(console)
+			c.Store.Kind = StoreSQL
+			c.Store.SQL = SQL{Driver: "postgres", DSN: "postgres://pier@127.0.0.1:5432/pier?sslmode=disable", LeaseDuration: 10 * time.Second}
+		})
+	}
+	want := map[string]*Config{
+		"single.yaml":           Default(),
+		"shared-dir-a.yaml":     sharedDir("a", 61626, 61623, 8191),
+		"shared-dir-b.yaml":     sharedDir("b", 61627, 61624, 8192),
+		"sql-a.yaml":            sqlGroup("a", 61636, 61633, 8193),
+		"sql-b.yaml":            sqlGroup("b", 61637, 61634, 8194),
+		"seed/group-one-a.yaml": seed("group-one", "a", 53511, 53611, 8161, 62611, 53531),
+		"seed/group-one-b.yaml": seed("group-one", "b", 53512, 53612, 8162, 62612, 53531),
+		"seed/group-one-c.yaml": seed("group-one", "c", 53513, 53613, 8163, 62613, 53531),
+		"seed/group-two-a.yaml": seed("group-two", "a", 53531, 53631, 8171, 62631, 53511),
+		"seed/group-two-b.yaml": seed("group-two", "b", 53532, 53632, 8172, 62632, 53511),
+		"seed/group-two-c.yaml": seed("group-two", "c", 53533, 53633, 8173, 62633, 53511),
+	}
+	files, _ := filepath.Glob("testdata/*.yaml")
+	more, _ := filepath.Glob("testdata/seed/*.yaml")
+	files = append(files, more...)
+	if len(files) != len(want) {
+		t.Errorf("testdata has %d examples, the test knows %d", len(files), len(want))
+	}
+	for _, f := range files {
+		name, _ := filepath.Rel("testdata", f)
+		t.Run(name, func(t *testing.T) {
+			got, err := Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, ok := want[filepath.ToSlash(name)]
+			if !ok {
+				t.Fatalf("no expectation for %s", name)
+			}
+			if !reflect.DeepEqual(got, w) {
+				t.Errorf("got  %+v\nwant %+v", got, w)
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func indexOf(member string) int { return int(member[0] - 'a') }
+
+func TestDefault(t *testing.T) {
+	c := Default()
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"broker name", c.Broker.Name, "localhost"},
+		{"data dir", c.Broker.DataDir, "./data"},
+		{"openwire", c.Transports.OpenWire, "tcp://127.0.0.1:61616"},
+		{"stomp", c.Transports.STOMP, "stomp://127.0.0.1:61613"},
+		{"mqtt", c.Transports.MQTT, "mqtt://127.0.0.1:1883"},
+		{"ws", c.Transports.WS, "ws://127.0.0.1:61614"},
+		{"amqp", c.Transports.AMQP, "amqp://127.0.0.1:5672"},
+		{"console", c.Console.Listen, "127.0.0.1:8161"},
+		{"store kind", c.Store.Kind, StoreJournal},
+		{"journal dir", c.Store.Journal.Dir, filepath.Join("data", "journal")},
+		{"memory", c.Limits.Memory, 256 * MiB},
+		{"max redeliveries", c.Policies.Redelivery.MaxRedeliveries, 6},
+		{"dlq", c.Policies.Redelivery.DLQ, "ActiveMQ.DLQ"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Default does not validate: %v", err)
+	}
+}
+
+func TestEmptyFileIsDefault(t *testing.T) {
+	for _, src := range []string{"", "# only a comment\n", "---\n", "store:\n"} {
+		c, err := Parse("e.yaml", []byte(src))
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		if !reflect.DeepEqual(c, Default()) {
+			t.Errorf("%q: got %+v, want Default()", src, c)
+		}
+	}
+}
+
+func TestAllKeys(t *testing.T) {
+	src := `
+broker: {name: b1, data_dir: /var/lib/pier}
+transports:
+  openwire: tcp://0.0.0.0:61616
+console: {listen: ""}
+store:
+  kind: journal
+  journal: {dir: j, segment_size: 64MiB, max_size: 10GiB}
+network_connectors:
+  - name: n1
+    uri: static:(failover:(tcp://a:61616,tcp://b:61616)?randomize=false,tcp://c:61616)?x=1
+    duplex: true
+    network_ttl: 3
+    conduit_subscriptions: false
+    dynamic_only: true
+    decrease_network_consumer_priority: true
+    excluded_destinations: [queue://private.>]
+    dynamically_included_destinations: ["topic://prices.*"]
+    statically_included_destinations: [queue://orders]
+    prefetch_size: 500
+    username: u
+    password: 12345
+  - uri: tcp://d:61616
+limits: {memory: 1GB, max_frame_size: 1048576, max_headers: 50, max_header_length: 1KiB, max_connections: 20}
+policies:
+  redelivery: {max_redeliveries: -1, dlq: DLQ.all}
+`
+	c, err := Parse("all.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.NetworkConnectors[0]
+	want := NetworkConnector{
+		Name: "n1", URI: "static:(failover:(tcp://a:61616,tcp://b:61616)?randomize=false,tcp://c:61616)?x=1",
+		Duplex: true, NetworkTTL: 3, DynamicOnly: true, DecreaseNetworkConsumerPriority: true,
+		ExcludedDestinations:            []string{"queue://private.>"},
+		DynamicallyIncludedDestinations: []string{"topic://prices.*"},
+		StaticallyIncludedDestinations:  []string{"queue://orders"},
+		PrefetchSize:                    500, Username: "u", Password: "12345",
+	}
+	if !reflect.DeepEqual(n, want) {
+		t.Errorf("connector 0:\n got %+v\nwant %+v", n, want)
+	}
+	def := NewNetworkConnector()
+	def.URI = "tcp://d:61616"
+	if d := c.NetworkConnectors[1]; !reflect.DeepEqual(d, def) {
+		t.Errorf("connector 1 = %+v, want defaults %+v", d, def)
+	}
+	wantLimits := Limits{Memory: GB, MaxFrameSize: MiB, MaxHeaders: 50, MaxHeaderLength: KiB, MaxConnections: 20}
+	if c.Limits != wantLimits {
+		t.Errorf("limits = %+v, want %+v", c.Limits, wantLimits)
+	}
+	if c.Transports != (Transports{OpenWire: "tcp://0.0.0.0:61616"}) {
+		t.Errorf("transports not replaced: %+v", c.Transports)
+	}
+	if c.Console.Listen != "" || c.Store.Journal != (Journal{Dir: "j", SegmentSize: 64 * MiB, MaxSize: 10 * GiB}) {
+		t.Errorf("console %q journal %+v", c.Console.Listen, c.Store.Journal)
+	}
+	if c.Policies.Redelivery != (Redelivery{MaxRedeliveries: -1, DLQ: "DLQ.all"}) {
+		t.Errorf("redelivery %+v", c.Policies.Redelivery)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("err = %v, want not-exist", err)
+	}
+}

@@ -1,0 +1,251 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+)
+
+// issue is one validation problem, named by the path of the key at fault.
+type issue struct {
+	path string
+	msg  string
+	err  error
+}
+
+// checker accumulates issues.
+type checker struct{ issues []issue }
+
+func (k *checker) add(sentinel error, path, format string, args ...any) {
+	k.issues = append(k.issues, issue{path, path + ": " + fmt.Sprintf(format, args...), sentinel})
+}
+
+// Validate reports every problem with c as Errors (without file positions;
+// Parse adds them). Call EnsureDefaults first on a Config built in Go.
+func (c *Config) Validate() error {
+	issues := c.check()
+	if len(issues) == 0 {
+		return nil
+	}
+	out := make(Errors, 0, len(issues))
+	for _, is := range issues {
+		out = append(out, &Error{Path: is.path, Msg: is.msg, Err: is.err})
+	}
+	return out
+}
+
+func (c *Config) check() []issue {
+	k := &checker{}
+	if strings.TrimSpace(c.Broker.Name) == "" {
+		k.add(ErrMissing, "broker.name", "must not be empty")
+	}
+	if c.Broker.DataDir == "" {
+		k.add(ErrMissing, "broker.data_dir", "must not be empty")
+	}
+	k.transports(&c.Transports)
+	if c.Console.Listen != "" {
+		if err := checkHostPort(c.Console.Listen); err != nil {
+			k.add(ErrInvalid, "console.listen", "%v", err)
+		}
+	}
+	k.store(&c.Store)
+	k.connectors(c.NetworkConnectors)
+	k.limits(&c.Limits)
+	if r := c.Policies.Redelivery; r.MaxRedeliveries < -1 {
+		k.add(ErrInvalid, "policies.redelivery.max_redeliveries", "%d is below -1 (-1 means redeliver for ever)", r.MaxRedeliveries)
+	}
+	if c.Policies.Redelivery.DLQ == "" {
+		k.add(ErrMissing, "policies.redelivery.dlq", "must not be empty")
+	}
+	k.conflicts(c)
+	return k.issues
+}
+
+// transportSchemes is the URL scheme each transport accepts, in key order.
+var transportSchemes = [...]struct{ key, scheme string }{
+	{"openwire", "tcp"}, {"stomp", "stomp"}, {"mqtt", "mqtt"}, {"ws", "ws"}, {"amqp", "amqp"},
+}
+
+func (t *Transports) urls() [5]string {
+	return [...]string{t.OpenWire, t.STOMP, t.MQTT, t.WS, t.AMQP}
+}
+
+func (k *checker) transports(t *Transports) {
+	enabled := false
+	for i, u := range t.urls() {
+		if u == "" {
+			continue
+		}
+		enabled = true
+		ts := transportSchemes[i]
+		path := "transports." + ts.key
+		scheme, _, err := listenAddr(u)
+		switch {
+		case err != nil:
+			k.add(ErrInvalid, path, "%q: %v", u, err)
+		case scheme != ts.scheme:
+			k.add(ErrInvalid, path, "%q: scheme %q is not allowed here (want %s://host:port)", u, scheme, ts.scheme)
+		}
+	}
+	if !enabled {
+		k.add(ErrMissing, "transports", "no client transport is configured")
+	}
+}
+
+func (k *checker) store(s *Store) {
+	switch s.Kind {
+	case StoreJournal, StoreReplicated:
+	case StoreSQL:
+		k.sql(&s.SQL)
+	default:
+		k.add(ErrInvalid, "store.kind", "%q is not one of journal, sql, replicated", s.Kind)
+	}
+	if s.Kind != StoreSQL {
+		k.journal(&s.Journal)
+	}
+	if s.Kind == StoreReplicated {
+		k.replicated(&s.Replicated)
+	}
+}
+
+func (k *checker) journal(j *Journal) {
+	if j.Dir == "" {
+		k.add(ErrMissing, "store.journal.dir", "must not be empty")
+	}
+	if j.SegmentSize <= 0 {
+		k.add(ErrInvalid, "store.journal.segment_size", "must be positive")
+	}
+	if j.MaxSize <= 0 {
+		k.add(ErrInvalid, "store.journal.max_size", "must be positive")
+	} else if j.MaxSize < j.SegmentSize {
+		k.add(ErrInvalid, "store.journal.max_size", "%s is smaller than segment_size %s", j.MaxSize, j.SegmentSize)
+	}
+}
+
+func (k *checker) sql(s *SQL) {
+	switch s.Driver {
+	case DriverPostgres, DriverMySQL:
+	case "":
+		k.add(ErrMissing, "store.sql.driver", "required when store.kind is sql (postgres or mysql)")
+	default:
+		k.add(ErrInvalid, "store.sql.driver", "%q is not one of postgres, mysql", s.Driver)
+	}
+	if s.DSN == "" {
+		k.add(ErrMissing, "store.sql.dsn", "required when store.kind is sql")
+	}
+	if s.LeaseDuration < time.Second {
+		k.add(ErrInvalid, "store.sql.lease_duration", "%s is too short (at least 1s)", s.LeaseDuration)
+	}
+}
+
+func (k *checker) replicated(r *Replicated) {
+	ids := make([]string, 0, len(r.Peers))
+	for id := range r.Peers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if len(ids) == 0 {
+		k.add(ErrMissing, "store.replicated.peers", "required when store.kind is replicated (every replica, this one included)")
+	}
+	switch {
+	case r.NodeID == "":
+		k.add(ErrMissing, "store.replicated.node_id", "required when store.kind is replicated")
+	case len(ids) > 0 && r.Peers[r.NodeID] == "":
+		k.add(ErrInvalid, "store.replicated.node_id", "%q is not in peers (known: %s)", r.NodeID, strings.Join(ids, ", "))
+	}
+	seen := make(map[string]string, len(ids))
+	for _, id := range ids {
+		path := "store.replicated.peers." + id
+		addr, err := remoteAddr(r.Peers[id])
+		if err != nil {
+			k.add(ErrInvalid, path, "%v", err)
+			continue
+		}
+		if other, dup := seen[addr]; dup {
+			k.add(ErrInvalid, path, "address %s is also used by peer %q", addr, other)
+		}
+		seen[addr] = id
+	}
+	if r.Bind != "" {
+		if scheme, _, err := listenAddr(r.Bind); err != nil {
+			k.add(ErrInvalid, "store.replicated.bind", "%q: %v", r.Bind, err)
+		} else if scheme != "tcp" {
+			k.add(ErrInvalid, "store.replicated.bind", "%q: want tcp://host:port", r.Bind)
+		}
+	}
+}
+
+// remoteAddr checks a URL to dial: tcp://host:port with a host and a port.
+func remoteAddr(u string) (string, error) {
+	scheme, hp, err := listenAddr(u)
+	if err != nil {
+		return "", fmt.Errorf("%q: %w", u, err)
+	}
+	host, port, _ := net.SplitHostPort(hp)
+	switch {
+	case scheme != "tcp":
+		return "", fmt.Errorf("%q: want tcp://host:port", u)
+	case host == "" || port == "0":
+		return "", fmt.Errorf("%q: a host and a non-zero port are required", u)
+	}
+	return hp, nil
+}
+
+func (k *checker) limits(l *Limits) {
+	if l.Memory <= 0 {
+		k.add(ErrInvalid, "limits.memory", "must be positive")
+	}
+	if l.MaxFrameSize <= 0 {
+		k.add(ErrInvalid, "limits.max_frame_size", "must be positive")
+	}
+	if l.MaxHeaders < 1 {
+		k.add(ErrInvalid, "limits.max_headers", "must be at least 1")
+	}
+	if l.MaxHeaderLength <= 0 {
+		k.add(ErrInvalid, "limits.max_header_length", "must be positive")
+	}
+	if l.MaxConnections < 1 {
+		k.add(ErrInvalid, "limits.max_connections", "must be at least 1")
+	}
+}
+
+// conflicts rejects two listeners on the same address.
+func (k *checker) conflicts(c *Config) {
+	type listener struct{ path, hostport string }
+	var ls []listener
+	for i, u := range c.Transports.urls() {
+		if _, hp, err := listenAddr(u); u != "" && err == nil {
+			ls = append(ls, listener{"transports." + transportSchemes[i].key, hp})
+		}
+	}
+	if c.Console.Listen != "" && checkHostPort(c.Console.Listen) == nil {
+		ls = append(ls, listener{"console.listen", c.Console.Listen})
+	}
+	if r := c.Store.Replicated; c.Store.Kind == StoreReplicated && r.Bind != "" {
+		if _, hp, err := listenAddr(r.Bind); err == nil {
+			ls = append(ls, listener{"store.replicated.bind", hp})
+		}
+	}
+	for i, a := range ls {
+		for _, b := range ls[:i] {
+			if overlap(a.hostport, b.hostport) {
+				k.add(ErrInvalid, a.path, "address %s conflicts with %s (%s)", a.hostport, b.path, b.hostport)
+				break
+			}
+		}
+	}
+}
+
+// overlap says whether two listen addresses would collide: same non-zero
+// port and the same host, or either on every interface.
+func overlap(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	if pa != pb || pa == "0" {
+		return false
+	}
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || wild(ha) || wild(hb)
+}
