@@ -1,0 +1,301 @@
+// Package broker is the core of Pier: destinations (queues, topics,
+// temporary destinations), subscriptions, dispatch within prefetch windows,
+// acknowledgements, local transactions, redelivery and dead letters, memory
+// limits and producer flow control. It does no network or file I/O of its own:
+// protocol adapters call it through Conn, and it writes through store.Store.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/store"
+)
+
+// Config holds the core's settings. The zero value is valid after
+// EnsureDefaults.
+type Config struct {
+	// Name is the broker name (ActiveMQ's brokerName).
+	Name string
+	// MemoryLimit bounds the bytes of message bodies held in memory. Bodies
+	// of stored messages beyond it stay on disk and are paged in when
+	// needed; producers of messages that cannot be paged (non-persistent)
+	// are blocked while the limit is exceeded.
+	MemoryLimit int64
+	// BlockTimeout is how long a producer is blocked by flow control before
+	// its send fails with ErrMemoryLimit. Zero means wait as long as the
+	// caller's context allows.
+	BlockTimeout time.Duration
+	// MaxRedeliveries is how many times a message is redelivered before it
+	// is moved to the dead letter queue; -1 means never.
+	MaxRedeliveries int
+	// DLQ is the name of the dead letter queue.
+	DLQ string
+	// PageSize is how many messages are read back from the store at once.
+	PageSize int
+	// Now returns the current time; tests may replace it.
+	Now func() time.Time
+}
+
+// EnsureDefaults fills unset fields with ActiveMQ's defaults.
+func (c *Config) EnsureDefaults() {
+	if c.Name == "" {
+		c.Name = "localhost"
+	}
+	if c.MemoryLimit == 0 {
+		c.MemoryLimit = 256 << 20
+	}
+	if c.MaxRedeliveries == 0 {
+		c.MaxRedeliveries = 6
+	}
+	if c.DLQ == "" {
+		c.DLQ = "ActiveMQ.DLQ"
+	}
+	if c.PageSize == 0 {
+		c.PageSize = 200
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports settings that cannot work.
+func (c *Config) Validate() error {
+	if c.MemoryLimit < 1<<20 {
+		return fmt.Errorf("broker: memory limit %d is below 1 MiB", c.MemoryLimit)
+	}
+	if c.MaxRedeliveries < -1 {
+		return fmt.Errorf("broker: max redeliveries %d: want -1 (never) or more", c.MaxRedeliveries)
+	}
+	if err := message.ValidateName(c.DLQ); err != nil {
+		return fmt.Errorf("broker: dead letter queue: %w", err)
+	}
+	if c.PageSize < 1 {
+		return fmt.Errorf("broker: page size %d must be positive", c.PageSize)
+	}
+	return nil
+}
+
+// Errors returned by the core. Protocol adapters map them to wire errors.
+var (
+	ErrClosed            = errors.New("broker: closed")
+	ErrClientIDInUse     = errors.New("broker: client id already connected")
+	ErrNoClientID        = errors.New("broker: a durable subscription needs a client id")
+	ErrDurableInUse      = errors.New("broker: durable subscription is in use")
+	ErrNoSuchDurable     = errors.New("broker: no such durable subscription")
+	ErrSubscriptionInUse = errors.New("broker: subscription id already in use")
+	ErrNoSuchSub         = errors.New("broker: no such subscription")
+	ErrUnknownDelivery   = errors.New("broker: unknown or already acknowledged message")
+	ErrNoSuchTx          = errors.New("broker: no such transaction")
+	ErrTxExists          = errors.New("broker: transaction already begun")
+	ErrNoSuchTemp        = errors.New("broker: temporary destination does not exist")
+	ErrTempNotOwner      = errors.New("broker: only the connection that created a temporary destination may consume from it")
+	ErrWildcardSend      = errors.New("broker: cannot send to a wildcard destination")
+	ErrMemoryLimit       = errors.New("broker: memory limit reached")
+	ErrStoreFull         = errors.New("broker: store size limit reached")
+	ErrSelector          = errors.New("broker: selectors are not supported yet")
+)
+
+// Broker is the core. Create it with New, then Start it.
+type Broker struct {
+	cfg   Config
+	st    store.Store
+	log   *slog.Logger
+	seq   atomic.Uint64
+	mem   memory
+	acks  *ackFlusher
+	wg    sync.WaitGroup
+	idGen atomic.Uint64
+	stop  chan struct{}
+	start int64
+
+	mu struct {
+		sync.RWMutex
+		closed    bool
+		queues    map[string]*queue              // by queue name
+		temps     map[message.Destination]*Conn  // temp destination -> owner
+		tempQs    map[message.Destination]*queue // temp queues
+		topicSubs map[*Subscription]struct{}     // every topic consumer (non-durable)
+		durables  map[string]*durable            // by store.Subscription.Key()
+		wildQs    map[*Subscription]struct{}     // wildcard queue consumers
+		clientIDs map[string]*Conn
+		conns     map[*Conn]struct{}
+	}
+}
+
+// New creates a broker over st. Call Start before use.
+func New(cfg Config, st store.Store, log *slog.Logger) (*Broker, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Broker{cfg: cfg, st: st, log: log.With("component", "broker"), stop: make(chan struct{})}
+	b.mem.init(cfg.MemoryLimit)
+	b.start = cfg.Now().UnixNano()
+	b.mu.queues = map[string]*queue{}
+	b.mu.temps = map[message.Destination]*Conn{}
+	b.mu.tempQs = map[message.Destination]*queue{}
+	b.mu.topicSubs = map[*Subscription]struct{}{}
+	b.mu.durables = map[string]*durable{}
+	b.mu.wildQs = map[*Subscription]struct{}{}
+	b.mu.clientIDs = map[string]*Conn{}
+	b.mu.conns = map[*Conn]struct{}{}
+	b.acks = newAckFlusher(b)
+	return b, nil
+}
+
+// Config returns the effective configuration.
+func (b *Broker) Config() Config { return b.cfg }
+
+// Start recovers the store's content and starts background work.
+func (b *Broker) Start(ctx context.Context) error {
+	state, err := b.st.Recover(ctx)
+	if err != nil {
+		return fmt.Errorf("broker: recover: %w", err)
+	}
+	b.seq.Store(state.LastSeq)
+	for _, s := range state.Subscriptions {
+		b.mu.durables[s.Key()] = b.newDurable(s)
+	}
+	for _, d := range state.Dests {
+		q := b.queueForKey(d.Dest)
+		if q == nil {
+			b.log.Warn("store holds an unknown destination; ignored", "dest", d.Dest, "count", d.Count)
+			continue
+		}
+		if err := q.recover(ctx); err != nil {
+			return fmt.Errorf("broker: recover %s: %w", d.Dest, err)
+		}
+	}
+	b.goRun(b.acks.run)
+	b.goRun(b.expiryLoop)
+	b.log.Info("broker started", "name", b.cfg.Name, "last_seq", state.LastSeq, "destinations", len(state.Dests),
+		"durable_subscriptions", len(state.Subscriptions))
+	return nil
+}
+
+// queueForKey finds or creates the queue that a store key names.
+func (b *Broker) queueForKey(key string) *queue {
+	switch {
+	case strings.HasPrefix(key, "queue://"):
+		return b.queue(strings.TrimPrefix(key, "queue://"))
+	case strings.HasPrefix(key, "durable://"):
+		b.mu.RLock()
+		defer b.mu.RUnlock()
+		for _, d := range b.mu.durables {
+			if d.sub.Dest == key {
+				return d.q
+			}
+		}
+	}
+	return nil
+}
+
+// goRun starts f in a goroutine that Close waits for.
+func (b *Broker) goRun(f func()) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		f()
+	}()
+}
+
+// Close closes every connection, stops background work and waits for it.
+// It does not close the store.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	if b.mu.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.mu.closed = true
+	conns := make([]*Conn, 0, len(b.mu.conns))
+	for c := range b.mu.conns {
+		conns = append(conns, c)
+	}
+	b.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	close(b.stop)
+	b.wg.Wait()
+	return nil
+}
+
+func (b *Broker) nextID() uint64 { return b.idGen.Add(1) }
+
+// now returns the current time in unix milliseconds.
+func (b *Broker) now() int64 { return b.cfg.Now().UnixMilli() }
+
+// expiryLoop periodically drops or dead-letters expired messages that no
+// consumer is taking.
+func (b *Broker) expiryLoop() {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+			for _, q := range b.allQueues() {
+				q.kick()
+			}
+		}
+	}
+}
+
+func (b *Broker) allQueues() []*queue {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	qs := make([]*queue, 0, len(b.mu.queues)+len(b.mu.durables))
+	for _, q := range b.mu.queues {
+		qs = append(qs, q)
+	}
+	for _, d := range b.mu.durables {
+		qs = append(qs, d.q)
+	}
+	return qs
+}
+
+// Stats is a snapshot of one destination, for metrics and tests.
+type Stats struct {
+	Dest      message.Destination
+	Pending   int // waiting for a consumer
+	InFlight  int // delivered, not yet acknowledged
+	Consumers int
+}
+
+// QueueStats returns the state of a queue, and false if it does not exist.
+func (b *Broker) QueueStats(name string) (Stats, bool) {
+	b.mu.RLock()
+	q := b.mu.queues[name]
+	b.mu.RUnlock()
+	if q == nil {
+		return Stats{}, false
+	}
+	return q.stats(), true
+}
+
+// DurableStats returns the state of a durable subscription's backlog.
+func (b *Broker) DurableStats(clientID, name string) (Stats, bool) {
+	b.mu.RLock()
+	d := b.mu.durables[store.Subscription{ClientID: clientID, Name: name}.Key()]
+	b.mu.RUnlock()
+	if d == nil {
+		return Stats{}, false
+	}
+	return d.q.stats(), true
+}
+
+// MemoryUsed reports the bytes of message bodies held in memory.
+func (b *Broker) MemoryUsed() int64 { return b.mem.used.Load() }

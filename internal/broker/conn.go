@@ -1,0 +1,426 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/store"
+)
+
+// Sink receives a connection's deliveries. Deliver is called from the
+// broker's dispatch goroutines and must not block: the adapter queues the
+// delivery for its writer (prefetch windows bound how many can be queued).
+type Sink interface {
+	Deliver(d *Delivery)
+}
+
+// ConnOptions describe a new connection.
+type ConnOptions struct {
+	ClientID string // optional; unique among connected clients
+	UserID   string
+	Sink     Sink
+}
+
+// Conn is one client connection's handle on the broker.
+type Conn struct {
+	b        *Broker
+	id       uint64
+	name     string
+	clientID string
+	userID   string
+	sink     Sink
+	tags     atomic.Uint64
+	msgSeq   atomic.Int64
+
+	mu struct {
+		sync.Mutex
+		closed bool
+		subs   map[string]*Subscription
+		txs    map[string]*change
+		temps  map[message.Destination]struct{}
+	}
+}
+
+// Connect registers a new connection.
+func (b *Broker) Connect(o ConnOptions) (*Conn, error) {
+	c := &Conn{b: b, id: b.nextID(), clientID: o.ClientID, userID: o.UserID, sink: o.Sink}
+	c.name = fmt.Sprintf("ID:%s-%d-%d", b.cfg.Name, b.start/1e6, c.id)
+	c.mu.subs = map[string]*Subscription{}
+	c.mu.txs = map[string]*change{}
+	c.mu.temps = map[message.Destination]struct{}{}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.mu.closed {
+		return nil, ErrClosed
+	}
+	if o.ClientID != "" {
+		if _, dup := b.mu.clientIDs[o.ClientID]; dup {
+			return nil, fmt.Errorf("%w: %q", ErrClientIDInUse, o.ClientID)
+		}
+		b.mu.clientIDs[o.ClientID] = c
+	}
+	b.mu.conns[c] = struct{}{}
+	return c, nil
+}
+
+// ID returns the connection's broker-assigned name (ID:broker-start-n).
+func (c *Conn) ID() string { return c.name }
+
+// ClientID returns the client id given at Connect.
+func (c *Conn) ClientID() string { return c.clientID }
+
+// Close aborts open transactions, closes subscriptions (their unacknowledged
+// deliveries are redelivered), deletes the connection's temporary
+// destinations and releases its client id.
+func (c *Conn) Close() {
+	c.mu.Lock()
+	if c.mu.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.mu.closed = true
+	txs := c.mu.txs
+	subs := c.mu.subs
+	temps := c.mu.temps
+	c.mu.txs, c.mu.subs, c.mu.temps = nil, nil, nil
+	c.mu.Unlock()
+	for _, tx := range txs {
+		c.b.rollback(tx, true)
+	}
+	for _, s := range subs {
+		c.b.closeSub(s)
+	}
+	for d := range temps {
+		c.b.deleteTemp(d)
+	}
+	b := c.b
+	b.mu.Lock()
+	if c.clientID != "" && b.mu.clientIDs[c.clientID] == c {
+		delete(b.mu.clientIDs, c.clientID)
+	}
+	delete(b.mu.conns, c)
+	b.mu.Unlock()
+}
+
+func (c *Conn) checkOpen() error {
+	if c.mu.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Send publishes m, or adds it to transaction txID if not empty. Without a
+// transaction it returns once a persistent message is durable.
+func (c *Conn) Send(ctx context.Context, m *message.Message, txID string) error {
+	if m.Dest.Kind == 0 {
+		return fmt.Errorf("%w: no destination", message.ErrBadDestination)
+	}
+	if err := message.ValidateName(m.Dest.Name); err != nil {
+		return err
+	}
+	if m.Dest.IsWildcard() {
+		return fmt.Errorf("%w: %s", ErrWildcardSend, m.Dest)
+	}
+	if m.ID == "" {
+		m.ID = fmt.Sprintf("%s:1:1:%d", c.name, c.msgSeq.Add(1))
+	}
+	if m.Timestamp == 0 {
+		m.Timestamp = c.b.now()
+	}
+	if m.Priority > 9 {
+		m.Priority = 9
+	}
+	if m.UserID == "" {
+		m.UserID = c.userID
+	}
+	if !m.Persistent && c.b.mem.over() {
+		if err := c.b.mem.wait(ctx, c.b.cfg.BlockTimeout); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	if err := c.checkOpen(); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	if txID != "" {
+		defer c.mu.Unlock()
+		tx := c.mu.txs[txID]
+		if tx == nil {
+			return fmt.Errorf("%w: %q", ErrNoSuchTx, txID)
+		}
+		tx.sends = append(tx.sends, m)
+		return nil
+	}
+	c.mu.Unlock()
+	return c.b.apply(ctx, &change{origin: c, sends: []*message.Message{m}})
+}
+
+// Subscribe creates a consumer. Deliveries go to the connection's Sink.
+func (c *Conn) Subscribe(ctx context.Context, o SubOptions) (*Subscription, error) {
+	if o.Selector != "" {
+		return nil, ErrSelector
+	}
+	if err := message.ValidateName(o.Dest.Name); err != nil {
+		return nil, err
+	}
+	if o.DurableName != "" && o.Dest.Kind != message.Topic {
+		return nil, fmt.Errorf("%w: durable subscriptions are for topics, not %s", message.ErrBadDestination, o.Dest)
+	}
+	s := newSubscription(c, o)
+	c.mu.Lock()
+	if err := c.checkOpen(); err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	if _, dup := c.mu.subs[o.ID]; dup {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: %q", ErrSubscriptionInUse, o.ID)
+	}
+	c.mu.subs[o.ID] = s
+	c.mu.Unlock()
+	if err := c.b.attach(ctx, c, s); err != nil {
+		c.mu.Lock()
+		if c.mu.subs != nil {
+			delete(c.mu.subs, o.ID)
+		}
+		c.mu.Unlock()
+		return nil, err
+	}
+	return s, nil
+}
+
+// attach connects a new subscription to the queues it consumes from.
+func (b *Broker) attach(ctx context.Context, c *Conn, s *Subscription) error {
+	d := s.dest
+	switch {
+	case s.opts.DurableName != "":
+		return b.subscribeDurable(ctx, c, s)
+	case d.Kind.IsTopic():
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if d.Kind == message.TempTopic && b.mu.temps[d] == nil {
+			return fmt.Errorf("%w: %s", ErrNoSuchTemp, d)
+		}
+		s.own = b.newQueue(d, "")
+		s.attach(s.own)
+		s.own.addConsumer(s)
+		b.mu.topicSubs[s] = struct{}{}
+		return nil
+	case d.Kind == message.TempQueue:
+		b.mu.RLock()
+		q, owner := b.mu.tempQs[d], b.mu.temps[d]
+		b.mu.RUnlock()
+		if q == nil {
+			return fmt.Errorf("%w: %s", ErrNoSuchTemp, d)
+		}
+		if owner != c {
+			return ErrTempNotOwner
+		}
+		s.attach(q)
+		q.addConsumer(s)
+		return nil
+	case d.IsWildcard():
+		b.mu.Lock()
+		b.mu.wildQs[s] = struct{}{}
+		var qs []*queue
+		for name, q := range b.mu.queues {
+			if message.Match(d.Name, name) {
+				qs = append(qs, q)
+			}
+		}
+		b.mu.Unlock()
+		for _, q := range qs {
+			s.attach(q)
+			q.addConsumer(s)
+		}
+		return nil
+	default:
+		q := b.queue(d.Name)
+		if q == nil {
+			return ErrClosed
+		}
+		s.attach(q)
+		q.addConsumer(s)
+		return nil
+	}
+}
+
+// Unsubscribe closes the subscription id; its unacknowledged deliveries are
+// redelivered to other consumers. A durable subscription keeps its backlog.
+func (c *Conn) Unsubscribe(id string) error {
+	c.mu.Lock()
+	s := c.mu.subs[id]
+	if s != nil {
+		delete(c.mu.subs, id)
+	}
+	c.mu.Unlock()
+	if s == nil {
+		return fmt.Errorf("%w: %q", ErrNoSuchSub, id)
+	}
+	c.b.closeSub(s)
+	return nil
+}
+
+// Subscription returns the open subscription with the given id.
+func (c *Conn) Subscription(id string) (*Subscription, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.mu.subs[id]
+	return s, ok
+}
+
+func (b *Broker) closeSub(s *Subscription) {
+	b.mu.Lock()
+	delete(b.mu.topicSubs, s)
+	delete(b.mu.wildQs, s)
+	if s.durable != nil && s.durable.active == s {
+		s.durable.active = nil
+	}
+	b.mu.Unlock()
+	hs, qs := s.close()
+	for _, q := range qs {
+		q.removeConsumer(s)
+	}
+	b.redeliver(hs)
+	if s.own != nil {
+		s.own.delete()
+	}
+}
+
+// redeliver returns deliveries to their queues, dead-lettering those past
+// the redelivery limit.
+func (b *Broker) redeliver(hs []held) {
+	for q, es := range groupByQueue(hs) {
+		if dead := q.requeue(es); len(dead) > 0 {
+			b.moveToDLQ(q, dead, fmt.Sprintf("delivered %d times without acknowledgement (max redeliveries %d)",
+				dead[0].deliveries, b.cfg.MaxRedeliveries))
+		}
+	}
+}
+
+// Ack acknowledges delivery tag of subscription subID (and, for AckClient,
+// every earlier delivery). Within a transaction it takes effect at commit.
+// With wait, it returns once the acknowledgement is durable.
+func (c *Conn) Ack(ctx context.Context, subID string, tag uint64, txID string, wait bool) error {
+	s, tx, err := c.ackTarget(subID, txID)
+	if err != nil {
+		return err
+	}
+	hs, err := s.take(tag, s.opts.Ack == AckClient)
+	if err != nil {
+		return err
+	}
+	defer s.kickAll()
+	if tx != nil {
+		return c.addToTx(txID, tx, hs, func() { tx.acks = append(tx.acks, hs...) })
+	}
+	var ops []store.Op
+	for _, h := range hs {
+		if h.e.stored {
+			ops = append(ops, store.Op{Kind: store.OpRemove, Dest: h.q.key, Seq: h.e.seq})
+		}
+	}
+	for q, es := range groupByQueue(hs) {
+		q.finish(es)
+	}
+	if !wait {
+		c.b.acks.push(ops, nil)
+		return nil
+	}
+	done := make(chan error, 1)
+	c.b.acks.push(ops, done)
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Nack rejects a delivery (and, for AckClient, every earlier one): as
+// ActiveMQ does for a STOMP NACK, the message goes to the dead letter queue.
+func (c *Conn) Nack(ctx context.Context, subID string, tag uint64, txID string) error {
+	s, tx, err := c.ackTarget(subID, txID)
+	if err != nil {
+		return err
+	}
+	hs, err := s.take(tag, s.opts.Ack == AckClient)
+	if err != nil {
+		return err
+	}
+	defer s.kickAll()
+	const reason = "rejected by the consumer (NACK)"
+	if tx != nil {
+		return c.addToTx(txID, tx, hs, func() {
+			for _, h := range hs {
+				tx.dead = append(tx.dead, deadItem{h: h, reason: reason})
+			}
+		})
+	}
+	ch := &change{}
+	for _, h := range hs {
+		ch.dead = append(ch.dead, deadItem{h: h, reason: reason})
+	}
+	if err := c.b.apply(ctx, ch); err != nil {
+		c.b.redeliver(hs)
+		return err
+	}
+	return nil
+}
+
+func (c *Conn) ackTarget(subID, txID string) (*Subscription, *change, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkOpen(); err != nil {
+		return nil, nil, err
+	}
+	s := c.mu.subs[subID]
+	if s == nil {
+		return nil, nil, fmt.Errorf("%w: %q", ErrNoSuchSub, subID)
+	}
+	var tx *change
+	if txID != "" {
+		if tx = c.mu.txs[txID]; tx == nil {
+			return nil, nil, fmt.Errorf("%w: %q", ErrNoSuchTx, txID)
+		}
+	}
+	return s, tx, nil
+}
+
+// addToTx records taken deliveries in a transaction, if it is still open;
+// otherwise they are redelivered.
+func (c *Conn) addToTx(txID string, tx *change, hs []held, add func()) error {
+	c.mu.Lock()
+	if c.mu.txs != nil && c.mu.txs[txID] == tx {
+		add()
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	c.b.redeliver(hs)
+	return fmt.Errorf("%w: %q", ErrNoSuchTx, txID)
+}
+
+// FindDelivery returns the subscription holding delivery tag, for protocols
+// whose acknowledgements name no subscription (STOMP 1.0).
+func (c *Conn) FindDelivery(tag uint64) (string, bool) {
+	c.mu.Lock()
+	subs := make([]*Subscription, 0, len(c.mu.subs))
+	for _, s := range c.mu.subs {
+		subs = append(subs, s)
+	}
+	c.mu.Unlock()
+	for _, s := range subs {
+		s.mu.Lock()
+		_, ok := s.mu.inflight[tag]
+		s.mu.Unlock()
+		if ok {
+			return s.id, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,79 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// memory accounts for message bodies held in memory and blocks producers
+// while the limit is exceeded.
+type memory struct {
+	limit int64
+	used  atomic.Int64
+	mu    struct {
+		sync.Mutex
+		freed chan struct{} // closed when usage drops below the limit
+	}
+}
+
+func (m *memory) init(limit int64) {
+	m.limit = limit
+	m.mu.freed = make(chan struct{})
+}
+
+func (m *memory) over() bool { return m.used.Load() >= m.limit }
+
+func (m *memory) add(n int64) { m.used.Add(n) }
+
+func (m *memory) release(n int64) {
+	if n == 0 {
+		return
+	}
+	if m.used.Add(-n) < m.limit {
+		m.mu.Lock()
+		select {
+		case <-m.mu.freed:
+		default:
+			close(m.mu.freed)
+		}
+		m.mu.Unlock()
+	}
+}
+
+// wait blocks until usage is below the limit, ctx is done or timeout (if
+// positive) passes.
+func (m *memory) wait(ctx context.Context, timeout time.Duration) error {
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		m.mu.Lock()
+		if !m.over() {
+			m.mu.Unlock()
+			return nil
+		}
+		select {
+		case <-m.mu.freed:
+			m.mu.freed = make(chan struct{})
+		default:
+		}
+		ch := m.mu.freed
+		m.mu.Unlock()
+		if !m.over() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("%w: %d of %d bytes in use; producer blocked for %v", ErrMemoryLimit, m.used.Load(), m.limit, timeout)
+		}
+	}
+}

@@ -1,0 +1,251 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/store"
+)
+
+// change is everything one durable step does: messages to publish,
+// deliveries acknowledged, deliveries to dead-letter. It is written to the
+// store as one batch, so a transaction commits all or nothing.
+type change struct {
+	origin *Conn
+	sends  []*message.Message
+	acks   []held
+	dead   []deadItem
+}
+
+type deadItem struct {
+	h      held
+	reason string
+}
+
+type placed struct {
+	q *queue
+	e *entry
+}
+
+// route returns the queues a message sent to its destination goes to.
+func (b *Broker) route(origin *Conn, m *message.Message) ([]*queue, error) {
+	d := m.Dest
+	switch d.Kind {
+	case message.Queue:
+		q := b.queue(d.Name)
+		if q == nil {
+			return nil, ErrClosed
+		}
+		return []*queue{q}, nil
+	case message.TempQueue:
+		b.mu.RLock()
+		q := b.mu.tempQs[d]
+		b.mu.RUnlock()
+		if q == nil {
+			return nil, fmt.Errorf("%w: %s", ErrNoSuchTemp, d)
+		}
+		return []*queue{q}, nil
+	case message.Topic, message.TempTopic:
+		b.mu.RLock()
+		defer b.mu.RUnlock()
+		if d.Kind == message.TempTopic && b.mu.temps[d] == nil {
+			return nil, fmt.Errorf("%w: %s", ErrNoSuchTemp, d)
+		}
+		var qs []*queue
+		for s := range b.mu.topicSubs {
+			if s.dest.Kind == d.Kind && message.Match(s.dest.Name, d.Name) && !(s.opts.NoLocal && s.conn == origin) {
+				qs = append(qs, s.own)
+			}
+		}
+		if d.Kind == message.Topic {
+			for _, du := range b.mu.durables {
+				if !message.Match(du.sub.Topic, d.Name) {
+					continue
+				}
+				if du.sub.NoLocal && du.activeConn() == origin {
+					continue
+				}
+				qs = append(qs, du.q)
+			}
+		}
+		return qs, nil
+	}
+	return nil, fmt.Errorf("%w: %v", message.ErrBadDestination, d)
+}
+
+// apply carries out a change durably: messages are placed (invisible) in
+// their queues, the store batch is written, then everything becomes visible.
+func (b *Broker) apply(ctx context.Context, ch *change) error {
+	var origin uint64
+	if ch.origin != nil {
+		origin = ch.origin.id
+	}
+	var batch store.Batch
+	var places []placed
+	fail := func(err error) error {
+		b.unplace(places)
+		return err
+	}
+	for _, m := range ch.sends {
+		qs, err := b.route(ch.origin, m)
+		if err != nil {
+			return fail(err)
+		}
+		for _, q := range qs {
+			e, ok := q.enqueue(m, origin)
+			if !ok {
+				continue
+			}
+			places = append(places, placed{q, e})
+			if e.stored {
+				batch.Add(q.key, e.seq, m)
+			}
+		}
+	}
+	for _, h := range ch.acks {
+		if h.e.stored {
+			batch.Remove(h.q.key, h.e.seq)
+		}
+	}
+	for _, d := range ch.dead {
+		if p, ok := b.deadLetter(d, &batch); ok {
+			places = append(places, p)
+		}
+	}
+	if len(batch.Ops) > 0 {
+		if err := b.st.Apply(ctx, &batch); err != nil {
+			if errors.Is(err, store.ErrFull) {
+				err = fmt.Errorf("%w: %w", ErrStoreFull, err)
+			}
+			return fail(err)
+		}
+	}
+	b.settle(places)
+	for q, es := range groupByQueue(ch.acks) {
+		q.finish(es)
+	}
+	dead := make([]held, len(ch.dead))
+	for i, d := range ch.dead {
+		dead[i] = d.h
+	}
+	for q, es := range groupByQueue(dead) {
+		q.finish(es)
+	}
+	return nil
+}
+
+func (b *Broker) unplace(ps []placed) {
+	for q, es := range groupPlaced(ps) {
+		q.settle(es, false)
+	}
+}
+
+func (b *Broker) settle(ps []placed) {
+	for q, es := range groupPlaced(ps) {
+		q.settle(es, true)
+	}
+}
+
+func groupPlaced(ps []placed) map[*queue][]*entry {
+	m := map[*queue][]*entry{}
+	for _, p := range ps {
+		m[p.q] = append(m[p.q], p.e)
+	}
+	return m
+}
+
+// deadLetter places a copy of d's message on the dead letter queue and adds
+// the store operations that move it.
+func (b *Broker) deadLetter(d deadItem, batch *store.Batch) (placed, bool) {
+	if d.h.e.stored {
+		batch.Remove(d.h.q.key, d.h.e.seq)
+	}
+	src := d.h.e.msg
+	if src == nil {
+		// Paged out: the body is read back so the copy is complete.
+		recs, err := b.st.Scan(context.Background(), d.h.q.key, d.h.e.seq-1, 1, 1)
+		if err != nil || len(recs) == 0 || recs[0].Seq != d.h.e.seq {
+			b.log.Error("cannot read a message to dead-letter it; dropped", "dest", d.h.q.key, "seq", d.h.e.seq, "err", err)
+			return placed{}, false
+		}
+		src = recs[0].Msg
+	}
+	m := src.Clone()
+	if m.OriginalDest.IsZero() {
+		m.OriginalDest = m.Dest
+	}
+	m.Dest = message.Destination{Kind: message.Queue, Name: b.cfg.DLQ}
+	m.DeliveryCount = d.h.e.deliveries
+	if m.Properties == nil {
+		m.Properties = map[string]any{}
+	}
+	m.Properties["dlqDeliveryFailureCause"] = d.reason
+	q := b.queue(b.cfg.DLQ)
+	if q == nil {
+		return placed{}, false
+	}
+	e, ok := q.enqueue(m, 0)
+	if !ok {
+		return placed{}, false
+	}
+	if e.stored {
+		batch.Add(q.key, e.seq, m)
+	}
+	return placed{q, e}, true
+}
+
+// moveToDLQ dead-letters entries of q now (redelivery limit, expiry).
+func (b *Broker) moveToDLQ(q *queue, es []*entry, reason string) {
+	if len(es) == 0 {
+		return
+	}
+	ch := &change{}
+	for _, e := range es {
+		ch.dead = append(ch.dead, deadItem{h: held{q: q, e: e}, reason: reason})
+	}
+	// The entries count as in flight until apply finishes them.
+	q.restore(len(es))
+	if err := b.apply(context.Background(), ch); err != nil {
+		b.log.Error("dead-lettering failed; messages kept for redelivery", "dest", q.key, "err", err)
+		q.requeueNoCount(es)
+	}
+}
+
+// expire handles expired entries: persistent ones go to the dead letter
+// queue (as ActiveMQ does), others are dropped.
+func (b *Broker) expire(q *queue, es []*entry) {
+	var dead, drop []*entry
+	for _, e := range es {
+		if e.msg != nil && e.msg.Persistent && q.dest.Name != b.cfg.DLQ {
+			dead = append(dead, e)
+		} else {
+			drop = append(drop, e)
+		}
+	}
+	b.moveToDLQ(q, dead, "expired")
+	if len(drop) > 0 {
+		var batch store.Batch
+		for _, e := range drop {
+			if e.stored {
+				batch.Remove(q.key, e.seq)
+			}
+		}
+		b.acks.push(batch.Ops, nil)
+		q.restore(len(drop))
+		q.finish(drop)
+	}
+}
+
+// requeueNoCount returns entries to pending without counting a delivery.
+func (q *queue) requeueNoCount(es []*entry) {
+	q.mu.Lock()
+	for _, e := range es {
+		q.mu.inflight--
+		if !q.mu.deleted {
+			q.mu.pending.push(e)
+		}
+	}
+	q.mu.Unlock()
+}

@@ -1,0 +1,334 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/piermq/pier/internal/message"
+)
+
+// queue is the unit of dispatch: a real queue, a durable subscription's
+// backlog, a temporary queue, or a non-durable topic subscriber's private
+// buffer. One goroutine per queue dispatches its messages to consumers.
+type queue struct {
+	b    *Broker
+	dest message.Destination // what consumers see as the origin
+	key  string              // store key; "" means never stored
+	wake chan struct{}
+	done chan struct{}
+
+	mu struct {
+		sync.Mutex
+		pending   pendingList
+		consumers []*Subscription
+		rr        int
+		inflight  int // entries delivered and not yet settled
+		deleted   bool
+	}
+}
+
+func (b *Broker) newQueue(dest message.Destination, key string) *queue {
+	q := &queue{b: b, dest: dest, key: key, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	b.goRun(q.run)
+	return q
+}
+
+// queue returns the named queue, creating it (and attaching matching wildcard
+// consumers) if needed. It returns nil once the broker is closed.
+func (b *Broker) queue(name string) *queue {
+	b.mu.RLock()
+	q := b.mu.queues[name]
+	b.mu.RUnlock()
+	if q != nil {
+		return q
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if q = b.mu.queues[name]; q != nil || b.mu.closed {
+		return q
+	}
+	dest := message.Destination{Kind: message.Queue, Name: name}
+	q = b.newQueue(dest, "queue://"+name)
+	b.mu.queues[name] = q
+	for s := range b.mu.wildQs {
+		if message.Match(s.dest.Name, name) {
+			s.attach(q)
+			q.addConsumer(s)
+		}
+	}
+	return q
+}
+
+// kick asks the dispatcher to look for work.
+func (q *queue) kick() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *queue) run() {
+	for {
+		select {
+		case <-q.wake:
+			q.dispatch()
+		case <-q.done:
+			return
+		case <-q.b.stop:
+			return
+		}
+	}
+}
+
+// delete stops the dispatcher and drops everything held in memory. Used for
+// temporary destinations, non-durable subscriptions and removed durables.
+func (q *queue) delete() []*entry {
+	q.mu.Lock()
+	if q.mu.deleted {
+		q.mu.Unlock()
+		return nil
+	}
+	q.mu.deleted = true
+	dropped := q.mu.pending.drain()
+	q.mu.Unlock()
+	close(q.done)
+	for _, e := range dropped {
+		q.b.mem.release(e.size)
+		e.size = 0
+	}
+	return dropped
+}
+
+func (q *queue) addConsumer(s *Subscription) {
+	q.mu.Lock()
+	q.mu.consumers = append(q.mu.consumers, s)
+	q.mu.Unlock()
+	q.kick()
+}
+
+func (q *queue) removeConsumer(s *Subscription) {
+	q.mu.Lock()
+	for i, c := range q.mu.consumers {
+		if c == s {
+			q.mu.consumers = append(q.mu.consumers[:i], q.mu.consumers[i+1:]...)
+			break
+		}
+	}
+	q.mu.Unlock()
+}
+
+func (q *queue) stats() Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return Stats{Dest: q.dest, Pending: q.mu.pending.len(), InFlight: q.mu.inflight, Consumers: len(q.mu.consumers)}
+}
+
+// enqueue adds m as a new, not yet stable entry and returns it. The caller
+// makes it stable (after the store write) or drops it.
+func (q *queue) enqueue(m *message.Message, origin uint64) (*entry, bool) {
+	e := &entry{prio: m.Priority, msg: m, origin: origin, stored: q.key != "" && m.Persistent}
+	e.size = int64(m.Size())
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.mu.deleted {
+		return nil, false
+	}
+	e.seq = q.b.seq.Add(1)
+	q.mu.pending.push(e)
+	q.b.mem.add(e.size)
+	return e, true
+}
+
+// settle makes entries visible to dispatch (ok) or removes them (!ok, the
+// store write failed). Stored entries lose their body if memory is short.
+func (q *queue) settle(es []*entry, ok bool) {
+	q.mu.Lock()
+	for _, e := range es {
+		if !ok {
+			q.mu.pending.removeEntry(e)
+			q.b.mem.release(e.size)
+			e.size = 0
+			continue
+		}
+		e.stable = true
+		if e.stored && q.b.mem.over() {
+			q.b.mem.release(e.size)
+			e.msg, e.size = nil, 0
+		}
+	}
+	q.mu.Unlock()
+	q.kick()
+}
+
+// requeue returns entries that a consumer gave up, for redelivery, and
+// reports those that exceeded the redelivery limit (to be dead-lettered).
+func (q *queue) requeue(es []*entry) (dead []*entry) {
+	q.mu.Lock()
+	max := q.b.cfg.MaxRedeliveries
+	for _, e := range es {
+		q.mu.inflight--
+		if q.mu.deleted {
+			q.b.mem.release(e.size)
+			e.size = 0
+			continue
+		}
+		if max >= 0 && int(e.deliveries) > max {
+			dead = append(dead, e)
+			continue
+		}
+		q.mu.pending.push(e)
+	}
+	q.mu.Unlock()
+	q.kick()
+	return dead
+}
+
+// restore puts entries that were acknowledged in an aborted transaction back
+// in flight (they stay with their consumer and may be acknowledged again).
+func (q *queue) restore(n int) {
+	q.mu.Lock()
+	q.mu.inflight += n
+	q.mu.Unlock()
+}
+
+// finish releases entries that left the queue for good (acknowledged or moved).
+func (q *queue) finish(es []*entry) {
+	q.mu.Lock()
+	q.mu.inflight -= len(es)
+	q.mu.Unlock()
+	for _, e := range es {
+		q.b.mem.release(e.size)
+		e.size = 0
+	}
+}
+
+// dispatch hands pending entries to consumers with room in their prefetch
+// window, round robin, reading paged-out bodies back from the store.
+func (q *queue) dispatch() {
+	for {
+		var out []*Delivery
+		var stub *entry
+		var expired []*entry
+		now := q.b.now()
+		q.mu.Lock()
+		q.mu.pending.each(func(b *bucket, i int, e *entry) bool {
+			if !e.stable {
+				return true
+			}
+			if e.msg == nil {
+				stub = e
+				return false
+			}
+			if e.msg.Expired(now) {
+				q.mu.pending.remove(b, i)
+				expired = append(expired, e)
+				return false // indexes moved; start again
+			}
+			s := q.pickConsumer()
+			if s == nil {
+				return false
+			}
+			q.mu.pending.remove(b, i)
+			q.mu.inflight++
+			if d := s.track(q, e); d != nil {
+				out = append(out, d)
+			}
+			return false // indexes moved; start again
+		})
+		progress := len(out) > 0 || len(expired) > 0
+		q.mu.Unlock()
+		for _, d := range out {
+			d.Sub.conn.sink.Deliver(d)
+		}
+		if len(expired) > 0 {
+			q.b.expire(q, expired)
+		}
+		if stub != nil {
+			if err := q.pageIn(stub); err != nil {
+				q.b.log.Error("page in failed", "dest", q.key, "err", err)
+				return
+			}
+			continue
+		}
+		if !progress {
+			return
+		}
+	}
+}
+
+// pickConsumer returns the next consumer, round robin, with room in its
+// prefetch window. Called with q.mu held.
+func (q *queue) pickConsumer() *Subscription {
+	n := len(q.mu.consumers)
+	for i := 0; i < n; i++ {
+		s := q.mu.consumers[(q.mu.rr+i)%n]
+		if s.hasCredit() {
+			q.mu.rr = (q.mu.rr + i + 1) % n
+			return s
+		}
+	}
+	return nil
+}
+
+// pageIn reads the bodies of paged-out entries from stub on.
+func (q *queue) pageIn(stub *entry) error {
+	recs, err := q.b.st.Scan(context.Background(), q.key, stub.seq-1, q.b.cfg.PageSize, 4<<20)
+	if err != nil {
+		return fmt.Errorf("scan %s after %d: %w", q.key, stub.seq-1, err)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	found := false
+	for i, r := range recs {
+		b, j := q.mu.pending.find(r.Msg.Priority, r.Seq)
+		if b == nil || b.items[j].msg != nil {
+			continue
+		}
+		if i > 0 && q.b.mem.over() {
+			break
+		}
+		e := b.items[j]
+		e.msg = r.Msg
+		e.size = int64(r.Msg.Size())
+		q.b.mem.add(e.size)
+		if e == stub {
+			found = true
+		}
+	}
+	if !found && stub.msg == nil {
+		// The store no longer has it: nothing can be delivered; drop it so
+		// the queue does not stall.
+		q.mu.pending.removeEntry(stub)
+		q.b.log.Error("message missing from store; dropped", "dest", q.key, "seq", stub.seq)
+	}
+	return nil
+}
+
+// recover loads the queue's stored messages, keeping bodies while memory allows.
+func (q *queue) recover(ctx context.Context) error {
+	var after uint64
+	for {
+		recs, err := q.b.st.Scan(ctx, q.key, after, 1000, 16<<20)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		q.mu.Lock()
+		for _, r := range recs {
+			e := &entry{seq: r.Seq, prio: r.Msg.Priority, stored: true, stable: true}
+			if !q.b.mem.over() {
+				e.msg = r.Msg
+				e.size = int64(r.Msg.Size())
+				q.b.mem.add(e.size)
+			}
+			q.mu.pending.push(e)
+			after = r.Seq
+		}
+		q.mu.Unlock()
+	}
+	q.kick()
+	return nil
+}

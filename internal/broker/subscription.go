@@ -1,0 +1,212 @@
+package broker
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/piermq/pier/internal/message"
+)
+
+// AckMode says how a subscription's deliveries are acknowledged.
+type AckMode uint8
+
+// Acknowledgement modes, as STOMP and JMS know them.
+const (
+	// AckAuto: the adapter acknowledges each delivery once written.
+	AckAuto AckMode = iota
+	// AckClient: an acknowledgement covers the delivery and every earlier
+	// one of the subscription (cumulative).
+	AckClient
+	// AckIndividual: an acknowledgement covers one delivery.
+	AckIndividual
+)
+
+// SubOptions describe a new subscription.
+type SubOptions struct {
+	ID          string // unique within the connection
+	Dest        message.Destination
+	Ack         AckMode
+	Prefetch    int    // deliveries outstanding before acknowledgement; 0 uses the default
+	Selector    string // JMS selector (not supported yet)
+	DurableName string // topic only: makes the subscription durable
+	NoLocal     bool   // topic only: skip messages sent on this connection
+}
+
+// Default prefetch sizes, as ActiveMQ has them.
+const (
+	DefaultQueuePrefetch   = 1000
+	DefaultTopicPrefetch   = 32767
+	DefaultDurablePrefetch = 100
+)
+
+// Delivery is a message handed to a connection's Sink.
+type Delivery struct {
+	Sub *Subscription
+	Tag uint64 // unique within the connection; acknowledge with it
+	Msg *message.Message
+}
+
+// Subscription is one consumer.
+type Subscription struct {
+	conn     *Conn
+	id       string
+	opts     SubOptions
+	dest     message.Destination
+	prefetch int
+	own      *queue   // private queue of a non-durable topic subscription
+	durable  *durable // set for durable subscriptions
+
+	mu struct {
+		sync.Mutex
+		credit   int
+		inflight map[uint64]held
+		queues   []*queue
+		closed   bool
+	}
+}
+
+// held is one delivery not yet acknowledged.
+type held struct {
+	q *queue
+	e *entry
+	s *Subscription
+}
+
+// ID returns the subscription id given at Subscribe.
+func (s *Subscription) ID() string { return s.id }
+
+// Options returns the options the subscription was created with.
+func (s *Subscription) Options() SubOptions { return s.opts }
+
+// Dest returns the subscribed destination.
+func (s *Subscription) Dest() message.Destination { return s.dest }
+
+func newSubscription(c *Conn, o SubOptions) *Subscription {
+	s := &Subscription{conn: c, id: o.ID, opts: o, dest: o.Dest, prefetch: o.Prefetch}
+	if s.prefetch <= 0 {
+		switch {
+		case o.DurableName != "":
+			s.prefetch = DefaultDurablePrefetch
+		case o.Dest.Kind.IsTopic():
+			s.prefetch = DefaultTopicPrefetch
+		default:
+			s.prefetch = DefaultQueuePrefetch
+		}
+	}
+	s.mu.credit = s.prefetch
+	s.mu.inflight = map[uint64]held{}
+	return s
+}
+
+func (s *Subscription) attach(q *queue) {
+	s.mu.Lock()
+	s.mu.queues = append(s.mu.queues, q)
+	s.mu.Unlock()
+}
+
+func (s *Subscription) queues() []*queue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*queue(nil), s.mu.queues...)
+}
+
+func (s *Subscription) hasCredit() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.mu.closed && s.mu.credit > 0
+}
+
+// track records e as delivered to s and builds the delivery. Called with
+// q.mu held.
+func (s *Subscription) track(q *queue, e *entry) *Delivery {
+	tag := s.conn.tags.Add(1)
+	m := *e.msg
+	m.DeliveryCount = e.deliveries
+	e.deliveries++
+	s.mu.Lock()
+	s.mu.credit--
+	s.mu.inflight[tag] = held{q: q, e: e, s: s}
+	s.mu.Unlock()
+	return &Delivery{Sub: s, Tag: tag, Msg: &m}
+}
+
+// take removes the deliveries an acknowledgement of tag covers: tag alone
+// (individual) or tag and every earlier one (cumulative).
+func (s *Subscription) take(tag uint64, cumulative bool) ([]held, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.mu.inflight[tag]
+	if !ok {
+		return nil, ErrUnknownDelivery
+	}
+	if !cumulative {
+		delete(s.mu.inflight, tag)
+		s.mu.credit++
+		return []held{h}, nil
+	}
+	tags := make([]uint64, 0, len(s.mu.inflight))
+	for t := range s.mu.inflight {
+		if t <= tag {
+			tags = append(tags, t)
+		}
+	}
+	sort.Slice(tags, func(i, j int) bool { return tags[i] < tags[j] })
+	out := make([]held, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, s.mu.inflight[t])
+		delete(s.mu.inflight, t)
+	}
+	s.mu.credit += len(out)
+	return out, nil
+}
+
+// giveBack returns held deliveries of an aborted transaction to s, if it is
+// still open, reporting whether it took them.
+func (s *Subscription) giveBack(hs []held, tags []uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.closed {
+		return false
+	}
+	for i, h := range hs {
+		s.mu.inflight[tags[i]] = h
+	}
+	s.mu.credit -= len(hs)
+	return true
+}
+
+// close marks s closed and returns what it held, for redelivery.
+func (s *Subscription) close() ([]held, []*queue) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mu.closed = true
+	tags := make([]uint64, 0, len(s.mu.inflight))
+	for t := range s.mu.inflight {
+		tags = append(tags, t)
+	}
+	sort.Slice(tags, func(i, j int) bool { return tags[i] < tags[j] })
+	hs := make([]held, 0, len(tags))
+	for _, t := range tags {
+		hs = append(hs, s.mu.inflight[t])
+	}
+	s.mu.inflight = map[uint64]held{}
+	qs := s.mu.queues
+	s.mu.queues = nil
+	return hs, qs
+}
+
+// kickAll wakes the dispatchers of every queue s consumes from.
+func (s *Subscription) kickAll() {
+	for _, q := range s.queues() {
+		q.kick()
+	}
+}
+
+// groupByQueue splits held deliveries by their queue, keeping order.
+func groupByQueue(hs []held) map[*queue][]*entry {
+	m := map[*queue][]*entry{}
+	for _, h := range hs {
+		m[h.q] = append(m[h.q], h.e)
+	}
+	return m
+}
