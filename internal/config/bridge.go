@@ -93,7 +93,7 @@ func checkGroup(s string, nested bool) error {
 			return errors.New("failover groups cannot be nested")
 		}
 		if err := checkMember(m); err != nil {
-			return err
+			return fmt.Errorf("member %q: %w", m, err)
 		}
 	}
 	return nil

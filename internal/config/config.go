@@ -203,7 +203,7 @@ const (
 // values of the example single.yaml, with every default filled in.
 func Default() *Config {
 	c := base()
-	c.EnsureDefaults()
+	c.derive()
 	return c
 }
 
@@ -214,8 +214,29 @@ func base() *Config {
 		Broker:     Broker{Name: DefaultBrokerName, DataDir: DefaultDataDir},
 		Transports: defaultTransports(),
 		Console:    Console{Listen: "127.0.0.1:8161"},
-		Store:      Store{Kind: StoreJournal},
-		Policies:   Policies{Redelivery: Redelivery{MaxRedeliveries: DefaultMaxRedeliveries}},
+		Store: Store{
+			Kind:    StoreJournal,
+			Journal: Journal{SegmentSize: DefaultSegmentSize, MaxSize: DefaultJournalMaxSize},
+			SQL:     SQL{LeaseDuration: DefaultLeaseDuration},
+		},
+		Limits: Limits{
+			Memory:          DefaultMemory,
+			MaxFrameSize:    DefaultMaxFrameSize,
+			MaxHeaders:      DefaultMaxHeaders,
+			MaxHeaderLength: DefaultMaxHeaderLength,
+			MaxConnections:  DefaultMaxConnections,
+		},
+		Policies: Policies{Redelivery: Redelivery{MaxRedeliveries: DefaultMaxRedeliveries, DLQ: DefaultDLQ}},
+	}
+}
+
+// derive fills the values computed from others: the journal directory
+// (<data_dir>/journal) and the replication bind address (this node's peer
+// address).
+func (c *Config) derive() {
+	setDefault(&c.Store.Journal.Dir, filepath.Join(c.Broker.DataDir, "journal"))
+	if r := &c.Store.Replicated; r.Bind == "" && r.NodeID != "" {
+		r.Bind = r.Peers[r.NodeID]
 	}
 }
 
@@ -239,20 +260,20 @@ func NewNetworkConnector() NetworkConnector {
 	}
 }
 
-// EnsureDefaults fills every zero value that has a default. Booleans and
-// MaxRedeliveries (where zero is meaningful) are left alone. It returns c.
+// EnsureDefaults fills every zero value that has a default, for a Config
+// built in Go. Booleans and MaxRedeliveries (where zero is meaningful) are
+// left alone; build network connectors with NewNetworkConnector to get
+// ConduitSubscriptions' default of true. It returns c. (Parse does not call
+// it: a zero written in the file is kept, and rejected by validation where
+// it is not allowed.)
 func (c *Config) EnsureDefaults() *Config {
 	setDefault(&c.Broker.Name, DefaultBrokerName)
 	setDefault(&c.Broker.DataDir, DefaultDataDir)
 	setDefault(&c.Store.Kind, StoreJournal)
-	j := &c.Store.Journal
-	setDefault(&j.Dir, filepath.Join(c.Broker.DataDir, "journal"))
-	setDefault(&j.SegmentSize, DefaultSegmentSize)
-	setDefault(&j.MaxSize, DefaultJournalMaxSize)
+	setDefault(&c.Store.Journal.SegmentSize, DefaultSegmentSize)
+	setDefault(&c.Store.Journal.MaxSize, DefaultJournalMaxSize)
 	setDefault(&c.Store.SQL.LeaseDuration, DefaultLeaseDuration)
-	if r := &c.Store.Replicated; r.Bind == "" && r.NodeID != "" {
-		r.Bind = r.Peers[r.NodeID]
-	}
+	c.derive()
 	for i := range c.NetworkConnectors {
 		n := &c.NetworkConnectors[i]
 		setDefault(&n.Name, DefaultBridgeName)

@@ -39,6 +39,10 @@ func (d *decoder) fail(n *yaml.Node, path string, sentinel error, format string,
 
 // invalid reports a bad value as "path: detail".
 func (d *decoder) invalid(n *yaml.Node, path string, sentinel error, format string, args ...any) {
+	if path == "" {
+		d.fail(n, path, sentinel, format, args...)
+		return
+	}
 	d.fail(n, path, sentinel, "%s: %s", path, fmt.Sprintf(format, args...))
 }
 
@@ -61,6 +65,9 @@ func describe(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
+		if isNull(n) {
+			return "null"
+		}
 		return fmt.Sprintf("%q", n.Value)
 	default:
 		return "an alias"

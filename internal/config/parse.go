@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,7 +26,9 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes a configuration from data, fills in defaults and validates
-// it. name is the file name used in error messages. The error, if any, is an
+// it. Keys absent from data keep their defaults; keys present, even with a
+// zero value, are taken as written (so "limits.max_connections: 0" is an
+// error, not the default). name is the file name used in error messages. The error, if any, is an
 // Errors listing every problem found (up to a limit) with its line and
 // column.
 func Parse(name string, data []byte) (*Config, error) {
@@ -41,7 +44,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	if len(d.errs) > 0 {
 		return nil, d.errs
 	}
-	c.EnsureDefaults()
+	c.derive()
 	issues := append(d.unusedSections(c), c.check()...)
 	if len(issues) > 0 {
 		return nil, d.locate(issues)
@@ -84,9 +87,34 @@ func syntaxError(name string, err error) error {
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
+		if isParserError(msg) {
+			// The library reports the 0-based line of parser (not
+			// scanner) errors; make it 1-based.
+			e.Line++
+		}
 	}
 	e.Msg = "invalid YAML: " + msg
 	return Errors{e}
+}
+
+// parserErrors are the messages of the YAML library's parser (as opposed to
+// its scanner), whose line numbers it reports 0-based.
+var parserErrors = []string{
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected '-' indicator",
+	"did not find expected <document start>",
+	"did not find expected <stream-start>",
+	"did not find expected key",
+	"did not find expected node content",
+	"found duplicate %TAG directive",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found undefined tag handle",
+}
+
+func isParserError(msg string) bool {
+	return slices.Contains(parserErrors, msg)
 }
 
 // unusedSections rejects store sections that the chosen kind ignores: they
@@ -115,16 +143,30 @@ func (d *decoder) locate(issues []issue) Errors {
 			break
 		}
 		e := &Error{File: d.file, Path: is.path, Msg: is.msg, Err: is.err}
-		for p := is.path; p != ""; p = parent(p) {
-			if at, ok := d.pos[p]; ok {
-				e.Line, e.Column = at.line, at.col
-				break
-			}
+		if at, ok := d.find(is.path); ok {
+			e.Line, e.Column = at.line, at.col
 		}
 		out = append(out, e)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
 	return out
+}
+
+// find returns the position of path, or else of its nearest ancestor in the
+// file. A missing section (store.sql) is blamed on the kind that asks for
+// it (store.kind) when there is one.
+func (d *decoder) find(path string) (position, bool) {
+	for p := path; p != ""; p = parent(p) {
+		if at, ok := d.pos[p]; ok {
+			return at, true
+		}
+		if up := parent(p); up != "" {
+			if at, ok := d.pos[up+".kind"]; ok {
+				return at, true
+			}
+		}
+	}
+	return position{}, false
 }
 
 // parent strips the last component of a path: a.b[2].c -> a.b[2] -> a.b -> a.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -160,7 +161,7 @@ func (k *checker) replicated(r *Replicated) {
 		path := "store.replicated.peers." + id
 		addr, err := remoteAddr(r.Peers[id])
 		if err != nil {
-			k.add(ErrInvalid, path, "%v", err)
+			k.add(ErrInvalid, path, "%q: %v", r.Peers[id], err)
 			continue
 		}
 		if other, dup := seen[addr]; dup {
@@ -181,14 +182,14 @@ func (k *checker) replicated(r *Replicated) {
 func remoteAddr(u string) (string, error) {
 	scheme, hp, err := listenAddr(u)
 	if err != nil {
-		return "", fmt.Errorf("%q: %w", u, err)
+		return "", err
 	}
 	host, port, _ := net.SplitHostPort(hp)
 	switch {
 	case scheme != "tcp":
-		return "", fmt.Errorf("%q: want tcp://host:port", u)
+		return "", errors.New("want tcp://host:port")
 	case host == "" || port == "0":
-		return "", fmt.Errorf("%q: a host and a non-zero port are required", u)
+		return "", errors.New("a host and a non-zero port are required")
 	}
 	return hp, nil
 }
