@@ -1,0 +1,289 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/piermq/pier/internal/message"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestQueueRoundRobinWithinPrefetch(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	c1, k1 := connect(t, b, "")
+	c2, k2 := connect(t, b, "")
+	subscribe(t, c1, SubOptions{ID: "a", Dest: q("work"), Ack: AckIndividual, Prefetch: 1})
+	subscribe(t, c2, SubOptions{ID: "b", Dest: q("work"), Ack: AckIndividual, Prefetch: 1})
+	for i := 0; i < 4; i++ {
+		send(t, p, q("work"), fmt.Sprint(i), true)
+	}
+	d1, d2 := k1.next(t), k2.next(t)
+	k1.none(t) // prefetch 1: nothing more until acknowledged
+	k2.none(t)
+	ack(t, c1, d1)
+	ack(t, c2, d2)
+	d3, d4 := k1.next(t), k2.next(t)
+	got := map[string]bool{}
+	for _, d := range []*Delivery{d1, d2, d3, d4} {
+		got[string(d.Msg.Body)] = true
+	}
+	if len(got) != 4 {
+		t.Fatalf("each message once to one consumer: got %v", got)
+	}
+	ack(t, c1, d3)
+	ack(t, c2, d4)
+	if st, _ := b.QueueStats("work"); st.Pending != 0 || st.InFlight != 0 {
+		t.Fatalf("stats after all acks: %+v", st)
+	}
+}
+
+func TestPerProducerOrder(t *testing.T) {
+	st := newMemStore()
+	b := startBroker(t, st, Config{})
+	p, _ := connect(t, b, "")
+	for i := 0; i < 500; i++ {
+		send(t, p, q("ordered"), fmt.Sprint(i), i%2 == 0)
+	}
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("ordered"), Ack: AckAuto})
+	for i := 0; i < 500; i++ {
+		d := k.next(t)
+		if string(d.Msg.Body) != fmt.Sprint(i) {
+			t.Fatalf("message %d: got %q", i, d.Msg.Body)
+		}
+		ack(t, c, d)
+	}
+	if n := st.count("queue://ordered"); n != 0 {
+		t.Fatalf("store still holds %d messages after acks", n)
+	}
+}
+
+func TestTopicFanOutAndWildcards(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	c1, k1 := connect(t, b, "")
+	c2, k2 := connect(t, b, "")
+	c3, k3 := connect(t, b, "")
+	subscribe(t, c1, SubOptions{ID: "1", Dest: topic("prices.eu.gold")})
+	subscribe(t, c2, SubOptions{ID: "2", Dest: topic("prices.*.gold")})
+	subscribe(t, c3, SubOptions{ID: "3", Dest: topic("prices.>")})
+	send(t, p, topic("prices.eu.gold"), "g", false)
+	send(t, p, topic("prices.us.silver"), "s", false)
+	for _, k := range []*sink{k1, k2, k3} {
+		if d := k.next(t); string(d.Msg.Body) != "g" {
+			t.Fatalf("got %q want g", d.Msg.Body)
+		}
+	}
+	if d := k3.next(t); string(d.Msg.Body) != "s" {
+		t.Fatalf("got %q want s", d.Msg.Body)
+	}
+	k1.none(t)
+	k2.none(t)
+}
+
+func TestWildcardQueueConsumer(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	send(t, p, q("jobs.a"), "early", true)
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "w", Dest: q("jobs.>"), Ack: AckAuto})
+	send(t, p, q("jobs.b"), "late", true) // queue created after the subscription
+	send(t, p, q("other"), "no", true)
+	got := map[string]bool{string(k.next(t).Msg.Body): true, string(k.next(t).Msg.Body): true}
+	if !got["early"] || !got["late"] {
+		t.Fatalf("got %v", got)
+	}
+	k.none(t)
+	if err := c.Send(context.Background(), &message.Message{Dest: q("jobs.>")}, ""); !errors.Is(err, ErrWildcardSend) {
+		t.Fatalf("send to wildcard: %v", err)
+	}
+}
+
+func TestNoLocal(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: topic("chat"), NoLocal: true})
+	send(t, c, topic("chat"), "mine", false)
+	p, _ := connect(t, b, "")
+	send(t, p, topic("chat"), "theirs", false)
+	if d := k.next(t); string(d.Msg.Body) != "theirs" {
+		t.Fatalf("got %q", d.Msg.Body)
+	}
+}
+
+func TestPriority(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	for i, pr := range []uint8{1, 9, 4, 9, 0} {
+		m := &message.Message{Dest: q("prio"), Body: []byte(fmt.Sprint(i)), Priority: pr, Persistent: true}
+		if err := p.Send(context.Background(), m, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("prio")})
+	var got string
+	for i := 0; i < 5; i++ {
+		got += string(k.next(t).Msg.Body)
+	}
+	if got != "13204" {
+		t.Fatalf("priority order: got %s want 13204", got)
+	}
+}
+
+func TestClientAckIsCumulative(t *testing.T) {
+	st := newMemStore()
+	b := startBroker(t, st, Config{})
+	p, _ := connect(t, b, "")
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("cum"), Ack: AckClient})
+	for i := 0; i < 3; i++ {
+		send(t, p, q("cum"), fmt.Sprint(i), true)
+	}
+	k.next(t)
+	d2 := k.next(t)
+	d3 := k.next(t)
+	ack(t, c, d2) // covers the first two
+	if n := st.count("queue://cum"); n != 1 {
+		t.Fatalf("store holds %d, want 1 after cumulative ack", n)
+	}
+	if err := c.Ack(context.Background(), "s", d2.Tag, "", true); !errors.Is(err, ErrUnknownDelivery) {
+		t.Fatalf("second ack of the same delivery: %v", err)
+	}
+	ack(t, c, d3)
+	if n := st.count("queue://cum"); n != 0 {
+		t.Fatalf("store holds %d, want 0", n)
+	}
+}
+
+func TestRedeliveryAndDeadLetter(t *testing.T) {
+	st := newMemStore()
+	b := startBroker(t, st, Config{MaxRedeliveries: 2})
+	p, _ := connect(t, b, "")
+	send(t, p, q("flaky"), "x", true)
+	for i := 0; i < 3; i++ {
+		c, k := connect(t, b, "")
+		subscribe(t, c, SubOptions{ID: "s", Dest: q("flaky"), Ack: AckIndividual})
+		d := k.next(t)
+		if d.Msg.DeliveryCount != int32(i) || d.Msg.Redelivered() != (i > 0) {
+			t.Fatalf("delivery %d: count %d", i, d.Msg.DeliveryCount)
+		}
+		c.Close() // not acknowledged
+	}
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "dlq", Dest: q("ActiveMQ.DLQ")})
+	d := k.next(t)
+	if string(d.Msg.Body) != "x" || d.Msg.OriginalDest != q("flaky") || !d.Msg.Persistent {
+		t.Fatalf("dead letter: %+v", d.Msg)
+	}
+	if cause, _ := d.Msg.Properties["dlqDeliveryFailureCause"].(string); cause == "" {
+		t.Fatal("no dlqDeliveryFailureCause")
+	}
+	if st.count("queue://flaky") != 0 || st.count("queue://ActiveMQ.DLQ") != 1 {
+		t.Fatalf("store: flaky %d dlq %d", st.count("queue://flaky"), st.count("queue://ActiveMQ.DLQ"))
+	}
+}
+
+func TestNackDeadLetters(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("n"), Ack: AckIndividual})
+	send(t, p, q("n"), "bad", false)
+	d := k.next(t)
+	if err := c.Nack(context.Background(), "s", d.Tag, ""); err != nil {
+		t.Fatal(err)
+	}
+	k.none(t)
+	if st, _ := b.QueueStats("ActiveMQ.DLQ"); st.Pending != 1 {
+		t.Fatalf("DLQ: %+v", st)
+	}
+}
+
+func TestTransactions(t *testing.T) {
+	st := newMemStore()
+	b := startBroker(t, st, Config{})
+	p, _ := connect(t, b, "")
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("tx"), Ack: AckIndividual})
+	ctx := context.Background()
+	if err := p.Begin("t1"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		m := &message.Message{Dest: q("tx"), Body: []byte(fmt.Sprint(i)), Persistent: true}
+		if err := p.Send(ctx, m, "t1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k.none(t)
+	if err := p.Commit(ctx, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	ds := []*Delivery{k.next(t), k.next(t), k.next(t)}
+	// Aborted sends vanish.
+	p.Begin("t2")
+	p.Send(ctx, &message.Message{Dest: q("tx"), Body: []byte("never")}, "t2")
+	if err := p.Abort("t2", true); err != nil {
+		t.Fatal(err)
+	}
+	// Acks in an aborted transaction (STOMP style) stay delivered and can be acked again.
+	c.Begin("t3")
+	if err := c.Ack(ctx, "s", ds[0].Tag, "t3", true); err != nil {
+		t.Fatal(err)
+	}
+	c.Abort("t3", false)
+	if n := st.count("queue://tx"); n != 3 {
+		t.Fatalf("after abort store holds %d, want 3", n)
+	}
+	// JMS-style rollback redelivers.
+	c.Begin("t4")
+	c.Ack(ctx, "s", ds[1].Tag, "t4", true)
+	c.Abort("t4", true)
+	rd := k.next(t)
+	if string(rd.Msg.Body) != "1" || !rd.Msg.Redelivered() {
+		t.Fatalf("redelivered after rollback: %q redelivered=%v", rd.Msg.Body, rd.Msg.Redelivered())
+	}
+	// Commit acks atomically.
+	c.Begin("t5")
+	for _, d := range []*Delivery{rd, ds[2]} {
+		if err := c.Ack(ctx, "s", d.Tag, "t5", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := st.count("queue://tx"); n != 3 {
+		t.Fatalf("before commit store holds %d", n)
+	}
+	if err := c.Commit(ctx, "t5"); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.count("queue://tx"); n != 1 {
+		t.Fatalf("after commit store holds %d, want 1 (the one acked-then-aborted message)", n)
+	}
+	k.none(t)
+	if err := c.Commit(ctx, "nope"); !errors.Is(err, ErrNoSuchTx) {
+		t.Fatalf("commit unknown tx: %v", err)
+	}
+}
+
+func TestFailedStoreWriteLosesNothingVisible(t *testing.T) {
+	st := newMemStore()
+	b := startBroker(t, st, Config{})
+	p, _ := connect(t, b, "")
+	st.mu.Lock()
+	st.failNext = errors.New("disk on fire")
+	st.mu.Unlock()
+	m := &message.Message{Dest: q("f"), Body: []byte("x"), Persistent: true}
+	if err := p.Send(context.Background(), m, ""); err == nil {
+		t.Fatal("send succeeded although the store failed")
+	}
+	if s, _ := b.QueueStats("f"); s.Pending != 0 {
+		t.Fatalf("failed send left %d pending", s.Pending)
+	}
+}
