@@ -13,11 +13,11 @@ import (
 
 // memStore is a minimal in-memory store.Store for the core's tests.
 type memStore struct {
-	mu      sync.Mutex
-	lastSeq uint64
-	dests   map[string]map[uint64]*message.Message
-	subs    map[string]store.Subscription
-	applies int
+	mu       sync.Mutex
+	lastSeq  uint64
+	dests    map[string]map[uint64]*message.Message
+	subs     map[string]store.Subscription
+	applies  int
 	failNext error
 }
 
@@ -103,8 +103,8 @@ func (s *memStore) Close() error       { return nil }
 // sink collects deliveries.
 type sink struct{ ch chan *Delivery }
 
-func newSink() *sink                   { return &sink{ch: make(chan *Delivery, 100000)} }
-func (k *sink) Deliver(d *Delivery)    { k.ch <- d }
+func newSink() *sink                { return &sink{ch: make(chan *Delivery, 100000)} }
+func (k *sink) Deliver(d *Delivery) { k.ch <- d }
 func (k *sink) next(t *testing.T) *Delivery {
 	t.Helper()
 	select {
