@@ -1,0 +1,249 @@
+package journal
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"github.com/piermq/pier/internal/store"
+)
+
+// entry locates one live message: the CRC and encoded bytes at off in
+// segment seg. Bodies are never held in memory.
+type entry struct {
+	seq uint64
+	seg uint32
+	off uint32 // offset of the message's CRC; the n encoded bytes follow it
+	n   uint32
+}
+
+// destIndex is one destination's live messages, sorted by seq.
+type destIndex struct {
+	ents  []entry
+	bytes int64
+}
+
+// index is the in-memory state of the store: what Recover reports and where
+// Scan finds messages. Only the writer goroutine (or Open, before it starts)
+// modifies it, under Store.mu.
+type index struct {
+	dests    map[string]*destIndex
+	subs     map[string]store.Subscription
+	segLive  map[uint32]int // live messages per segment
+	lastSeq  uint64
+	bytes    int64
+	messages int64
+}
+
+func newIndex() *index {
+	return &index{
+		dests:   map[string]*destIndex{},
+		subs:    map[string]store.Subscription{},
+		segLive: map[uint32]int{},
+	}
+}
+
+// apply applies decoded ops whose payload starts at offset base of segment seg.
+func (x *index) apply(ops []op, seg uint32, base uint32) {
+	for i := range ops {
+		o := &ops[i]
+		switch o.kind {
+		case store.OpAdd:
+			x.add(o.dest, entry{seq: o.seq, seg: seg, off: base + o.off, n: o.n})
+			x.lastSeq = max(x.lastSeq, o.seq)
+		case store.OpRemove:
+			x.remove(o.dest, o.seq)
+		case store.OpPutSub:
+			x.subs[o.sub.Key()] = o.sub
+		case store.OpDeleteSub:
+			delete(x.subs, o.sub.Key())
+			x.dropDest(o.sub.Dest)
+		}
+	}
+}
+
+func (x *index) add(dest string, e entry) {
+	d := x.dests[dest]
+	if d == nil {
+		d = &destIndex{}
+		x.dests[dest] = d
+	}
+	i := len(d.ents)
+	if i > 0 && d.ents[i-1].seq >= e.seq { // out of order: rare
+		i = sort.Search(len(d.ents), func(j int) bool { return d.ents[j].seq >= e.seq })
+		if i < len(d.ents) && d.ents[i].seq == e.seq { // replaced
+			x.forget(d, d.ents[i])
+			d.ents[i] = e
+			x.count(d, e)
+			return
+		}
+	}
+	d.ents = append(d.ents, entry{})
+	copy(d.ents[i+1:], d.ents[i:])
+	d.ents[i] = e
+	x.count(d, e)
+}
+
+func (x *index) count(d *destIndex, e entry) {
+	d.bytes += int64(e.n)
+	x.bytes += int64(e.n)
+	x.messages++
+	x.segLive[e.seg]++
+}
+
+func (x *index) forget(d *destIndex, e entry) {
+	d.bytes -= int64(e.n)
+	x.bytes -= int64(e.n)
+	x.messages--
+	x.segLive[e.seg]--
+}
+
+func (x *index) remove(dest string, seq uint64) {
+	d := x.dests[dest]
+	if d == nil {
+		return
+	}
+	i := sort.Search(len(d.ents), func(j int) bool { return d.ents[j].seq >= seq })
+	if i == len(d.ents) || d.ents[i].seq != seq {
+		return
+	}
+	x.forget(d, d.ents[i])
+	if i == 0 {
+		d.ents = d.ents[1:] // the common case: a queue acknowledged in order
+	} else {
+		d.ents = append(d.ents[:i], d.ents[i+1:]...)
+	}
+	if len(d.ents) == 0 {
+		delete(x.dests, dest)
+	}
+}
+
+func (x *index) dropDest(dest string) {
+	d := x.dests[dest]
+	if d == nil {
+		return
+	}
+	for _, e := range d.ents {
+		x.forget(d, e)
+	}
+	delete(x.dests, dest)
+}
+
+// after returns the entries of dest with seq > after, at most max of them
+// and at most maxBytes of messages (but at least one).
+func (x *index) after(dest string, after uint64, max int, maxBytes int64) []entry {
+	d := x.dests[dest]
+	if d == nil {
+		return nil
+	}
+	i := sort.Search(len(d.ents), func(j int) bool { return d.ents[j].seq > after })
+	var out []entry
+	var total int64
+	for ; i < len(d.ents) && (max <= 0 || len(out) < max); i++ {
+		e := d.ents[i]
+		if maxBytes > 0 && len(out) > 0 && total+int64(e.n) > maxBytes {
+			break
+		}
+		total += int64(e.n)
+		out = append(out, e)
+	}
+	return out
+}
+
+// state builds what Recover reports.
+func (x *index) state() *store.State {
+	st := &store.State{LastSeq: x.lastSeq}
+	for name, d := range x.dests {
+		st.Dests = append(st.Dests, store.DestState{Dest: name, Count: len(d.ents), Bytes: d.bytes})
+	}
+	sort.Slice(st.Dests, func(i, j int) bool { return st.Dests[i].Dest < st.Dests[j].Dest })
+	for _, s := range x.subs {
+		st.Subscriptions = append(st.Subscriptions, s)
+	}
+	sort.Slice(st.Subscriptions, func(i, j int) bool {
+		return st.Subscriptions[i].Key() < st.Subscriptions[j].Key()
+	})
+	return st
+}
+
+// checkpoint is the content of a checkpoint file: the whole index as of the
+// point (seg, off) in the journal; replay starts there.
+type checkpoint struct {
+	seg uint32
+	off uint32
+	idx *index
+}
+
+// encodeCheckpoint returns the payload of a checkpoint record.
+func encodeCheckpoint(c checkpoint) []byte {
+	x := c.idx
+	b := make([]byte, 0, 64+int(x.messages)*12)
+	b = binary.AppendUvarint(b, x.lastSeq)
+	b = binary.AppendUvarint(b, uint64(c.seg))
+	b = binary.AppendUvarint(b, uint64(c.off))
+	b = binary.AppendUvarint(b, uint64(len(x.subs)))
+	for _, s := range x.subs {
+		b = appendSub(b, &s)
+	}
+	b = binary.AppendUvarint(b, uint64(len(x.dests)))
+	for name, d := range x.dests {
+		b = appendString(b, name)
+		b = binary.AppendUvarint(b, uint64(len(d.ents)))
+		prev := uint64(0)
+		for _, e := range d.ents {
+			b = binary.AppendUvarint(b, e.seq-prev)
+			b = binary.AppendUvarint(b, uint64(e.seg))
+			b = binary.AppendUvarint(b, uint64(e.off))
+			b = binary.AppendUvarint(b, uint64(e.n))
+			prev = e.seq
+		}
+	}
+	return b
+}
+
+// decodeCheckpoint decodes a checkpoint payload.
+func decodeCheckpoint(p []byte) (checkpoint, error) {
+	d := &decoder{b: p}
+	x := newIndex()
+	x.lastSeq = d.uvarint("last seq")
+	c := checkpoint{idx: x}
+	c.seg = uint32From(d, "segment")
+	c.off = uint32From(d, "offset")
+	nsubs := d.uvarint("subscription count")
+	for i := uint64(0); i < nsubs && d.err == nil; i++ {
+		s := d.sub()
+		x.subs[s.Key()] = s
+	}
+	ndests := d.uvarint("dest count")
+	for i := uint64(0); i < ndests && d.err == nil; i++ {
+		name := d.string("dest")
+		n := d.uvarint("entry count")
+		if n > uint64(len(p)) {
+			d.fail("entry count")
+		}
+		var seq uint64
+		for j := uint64(0); j < n && d.err == nil; j++ {
+			delta := d.uvarint("seq")
+			if j > 0 && delta == 0 {
+				d.fail("seq order")
+			}
+			seq += delta
+			x.add(name, entry{seq: seq, seg: uint32From(d, "segment"), off: uint32From(d, "offset"), n: uint32From(d, "length")})
+		}
+	}
+	if d.err == nil && d.pos != len(p) {
+		d.fail("trailing bytes")
+	}
+	if d.err != nil {
+		return checkpoint{}, fmt.Errorf("checkpoint: %w", d.err)
+	}
+	return c, nil
+}
+
+func uint32From(d *decoder, what string) uint32 {
+	v := d.uvarint(what)
+	if v > 1<<32-1 {
+		d.fail(what)
+	}
+	return uint32(v)
+}

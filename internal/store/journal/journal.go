@@ -1,0 +1,229 @@
+// Package journal is Pier's embedded durable store: a segmented, append-only
+// journal of self-checking records with group commit, crash recovery from
+// periodic checkpoints of a compact in-memory index, and garbage collection
+// of segments that hold no live message. See docs/journal.md.
+package journal
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/store"
+	"github.com/piermq/pier/internal/store/vfs"
+)
+
+// Errors of the journal.
+var (
+	// ErrFailed is returned by Apply once a write or sync has failed: what
+	// reached the disk is unknown, so the store stops accepting writes
+	// until it is reopened (and recovers).
+	ErrFailed = errors.New("journal: failed after an I/O error; reopen to recover")
+	// ErrTooLarge is returned by Apply for a batch over Options.MaxBatchBytes.
+	ErrTooLarge = errors.New("journal: batch too large")
+)
+
+// Store is the journal store. It implements store.Store.
+type Store struct {
+	dir  string
+	fs   vfs.FS
+	opts Options
+	log  *slog.Logger
+
+	reqs   chan *request // Apply -> writer; unbuffered
+	quit   chan struct{} // closed by Close
+	done   chan struct{} // closed when the writer has exited
+	closed atomic.Bool
+
+	// gcMu is held for reading while segment files are read and for
+	// writing while they are closed or removed. Lock order: gcMu, then mu.
+	gcMu sync.RWMutex
+
+	mu struct {
+		sync.RWMutex
+		idx    *index
+		segs   map[uint32]vfs.File // every segment file, open
+		failed error               // sticky write failure
+	}
+
+	// w is owned by the writer goroutine (and by Open before, Close after it).
+	w writerState
+}
+
+var _ store.Store = (*Store)(nil)
+
+// request is one Apply waiting for the writer.
+type request struct {
+	rec      []byte // framed batch record
+	ops      []op
+	addBytes int64
+	off      int64 // where the writer put rec
+	done     chan error
+}
+
+// Open opens (recovering if needed) or creates the journal in dir on fsys.
+// It does not lock dir: one process at a time must open it.
+func Open(ctx context.Context, dir string, fsys vfs.FS, opts Options, log *slog.Logger) (*Store, error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{
+		dir:  dir,
+		fs:   fsys,
+		opts: opts,
+		log:  log.With("component", "journal", "dir", dir),
+		reqs: make(chan *request),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	if err := s.recover(ctx); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	go s.run()
+	return s, nil
+}
+
+func (s *Store) segPath(id uint32) string {
+	return filepath.Join(s.dir, fmt.Sprintf("%010d.seg", id))
+}
+
+// Recover implements store.Store. The work was done by Open; Recover
+// reports the state.
+func (s *Store) Recover(ctx context.Context) (*store.State, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.mu.idx.state(), nil
+}
+
+// Apply implements store.Store. Once the batch is handed to the writer,
+// Apply waits for the outcome even if ctx ends, so that its result always
+// says whether the batch is durable.
+func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	if len(b.Ops) == 0 {
+		return nil
+	}
+	rec, ops, addBytes, err := encodeBatch(b, int(s.opts.MaxBatchBytes))
+	if err != nil {
+		return err
+	}
+	r := &request{rec: rec, ops: ops, addBytes: addBytes, done: make(chan error, 1)}
+	select {
+	case s.reqs <- r:
+	case <-s.quit:
+		return store.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-r.done
+}
+
+// Scan implements store.Store. maxBytes <= 0 and max <= 0 mean no limit.
+func (s *Store) Scan(ctx context.Context, dest string, after uint64, max int, maxBytes int64) ([]store.Record, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	s.gcMu.RLock()
+	defer s.gcMu.RUnlock()
+	s.mu.RLock()
+	ents := s.mu.idx.after(dest, after, max, maxBytes)
+	files := make([]vfs.File, len(ents))
+	for i, e := range ents {
+		files[i] = s.mu.segs[e.seg]
+	}
+	s.mu.RUnlock()
+
+	recs := make([]store.Record, 0, len(ents))
+	var buf []byte
+	for i, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if files[i] == nil {
+			return nil, fmt.Errorf("journal: scan %s seq %d: segment %d is not open", dest, e.seq, e.seg)
+		}
+		m, err := readMessage(files[i], e, &buf)
+		if err != nil {
+			return nil, fmt.Errorf("journal: scan %s seq %d in segment %d at %d: %w", dest, e.seq, e.seg, e.off, err)
+		}
+		recs = append(recs, store.Record{Seq: e.seq, Msg: m})
+	}
+	return recs, nil
+}
+
+// readMessage reads and checks the message that e locates.
+func readMessage(f vfs.File, e entry, buf *[]byte) (*message.Message, error) {
+	n := 4 + int(e.n)
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	b := (*buf)[:n]
+	if _, err := f.ReadAt(b, int64(e.off)); err != nil {
+		return nil, err
+	}
+	if crc32.Checksum(b[4:], castagnoli) != binary.LittleEndian.Uint32(b) {
+		return nil, fmt.Errorf("%w: message checksum mismatch", errCorrupt)
+	}
+	return message.Unmarshal(b[4:])
+}
+
+// Usage implements store.Store: Bytes counts live messages' encoded size.
+func (s *Store) Usage() store.Usage {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return store.Usage{Bytes: s.mu.idx.bytes, Limit: s.opts.SizeLimit, Messages: s.mu.idx.messages}
+}
+
+// Close implements store.Store: it completes the batches already handed
+// to the writer, writes a final checkpoint and closes every file.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return store.ErrClosed
+	}
+	close(s.quit)
+	<-s.done
+	var err error
+	s.mu.RLock()
+	failed := s.mu.failed
+	s.mu.RUnlock()
+	if failed == nil && (s.w.off != int64(s.w.ckptOff) || s.w.seg != s.w.ckptSeg) {
+		err = s.checkpoint(s.w.seg, uint32(s.w.off))
+	}
+	if cerr := s.closeFiles(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// closeFiles closes every segment file.
+func (s *Store) closeFiles() error {
+	s.gcMu.Lock()
+	defer s.gcMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for id, f := range s.mu.segs {
+		if err := f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("journal: close segment %d: %w", id, err))
+		}
+	}
+	s.mu.segs = nil
+	return errors.Join(errs...)
+}

@@ -1,0 +1,79 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Options configure a journal store. The zero value is valid once
+// EnsureDefaults has filled it in.
+type Options struct {
+	// SegmentSize is the size at which the journal moves on to a new
+	// segment file. Default 32 MiB; 64 KiB to 1 GiB.
+	SegmentSize int64
+	// CheckpointBytes is how much journal is written between checkpoints
+	// of the index. A checkpoint is taken when a segment is rolled once
+	// this much was written since the last one, and at Close. It bounds
+	// recovery time: replay starts at the last checkpoint. Default
+	// 2×SegmentSize.
+	CheckpointBytes int64
+	// SizeLimit is the most bytes of live messages the store holds;
+	// batches that add more fail with store.ErrFull. 0 means no limit.
+	SizeLimit int64
+	// MaxBatchBytes is the largest encoded batch accepted. Default 64 MiB;
+	// at most 256 MiB.
+	MaxBatchBytes int64
+	// MaxGroupBytes bounds how much one group commit writes before it
+	// syncs. Default 4 MiB.
+	MaxGroupBytes int64
+}
+
+// Defaults.
+const (
+	DefaultSegmentSize   = 32 << 20
+	DefaultMaxBatchBytes = 64 << 20
+	DefaultMaxGroupBytes = 4 << 20
+	maxSegmentSize       = 1 << 30
+	maxBatchBytes        = 256 << 20
+	maxCheckpointBytes   = 1<<31 - 1
+)
+
+// EnsureDefaults fills in zero fields with their defaults.
+func (o *Options) EnsureDefaults() {
+	if o.SegmentSize == 0 {
+		o.SegmentSize = DefaultSegmentSize
+	}
+	if o.CheckpointBytes == 0 {
+		o.CheckpointBytes = 2 * o.SegmentSize
+	}
+	if o.MaxBatchBytes == 0 {
+		o.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if o.MaxGroupBytes == 0 {
+		o.MaxGroupBytes = DefaultMaxGroupBytes
+	}
+}
+
+// Validate reports the first invalid field.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.SegmentSize < 64<<10 || o.SegmentSize > maxSegmentSize {
+		errs = append(errs, fmt.Errorf("segment size %d: want 64 KiB to 1 GiB", o.SegmentSize))
+	}
+	if o.CheckpointBytes <= 0 {
+		errs = append(errs, fmt.Errorf("checkpoint bytes %d: want > 0", o.CheckpointBytes))
+	}
+	if o.SizeLimit < 0 {
+		errs = append(errs, fmt.Errorf("size limit %d: want >= 0", o.SizeLimit))
+	}
+	if o.MaxBatchBytes <= 0 || o.MaxBatchBytes > maxBatchBytes {
+		errs = append(errs, fmt.Errorf("max batch bytes %d: want 1 to 256 MiB", o.MaxBatchBytes))
+	}
+	if o.MaxGroupBytes <= 0 || o.MaxGroupBytes > maxBatchBytes {
+		errs = append(errs, fmt.Errorf("max group bytes %d: want 1 to 256 MiB", o.MaxGroupBytes))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("journal: options: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,296 @@
+package journal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+
+	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/store"
+)
+
+// Record framing: every record in a segment or checkpoint file is
+//
+//	length  uint32 LE   length of payload
+//	crc     uint32 LE   CRC-32C of length bytes, type and payload
+//	type    uint8
+//	payload [length]byte
+const headerSize = 9
+
+// Record types.
+const (
+	recSegment    byte = 1 // first record of a segment file: magic, segment id
+	recBatch      byte = 2 // one store.Batch, applied atomically
+	recCheckpoint byte = 3 // the only record after the header of a checkpoint file
+	recCkptHeader byte = 4 // first record of a checkpoint file
+)
+
+const (
+	segMagic  = "pier-journal-v1"
+	ckptMagic = "pier-checkpoint-v1"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Reasons a record cannot be read; both end the valid part of a segment.
+var (
+	// errTorn: the bytes end inside the record (a write that did not finish).
+	errTorn = errors.New("torn record")
+	// errCorrupt: the record is complete but fails its checks.
+	errCorrupt = errors.New("corrupt record")
+)
+
+// appendRecord appends a framed record with the given payload to dst.
+func appendRecord(dst []byte, typ byte, payload []byte) []byte {
+	start := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
+	dst = append(dst, 0, 0, 0, 0, typ)
+	dst = append(dst, payload...)
+	sealRecord(dst[start:])
+	return dst
+}
+
+// sealRecord fills in the CRC of the framed record rec, whose length and
+// type are set.
+func sealRecord(rec []byte) {
+	c := crc32.Update(0, castagnoli, rec[0:4])
+	c = crc32.Update(c, castagnoli, rec[8:])
+	binary.LittleEndian.PutUint32(rec[4:8], c)
+}
+
+// parseRecord reads the record at the start of b. It returns the type, the
+// payload (aliasing b) and the record's total length.
+func parseRecord(b []byte, maxPayload int) (typ byte, payload []byte, n int, err error) {
+	if len(b) < headerSize {
+		return 0, nil, 0, errTorn
+	}
+	length := binary.LittleEndian.Uint32(b[0:4])
+	typ = b[8]
+	if typ < recSegment || typ > recCkptHeader {
+		return 0, nil, 0, fmt.Errorf("%w: unknown type %d", errCorrupt, typ)
+	}
+	if int64(length) > int64(maxPayload) {
+		return 0, nil, 0, fmt.Errorf("%w: length %d over limit %d", errCorrupt, length, maxPayload)
+	}
+	n = headerSize + int(length)
+	if len(b) < n {
+		return 0, nil, 0, errTorn
+	}
+	c := crc32.Update(0, castagnoli, b[0:4])
+	c = crc32.Update(c, castagnoli, b[8:n])
+	if c != binary.LittleEndian.Uint32(b[4:8]) {
+		return 0, nil, 0, fmt.Errorf("%w: checksum mismatch", errCorrupt)
+	}
+	return typ, b[headerSize:n], n, nil
+}
+
+// op is a decoded batch operation, without the message itself: for an add,
+// off is the offset within the payload of the message's CRC, followed by
+// its n encoded bytes.
+type op struct {
+	kind store.OpKind
+	dest string
+	seq  uint64
+	off  uint32
+	n    uint32
+	sub  store.Subscription
+}
+
+// encodeBatch encodes b as a framed batch record. It returns the record,
+// its decoded ops (offsets relative to the payload) and the encoded size of
+// the messages it adds.
+func encodeBatch(b *store.Batch, maxPayload int) (rec []byte, ops []op, addBytes int64, err error) {
+	rec = make([]byte, headerSize, headerSize+64*len(b.Ops))
+	rec = binary.AppendUvarint(rec, uint64(len(b.Ops)))
+	ops = make([]op, 0, len(b.Ops))
+	var scratch []byte
+	for i := range b.Ops {
+		o := &b.Ops[i]
+		rec = append(rec, byte(o.Kind))
+		d := op{kind: o.Kind, dest: o.Dest, seq: o.Seq}
+		switch o.Kind {
+		case store.OpAdd:
+			if o.Msg == nil {
+				return nil, nil, 0, fmt.Errorf("journal: op %d: add without a message", i)
+			}
+			if scratch, err = message.Marshal(scratch[:0], o.Msg); err != nil {
+				return nil, nil, 0, fmt.Errorf("journal: op %d: %w", i, err)
+			}
+			rec = appendString(rec, o.Dest)
+			rec = binary.AppendUvarint(rec, o.Seq)
+			rec = binary.AppendUvarint(rec, uint64(len(scratch)))
+			d.off, d.n = uint32(len(rec)-headerSize), uint32(len(scratch))
+			rec = binary.LittleEndian.AppendUint32(rec, crc32.Checksum(scratch, castagnoli))
+			rec = append(rec, scratch...)
+			addBytes += int64(len(scratch))
+		case store.OpRemove:
+			rec = appendString(rec, o.Dest)
+			rec = binary.AppendUvarint(rec, o.Seq)
+		case store.OpPutSub, store.OpDeleteSub:
+			if o.Sub == nil {
+				return nil, nil, 0, fmt.Errorf("journal: op %d: subscription op without a subscription", i)
+			}
+			rec = appendSub(rec, o.Sub)
+			d.sub = *o.Sub
+		default:
+			return nil, nil, 0, fmt.Errorf("journal: op %d: unknown kind %d", i, o.Kind)
+		}
+		if len(rec)-headerSize > maxPayload {
+			return nil, nil, 0, fmt.Errorf("journal: batch larger than %d bytes: %w", maxPayload, ErrTooLarge)
+		}
+		ops = append(ops, d)
+	}
+	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(rec)-headerSize))
+	rec[8] = recBatch
+	sealRecord(rec)
+	return rec, ops, addBytes, nil
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendSub(dst []byte, s *store.Subscription) []byte {
+	dst = appendString(dst, s.ClientID)
+	dst = appendString(dst, s.Name)
+	dst = appendString(dst, s.Topic)
+	dst = appendString(dst, s.Selector)
+	noLocal := byte(0)
+	if s.NoLocal {
+		noLocal = 1
+	}
+	dst = append(dst, noLocal)
+	return appendString(dst, s.Dest)
+}
+
+// decoder reads the fields of a payload; the first failure sticks.
+type decoder struct {
+	b   []byte
+	pos int
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: bad %s at payload offset %d", errCorrupt, what, d.pos)
+	}
+}
+
+func (d *decoder) uvarint(what string) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.pos:])
+	if n <= 0 {
+		d.fail(what)
+		return 0
+	}
+	d.pos += n
+	return v
+}
+
+func (d *decoder) bytes(n uint64, what string) []byte {
+	if d.err != nil || n > uint64(len(d.b)-d.pos) {
+		d.fail(what)
+		return nil
+	}
+	b := d.b[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	return b
+}
+
+func (d *decoder) string(what string) string { return string(d.bytes(d.uvarint(what), what)) }
+
+func (d *decoder) byte(what string) byte {
+	b := d.bytes(1, what)
+	if b == nil {
+		return 0
+	}
+	return b[0]
+}
+
+func (d *decoder) sub() store.Subscription {
+	var s store.Subscription
+	s.ClientID = d.string("client id")
+	s.Name = d.string("subscription name")
+	s.Topic = d.string("topic")
+	s.Selector = d.string("selector")
+	switch d.byte("no-local flag") {
+	case 0:
+	case 1:
+		s.NoLocal = true
+	default:
+		d.fail("no-local flag")
+	}
+	s.Dest = d.string("subscription dest")
+	return s
+}
+
+// decodeBatch decodes the payload of a batch record. Messages are not
+// decoded, but their CRC is checked.
+func decodeBatch(payload []byte) ([]op, error) {
+	d := &decoder{b: payload}
+	count := d.uvarint("op count")
+	if count > uint64(len(payload)) {
+		return nil, fmt.Errorf("%w: op count %d", errCorrupt, count)
+	}
+	ops := make([]op, 0, count)
+	for i := uint64(0); i < count && d.err == nil; i++ {
+		o := op{kind: store.OpKind(d.byte("op kind"))}
+		switch o.kind {
+		case store.OpAdd:
+			o.dest = d.string("dest")
+			o.seq = d.uvarint("seq")
+			n := d.uvarint("message length")
+			if n > uint64(len(payload)) {
+				d.fail("message length")
+			}
+			o.off = uint32(d.pos)
+			body := d.bytes(4+n, "message")
+			if d.err == nil && crc32.Checksum(body[4:], castagnoli) != binary.LittleEndian.Uint32(body) {
+				d.fail("message checksum")
+			}
+			o.n = uint32(n)
+		case store.OpRemove:
+			o.dest = d.string("dest")
+			o.seq = d.uvarint("seq")
+		case store.OpPutSub, store.OpDeleteSub:
+			o.sub = d.sub()
+		default:
+			d.fail("op kind")
+		}
+		ops = append(ops, o)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if d.pos != len(payload) {
+		return nil, fmt.Errorf("%w: %d trailing bytes in batch", errCorrupt, len(payload)-d.pos)
+	}
+	return ops, nil
+}
+
+// segmentHeader returns the framed first record of segment id.
+func segmentHeader(id uint32) []byte {
+	p := append([]byte(segMagic), 0, 0, 0, 0)
+	binary.LittleEndian.PutUint32(p[len(segMagic):], id)
+	return appendRecord(nil, recSegment, p)
+}
+
+// checkSegmentHeader checks that b starts with the header of segment id and
+// returns its length.
+func checkSegmentHeader(b []byte, id uint32) (int, error) {
+	typ, p, n, err := parseRecord(b, 64)
+	if err != nil {
+		return 0, err
+	}
+	if typ != recSegment || len(p) != len(segMagic)+4 || string(p[:len(segMagic)]) != segMagic {
+		return 0, fmt.Errorf("%w: not a segment header", errCorrupt)
+	}
+	if got := binary.LittleEndian.Uint32(p[len(segMagic):]); got != id {
+		return 0, fmt.Errorf("%w: header says segment %d", errCorrupt, got)
+	}
+	return n, nil
+}

@@ -1,0 +1,285 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/piermq/pier/internal/store/vfs"
+)
+
+// recover rebuilds the index from the last checkpoint and the journal after
+// it, cuts off a torn or corrupt tail, and prepares the active segment.
+func (s *Store) recover(ctx context.Context) error {
+	s.mu.idx = newIndex()
+	s.mu.segs = map[uint32]vfs.File{}
+	if err := s.fs.MkdirAll(s.dir); err != nil {
+		return fmt.Errorf("journal: create %s: %w", s.dir, err)
+	}
+	names, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("journal: list %s: %w", s.dir, err)
+	}
+	var ids []uint32
+	hasCkpt := false
+	for _, name := range names {
+		switch {
+		case name == ckptName:
+			hasCkpt = true
+		case name == ckptTemp:
+			// An unfinished checkpoint: the previous one is in force.
+			if err := s.fs.Remove(filepath.Join(s.dir, name)); err != nil {
+				return fmt.Errorf("journal: remove %s: %w", name, err)
+			}
+		case strings.HasSuffix(name, ".seg"):
+			id, err := strconv.ParseUint(strings.TrimSuffix(name, ".seg"), 10, 32)
+			if err != nil {
+				return fmt.Errorf("journal: unexpected file %s in %s", name, s.dir)
+			}
+			ids = append(ids, uint32(id))
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+
+	start := checkpoint{idx: s.mu.idx}
+	if hasCkpt {
+		if start, err = s.loadCheckpoint(); err != nil {
+			return err
+		}
+		s.mu.idx = start.idx
+	} else if len(ids) > 0 {
+		start.seg = ids[0]
+	}
+	replay, err := s.openOldSegments(ids, start)
+	if err != nil {
+		return err
+	}
+	for i, id := range replay {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		from := int64(0)
+		if id == start.seg {
+			from = int64(start.off)
+		}
+		cut, err := s.replaySegment(id, from)
+		if err != nil {
+			return err
+		}
+		if cut {
+			if err := s.setAside(replay[i+1:]); err != nil {
+				return err
+			}
+			replay = replay[:i+1]
+			break
+		}
+	}
+	if len(replay) == 0 {
+		id := max(start.seg, 1)
+		if hasCkpt {
+			return fmt.Errorf("journal: checkpoint replays from segment %d, which is missing", start.seg)
+		}
+		f, off, err := s.createSegment(id)
+		if err != nil {
+			return err
+		}
+		s.w.seg, s.w.f, s.w.off = id, f, off
+	} else {
+		s.w.seg = replay[len(replay)-1]
+		s.w.f = s.mu.segs[s.w.seg]
+		if s.w.off, err = s.w.f.Size(); err != nil {
+			return fmt.Errorf("journal: size of segment %d: %w", s.w.seg, err)
+		}
+	}
+	s.w.ckptSeg, s.w.ckptOff = start.seg, start.off
+	if !hasCkpt {
+		s.w.ckptSeg, s.w.ckptOff = 0, 0
+	}
+	s.log.Info("recovered", "messages", s.mu.idx.messages, "dests", len(s.mu.idx.dests),
+		"segments", len(s.mu.segs), "replayed_from", start.seg, "last_seq", s.mu.idx.lastSeq)
+	return nil
+}
+
+// loadCheckpoint reads the checkpoint file. A bad checkpoint is an error:
+// segments before it may be gone, so the journal alone cannot rebuild state.
+func (s *Store) loadCheckpoint() (checkpoint, error) {
+	b, err := s.readFile(filepath.Join(s.dir, ckptName))
+	if err != nil {
+		return checkpoint{}, fmt.Errorf("journal: read checkpoint: %w", err)
+	}
+	typ, p, n, err := parseRecord(b, len(b))
+	if err == nil && (typ != recCkptHeader || string(p) != ckptMagic) {
+		err = fmt.Errorf("%w: not a checkpoint file", errCorrupt)
+	}
+	if err == nil {
+		typ, p, _, err = parseRecord(b[n:], len(b))
+		if err == nil && typ != recCheckpoint {
+			err = fmt.Errorf("%w: record type %d", errCorrupt, typ)
+		}
+	}
+	var c checkpoint
+	if err == nil {
+		c, err = decodeCheckpoint(p)
+	}
+	if err != nil {
+		return checkpoint{}, fmt.Errorf("journal: checkpoint %s is damaged (restore it or the data is unrecoverable): %w",
+			filepath.Join(s.dir, ckptName), err)
+	}
+	return c, nil
+}
+
+// openOldSegments opens every segment the index or replay needs, deletes
+// the ones before the checkpoint that nothing needs (left by an interrupted
+// garbage collection), and returns the ones to replay.
+func (s *Store) openOldSegments(ids []uint32, start checkpoint) (replay []uint32, err error) {
+	present := map[uint32]bool{}
+	removed := false
+	for _, id := range ids {
+		if id < start.seg && s.mu.idx.segLive[id] == 0 {
+			if err := s.fs.Remove(s.segPath(id)); err != nil {
+				return nil, fmt.Errorf("journal: remove unneeded segment %d: %w", id, err)
+			}
+			removed = true
+			continue
+		}
+		f, err := s.fs.Open(s.segPath(id))
+		if err != nil {
+			return nil, fmt.Errorf("journal: open segment %d: %w", id, err)
+		}
+		s.mu.segs[id] = f
+		present[id] = true
+		if id >= start.seg {
+			replay = append(replay, id)
+		}
+	}
+	if removed {
+		if err := s.fs.SyncDir(s.dir); err != nil {
+			return nil, fmt.Errorf("journal: sync %s: %w", s.dir, err)
+		}
+	}
+	if start.seg != 0 && !present[start.seg] {
+		return nil, fmt.Errorf("journal: checkpoint replays from segment %d, which is missing", start.seg)
+	}
+	for id, n := range s.mu.idx.segLive {
+		if n > 0 && !present[id] {
+			return nil, fmt.Errorf("journal: segment %d holds %d live messages but is missing", id, n)
+		}
+	}
+	return replay, nil
+}
+
+// replaySegment applies the records of segment id from offset from. At the
+// first record that is torn or corrupt it truncates the segment there and
+// reports cut.
+func (s *Store) replaySegment(id uint32, from int64) (cut bool, err error) {
+	f := s.mu.segs[id]
+	b, err := s.readAll(f)
+	if err != nil {
+		return false, fmt.Errorf("journal: read segment %d: %w", id, err)
+	}
+	if from > int64(len(b)) {
+		return false, fmt.Errorf("journal: checkpoint replays segment %d from %d, past its end %d", id, from, len(b))
+	}
+	pos := from
+	hlen, herr := checkSegmentHeader(b, id)
+	if herr != nil {
+		if from > 0 {
+			return false, fmt.Errorf("journal: segment %d: header: %w", id, herr)
+		}
+		return true, s.cut(id, f, 0, int64(len(b)), herr)
+	}
+	pos = max(pos, int64(hlen))
+	for pos < int64(len(b)) {
+		typ, p, n, err := parseRecord(b[pos:], int(s.opts.MaxBatchBytes))
+		if err == nil && typ != recBatch {
+			err = fmt.Errorf("%w: unexpected record type %d", errCorrupt, typ)
+		}
+		var ops []op
+		if err == nil {
+			ops, err = decodeBatch(p)
+		}
+		if err != nil {
+			return true, s.cut(id, f, pos, int64(len(b)), err)
+		}
+		s.mu.idx.apply(ops, id, uint32(pos)+headerSize)
+		s.w.sinceCkpt += int64(n)
+		pos += int64(n)
+	}
+	return false, nil
+}
+
+// cut truncates segment id at pos, where a bad record starts. A segment
+// whose header is bad is rewritten empty.
+func (s *Store) cut(id uint32, f vfs.File, pos, size int64, why error) error {
+	level := "error"
+	if errors.Is(why, errTorn) {
+		level = "warn"
+	}
+	msg := "journal tail cut off at a bad record; later records and segments are not replayed"
+	args := []any{"segment", id, "offset", pos, "dropped_bytes", size - pos, "err", why}
+	if level == "warn" {
+		s.log.Warn(msg, args...)
+	} else {
+		s.log.Error(msg, args...)
+	}
+	if err := f.Truncate(pos); err != nil {
+		return fmt.Errorf("journal: truncate segment %d at %d: %w", id, pos, err)
+	}
+	if pos == 0 {
+		if _, err := f.WriteAt(segmentHeader(id), 0); err != nil {
+			return fmt.Errorf("journal: rewrite header of segment %d: %w", id, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("journal: sync segment %d: %w", id, err)
+	}
+	return nil
+}
+
+// setAside renames segments after a cut to NAME.corrupt: they are not
+// replayed, but kept for inspection.
+func (s *Store) setAside(ids []uint32) error {
+	for _, id := range ids {
+		if f := s.mu.segs[id]; f != nil {
+			f.Close()
+			delete(s.mu.segs, id)
+		}
+		p := s.segPath(id)
+		s.log.Error("segment after a cut set aside", "segment", id, "file", p+".corrupt")
+		if err := s.fs.Rename(p, p+".corrupt"); err != nil {
+			return fmt.Errorf("journal: set aside segment %d: %w", id, err)
+		}
+	}
+	if len(ids) > 0 {
+		if err := s.fs.SyncDir(s.dir); err != nil {
+			return fmt.Errorf("journal: sync %s: %w", s.dir, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) readFile(name string) ([]byte, error) {
+	f, err := s.fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return s.readAll(f)
+}
+
+func (s *Store) readAll(f vfs.File) ([]byte, error) {
+	size, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, size)
+	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b, nil
+}

@@ -1,0 +1,263 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/piermq/pier/internal/store"
+	"github.com/piermq/pier/internal/store/vfs"
+)
+
+// writerState is what the writer goroutine owns.
+type writerState struct {
+	seg       uint32   // active segment
+	f         vfs.File // active segment file
+	off       int64    // end of the valid data in f
+	sinceCkpt int64    // journal bytes written since the last checkpoint
+	ckptSeg   uint32   // position of the last checkpoint
+	ckptOff   uint32
+	buf       []byte
+	group     []*request
+}
+
+// run is the writer goroutine: it takes every batch that has arrived,
+// writes them, syncs once and completes their waiters (group commit).
+func (s *Store) run() {
+	defer close(s.done)
+	for {
+		select {
+		case r := <-s.reqs:
+			s.commit(s.gather(r))
+		case <-s.quit:
+			// Complete the batches whose senders are already handing over.
+			for {
+				select {
+				case r := <-s.reqs:
+					s.commit(s.gather(r))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// gather collects r and every other request that is ready, up to
+// MaxGroupBytes.
+func (s *Store) gather(r *request) []*request {
+	g := append(s.w.group[:0], r)
+	size := int64(len(r.rec))
+	for size < s.opts.MaxGroupBytes {
+		select {
+		case r := <-s.reqs:
+			g = append(g, r)
+			size += int64(len(r.rec))
+			continue
+		default:
+		}
+		break
+	}
+	s.w.group = g
+	return g
+}
+
+// commit writes and syncs a group, updates the index and answers every
+// request in it.
+func (s *Store) commit(group []*request) {
+	s.mu.RLock()
+	failed := s.mu.failed
+	live := s.mu.idx.bytes
+	s.mu.RUnlock()
+	if failed != nil {
+		for _, r := range group {
+			r.done <- failed
+		}
+		return
+	}
+	buf := s.w.buf[:0]
+	accepted := group[:0]
+	for _, r := range group {
+		if r.addBytes > 0 && s.opts.SizeLimit > 0 && live+r.addBytes > s.opts.SizeLimit {
+			r.done <- fmt.Errorf("journal: %d bytes live, batch adds %d, limit %d: %w",
+				live, r.addBytes, s.opts.SizeLimit, store.ErrFull)
+			continue
+		}
+		live += r.addBytes
+		r.off = s.w.off + int64(len(buf))
+		buf = append(buf, r.rec...)
+		accepted = append(accepted, r)
+	}
+	s.w.buf = buf[:0]
+	if len(accepted) == 0 {
+		return
+	}
+	err := s.write(buf)
+	if err != nil {
+		err = s.fail(err)
+		for _, r := range accepted {
+			r.done <- err
+		}
+		return
+	}
+	s.mu.Lock()
+	for _, r := range accepted {
+		s.mu.idx.apply(r.ops, s.w.seg, uint32(r.off)+headerSize)
+	}
+	s.mu.Unlock()
+	for _, r := range accepted {
+		r.done <- nil
+	}
+	clear(group) // let the requests be collected
+	if s.w.off >= s.opts.SegmentSize {
+		if err := s.roll(); err != nil {
+			s.fail(err)
+		}
+	}
+}
+
+// write appends buf to the active segment and syncs it.
+func (s *Store) write(buf []byte) error {
+	if _, err := s.w.f.WriteAt(buf, s.w.off); err != nil {
+		return fmt.Errorf("journal: write segment %d at %d: %w", s.w.seg, s.w.off, err)
+	}
+	if err := s.w.f.Sync(); err != nil {
+		return fmt.Errorf("journal: sync segment %d: %w", s.w.seg, err)
+	}
+	s.w.off += int64(len(buf))
+	s.w.sinceCkpt += int64(len(buf))
+	return nil
+}
+
+// fail makes err sticky and returns what Apply reports from now on.
+func (s *Store) fail(err error) error {
+	err = fmt.Errorf("%w: %w", ErrFailed, err)
+	s.log.Error("journal write failed; no more writes until reopened", "err", err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.failed == nil {
+		s.mu.failed = err
+	}
+	return s.mu.failed
+}
+
+// createSegment creates segment id durably (contents and directory entry)
+// with its header written, and registers it.
+func (s *Store) createSegment(id uint32) (vfs.File, int64, error) {
+	f, err := s.fs.Create(s.segPath(id))
+	if err != nil {
+		return nil, 0, fmt.Errorf("journal: create segment %d: %w", id, err)
+	}
+	h := segmentHeader(id)
+	if _, err := f.WriteAt(h, 0); err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = s.fs.SyncDir(s.dir)
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("journal: create segment %d: %w", id, err)
+	}
+	s.mu.Lock()
+	s.mu.segs[id] = f
+	s.mu.Unlock()
+	return f, int64(len(h)), nil
+}
+
+// roll moves on to a new segment, and checkpoints if one is due.
+func (s *Store) roll() error {
+	id := s.w.seg + 1
+	f, off, err := s.createSegment(id)
+	if err != nil {
+		return err
+	}
+	s.w.seg, s.w.f, s.w.off = id, f, off
+	if s.w.sinceCkpt >= s.opts.CheckpointBytes {
+		// A failed checkpoint leaves the previous one in force, and the
+		// journal intact: recovery just replays more.
+		if err := s.checkpoint(id, uint32(off)); err != nil {
+			s.log.Warn("checkpoint failed", "err", err)
+		}
+	}
+	return nil
+}
+
+const (
+	ckptName = "checkpoint"
+	ckptTemp = "checkpoint.tmp"
+)
+
+// checkpoint durably records the index as of journal position (seg, off),
+// which must be the end of the journal, then deletes the segments it made
+// unnecessary. Called by the writer (or Close after it has stopped).
+func (s *Store) checkpoint(seg uint32, off uint32) error {
+	// Only the writer changes the index, so it can read it unlocked.
+	payload := encodeCheckpoint(checkpoint{seg: seg, off: off, idx: s.mu.idx})
+	var dead []uint32
+	for id := range s.mu.segs {
+		if id < seg && s.mu.idx.segLive[id] == 0 {
+			dead = append(dead, id)
+		}
+	}
+	b := appendRecord(nil, recCkptHeader, []byte(ckptMagic))
+	b = appendRecord(b, recCheckpoint, payload)
+	tmp, final := filepath.Join(s.dir, ckptTemp), filepath.Join(s.dir, ckptName)
+	f, err := s.fs.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("journal: checkpoint: %w", err)
+	}
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = s.fs.Rename(tmp, final)
+	}
+	if err == nil {
+		err = s.fs.SyncDir(s.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("journal: checkpoint at segment %d offset %d: %w", seg, off, err)
+	}
+	s.w.ckptSeg, s.w.ckptOff, s.w.sinceCkpt = seg, off, 0
+	s.log.Debug("checkpoint", "segment", seg, "offset", off, "bytes", len(b), "messages", s.mu.idx.messages)
+	return s.removeSegments(dead)
+}
+
+// removeSegments closes and deletes segments that no live message and no
+// replay needs any more.
+func (s *Store) removeSegments(ids []uint32) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	s.gcMu.Lock() // wait for readers of these files
+	s.mu.Lock()
+	files := make([]vfs.File, 0, len(ids))
+	for _, id := range ids {
+		files = append(files, s.mu.segs[id])
+		delete(s.mu.segs, id)
+		delete(s.mu.idx.segLive, id)
+	}
+	s.mu.Unlock()
+	s.gcMu.Unlock()
+	var errs []error
+	for i, id := range ids {
+		if files[i] != nil {
+			files[i].Close()
+		}
+		if err := s.fs.Remove(s.segPath(id)); err != nil {
+			errs = append(errs, fmt.Errorf("journal: remove segment %d: %w", id, err))
+		}
+	}
+	if err := s.fs.SyncDir(s.dir); err != nil {
+		errs = append(errs, fmt.Errorf("journal: sync dir after removing segments: %w", err))
+	}
+	s.log.Debug("removed segments", "first", ids[0], "count", len(ids))
+	return errors.Join(errs...)
+}
