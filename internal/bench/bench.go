@@ -1,0 +1,352 @@
+// Package bench generates STOMP load against a broker and measures it:
+// producers and consumers on their own connections (stompclient), a message
+// count or a duration, an optional total send rate, and the end-to-end
+// latency of every message, carried in the pier-sent-ns header and recorded
+// in bounded-memory histograms. It backs `pier bench` and the comparison
+// with ActiveMQ in bench/compare-activemq.sh.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/piermq/pier/internal/protocol/stomp"
+	"github.com/piermq/pier/internal/stompclient"
+)
+
+// Headers carried by every benchmark message.
+const (
+	HeaderSentNs = "pier-sent-ns" // send time, Unix nanoseconds
+	HeaderRun    = "pier-run"     // run id; consumers ignore other runs' leftovers
+)
+
+// Config describes one benchmark run.
+type Config struct {
+	Addr        string // broker host:port
+	Destination string // STOMP destination: /queue/NAME or /topic/NAME
+	Login       string
+	Passcode    string
+	Producers   int  // default 1
+	Consumers   int  // 0 sends only
+	Size        int  // body bytes, default 1024
+	Persistent  bool // persistent sends wait for the broker's receipt
+	Count       int  // total messages over all producers
+	Duration    time.Duration
+	Rate        float64 // total messages per second; 0 = as fast as possible
+	Prefetch    int     // consumer activemq.prefetchSize; 0 = broker default
+	// DrainTimeout bounds how long consumers may go without a message once
+	// the producers are done (default 10s).
+	DrainTimeout time.Duration
+	// Progress, when set, receives a live progress line (\r-rewritten).
+	Progress io.Writer
+	Logger   *slog.Logger
+}
+
+// EnsureDefaults fills zero fields: 1 producer, 1 KiB, 10,000 messages
+// unless a duration is given, a 10 s drain timeout.
+func (c Config) EnsureDefaults() Config {
+	if c.Producers == 0 {
+		c.Producers = 1
+	}
+	if c.Size == 0 {
+		c.Size = 1024
+	}
+	if c.Count == 0 && c.Duration == 0 {
+		c.Count = 10000
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot run.
+func (c Config) Validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("bench: no broker address")
+	case !strings.HasPrefix(c.Destination, "/queue/") && !strings.HasPrefix(c.Destination, "/topic/"):
+		return fmt.Errorf("bench: destination %q: want /queue/NAME or /topic/NAME", c.Destination)
+	case c.Producers < 1 || c.Consumers < 0:
+		return fmt.Errorf("bench: need at least 1 producer and 0 or more consumers (got %d/%d)", c.Producers, c.Consumers)
+	case c.Size < 0 || c.Count < 0 || c.Duration < 0 || c.Rate < 0 || c.Prefetch < 0:
+		return errors.New("bench: size, count, duration, rate and prefetch must not be negative")
+	case c.Count > 0 && c.Duration > 0:
+		return errors.New("bench: give a count or a duration, not both")
+	}
+	return nil
+}
+
+func (c Config) topic() bool { return strings.HasPrefix(c.Destination, "/topic/") }
+
+// run is the shared state of one benchmark.
+type run struct {
+	cfg      Config
+	id       string
+	body     []byte
+	start    time.Time
+	sent     atomic.Int64
+	received atomic.Int64
+	lastRecv atomic.Int64 // Unix ns of the latest counted message
+	target   atomic.Int64 // messages the consumers must get; 0 until known
+	reached  chan struct{}
+	once     sync.Once
+}
+
+// Run executes the benchmark and returns its result. It fails if a
+// connection cannot be made or a send fails; a consumer shortfall is not an
+// error but shows in Result.Received.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg = cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, id: runID(), body: makeBody(cfg.Size), reached: make(chan struct{})}
+
+	consumers := make([]*consumer, 0, cfg.Consumers)
+	defer func() {
+		for _, c := range consumers {
+			c.conn.Close()
+		}
+	}()
+	for i := range cfg.Consumers {
+		c, err := r.startConsumer(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		consumers = append(consumers, c)
+	}
+	producers := make([]*stompclient.Conn, 0, cfg.Producers)
+	defer func() {
+		for _, p := range producers {
+			p.Close()
+		}
+	}()
+	for i := range cfg.Producers {
+		p, err := r.dial(ctx, fmt.Sprintf("producer-%d", i))
+		if err != nil {
+			return nil, err
+		}
+		producers = append(producers, p)
+	}
+
+	r.start = time.Now()
+	stopProgress := r.startProgress()
+	sendErr := r.produce(ctx, producers)
+	sendDone := time.Now()
+	if sendErr == nil {
+		sendErr = r.disconnect(ctx, producers)
+	}
+	if sendErr == nil && cfg.Consumers > 0 {
+		expected := r.sent.Load()
+		if cfg.topic() {
+			expected *= int64(cfg.Consumers)
+		}
+		r.setTarget(expected)
+		r.drain(ctx, consumers)
+	}
+	stopProgress()
+	if sendErr != nil {
+		return nil, sendErr
+	}
+	for _, c := range consumers {
+		c.conn.Close() // waits for the handler goroutine, so c.hist is ours
+	}
+	return r.result(producers[0].Server(), sendDone, consumers), nil
+}
+
+func (r *run) dial(ctx context.Context, role string) (*stompclient.Conn, error) {
+	c, err := stompclient.Dial(ctx, r.cfg.Addr, stompclient.Options{
+		Login: r.cfg.Login, Passcode: r.cfg.Passcode,
+		Logger: r.cfg.Logger.With("role", role),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %s: %w", role, err)
+	}
+	return c, nil
+}
+
+type consumer struct {
+	conn *stompclient.Conn
+	hist Histogram // written only by the subscription's handler goroutine
+}
+
+func (r *run) startConsumer(ctx context.Context, i int) (*consumer, error) {
+	conn, err := r.dial(ctx, fmt.Sprintf("consumer-%d", i))
+	if err != nil {
+		return nil, err
+	}
+	c := &consumer{conn: conn}
+	_, err = conn.Subscribe(ctx, r.cfg.Destination, stompclient.SubscribeOptions{
+		Prefetch: r.cfg.Prefetch,
+		Handler:  func(m *stompclient.Message) { r.onMessage(c, m) },
+	})
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("bench: consumer-%d: %w", i, err)
+	}
+	return c, nil
+}
+
+func (r *run) onMessage(c *consumer, m *stompclient.Message) {
+	if m.Header(HeaderRun) != r.id {
+		return // left over from another run
+	}
+	now := time.Now().UnixNano()
+	if sent, err := strconv.ParseInt(m.Header(HeaderSentNs), 10, 64); err == nil {
+		c.hist.Record(time.Duration(now - sent))
+	}
+	r.lastRecv.Store(now)
+	if n := r.received.Add(1); n == r.target.Load() {
+		r.once.Do(func() { close(r.reached) })
+	}
+}
+
+func (r *run) setTarget(n int64) {
+	r.target.Store(n)
+	if r.received.Load() >= n {
+		r.once.Do(func() { close(r.reached) })
+	}
+}
+
+// produce runs every producer and returns the first send error.
+func (r *run) produce(ctx context.Context, producers []*stompclient.Conn) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for i, p := range producers {
+		quota := -1
+		if r.cfg.Count > 0 {
+			quota = r.cfg.Count / len(producers)
+			if i < r.cfg.Count%len(producers) {
+				quota++
+			}
+		}
+		wg.Go(func() {
+			if err := r.producer(ctx, p, quota); err != nil {
+				cancel(fmt.Errorf("bench: producer-%d: %w", i, err))
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}
+
+// producer sends quota messages (-1: until the duration ends). With a rate,
+// message i is due at start+i/rate and is stamped with that due time, so
+// stalls show as latency instead of hiding (coordinated omission).
+func (r *run) producer(ctx context.Context, p *stompclient.Conn, quota int) error {
+	var interval time.Duration
+	if r.cfg.Rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(r.cfg.Producers) / r.cfg.Rate)
+	}
+	end := r.start.Add(r.cfg.Duration)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for i := 0; quota < 0 || i < quota; i++ {
+		stamp := time.Now()
+		if interval > 0 {
+			due := r.start.Add(time.Duration(i) * interval)
+			if wait := time.Until(due); wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+			stamp = due
+		}
+		if quota < 0 && !time.Now().Before(end) {
+			return nil
+		}
+		headers := []stomp.Header{
+			{Key: HeaderRun, Value: r.id},
+			{Key: HeaderSentNs, Value: strconv.FormatInt(stamp.UnixNano(), 10)},
+		}
+		if r.cfg.Persistent {
+			headers = append(headers, stompclient.Persistent())
+		}
+		if err := p.Send(ctx, r.cfg.Destination, r.body, headers...); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		r.sent.Add(1)
+	}
+	return nil
+}
+
+// disconnect makes sure the broker has every message sent without a receipt.
+func (r *run) disconnect(ctx context.Context, producers []*stompclient.Conn) error {
+	for i, p := range producers {
+		if err := p.Disconnect(ctx); err != nil {
+			return fmt.Errorf("bench: producer-%d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// drain waits until the consumers have every message, or none arrived for
+// DrainTimeout, or a consumer connection ended, or ctx ended.
+func (r *run) drain(ctx context.Context, consumers []*consumer) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	idleSince := time.Now()
+	last := r.received.Load()
+	for {
+		select {
+		case <-r.reached:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if n := r.received.Load(); n != last {
+			last, idleSince = n, time.Now()
+		} else if time.Since(idleSince) > r.cfg.DrainTimeout {
+			r.cfg.Logger.Warn("consumers idle, giving up", "received", n, "want", r.target.Load())
+			return
+		}
+		for _, c := range consumers {
+			select {
+			case <-c.conn.Done():
+				r.cfg.Logger.Warn("consumer connection ended", "err", c.conn.Err())
+				return
+			default:
+			}
+		}
+	}
+}
+
+func runID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func makeBody(n int) []byte {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[i%len(alphabet)]
+	}
+	return b
+}
