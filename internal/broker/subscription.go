@@ -68,8 +68,9 @@ type Subscription struct {
 // held is one delivery not yet acknowledged.
 type held struct {
 	q *queue
-	e *entry
-	s *Subscription
+	e   *entry
+	s   *Subscription
+	tag uint64
 }
 
 // ID returns the subscription id given at Subscribe.
@@ -125,7 +126,7 @@ func (s *Subscription) track(q *queue, e *entry) *Delivery {
 	e.deliveries++
 	s.mu.Lock()
 	s.mu.credit--
-	s.mu.inflight[tag] = held{q: q, e: e, s: s}
+	s.mu.inflight[tag] = held{q: q, e: e, s: s, tag: tag}
 	s.mu.Unlock()
 	return &Delivery{Sub: s, Tag: tag, Msg: &m}
 }
@@ -162,14 +163,14 @@ func (s *Subscription) take(tag uint64, cumulative bool) ([]held, error) {
 
 // giveBack returns held deliveries of an aborted transaction to s, if it is
 // still open, reporting whether it took them.
-func (s *Subscription) giveBack(hs []held, tags []uint64) bool {
+func (s *Subscription) giveBack(hs []held) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mu.closed {
 		return false
 	}
-	for i, h := range hs {
-		s.mu.inflight[tags[i]] = h
+	for _, h := range hs {
+		s.mu.inflight[h.tag] = h
 	}
 	s.mu.credit -= len(hs)
 	return true

@@ -73,18 +73,14 @@ func (b *Broker) rollback(tx *change, redeliver bool) {
 		b.redeliver(hs)
 		return
 	}
-	// Give each delivery back to its subscription under a fresh tag.
+	// Give each delivery back to its subscription under its tag.
 	var orphans []held
 	bySub := map[*Subscription][]held{}
 	for _, h := range hs {
 		bySub[h.s] = append(bySub[h.s], h)
 	}
 	for s, group := range bySub {
-		tags := make([]uint64, len(group))
-		for i := range group {
-			tags[i] = s.conn.tags.Add(1)
-		}
-		if !s.giveBack(group, tags) {
+		if !s.giveBack(group) {
 			orphans = append(orphans, group...)
 		}
 	}
