@@ -67,7 +67,7 @@ type Subscription struct {
 
 // held is one delivery not yet acknowledged.
 type held struct {
-	q *queue
+	q   *queue
 	e   *entry
 	s   *Subscription
 	tag uint64
