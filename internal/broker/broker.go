@@ -19,6 +19,9 @@ import (
 	"github.com/piermq/pier/internal/store"
 )
 
+// DefaultMaxRedeliveries is ActiveMQ's redelivery limit.
+const DefaultMaxRedeliveries = 6
+
 // Config holds the core's settings. The zero value is valid after
 // EnsureDefaults.
 type Config struct {
@@ -34,7 +37,9 @@ type Config struct {
 	// caller's context allows.
 	BlockTimeout time.Duration
 	// MaxRedeliveries is how many times a message is redelivered before it
-	// is moved to the dead letter queue; -1 means never.
+	// is moved to the dead letter queue; 0 moves it at the first
+	// redelivery, -1 never. It has no implicit default: ActiveMQ's is
+	// DefaultMaxRedeliveries.
 	MaxRedeliveries int
 	// DLQ is the name of the dead letter queue.
 	DLQ string
@@ -51,9 +56,6 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.MemoryLimit == 0 {
 		c.MemoryLimit = 256 << 20
-	}
-	if c.MaxRedeliveries == 0 {
-		c.MaxRedeliveries = 6
 	}
 	if c.DLQ == "" {
 		c.DLQ = "ActiveMQ.DLQ"

@@ -128,6 +128,9 @@ func (k *sink) none(t *testing.T) {
 
 func startBroker(t *testing.T, st store.Store, cfg Config) *Broker {
 	t.Helper()
+	if cfg.MaxRedeliveries == 0 {
+		cfg.MaxRedeliveries = DefaultMaxRedeliveries
+	}
 	b, err := New(cfg, st, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/config"
+	"github.com/piermq/pier/internal/protocol/stomp"
+	"github.com/piermq/pier/internal/server"
+	"github.com/piermq/pier/internal/store"
+	"github.com/piermq/pier/internal/store/journal"
+	"github.com/piermq/pier/internal/store/vfs"
+)
+
+const serveUsage = `Runs a broker. Without --config: one broker named localhost with the
+embedded journal in ./data and STOMP on 127.0.0.1:61613. Stop it with
+SIGTERM or Ctrl-C: it stops accepting, closes connections, flushes the
+store and exits.`
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: pier serve [flags]\n\n%s\n\nFlags:\n", serveUsage)
+		fs.PrintDefaults()
+	}
+	cfgPath := fs.String("config", "", "YAML configuration file")
+	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pier serve: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	log, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		return err
+	}
+	cfg := config.Default()
+	if *cfgPath != "" {
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return err
+		}
+	}
+	srv, err := newServer(cfg, log)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// newServer wires the configuration's store and transports into a server.
+func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
+	if cfg.Store.Kind != config.StoreJournal {
+		return nil, fmt.Errorf("store.kind %q is not available yet; use journal", cfg.Store.Kind)
+	}
+	bcfg := broker.Config{
+		Name:            cfg.Broker.Name,
+		MemoryLimit:     int64(cfg.Limits.Memory),
+		MaxRedeliveries: cfg.Policies.Redelivery.MaxRedeliveries,
+		DLQ:             cfg.Policies.Redelivery.DLQ,
+	}
+	deps := server.Deps{Log: log}
+	jcfg := cfg.Store.Journal
+	deps.OpenStore = func(ctx context.Context) (store.Store, error) {
+		if err := os.MkdirAll(jcfg.Dir, 0o755); err != nil {
+			return nil, err
+		}
+		return journal.Open(ctx, jcfg.Dir, vfs.OS{}, journal.Options{
+			SegmentSize: int64(jcfg.SegmentSize),
+			SizeLimit:   int64(jcfg.MaxSize),
+		}, log)
+	}
+	scfg := stomp.Config{
+		Limits: stomp.Limits{
+			MaxFrameSize:    int(cfg.Limits.MaxFrameSize),
+			MaxHeaders:      cfg.Limits.MaxHeaders,
+			MaxHeaderLength: int(cfg.Limits.MaxHeaderLength),
+		},
+		MaxConnections: cfg.Limits.MaxConnections,
+	}
+	for _, t := range []struct{ name, url string }{
+		{"openwire", cfg.Transports.OpenWire}, {"stomp", cfg.Transports.STOMP}, {"mqtt", cfg.Transports.MQTT},
+		{"ws", cfg.Transports.WS}, {"amqp", cfg.Transports.AMQP},
+	} {
+		if t.url == "" {
+			continue
+		}
+		if t.name != "stomp" {
+			log.Warn("transport not available yet; not listening", "proto", t.name, "url", t.url)
+			continue
+		}
+		_, addr, err := config.ListenAddr(t.url)
+		if err != nil {
+			return nil, err
+		}
+		deps.Listeners = append(deps.Listeners, server.Listener{Name: t.name, Addr: addr,
+			New: func(b *broker.Broker) server.Protocol { return stomp.NewServer(scfg, b, log) }})
+	}
+	if cfg.Console.Listen != "" {
+		log.Warn("web console not available yet; not listening", "addr", cfg.Console.Listen)
+	}
+	if len(cfg.NetworkConnectors) > 0 {
+		names := make([]string, len(cfg.NetworkConnectors))
+		for i, n := range cfg.NetworkConnectors {
+			names[i] = n.Name
+		}
+		log.Warn("network connectors not available yet; not started", "connectors", strings.Join(names, ","))
+	}
+	return server.New(bcfg, deps)
+}

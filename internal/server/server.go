@@ -1,0 +1,167 @@
+// Package server owns a broker process's life cycle: it opens the store,
+// recovers the broker core, opens the client listeners, and on shutdown
+// stops accepting, drains and closes connections, flushes the core and
+// closes the store, in that order. Concrete stores and protocol adapters are
+// handed in by cmd/pier, so this package knows only their interfaces.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/store"
+)
+
+// Protocol is a protocol adapter's server: it serves connections accepted on
+// listeners until Shutdown.
+type Protocol interface {
+	Serve(ln net.Listener) error
+	Shutdown(ctx context.Context) error
+}
+
+// Listener is one client transport to open: a protocol name (stomp,
+// openwire, ...), the address to listen on, and how to build its server.
+type Listener struct {
+	Name string
+	Addr string
+	New  func(b *broker.Broker) Protocol
+}
+
+// Deps are what cmd/pier wires in.
+type Deps struct {
+	// OpenStore opens (and recovers) the store.
+	OpenStore func(ctx context.Context) (store.Store, error)
+	Listeners []Listener
+	Log       *slog.Logger
+}
+
+// Server runs one broker.
+type Server struct {
+	bcfg broker.Config
+	deps Deps
+	log  *slog.Logger
+
+	ready chan struct{}
+	mu    struct {
+		sync.Mutex
+		addrs map[string]net.Addr
+	}
+}
+
+// New checks the wiring and returns a server; Run starts it.
+func New(bcfg broker.Config, deps Deps) (*Server, error) {
+	if deps.OpenStore == nil {
+		return nil, errors.New("server: no store")
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{bcfg: bcfg, deps: deps, log: deps.Log.With("component", "server"), ready: make(chan struct{})}
+	s.mu.addrs = map[string]net.Addr{}
+	return s, nil
+}
+
+// Ready is closed once every listener accepts connections.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Addr returns the bound address of the named listener (after Ready).
+func (s *Server) Addr(name string) net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.addrs[name]
+}
+
+type running struct {
+	name string
+	ln   net.Listener
+	p    Protocol
+	done chan error
+}
+
+// Run opens everything, serves until ctx is cancelled, then shuts down in
+// order. It returns nil after a clean shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	start := time.Now()
+	st, err := s.deps.OpenStore(ctx)
+	if err != nil {
+		return fmt.Errorf("server: open store: %w", err)
+	}
+	b, err := broker.New(s.bcfg, st, s.deps.Log)
+	if err != nil {
+		st.Close()
+		return err
+	}
+	if err := b.Start(ctx); err != nil {
+		st.Close()
+		return err
+	}
+	var rs []*running
+	var stopping atomic.Bool
+	stop := func() error {
+		stopping.Store(true)
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, r := range rs {
+			if err := r.p.Shutdown(sctx); err != nil {
+				s.log.Warn("shutdown did not finish", "proto", r.name, "err", err)
+			}
+			<-r.done
+		}
+		b.Close()
+		if err := st.Close(); err != nil {
+			return fmt.Errorf("server: close store: %w", err)
+		}
+		s.log.Info("stopped")
+		return nil
+	}
+	for _, l := range s.deps.Listeners {
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			stop()
+			return fmt.Errorf("server: %s listener: %w", l.Name, err)
+		}
+		r := &running{name: l.Name, ln: ln, p: l.New(b), done: make(chan error, 1)}
+		rs = append(rs, r)
+		s.mu.Lock()
+		s.mu.addrs[l.Name] = ln.Addr()
+		s.mu.Unlock()
+		go func() { r.done <- r.p.Serve(ln) }()
+		s.log.Info("listening", "proto", l.Name, "addr", ln.Addr().String())
+	}
+	close(s.ready)
+	s.log.Info("ready", "broker", s.bcfg.Name, "startup", time.Since(start).Round(time.Millisecond).String())
+	select {
+	case <-ctx.Done():
+	case err := <-firstFailure(rs, &stopping):
+		stop()
+		return err
+	}
+	s.log.Info("shutting down")
+	return stop()
+}
+
+// firstFailure reports a listener that stopped on its own (not because the
+// server is stopping).
+func firstFailure(rs []*running, stopping *atomic.Bool) <-chan error {
+	ch := make(chan error, 1)
+	for _, r := range rs {
+		go func() {
+			err := <-r.done
+			r.done <- err // give it back to the shutdown path
+			if !stopping.Load() {
+				select {
+				case ch <- fmt.Errorf("server: %s listener stopped: %w", r.name, err):
+				default:
+				}
+			}
+		}()
+	}
+	return ch
+}
