@@ -59,7 +59,7 @@ func TestPerProducerOrder(t *testing.T) {
 		}
 		ack(t, c, d)
 	}
-	if n := st.count("queue://ordered"); n != 0 {
+	if n := st.Count("queue://ordered"); n != 0 {
 		t.Fatalf("store still holds %d messages after acks", n)
 	}
 }
@@ -150,14 +150,14 @@ func TestClientAckIsCumulative(t *testing.T) {
 	d2 := k.next(t)
 	d3 := k.next(t)
 	ack(t, c, d2) // covers the first two
-	if n := st.count("queue://cum"); n != 1 {
+	if n := st.Count("queue://cum"); n != 1 {
 		t.Fatalf("store holds %d, want 1 after cumulative ack", n)
 	}
 	if err := c.Ack(context.Background(), "s", d2.Tag, "", true); !errors.Is(err, ErrUnknownDelivery) {
 		t.Fatalf("second ack of the same delivery: %v", err)
 	}
 	ack(t, c, d3)
-	if n := st.count("queue://cum"); n != 0 {
+	if n := st.Count("queue://cum"); n != 0 {
 		t.Fatalf("store holds %d, want 0", n)
 	}
 }
@@ -185,8 +185,8 @@ func TestRedeliveryAndDeadLetter(t *testing.T) {
 	if cause, _ := d.Msg.Properties["dlqDeliveryFailureCause"].(string); cause == "" {
 		t.Fatal("no dlqDeliveryFailureCause")
 	}
-	if st.count("queue://flaky") != 0 || st.count("queue://ActiveMQ.DLQ") != 1 {
-		t.Fatalf("store: flaky %d dlq %d", st.count("queue://flaky"), st.count("queue://ActiveMQ.DLQ"))
+	if st.Count("queue://flaky") != 0 || st.Count("queue://ActiveMQ.DLQ") != 1 {
+		t.Fatalf("store: flaky %d dlq %d", st.Count("queue://flaky"), st.Count("queue://ActiveMQ.DLQ"))
 	}
 }
 
@@ -239,13 +239,13 @@ func TestTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Abort("t3", false)
-	if n := st.count("queue://tx"); n != 3 {
+	if n := st.Count("queue://tx"); n != 3 {
 		t.Fatalf("after abort store holds %d, want 3", n)
 	}
 	if err := c.Ack(ctx, "s", ds[0].Tag, "", true); err != nil {
 		t.Fatalf("ack again after abort: %v", err)
 	}
-	if n := st.count("queue://tx"); n != 2 {
+	if n := st.Count("queue://tx"); n != 2 {
 		t.Fatalf("after re-ack store holds %d, want 2", n)
 	}
 	// JMS-style rollback redelivers.
@@ -263,13 +263,13 @@ func TestTransactions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := st.count("queue://tx"); n != 2 {
+	if n := st.Count("queue://tx"); n != 2 {
 		t.Fatalf("before commit store holds %d", n)
 	}
 	if err := c.Commit(ctx, "t5"); err != nil {
 		t.Fatal(err)
 	}
-	if n := st.count("queue://tx"); n != 0 {
+	if n := st.Count("queue://tx"); n != 0 {
 		t.Fatalf("after commit store holds %d, want 0", n)
 	}
 	k.none(t)
@@ -282,9 +282,7 @@ func TestFailedStoreWriteLosesNothingVisible(t *testing.T) {
 	st := newMemStore()
 	b := startBroker(t, st, Config{})
 	p, _ := connect(t, b, "")
-	st.mu.Lock()
-	st.failNext = errors.New("disk on fire")
-	st.mu.Unlock()
+	st.FailNext(errors.New("disk on fire"))
 	m := &message.Message{Dest: q("f"), Body: []byte("x"), Persistent: true}
 	if err := p.Send(context.Background(), m, ""); err == nil {
 		t.Fatal("send succeeded although the store failed")

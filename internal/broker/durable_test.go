@@ -46,8 +46,8 @@ func TestDurableSubscriptionKeepsMessagesWhileOffline(t *testing.T) {
 	if _, ok := b2.DurableStats("app", "sub1"); ok {
 		t.Fatal("durable still exists after delete")
 	}
-	if len(st.subs) != 0 {
-		t.Fatalf("store still holds subscriptions: %v", st.subs)
+	if n := st.Subscriptions(); n != 0 {
+		t.Fatalf("store still holds %d subscriptions", n)
 	}
 }
 
@@ -152,7 +152,7 @@ func TestBacklogBeyondMemoryIsPagedFromStore(t *testing.T) {
 			t.Fatalf("memory used %d while draining", used)
 		}
 	}
-	if st.count("queue://big") != 0 {
+	if st.Count("queue://big") != 0 {
 		t.Fatal("store not empty")
 	}
 }
