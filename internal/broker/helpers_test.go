@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-		"sync"
 	"testing"
 	"time"
 
