@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -29,55 +30,72 @@ func churn(t *testing.T, s *Store, from uint64, n int) uint64 {
 
 // TestGCDeletesDeadSegmentsWithoutResurrection keeps one message alive in
 // an old segment while many segments of adds and removes go by: the dead
-// ones are deleted, the pinned one is kept, and after the pinned message is
-// removed and the machine crashes, nothing comes back.
+// ones are deleted; the pinned one is kept, or compacted (its message copied
+// forward) and then deleted; and after the pinned message is removed and the
+// machine crashes, nothing comes back.
 func TestGCDeletesDeadSegmentsWithoutResurrection(t *testing.T) {
-	fsys := vfs.NewMemFS()
-	opts := Options{SegmentSize: 64 << 10, CheckpointBytes: 64 << 10}
-	s := open(t, fsys, opts)
-	var pin store.Batch
-	pin.Add("queue://pinned", 1, payload(1, 100))
-	if err := s.Apply(context.Background(), &pin); err != nil {
-		t.Fatal(err)
-	}
-	pinnedSeg := s.mu.idx.dests["queue://pinned"].ents[0].seg
-	seq := churn(t, s, 1, 800) // ~0.9 MB of journal: about 14 segments
-	segs := segFiles(t, fsys)
-	if s.w.seg < 10 {
-		t.Fatalf("only %d segments written", s.w.seg)
-	}
-	if len(segs) > 4 {
-		t.Fatalf("%d of %d segments kept, want the dead ones deleted: %v", len(segs), s.w.seg, segs)
-	}
-	if _, err := fsys.ReadFile(s.segPath(pinnedSeg)); err != nil {
-		t.Fatalf("segment %d with a live message was deleted: %v", pinnedSeg, err)
-	}
+	for _, tc := range []struct {
+		name    string
+		compact int
+	}{{"WithoutCompaction", -1}, {"WithCompaction", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := vfs.NewMemFS()
+			opts := Options{SegmentSize: 64 << 10, CheckpointBytes: 64 << 10, CompactLivePercent: tc.compact}
+			s := open(t, fsys, opts)
+			var pin store.Batch
+			pin.Add("queue://pinned", 1, payload(1, 100))
+			if err := s.Apply(context.Background(), &pin); err != nil {
+				t.Fatal(err)
+			}
+			pinnedSeg := s.mu.idx.dests["queue://pinned"].ents[0].seg
+			seq := churn(t, s, 1, 800) // ~0.9 MB of journal: about 14 segments
+			segs := segFiles(t, fsys)
+			if s.w.seg < 10 {
+				t.Fatalf("only %d segments written", s.w.seg)
+			}
+			if len(segs) > 4 {
+				t.Fatalf("%d of %d segments kept, want the dead ones deleted: %v", len(segs), s.w.seg, segs)
+			}
+			_, err := fsys.ReadFile(s.segPath(pinnedSeg))
+			if compacted := err != nil; compacted != (tc.compact >= 0) {
+				t.Fatalf("segment %d with a live message: compacted and deleted %v, want %v", pinnedSeg, compacted, tc.compact >= 0)
+			}
+			if got := scanSeqs(t, s, "queue://pinned"); len(got) != 1 {
+				t.Fatalf("pinned message: %v", got)
+			}
+			crash(t, fsys, s, nil)
+			s = open(t, fsys, opts)
+			if got := scanSeqs(t, s, "queue://pinned"); len(got) != 1 {
+				t.Fatalf("pinned message after crash: %v", got)
+			}
 
-	var unpin store.Batch
-	unpin.Remove("queue://pinned", 1)
-	if err := s.Apply(context.Background(), &unpin); err != nil {
-		t.Fatal(err)
-	}
-	seq = churn(t, s, seq, 200)
-	crash(t, fsys, s, nil)
-	if _, err := fsys.ReadFile(s.segPath(pinnedSeg)); err == nil {
-		t.Fatalf("segment %d not deleted once its message was removed", pinnedSeg)
-	}
+			var unpin store.Batch
+			unpin.Remove("queue://pinned", 1)
+			if err := s.Apply(context.Background(), &unpin); err != nil {
+				t.Fatal(err)
+			}
+			seq = churn(t, s, seq, 200)
+			crash(t, fsys, s, nil)
+			if _, err := fsys.ReadFile(s.segPath(pinnedSeg)); err == nil {
+				t.Fatalf("segment %d not deleted once its message was removed", pinnedSeg)
+			}
 
-	s = open(t, fsys, opts)
-	defer s.Close()
-	st, err := s.Recover(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Dests) != 0 {
-		t.Fatalf("removed messages resurrected: %+v", st.Dests)
-	}
-	if st.LastSeq != seq {
-		t.Fatalf("LastSeq %d, want %d", st.LastSeq, seq)
-	}
-	if u := s.Usage(); u.Messages != 0 || u.Bytes != 0 {
-		t.Fatalf("usage %+v", u)
+			s = open(t, fsys, opts)
+			defer s.Close()
+			st, err := s.Recover(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(st.Dests) != 0 {
+				t.Fatalf("removed messages resurrected: %+v", st.Dests)
+			}
+			if st.LastSeq != seq {
+				t.Fatalf("LastSeq %d, want %d", st.LastSeq, seq)
+			}
+			if u := s.Usage(); u.Messages != 0 || u.Bytes != 0 {
+				t.Fatalf("usage %+v", u)
+			}
+		})
 	}
 }
 
@@ -164,4 +182,51 @@ func TestBatchTooLarge(t *testing.T) {
 		t.Fatalf("oversized batch: %v", err)
 	}
 	mustApplyAdd(t, s, 2, 1<<10)
+}
+
+// TestCrashDuringCompactionLosesNothing churns a queue that keeps one
+// message in fifty, so segments are compacted all the time, and crashes at
+// a sync again and again: every kept message must come back intact and no
+// removed one may.
+func TestCrashDuringCompactionLosesNothing(t *testing.T) {
+	fsys := vfs.NewMemFS()
+	rng := rand.New(rand.NewPCG(3, 4))
+	opts := Options{SegmentSize: 64 << 10, CheckpointBytes: 64 << 10, CompactLivePercent: 50}
+	kept := map[uint64]bool{}
+	seq := uint64(0)
+	for round := 0; round < 5; round++ {
+		s := open(t, fsys, opts)
+		for i := 0; i < 150+rng.IntN(150); i++ {
+			seq++
+			var b store.Batch
+			b.Add("queue://a", seq, payload(seq, 900))
+			if prev := seq - 1; prev > 0 && prev%50 != 0 {
+				b.Remove("queue://a", prev)
+			}
+			if err := s.Apply(context.Background(), &b); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			if seq%50 == 0 {
+				kept[seq] = true
+			}
+		}
+		crashAtSync(t, fsys, s, rng)
+		s = open(t, fsys, opts)
+		want := map[uint64]bool{seq: true}
+		for q := range kept {
+			want[q] = true
+		}
+		got := scanSeqs(t, s, "queue://a")
+		if len(got) != len(want) {
+			t.Fatalf("round %d: recovered %v, want %d messages", round, got, len(want))
+		}
+		for _, q := range got {
+			if !want[q] {
+				t.Fatalf("round %d: removed seq %d came back", round, q)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

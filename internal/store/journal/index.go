@@ -29,7 +29,8 @@ type destIndex struct {
 type index struct {
 	dests    map[string]*destIndex
 	subs     map[string]store.Subscription
-	segLive  map[uint32]int // live messages per segment
+	segLive  map[uint32]int   // live messages per segment
+	segBytes map[uint32]int64 // their encoded bytes
 	lastSeq  uint64
 	bytes    int64
 	messages int64
@@ -37,9 +38,10 @@ type index struct {
 
 func newIndex() *index {
 	return &index{
-		dests:   map[string]*destIndex{},
-		subs:    map[string]store.Subscription{},
-		segLive: map[uint32]int{},
+		dests:    map[string]*destIndex{},
+		subs:     map[string]store.Subscription{},
+		segLive:  map[uint32]int{},
+		segBytes: map[uint32]int64{},
 	}
 }
 
@@ -51,6 +53,8 @@ func (x *index) apply(ops []op, seg uint32, base uint32) {
 		case store.OpAdd:
 			x.add(o.dest, entry{seq: o.seq, seg: seg, off: base + o.off, n: o.n})
 			x.lastSeq = max(x.lastSeq, o.seq)
+		case opMove:
+			x.move(o.dest, entry{seq: o.seq, seg: seg, off: base + o.off, n: o.n})
 		case store.OpRemove:
 			x.remove(o.dest, o.seq)
 		case store.OpPutSub:
@@ -89,6 +93,7 @@ func (x *index) count(d *destIndex, e entry) {
 	x.bytes += int64(e.n)
 	x.messages++
 	x.segLive[e.seg]++
+	x.segBytes[e.seg] += int64(e.n)
 }
 
 func (x *index) forget(d *destIndex, e entry) {
@@ -96,6 +101,23 @@ func (x *index) forget(d *destIndex, e entry) {
 	x.bytes -= int64(e.n)
 	x.messages--
 	x.segLive[e.seg]--
+	x.segBytes[e.seg] -= int64(e.n)
+}
+
+// move re-points the entry (dest, seq), if it still exists, at a copy of
+// its message made by compaction.
+func (x *index) move(dest string, e entry) {
+	d := x.dests[dest]
+	if d == nil {
+		return
+	}
+	i := sort.Search(len(d.ents), func(j int) bool { return d.ents[j].seq >= e.seq })
+	if i == len(d.ents) || d.ents[i].seq != e.seq || d.ents[i].n != e.n {
+		return
+	}
+	x.forget(d, d.ents[i])
+	d.ents[i] = e
+	x.count(d, e)
 }
 
 func (x *index) remove(dest string, seq uint64) {

@@ -20,6 +20,11 @@ type Options struct {
 	// SizeLimit is the most bytes of live messages the store holds;
 	// batches that add more fail with store.ErrFull. 0 means no limit.
 	SizeLimit int64
+	// CompactLivePercent: when a checkpoint is due, segments whose live
+	// messages fill less than this share of them are compacted (the
+	// survivors copied forward) so they can be deleted. Default 25; -1
+	// disables compaction.
+	CompactLivePercent int
 	// MaxBatchBytes is the largest encoded batch accepted. Default 64 MiB;
 	// at most 256 MiB.
 	MaxBatchBytes int64
@@ -46,6 +51,9 @@ func (o *Options) EnsureDefaults() {
 	if o.CheckpointBytes == 0 {
 		o.CheckpointBytes = 2 * o.SegmentSize
 	}
+	if o.CompactLivePercent == 0 {
+		o.CompactLivePercent = 25
+	}
 	if o.MaxBatchBytes == 0 {
 		o.MaxBatchBytes = DefaultMaxBatchBytes
 	}
@@ -62,6 +70,9 @@ func (o *Options) Validate() error {
 	}
 	if o.CheckpointBytes <= 0 {
 		errs = append(errs, fmt.Errorf("checkpoint bytes %d: want > 0", o.CheckpointBytes))
+	}
+	if o.CompactLivePercent < -1 || o.CompactLivePercent > 100 {
+		errs = append(errs, fmt.Errorf("compact live percent %d: want -1 to 100", o.CompactLivePercent))
 	}
 	if o.SizeLimit < 0 {
 		errs = append(errs, fmt.Errorf("size limit %d: want >= 0", o.SizeLimit))

@@ -85,6 +85,11 @@ func parseRecord(b []byte, maxPayload int) (typ byte, payload []byte, n int, err
 	return typ, b[headerSize:n], n, nil
 }
 
+// opMove is the journal's own op: a copy of a live message made by
+// compaction, encoded like an add. It re-points the message's entry if the
+// message is still there, and is ignored otherwise.
+const opMove store.OpKind = 0x80
+
 // op is a decoded batch operation, without the message itself: for an add,
 // off is the offset within the payload of the message's CRC, followed by
 // its n encoded bytes.
@@ -240,7 +245,7 @@ func decodeBatch(payload []byte) ([]op, error) {
 	for i := uint64(0); i < count && d.err == nil; i++ {
 		o := op{kind: store.OpKind(d.byte("op kind"))}
 		switch o.kind {
-		case store.OpAdd:
+		case store.OpAdd, opMove:
 			o.dest = d.string("dest")
 			o.seq = d.uvarint("seq")
 			n := d.uvarint("message length")

@@ -175,9 +175,12 @@ func (s *Store) roll() error {
 	}
 	s.w.seg, s.w.f, s.w.off = id, f, off
 	if s.w.sinceCkpt >= s.opts.CheckpointBytes {
+		if err := s.compact(); err != nil {
+			return err
+		}
 		// A failed checkpoint leaves the previous one in force, and the
 		// journal intact: recovery just replays more.
-		if err := s.checkpoint(id, uint32(off)); err != nil {
+		if err := s.checkpoint(s.w.seg, uint32(s.w.off)); err != nil {
 			s.log.Warn("checkpoint failed", "err", err)
 		}
 	}
