@@ -276,6 +276,9 @@ func (s *session) handle(f *Frame) (done bool, err error) {
 			return s.conn.Abort(tx, false)
 		})
 	case CmdDisconnect:
+		// Release the connection (client id, subscriptions) before the
+		// receipt, so a client that reconnects at once finds it gone.
+		s.conn.Close()
 		s.receipt(f)
 		return true, nil
 	case CmdConnect, CmdStomp:
