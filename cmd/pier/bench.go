@@ -53,8 +53,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil)).With("component", "bench")
 	}
 	res, err := bench.Run(ctx, cfg)
-	if err != nil {
+	if res == nil {
 		return fmt.Errorf("pier bench: %w", err)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pier bench: interrupted (%v); partial result:\n", err)
 	}
 	if *asJSON {
 		return res.WriteJSON(stdout)

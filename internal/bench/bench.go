@@ -108,7 +108,8 @@ type run struct {
 
 // Run executes the benchmark and returns its result. It fails if a
 // connection cannot be made or a send fails; a consumer shortfall is not an
-// error but shows in Result.Received.
+// error but shows in Result.Received. If ctx ends during the run, Run
+// returns the partial result together with ctx.Err().
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg = cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -159,13 +160,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		r.drain(ctx, consumers)
 	}
 	stopProgress()
-	if sendErr != nil {
+	if sendErr != nil && ctx.Err() == nil {
 		return nil, sendErr
 	}
 	for _, c := range consumers {
 		c.conn.Close() // waits for the handler goroutine, so c.hist is ours
 	}
-	return r.result(producers[0].Server(), sendDone, consumers), nil
+	// Interrupted: the partial result comes with the context's error.
+	return r.result(producers[0].Server(), sendDone, consumers), ctx.Err()
 }
 
 func (r *run) dial(ctx context.Context, role string) (*stompclient.Conn, error) {

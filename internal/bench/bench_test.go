@@ -146,3 +146,23 @@ func TestConnectFailure(t *testing.T) {
 		t.Fatal("Run against a closed port succeeded")
 	}
 }
+
+func TestInterruptedRunReturnsPartialResult(t *testing.T) {
+	s := startServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var res *Result
+	var err error
+	go func() {
+		defer close(done)
+		res, err = Run(ctx, Config{Addr: s.Addr(), Destination: "/queue/i", Duration: time.Hour, Rate: 200})
+	}()
+	for len(s.FramesOf(stomp.CmdSend)) < 3 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if err != context.Canceled || res == nil || res.Sent < 3 {
+		t.Fatalf("Run = %+v, %v; want partial result and context.Canceled", res, err)
+	}
+}

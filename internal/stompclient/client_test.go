@@ -359,3 +359,21 @@ func TestParseAckMode(t *testing.T) {
 		t.Error("accepted bad mode")
 	}
 }
+
+func TestServerHeartBeatMissed(t *testing.T) {
+	// The server promises a heart-beat every 10ms but never sends one; the
+	// client must give up (after its margin) instead of waiting forever.
+	s := startServer(t, stomptest.Config{HeartBeat: "10,0"})
+	c := dial(t, s, Options{HeartBeat: 10 * time.Millisecond})
+	if c.recvEvery != 10*time.Millisecond {
+		t.Fatalf("recvEvery = %v", c.recvEvery)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("connection survived missing heart-beats")
+	}
+	if err := c.Err(); err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("Err = %v, want a read timeout", err)
+	}
+}
