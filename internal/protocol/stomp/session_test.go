@@ -187,7 +187,7 @@ func TestTransactionsOverStomp(t *testing.T) {
 	}
 	c.send(NewFrame(CmdCommit, "transaction", "nope", "receipt", "x"))
 	c.expect(CmdError, "receipt-id", "x")
-	c.send(NewFrame(CmdSend, "destination", "/queue/tx", "receipt", "alive"))
+	c.send(NewFrame(CmdSend, "destination", "/queue/elsewhere", "receipt", "alive"))
 	c.expect(CmdReceipt, "receipt-id", "alive") // a non-fatal ERROR leaves the connection open
 }
 
