@@ -1,0 +1,222 @@
+//go:build crossprocess
+
+package crash
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/piermq/pier/internal/protocol/stomp"
+	"github.com/piermq/pier/test/internal/piertest"
+)
+
+// TestKillDuringSend kills the broker while a producer streams persistent
+// messages: after a restart every message the broker confirmed with a
+// RECEIPT is there exactly once, in send order, and nothing unconfirmed is
+// duplicated.
+func TestKillDuringSend(t *testing.T) {
+	const n, dest = 3000, "/queue/crash.send"
+	p := piertest.Start(t, "")
+	var once sync.Once
+	receipted, sent := produce(t, p.Addr, dest, n, 200, func(count int) {
+		if count == n/2 {
+			once.Do(func() { go p.Kill() })
+		}
+	})
+	p.Kill() // in case it has not happened yet; waits for the process
+	t.Logf("sent %d, receipted %d before SIGKILL", sent, receipted.len())
+	if receipted.len() == n {
+		t.Log("warning: every message was confirmed before the kill took effect")
+	}
+	p.Restart()
+
+	got := drain(t, p.Addr, dest, func(seen map[int]int) bool {
+		for seq := range n {
+			if receipted.has(seq) && seen[seq] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	checkExactlyOnce(t, got, receipted.has, n)
+	for i, r := range got {
+		if r.seq >= sent {
+			t.Errorf("message %d was never sent", r.seq)
+		}
+		if i > 0 && r.seq <= got[i-1].seq {
+			t.Errorf("out of order after restart: %d after %d", r.seq, got[i-1].seq)
+			break
+		}
+	}
+	t.Logf("after restart: %d messages (%d receipted, %d sent)", len(got), receipted.len(), sent)
+}
+
+// TestKillDuringAcks kills the broker while a client-individual consumer
+// acknowledges with receipts: after a restart no message whose ACK was
+// confirmed comes back, and every message never acknowledged is there
+// exactly once.
+func TestKillDuringAcks(t *testing.T) {
+	const n, dest = 2000, "/queue/crash.ack"
+	p := piertest.Start(t, "")
+	receipted, _ := produce(t, p.Addr, dest, n, 200, nil)
+	if receipted.len() != n {
+		t.Fatalf("only %d of %d sends confirmed", receipted.len(), n)
+	}
+
+	c := dialRaw(t, p.Addr)
+	ackSent, ackReceipted := newSeqSet(), newSeqSet()
+	var killed atomic.Bool
+	readerDone := make(chan error, 1)
+	go func() {
+		for {
+			f, err := c.r.ReadFrame()
+			if err != nil {
+				readerDone <- err
+				return
+			}
+			if f == nil {
+				continue
+			}
+			switch f.Command {
+			case stomp.CmdMessage:
+				seq, _ := strconv.Atoi(f.Get("seq"))
+				ack := stomp.NewFrame(stomp.CmdAck, "id", f.Get("ack"), "receipt", "a"+strconv.Itoa(seq))
+				ackSent.add(seq)
+				if err := c.write(ack); err != nil {
+					readerDone <- err
+					return
+				}
+			case stomp.CmdReceipt:
+				id := f.Get("receipt-id")
+				if id == "sub" {
+					continue
+				}
+				seq, _ := strconv.Atoi(id[1:])
+				if ackReceipted.add(seq) == n/2 && killed.CompareAndSwap(false, true) {
+					go p.Kill()
+				}
+			default:
+				readerDone <- &serverError{f}
+				return
+			}
+		}
+	}()
+	if err := c.write(stomp.NewFrame(stomp.CmdSubscribe, "id", "0", "destination", dest,
+		"ack", "client-individual", "activemq.prefetchSize", "50", "receipt", "sub")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-readerDone:
+		t.Logf("consumer connection ended: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("consumer: broker not killed after 60s (%d acks confirmed)", ackReceipted.len())
+	}
+	p.Kill()
+	t.Logf("acks sent %d, confirmed %d before SIGKILL", ackSent.len(), ackReceipted.len())
+	p.Restart()
+
+	got := drain(t, p.Addr, dest, func(seen map[int]int) bool {
+		for seq := range n {
+			if !ackSent.has(seq) && seen[seq] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	checkExactlyOnce(t, got, func(seq int) bool { return !ackSent.has(seq) }, n)
+	back := 0
+	for _, r := range got {
+		if ackReceipted.has(r.seq) {
+			back++
+			if back <= 10 {
+				t.Errorf("message %d is back after a restart although its ACK was confirmed", r.seq)
+			}
+		}
+	}
+	if back > 0 {
+		t.Errorf("%d messages with a confirmed ACK came back", back)
+	}
+	t.Logf("after restart: %d messages left", len(got))
+}
+
+type serverError struct{ f *stomp.Frame }
+
+func (e *serverError) Error() string {
+	return e.f.Command + ": " + e.f.Get("message") + ": " + string(e.f.Body)
+}
+
+// TestCleanShutdown stops the broker with SIGTERM while a consumer holds
+// unacknowledged messages: it exits with status 0 and, after a restart,
+// every message not acknowledged is there exactly once, in order.
+func TestCleanShutdown(t *testing.T) {
+	const n, dest, acked = 500, "/queue/crash.term", 50
+	p := piertest.Start(t, "")
+	receipted, _ := produce(t, p.Addr, dest, n, 100, nil)
+	if receipted.len() != n {
+		t.Fatalf("only %d of %d sends confirmed", receipted.len(), n)
+	}
+	consumeAndAck(t, p.Addr, dest, acked, 2*acked)
+	if err := p.Stop(30 * time.Second); err != nil {
+		t.Fatalf("SIGTERM: want exit status 0, got %v", err)
+	}
+	p.Restart()
+	got := drain(t, p.Addr, dest, func(seen map[int]int) bool { return len(seen) >= n-acked })
+	checkExactlyOnce(t, got, func(seq int) bool { return seq >= acked }, n)
+	for i, r := range got {
+		if r.seq < acked {
+			t.Errorf("acknowledged message %d is back", r.seq)
+		}
+		if i > 0 && r.seq <= got[i-1].seq {
+			t.Errorf("out of order after restart: %d after %d", r.seq, got[i-1].seq)
+			break
+		}
+	}
+	if err := p.Stop(30 * time.Second); err != nil {
+		t.Fatalf("second SIGTERM: want exit status 0, got %v", err)
+	}
+}
+
+// consumeAndAck receives hold messages on a client-individual subscription,
+// acknowledges the first ack of them with receipts and keeps the
+// connection open (the rest stay unacknowledged until the broker stops).
+func consumeAndAck(t *testing.T, addr, dest string, ack, hold int) {
+	t.Helper()
+	c := dialRaw(t, addr)
+	if err := c.write(stomp.NewFrame(stomp.CmdSubscribe, "id", "0", "destination", dest,
+		"ack", "client-individual", "activemq.prefetchSize", strconv.Itoa(hold))); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dl, _ := ctx.Deadline()
+	c.nc.SetReadDeadline(dl)
+	defer c.nc.SetReadDeadline(time.Time{})
+	receipts := 0
+	for got := 0; got < hold || receipts < ack; {
+		f, err := c.r.ReadFrame()
+		if err != nil {
+			t.Fatalf("consumer: %d messages, %d receipts: %v", got, receipts, err)
+		}
+		switch {
+		case f == nil:
+		case f.Command == stomp.CmdReceipt:
+			receipts++
+		case f.Command == stomp.CmdMessage:
+			if seq := f.Get("seq"); seq != strconv.Itoa(got) {
+				t.Fatalf("consumer: got seq %s, want %d", seq, got)
+			}
+			if got < ack {
+				if err := c.write(stomp.NewFrame(stomp.CmdAck, "id", f.Get("ack"), "receipt", "a"+f.Get("seq"))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got++
+		default:
+			t.Fatalf("consumer: %v", &serverError{f})
+		}
+	}
+}

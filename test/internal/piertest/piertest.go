@@ -1,0 +1,230 @@
+// Package piertest starts and stops real pier broker processes for the
+// cross-process suites under test/ (crash, interop). It owns one thing: the
+// life cycle of a `pier serve` child process on a temporary data directory
+// with STOMP on a free loopback port.
+//
+// The binary is taken from $PIER_BIN; when it is unset the test is skipped
+// with a message saying how to build it.
+package piertest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ReadyTimeout bounds how long a broker may take to log msg=ready; generous
+// because the machine running the suites is shared and loaded.
+const ReadyTimeout = 60 * time.Second
+
+// Pier is one broker: a data directory and a STOMP port that survive
+// restarts, and at most one running process.
+type Pier struct {
+	t       testing.TB
+	bin     string
+	Addr    string // STOMP host:port
+	DataDir string // broker.data_dir (the journal is under it)
+	cfgPath string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has been waited for
+	err  error         // cmd.Wait's result, once done
+	log  *syncBuffer   // stderr of every run, concatenated
+}
+
+// Bin returns $PIER_BIN, or skips the test when it is not set.
+func Bin(t testing.TB) string {
+	t.Helper()
+	bin := os.Getenv("PIER_BIN")
+	if bin == "" {
+		t.Skip("PIER_BIN is not set: go build -o /tmp/pier ./cmd/pier && PIER_BIN=/tmp/pier go test -tags crossprocess ./test/...")
+	}
+	return bin
+}
+
+// Start writes a configuration (STOMP only, journal store in a temporary
+// data directory, on a free port) followed by extraYAML (top-level sections
+// such as limits: or policies:), starts pier and waits until it is ready.
+// The process is killed when the test ends.
+func Start(t testing.TB, extraYAML string) *Pier {
+	t.Helper()
+	p := &Pier{t: t, bin: Bin(t), DataDir: t.TempDir(), log: &syncBuffer{}}
+	p.Addr = FreeAddr(t)
+	cfg := fmt.Sprintf(`broker:
+  name: piertest
+  data_dir: %s
+transports:
+  stomp: stomp://%s
+console:
+  listen: ""
+store:
+  kind: journal
+  journal:
+    dir: %s
+%s
+`, p.DataDir, p.Addr, filepath.Join(p.DataDir, "journal"), extraYAML)
+	p.cfgPath = filepath.Join(t.TempDir(), "pier.yaml")
+	if err := os.WriteFile(p.cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("pier stderr:\n%s", p.Log())
+		}
+	})
+	p.start()
+	return p
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func (p *Pier) start() {
+	p.t.Helper()
+	p.mu.Lock()
+	if p.cmd != nil {
+		p.mu.Unlock()
+		p.t.Fatal("piertest: pier is already running")
+	}
+	from := p.log.Len()
+	cmd := exec.Command(p.bin, "serve", "--config", p.cfgPath)
+	cmd.Stdout = p.log
+	cmd.Stderr = p.log
+	if err := cmd.Start(); err != nil {
+		p.mu.Unlock()
+		p.t.Fatalf("piertest: start pier: %v", err)
+	}
+	done := make(chan struct{})
+	p.cmd, p.done = cmd, done
+	go func() {
+		err := cmd.Wait()
+		p.mu.Lock()
+		p.err = err
+		p.mu.Unlock()
+		close(done)
+	}()
+	p.mu.Unlock()
+
+	deadline := time.Now().Add(ReadyTimeout)
+	for !strings.Contains(p.log.From(from), "msg=ready") {
+		select {
+		case <-done:
+			p.mu.Lock()
+			p.cmd = nil
+			p.mu.Unlock()
+			p.t.Fatalf("piertest: pier exited before ready (%v):\n%s", p.err, p.log.From(from))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("piertest: pier not ready after %s:\n%s", ReadyTimeout, p.log.From(from))
+		}
+	}
+}
+
+// Kill sends SIGKILL (a crash) and waits for the process to be gone. It is
+// a no-op when pier is not running.
+func (p *Pier) Kill() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+	<-done
+}
+
+// Stop sends SIGTERM and waits (at most timeout, then kills) for a clean
+// exit. It returns the process's exit error: nil for exit status 0.
+func (p *Pier) Stop(timeout time.Duration) error {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return errors.New("piertest: pier is not running")
+	}
+	syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		return fmt.Errorf("piertest: pier did not exit within %s of SIGTERM", timeout)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// Restart starts pier again on the same data directory and port, after
+// Kill or Stop.
+func (p *Pier) Restart() {
+	p.t.Helper()
+	p.start()
+}
+
+// Running reports whether the process is still alive (it has not exited
+// on its own).
+func (p *Pier) Running() bool {
+	p.mu.Lock()
+	done := p.done
+	running := p.cmd != nil
+	p.mu.Unlock()
+	if !running {
+		return false
+	}
+	select {
+	case <-done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Log returns everything pier wrote to stdout and stderr so far.
+func (p *Pier) Log() string { return p.log.From(0) }
+
+// syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+func (b *syncBuffer) From(off int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf.Bytes()[off:])
+}
