@@ -21,6 +21,10 @@ func (s *Store) recover(ctx context.Context) error {
 	if err := s.fs.MkdirAll(s.dir); err != nil {
 		return fmt.Errorf("journal: create %s: %w", s.dir, err)
 	}
+	// Make the directory's own entry durable, in case MkdirAll made it.
+	if err := s.fs.SyncDir(filepath.Dir(filepath.Clean(s.dir))); err != nil {
+		return fmt.Errorf("journal: sync parent of %s: %w", s.dir, err)
+	}
 	names, err := s.fs.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("journal: list %s: %w", s.dir, err)
