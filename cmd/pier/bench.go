@@ -39,11 +39,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if cfg.Size < 0 || cfg.Count < 0 || cfg.Duration < 0 || cfg.Rate < 0 {
-		return errors.New("pier bench: --size, --count, --duration and --rate must not be negative")
+		return errors.New("--size, --count, --duration and --rate must not be negative")
 	}
 	var err error
 	if cfg.Addr, cfg.Destination, err = conn.resolve(); err != nil {
-		return fmt.Errorf("pier bench: %w", err)
+		return err
 	}
 	cfg.Login, cfg.Passcode = conn.login, conn.passcode
 	if *progress || isTerminal(stderr) {
@@ -54,10 +54,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	res, err := bench.Run(ctx, cfg)
 	if res == nil {
-		return fmt.Errorf("pier bench: %w", err)
+		return err
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "pier bench: interrupted (%v); partial result:\n", err)
+		fmt.Fprintf(stderr, "interrupted (%v); partial result:\n", err)
 	}
 	if *asJSON {
 		return res.WriteJSON(stdout)

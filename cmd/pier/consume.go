@@ -32,37 +32,37 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	ack, err := stompclient.ParseAckMode(*ackFlag)
 	if err != nil {
-		return fmt.Errorf("pier consume: %w", err)
+		return err
 	}
 	if *count < 0 || *timeout < 0 || *prefetch < 0 {
-		return errors.New("pier consume: --count, --timeout and --prefetch must not be negative")
+		return errors.New("--count, --timeout and --prefetch must not be negative")
 	}
 	addr, dest, err := conn.resolve()
 	if err != nil {
-		return fmt.Errorf("pier consume: %w", err)
+		return err
 	}
 	c, err := stompclient.Dial(ctx, addr, stompclient.Options{Login: conn.login, Passcode: conn.passcode})
 	if err != nil {
-		return fmt.Errorf("pier consume: %w", err)
+		return err
 	}
 	defer c.Close()
 	sub, err := c.Subscribe(ctx, dest, stompclient.SubscribeOptions{Ack: ack, Prefetch: *prefetch, Selector: *selector})
 	if err != nil {
-		return fmt.Errorf("pier consume: %w", err)
+		return err
 	}
 
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	n, err := consumeLoop(ctx, c, sub, out, *count, *timeout, *quiet, ack != stompclient.AckAuto)
 	if ferr := out.Flush(); err == nil && ferr != nil {
-		err = fmt.Errorf("pier consume: write: %w", ferr)
+		err = fmt.Errorf("write: %w", ferr)
 	}
 	fmt.Fprintf(stderr, "received %d messages from %s\n", n, dest)
 	if err != nil {
 		return err
 	}
 	if derr := c.Disconnect(ctx); derr != nil && ctx.Err() == nil {
-		return fmt.Errorf("pier consume: %w", derr)
+		return derr
 	}
 	return nil
 }
@@ -83,13 +83,13 @@ func consumeLoop(ctx context.Context, c *stompclient.Conn, sub *stompclient.Subs
 		// Flush what we printed before blocking, so output is live.
 		if len(sub.C) == 0 && out.Buffered() > 0 {
 			if err := out.Flush(); err != nil {
-				return n, fmt.Errorf("pier consume: write: %w", err)
+				return n, fmt.Errorf("write: %w", err)
 			}
 		}
 		select {
 		case m, ok := <-sub.C:
 			if !ok {
-				return n, fmt.Errorf("pier consume: connection ended: %w", c.Err())
+				return n, fmt.Errorf("connection ended: %w", c.Err())
 			}
 			n++
 			if !quiet {
@@ -99,10 +99,10 @@ func consumeLoop(ctx context.Context, c *stompclient.Conn, sub *stompclient.Subs
 			if ack {
 				// Acknowledge only what has reached the output.
 				if err := out.Flush(); err != nil {
-					return n, fmt.Errorf("pier consume: write: %w", err)
+					return n, fmt.Errorf("write: %w", err)
 				}
 				if err := c.Ack(ctx, m); err != nil {
-					return n, fmt.Errorf("pier consume: %w", err)
+					return n, err
 				}
 			}
 			if timer != nil {

@@ -50,16 +50,19 @@ func newCommandFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseCommandFlags parses args; --help prints usage and reports done.
+// parseCommandFlags parses args. It reports done after --help (err nil) or
+// a mistake, which the flag package has already printed along with the
+// usage (err errUsage, see main.go).
 func parseCommandFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return true, nil
 		}
-		return true, fmt.Errorf("pier %s: %w", fs.Name(), err)
+		return true, errUsage
 	}
 	if fs.NArg() > 0 {
-		return true, fmt.Errorf("pier %s: unexpected arguments %q", fs.Name(), fs.Args())
+		fmt.Fprintf(fs.Output(), "pier %s: unexpected arguments %q\n", fs.Name(), fs.Args())
+		return true, errUsage
 	}
 	return false, nil
 }
@@ -112,15 +115,15 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if *count < 0 || *size < 0 || *rate < 0 {
-		return errors.New("pier produce: --count, --size and --rate must not be negative")
+		return errors.New("--count, --size and --rate must not be negative")
 	}
 	addr, dest, err := conn.resolve()
 	if err != nil {
-		return fmt.Errorf("pier produce: %w", err)
+		return err
 	}
 	c, err := stompclient.Dial(ctx, addr, stompclient.Options{Login: conn.login, Passcode: conn.passcode})
 	if err != nil {
-		return fmt.Errorf("pier produce: %w", err)
+		return err
 	}
 	defer c.Close()
 
@@ -149,11 +152,11 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			b = []byte("message " + strconv.Itoa(sent+1))
 		}
 		if err := c.Send(ctx, dest, b, headers...); err != nil {
-			return fmt.Errorf("pier produce: after %d messages: %w", sent, err)
+			return fmt.Errorf("after %d messages: %w", sent, err)
 		}
 	}
 	if err := c.Disconnect(ctx); err != nil {
-		return fmt.Errorf("pier produce: %w", err)
+		return err
 	}
 	elapsed := time.Since(start)
 	fmt.Fprintf(stdout, "sent %d messages to %s in %s (%.0f msg/s)\n",
