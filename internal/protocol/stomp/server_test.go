@@ -171,3 +171,29 @@ func (c *client) quiet() {
 }
 
 func deadline(seconds int) time.Time { return time.Now().Add(time.Duration(seconds) * time.Second) }
+
+// receiptAndMessage reads a RECEIPT with the given id and a MESSAGE, which
+// may come in either order, and returns the MESSAGE.
+func (c *client) receiptAndMessage(receiptID string) *Frame {
+	c.t.Helper()
+	var m *Frame
+	for i := 0; i < 2; i++ {
+		switch f := c.read(); f.Command {
+		case CmdMessage:
+			if m != nil {
+				c.t.Fatalf("two MESSAGEs, no RECEIPT %s", receiptID)
+			}
+			m = f
+		case CmdReceipt:
+			if f.Get("receipt-id") != receiptID {
+				c.t.Fatalf("receipt %v, want %s", f.Headers, receiptID)
+			}
+		default:
+			c.t.Fatalf("unexpected %s %v %q", f.Command, f.Headers, f.Body)
+		}
+	}
+	if m == nil {
+		c.t.Fatal("no MESSAGE")
+	}
+	return m
+}

@@ -36,6 +36,7 @@ func TestConnectRejections(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := r.dial()
+			c.t = t
 			c.send(tc.frame)
 			f := c.expect(CmdError)
 			if !strings.Contains(f.Get("message"), tc.want) {
@@ -58,11 +59,16 @@ func TestSendSubscribeAckEachVersion(t *testing.T) {
 		t.Run(v, func(t *testing.T) {
 			q := "/queue/v" + strings.ReplaceAll(v, ".", "")
 			c := r.connect(v)
+			c.t = t
 			c.send(NewFrame(CmdSubscribe, "destination", q, "id", "s1", "ack", "client", "receipt", "r1"))
 			c.expect(CmdReceipt, "receipt-id", "r1")
 			c.send(NewFrame(CmdSend, "destination", q, "persistent", "true", "receipt", "r2", "color", "blue"))
-			c.expect(CmdReceipt, "receipt-id", "r2")
-			m := c.expect(CmdMessage, "destination", q, "subscription", "s1", "persistent", "true", "color", "blue")
+			m := c.receiptAndMessage("r2")
+			for k, want := range map[string]string{"destination": q, "subscription": "s1", "persistent": "true", "color": "blue"} {
+				if got := m.Get(k); got != want {
+					t.Fatalf("MESSAGE %s = %q, want %q", k, got, want)
+				}
+			}
 			ack := NewFrame(CmdAck, "receipt", "r3")
 			switch v {
 			case "1.2":
@@ -136,14 +142,16 @@ func TestMalformedInputClosesOnlyThatConnection(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := r.connect("1.2")
+			c.t = t
 			c.raw(tc.input)
 			c.expect(CmdError)
 			c.closed()
 		})
 	}
 	good.send(NewFrame(CmdSend, "destination", "/queue/ok", "receipt", "still"))
-	good.expect(CmdReceipt, "receipt-id", "still")
-	good.expect(CmdMessage, "destination", "/queue/ok")
+	if m := good.receiptAndMessage("still"); m.Get("destination") != "/queue/ok" {
+		t.Fatalf("MESSAGE %v", m.Headers)
+	}
 }
 
 func TestTransactionsOverStomp(t *testing.T) {
@@ -155,23 +163,7 @@ func TestTransactionsOverStomp(t *testing.T) {
 	c.expect(CmdReceipt, "receipt-id", "sub")
 	c.quiet() // not visible before COMMIT
 	c.send(NewFrame(CmdCommit, "transaction", "t1", "receipt", "c"))
-	// The RECEIPT and the now visible MESSAGE may come in either order.
-	var m *Frame
-	for i := 0; i < 2; i++ {
-		switch f := c.read(); f.Command {
-		case CmdMessage:
-			m = f
-		case CmdReceipt:
-			if f.Get("receipt-id") != "c" {
-				t.Fatalf("receipt %v", f.Headers)
-			}
-		default:
-			t.Fatalf("unexpected %s %v", f.Command, f.Headers)
-		}
-	}
-	if m == nil {
-		t.Fatal("no MESSAGE after COMMIT")
-	}
+	m := c.receiptAndMessage("c")
 	c.send(NewFrame(CmdBegin, "transaction", "t2"))
 	c.send(NewFrame(CmdAck, "id", m.Get("ack"), "transaction", "t2"))
 	c.send(NewFrame(CmdAbort, "transaction", "t2", "receipt", "a"))
