@@ -152,12 +152,7 @@ func NewConn(ctx context.Context, nc net.Conn, opts Options) (*Conn, error) {
 }
 
 func (c *Conn) handshake(ctx context.Context, opts Options) error {
-	if dl, ok := ctx.Deadline(); ok {
-		c.nc.SetDeadline(dl)
-		defer c.nc.SetDeadline(time.Time{})
-	}
-	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer bindDeadline(ctx, c.nc.SetDeadline)()
 
 	f := stomp.NewFrame(stomp.CmdConnect, "accept-version", "1.2", "host", opts.Host,
 		"heart-beat", stomp.FormatHeartBeat(opts.HeartBeat, opts.HeartBeat))
@@ -194,6 +189,39 @@ func (c *Conn) handshake(ctx context.Context, opts Options) error {
 	c.recvEvery = stomp.HeartBeatInterval(sx, opts.HeartBeat)
 	c.server = resp.Get("server")
 	return nil
+}
+
+// bindDeadline makes blocking I/O honour ctx: it sets ctx's deadline with
+// set, and a past deadline if ctx is cancelled, until the returned function
+// is called, which clears the deadline. Once that function has returned,
+// a late cancellation can no longer touch the deadline.
+func bindDeadline(ctx context.Context, set func(time.Time) error) (release func()) {
+	dl, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		set(dl)
+	}
+	if ctx.Done() == nil {
+		if !hasDeadline {
+			return func() {}
+		}
+		return func() { set(time.Time{}) }
+	}
+	var mu sync.Mutex
+	released := false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !released {
+			set(time.Unix(1, 0))
+		}
+	})
+	return func() {
+		stop()
+		mu.Lock()
+		released = true
+		mu.Unlock()
+		set(time.Time{})
+	}
 }
 
 // ctxErr prefers the context's error when the context caused the failure.
@@ -306,14 +334,7 @@ func (c *Conn) writeFrame(ctx context.Context, f *stomp.Frame) error {
 	if err := c.Err(); err != nil {
 		return err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		c.nc.SetWriteDeadline(dl)
-		defer c.nc.SetWriteDeadline(time.Time{})
-	}
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { c.nc.SetWriteDeadline(time.Unix(1, 0)) })
-		defer stop()
-	}
+	defer bindDeadline(ctx, c.nc.SetWriteDeadline)()
 	if err := c.flushFrame(f); err != nil {
 		if errors.Is(err, stomp.ErrMalformed) {
 			return err // nothing was written
