@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/config"
@@ -86,6 +87,9 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
 		MemoryLimit:     int64(cfg.Limits.Memory),
 		MaxRedeliveries: cfg.Policies.Redelivery.MaxRedeliveries,
 		DLQ:             cfg.Policies.Redelivery.DLQ,
+		// A producer blocked by flow control gets a clear error rather
+		// than waiting for ever (ActiveMQ's sendFailIfNoSpaceAfterTimeout).
+		BlockTimeout: 30 * time.Second,
 	}
 	deps := server.Deps{Log: log}
 	jcfg := cfg.Store.Journal
