@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/piermq/pier/internal/protocol/stomp"
+	"github.com/piermq/pier/internal/stompclient"
 	"github.com/piermq/pier/test/internal/piertest"
 )
 
@@ -150,8 +151,9 @@ func (e *serverError) Error() string {
 }
 
 // TestCleanShutdown stops the broker with SIGTERM while a consumer holds
-// unacknowledged messages: it exits with status 0 and, after a restart,
-// every message not acknowledged is there exactly once, in order.
+// unacknowledged messages and a durable subscriber is away: it exits with
+// status 0 and, after a restart, every message not acknowledged is there
+// exactly once, in order, and the durable subscription has its backlog.
 func TestCleanShutdown(t *testing.T) {
 	const n, dest, acked = 500, "/queue/crash.term", 50
 	p := piertest.Start(t, "")
@@ -159,11 +161,13 @@ func TestCleanShutdown(t *testing.T) {
 	if receipted.len() != n {
 		t.Fatalf("only %d of %d sends confirmed", receipted.len(), n)
 	}
+	durableBacklog(t, p.Addr, 20)
 	consumeAndAck(t, p.Addr, dest, acked, 2*acked)
 	if err := p.Stop(30 * time.Second); err != nil {
 		t.Fatalf("SIGTERM: want exit status 0, got %v", err)
 	}
 	p.Restart()
+	checkDurableBacklog(t, p.Addr, 20)
 	got := drain(t, p.Addr, dest, func(seen map[int]int) bool { return len(seen) >= n-acked })
 	checkExactlyOnce(t, got, func(seq int) bool { return seq >= acked }, n)
 	for i, r := range got {
@@ -177,6 +181,72 @@ func TestCleanShutdown(t *testing.T) {
 	}
 	if err := p.Stop(30 * time.Second); err != nil {
 		t.Fatalf("second SIGTERM: want exit status 0, got %v", err)
+	}
+}
+
+const durableTopic, durableClient, durableName = "/topic/crash.durable", "crash-client", "crash-sub"
+
+// durableBacklog creates a durable topic subscription, closes it and
+// publishes n persistent messages for it.
+func durableBacklog(t *testing.T, addr string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := stompclient.Dial(ctx, addr, stompclient.Options{ClientID: durableClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Subscribe(ctx, durableTopic, stompclient.SubscribeOptions{DurableName: durableName}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Disconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := stompclient.Dial(ctx, addr, stompclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range n {
+		if err := p.Send(ctx, durableTopic, []byte(strconv.Itoa(i)), stompclient.Persistent()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkDurableBacklog reconnects the durable subscriber and expects the n
+// messages published while it was away, in order, and nothing more.
+func checkDurableBacklog(t *testing.T, addr string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := stompclient.Dial(ctx, addr, stompclient.Options{ClientID: durableClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sub, err := c.Subscribe(ctx, durableTopic, stompclient.SubscribeOptions{DurableName: durableName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i <= n; i++ {
+		select {
+		case m := <-sub.C:
+			if i == n {
+				t.Errorf("durable subscription: unexpected extra message %q", m.Body)
+				return
+			}
+			if string(m.Body) != strconv.Itoa(i) {
+				t.Errorf("durable subscription after restart: got %q, want %d", m.Body, i)
+			}
+		case <-time.After(time.Second):
+			if i < n {
+				t.Errorf("durable subscription after restart: %d of %d messages", i, n)
+			}
+			return
+		case <-ctx.Done():
+			t.Fatalf("durable subscription after restart: %d of %d messages after 30s", i, n)
+		}
 	}
 }
 

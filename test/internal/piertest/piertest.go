@@ -140,18 +140,20 @@ func (p *Pier) start() {
 	}
 }
 
-// Kill sends SIGKILL (a crash) and waits for the process to be gone. It is
-// a no-op when pier is not running.
+// Kill sends SIGKILL (a crash) and waits for the process to be gone, also
+// when another goroutine killed it first. It is a no-op when pier is not
+// running.
 func (p *Pier) Kill() {
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
 	p.cmd = nil
 	p.mu.Unlock()
-	if cmd == nil {
-		return
+	if cmd != nil {
+		syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 	}
-	syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-	<-done
+	if done != nil {
+		<-done
+	}
 }
 
 // Stop sends SIGTERM and waits (at most timeout, then kills) for a clean
