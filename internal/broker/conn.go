@@ -306,11 +306,7 @@ func (b *Broker) redeliver(hs []held) {
 // every earlier delivery). Within a transaction it takes effect at commit.
 // With wait, it returns once the acknowledgement is durable.
 func (c *Conn) Ack(ctx context.Context, subID string, tag uint64, txID string, wait bool) error {
-	s, tx, err := c.ackTarget(subID, txID)
-	if err != nil {
-		return err
-	}
-	hs, err := s.take(tag, s.opts.Ack == AckClient)
+	s, tx, hs, err := c.settle(subID, tag, txID)
 	if err != nil {
 		return err
 	}
@@ -344,11 +340,7 @@ func (c *Conn) Ack(ctx context.Context, subID string, tag uint64, txID string, w
 // Nack rejects a delivery (and, for AckClient, every earlier one): as
 // ActiveMQ does for a STOMP NACK, the message goes to the dead letter queue.
 func (c *Conn) Nack(ctx context.Context, subID string, tag uint64, txID string) error {
-	s, tx, err := c.ackTarget(subID, txID)
-	if err != nil {
-		return err
-	}
-	hs, err := s.take(tag, s.opts.Ack == AckClient)
+	s, tx, hs, err := c.settle(subID, tag, txID)
 	if err != nil {
 		return err
 	}
@@ -370,6 +362,20 @@ func (c *Conn) Nack(ctx context.Context, subID string, tag uint64, txID string) 
 		return err
 	}
 	return nil
+}
+
+// settle takes the deliveries an acknowledgement of tag covers, with the
+// transaction (if any) it belongs to.
+func (c *Conn) settle(subID string, tag uint64, txID string) (*Subscription, *change, []held, error) {
+	s, tx, err := c.ackTarget(subID, txID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hs, err := s.take(tag, s.opts.Ack == AckClient)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return s, tx, hs, nil
 }
 
 func (c *Conn) ackTarget(subID, txID string) (*Subscription, *change, error) {
