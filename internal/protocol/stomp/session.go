@@ -220,7 +220,7 @@ func (s *session) readLoop() error {
 			if errors.Is(err, ErrMalformed) || errors.Is(err, ErrFrameTooLarge) ||
 				errors.Is(err, ErrTooManyHeaders) || errors.Is(err, ErrHeaderTooLong) {
 				s.fail(nil, err.Error(), true)
-			} else if ne, ok := err.(net.Error); ok && ne.Timeout() && s.ctx.Err() == nil {
+			} else if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() && s.ctx.Err() == nil {
 				s.fail(nil, "no data received within the heart-beat interval", true)
 			}
 			return err

@@ -240,6 +240,9 @@ func TestSilentClientIsDroppedAfterHeartBeatInterval(t *testing.T) {
 	c.send(NewFrame(CmdConnect, "accept-version", "1.2", "heart-beat", "100,0"))
 	c.expect(CmdConnected, "heart-beat", "0,100")
 	// Say nothing: the server gives up after the interval times its grace.
+	if f := c.expect(CmdError); !strings.Contains(f.Get("message"), "heart-beat") {
+		t.Fatalf("ERROR %v", f.Headers)
+	}
 	c.closed()
 }
 
