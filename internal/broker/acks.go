@@ -73,6 +73,14 @@ more:
 			break more
 		}
 	}
+	// Nobody waits for these acknowledgements: the store may sync them
+	// with its next write.
+	batch.NoSync = true
+	for _, r := range reqs {
+		if r.done != nil {
+			batch.NoSync = false
+		}
+	}
 	err := a.b.st.Apply(context.Background(), &batch)
 	if err != nil {
 		a.b.log.Error("writing acknowledgements failed; the messages may be redelivered after a restart", "err", err)

@@ -57,6 +57,12 @@ type Op struct {
 // Batch is a list of operations applied atomically, in order.
 type Batch struct {
 	Ops []Op
+	// NoSync says the caller does not need the batch to be durable when
+	// Apply returns (an acknowledgement nobody waits for): the store may
+	// make it durable together with a later write, or within a short delay.
+	// After a crash it may be lost, but never partly applied, and never
+	// recovered while a later synced batch is not.
+	NoSync bool
 }
 
 // Add appends an OpAdd.

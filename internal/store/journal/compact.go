@@ -83,7 +83,7 @@ func (s *Store) compact() error {
 		rec[8] = recBatch
 		sealRecord(rec)
 		off := s.w.off
-		if err := s.write(rec); err != nil {
+		if err := s.write(rec, true); err != nil {
 			return s.fail(err)
 		}
 		s.mu.Lock()

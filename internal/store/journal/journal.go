@@ -65,6 +65,7 @@ type request struct {
 	ops      []op
 	addBytes int64
 	off      int64 // where the writer put rec
+	noSync   bool  // durability may wait for a later sync
 	done     chan error
 }
 
@@ -124,7 +125,7 @@ func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 	if err != nil {
 		return err
 	}
-	r := &request{rec: rec, ops: ops, addBytes: addBytes, done: make(chan error, 1)}
+	r := &request{rec: rec, ops: ops, addBytes: addBytes, noSync: b.NoSync, done: make(chan error, 1)}
 	select {
 	case s.reqs <- r:
 	case <-s.quit:

@@ -3,6 +3,7 @@ package journal
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Options configure a journal store. The zero value is valid once
@@ -31,6 +32,9 @@ type Options struct {
 	// MaxGroupBytes bounds how much one group commit writes before it
 	// syncs. Default 4 MiB.
 	MaxGroupBytes int64
+	// LazySyncDelay bounds how long a NoSync batch stays unsynced when no
+	// synced batch comes along to cover it. Default 20 ms.
+	LazySyncDelay time.Duration
 }
 
 // Defaults.
@@ -60,6 +64,9 @@ func (o *Options) EnsureDefaults() {
 	if o.MaxGroupBytes == 0 {
 		o.MaxGroupBytes = DefaultMaxGroupBytes
 	}
+	if o.LazySyncDelay == 0 {
+		o.LazySyncDelay = 20 * time.Millisecond
+	}
 }
 
 // Validate reports the first invalid field.
@@ -82,6 +89,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxGroupBytes <= 0 || o.MaxGroupBytes > maxBatchBytes {
 		errs = append(errs, fmt.Errorf("max group bytes %d: want 1 to 256 MiB", o.MaxGroupBytes))
+	}
+	if o.LazySyncDelay < 0 {
+		errs = append(errs, fmt.Errorf("lazy sync delay %v: want > 0", o.LazySyncDelay))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("journal: options: %w", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/piermq/pier/internal/store"
 	"github.com/piermq/pier/internal/store/vfs"
@@ -20,16 +21,27 @@ type writerState struct {
 	ckptOff   uint32
 	buf       []byte
 	group     []*request
+	dirty     bool // written but not yet synced (NoSync batches only)
 }
 
 // run is the writer goroutine: it takes every batch that has arrived,
 // writes them, syncs once and completes their waiters (group commit).
 func (s *Store) run() {
 	defer close(s.done)
+	var lazy *time.Timer
+	var lazyC <-chan time.Time
+	defer func() {
+		if lazy != nil {
+			lazy.Stop()
+		}
+	}()
 	for {
 		select {
 		case r := <-s.reqs:
 			s.commit(s.gather(r))
+		case <-lazyC:
+			lazyC = nil
+			s.syncDirty()
 		case <-s.quit:
 			// Complete the batches whose senders are already handing over.
 			for {
@@ -37,11 +49,32 @@ func (s *Store) run() {
 				case r := <-s.reqs:
 					s.commit(s.gather(r))
 				default:
+					s.syncDirty()
 					return
 				}
 			}
 		}
+		if s.w.dirty && lazyC == nil {
+			if lazy == nil {
+				lazy = time.NewTimer(s.opts.LazySyncDelay)
+			} else {
+				lazy.Reset(s.opts.LazySyncDelay)
+			}
+			lazyC = lazy.C
+		}
 	}
+}
+
+// syncDirty syncs the active segment if NoSync batches are pending.
+func (s *Store) syncDirty() {
+	if !s.w.dirty {
+		return
+	}
+	if err := s.w.f.Sync(); err != nil {
+		s.fail(fmt.Errorf("journal: sync segment %d: %w", s.w.seg, err))
+		return
+	}
+	s.w.dirty = false
 }
 
 // gather collects r and every other request that is ready, up to
@@ -93,7 +126,11 @@ func (s *Store) commit(group []*request) {
 	if len(accepted) == 0 {
 		return
 	}
-	err := s.write(buf)
+	sync := false
+	for _, r := range accepted {
+		sync = sync || !r.noSync
+	}
+	err := s.write(buf, sync)
 	if err != nil {
 		err = s.fail(err)
 		for _, r := range accepted {
@@ -117,13 +154,19 @@ func (s *Store) commit(group []*request) {
 	}
 }
 
-// write appends buf to the active segment and syncs it.
-func (s *Store) write(buf []byte) error {
+// write appends buf to the active segment and syncs it (with sync, or
+// leaves it for a later sync).
+func (s *Store) write(buf []byte, sync bool) error {
 	if _, err := s.w.f.WriteAt(buf, s.w.off); err != nil {
 		return fmt.Errorf("journal: write segment %d at %d: %w", s.w.seg, s.w.off, err)
 	}
-	if err := s.w.f.Sync(); err != nil {
-		return fmt.Errorf("journal: sync segment %d: %w", s.w.seg, err)
+	if sync {
+		if err := s.w.f.Sync(); err != nil {
+			return fmt.Errorf("journal: sync segment %d: %w", s.w.seg, err)
+		}
+		s.w.dirty = false
+	} else {
+		s.w.dirty = true
 	}
 	s.w.off += int64(len(buf))
 	s.w.sinceCkpt += int64(len(buf))
@@ -168,6 +211,13 @@ func (s *Store) createSegment(id uint32) (vfs.File, int64, error) {
 
 // roll moves on to a new segment, and checkpoints if one is due.
 func (s *Store) roll() error {
+	// A later sync of the new segment would not cover this one.
+	if s.w.dirty {
+		if err := s.w.f.Sync(); err != nil {
+			return fmt.Errorf("journal: sync segment %d: %w", s.w.seg, err)
+		}
+		s.w.dirty = false
+	}
 	id := s.w.seg + 1
 	f, off, err := s.createSegment(id)
 	if err != nil {

@@ -62,6 +62,7 @@ func Run(t *testing.T, h Harness) {
 		{"CallsAfterCloseReturnErrClosed", testClosed},
 		{"MessagesReturnedIntact", testFidelity},
 		{"ScanResultsAreTheCallersToKeep", testScanCopies},
+		{"NoSyncBatchVisibleAtOnceDurableAfterClose", testNoSync},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "SizeLimitRejectsAddsAcceptsRemoves" && h.NoLimit {
