@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -289,5 +291,60 @@ func TestFailedStoreWriteLosesNothingVisible(t *testing.T) {
 	}
 	if s, _ := b.QueueStats("f"); s.Pending != 0 {
 		t.Fatalf("failed send left %d pending", s.Pending)
+	}
+}
+
+func TestExpiredMessages(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	st := newMemStore()
+	b := startBroker(t, st, Config{Now: clock})
+	p, _ := connect(t, b, "")
+	past := now.Add(-time.Second).UnixMilli()
+	for _, m := range []*message.Message{
+		{Dest: q("exp"), Body: []byte("gone-persistent"), Persistent: true, Expiration: past},
+		{Dest: q("exp"), Body: []byte("gone-transient"), Expiration: past},
+		{Dest: q("exp"), Body: []byte("fresh"), Persistent: true, Expiration: now.Add(time.Hour).UnixMilli()},
+	} {
+		if err := p.Send(context.Background(), m, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("exp")})
+	if d := k.next(t); string(d.Msg.Body) != "fresh" {
+		t.Fatalf("got %q, want only the unexpired message", d.Msg.Body)
+	}
+	k.none(t)
+	// As ActiveMQ does: the expired persistent message is dead-lettered,
+	// the non-persistent one dropped.
+	subscribe(t, c, SubOptions{ID: "dlq", Dest: q("ActiveMQ.DLQ")})
+	d := k.next(t)
+	if string(d.Msg.Body) != "gone-persistent" || d.Msg.Properties["dlqDeliveryFailureCause"] != "expired" || d.Msg.Expiration != 0 {
+		t.Fatalf("dead letter %q %v", d.Msg.Body, d.Msg.Properties)
+	}
+	k.none(t)
+	if n := st.Count("queue://exp"); n != 1 {
+		t.Fatalf("store holds %d of queue://exp, want 1", n)
+	}
+}
+
+func TestStoreFullIsAClearError(t *testing.T) {
+	st := storetest.NewMemory(4096)
+	b := startBroker(t, st, Config{})
+	p, _ := connect(t, b, "")
+	var err error
+	for i := 0; i < 100 && err == nil; i++ {
+		err = p.Send(context.Background(), &message.Message{Dest: q("full"), Body: make([]byte, 512), Persistent: true}, "")
+	}
+	if !errors.Is(err, ErrStoreFull) {
+		t.Fatalf("want ErrStoreFull, got %v", err)
+	}
+	if s, _ := b.QueueStats("full"); s.Pending != st.Count("queue://full") {
+		t.Fatalf("%d pending in memory but %d stored: a refused send left a trace", s.Pending, st.Count("queue://full"))
+	}
+	// Non-persistent messages are not stored and still flow.
+	if err := p.Send(context.Background(), &message.Message{Dest: q("full"), Body: []byte("x")}, ""); err != nil {
+		t.Fatalf("non-persistent send with a full store: %v", err)
 	}
 }

@@ -178,6 +178,7 @@ func (b *Broker) deadLetter(d deadItem, batch *store.Batch) (placed, bool) {
 	}
 	m.Dest = message.Destination{Kind: message.Queue, Name: b.cfg.DLQ}
 	m.DeliveryCount = d.h.e.deliveries
+	m.Expiration = 0 // as ActiveMQ does: a dead letter waits for someone to look at it
 	if m.Properties == nil {
 		m.Properties = map[string]any{}
 	}
