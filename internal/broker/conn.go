@@ -222,6 +222,7 @@ func (b *Broker) attach(ctx context.Context, c *Conn, s *Subscription) error {
 		}
 		s.attach(q)
 		q.addConsumer(s)
+		q.kick()
 		return nil
 	case d.IsWildcard():
 		b.mu.Lock()
@@ -236,6 +237,7 @@ func (b *Broker) attach(ctx context.Context, c *Conn, s *Subscription) error {
 		for _, q := range qs {
 			s.attach(q)
 			q.addConsumer(s)
+			q.kick()
 		}
 		return nil
 	default:
@@ -245,6 +247,7 @@ func (b *Broker) attach(ctx context.Context, c *Conn, s *Subscription) error {
 		}
 		s.attach(q)
 		q.addConsumer(s)
+		q.kick()
 		return nil
 	}
 }

@@ -83,6 +83,7 @@ func (b *Broker) attachDurable(d *durable, s *Subscription) error {
 	s.durable = d
 	s.attach(d.q)
 	d.q.addConsumer(s)
+	d.q.kick()
 	return nil
 }
 

@@ -4,19 +4,24 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/piermq/pier/internal/message"
 )
 
 // queue is the unit of dispatch: a real queue, a durable subscription's
 // backlog, a temporary queue, or a non-durable topic subscriber's private
-// buffer. One goroutine per queue dispatches its messages to consumers.
+// buffer.
 type queue struct {
 	b    *Broker
 	dest message.Destination // what consumers see as the origin
 	key  string              // store key; "" means never stored
-	wake chan struct{}
-	done chan struct{}
+
+	// Dispatch runs in whichever goroutine kicks the queue while nobody
+	// else is dispatching it (no hand-off to a goroutine per queue: on a
+	// small machine every wake-up costs more than the dispatch).
+	dispatching atomic.Bool
+	kicked      atomic.Bool
 
 	mu struct {
 		sync.Mutex
@@ -29,9 +34,7 @@ type queue struct {
 }
 
 func (b *Broker) newQueue(dest message.Destination, key string) *queue {
-	q := &queue{b: b, dest: dest, key: key, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	b.goRun(q.run)
-	return q
+	return &queue{b: b, dest: dest, key: key}
 }
 
 // queue returns the named queue, creating it (and attaching matching wildcard
@@ -60,29 +63,21 @@ func (b *Broker) queue(name string) *queue {
 	return q
 }
 
-// kick asks the dispatcher to look for work.
+// kick dispatches what can be dispatched, in the calling goroutine unless
+// another goroutine is dispatching this queue (which then goes round again).
+// Call it with no lock held.
 func (q *queue) kick() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (q *queue) run() {
-	for {
-		select {
-		case <-q.wake:
+	q.kicked.Store(true)
+	for q.kicked.Load() && q.dispatching.CompareAndSwap(false, true) {
+		for q.kicked.Swap(false) {
 			q.dispatch()
-		case <-q.done:
-			return
-		case <-q.b.stop:
-			return
 		}
+		q.dispatching.Store(false)
 	}
 }
 
-// delete stops the dispatcher and drops everything held in memory. Used for
-// temporary destinations, non-durable subscriptions and removed durables.
+// delete drops everything held in memory. Used for temporary destinations,
+// non-durable subscriptions and removed durables.
 func (q *queue) delete() []*entry {
 	q.mu.Lock()
 	if q.mu.deleted {
@@ -92,7 +87,6 @@ func (q *queue) delete() []*entry {
 	q.mu.deleted = true
 	dropped := q.mu.pending.drain()
 	q.mu.Unlock()
-	close(q.done)
 	for _, e := range dropped {
 		q.b.mem.release(e.size)
 		e.size = 0
@@ -100,11 +94,11 @@ func (q *queue) delete() []*entry {
 	return dropped
 }
 
+// addConsumer adds s; the caller kicks the queue once it holds no lock.
 func (q *queue) addConsumer(s *Subscription) {
 	q.mu.Lock()
 	q.mu.consumers = append(q.mu.consumers, s)
 	q.mu.Unlock()
-	q.kick()
 }
 
 func (q *queue) removeConsumer(s *Subscription) {

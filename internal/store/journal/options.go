@@ -35,6 +35,11 @@ type Options struct {
 	// LazySyncDelay bounds how long a NoSync batch stays unsynced when no
 	// synced batch comes along to cover it. Default 20 ms.
 	LazySyncDelay time.Duration
+	// GroupWait is how long the writer may hold a group open for more
+	// writers when recent groups were larger than the one at hand. It
+	// trades a little latency for far fewer syncs under concurrency.
+	// Default 200 µs; negative turns it off.
+	GroupWait time.Duration
 }
 
 // Defaults.
@@ -66,6 +71,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.LazySyncDelay == 0 {
 		o.LazySyncDelay = 20 * time.Millisecond
+	}
+	if o.GroupWait == 0 {
+		o.GroupWait = 200 * time.Microsecond
 	}
 }
 

@@ -21,7 +21,9 @@ type writerState struct {
 	ckptOff   uint32
 	buf       []byte
 	group     []*request
-	dirty     bool // written but not yet synced (NoSync batches only)
+	dirty     bool    // written but not yet synced (NoSync batches only)
+	sizes     [32]int // sizes of the last groups, for GroupWait
+	nsizes    int
 }
 
 // run is the writer goroutine: it takes every batch that has arrived,
@@ -92,8 +94,36 @@ func (s *Store) gather(r *request) []*request {
 		}
 		break
 	}
+	// When recent groups show more concurrent writers than have arrived,
+	// wait a little for the rest: one sync then covers them all, instead
+	// of the writers settling into two alternating half-groups.
+	if peak := s.w.recentPeak(); len(g) < peak && s.opts.GroupWait > 0 {
+		t := time.NewTimer(s.opts.GroupWait)
+	wait:
+		for len(g) < peak && size < s.opts.MaxGroupBytes {
+			select {
+			case r := <-s.reqs:
+				g = append(g, r)
+				size += int64(len(r.rec))
+			case <-t.C:
+				break wait
+			}
+		}
+		t.Stop()
+	}
+	s.w.sizes[s.w.nsizes%len(s.w.sizes)] = len(g)
+	s.w.nsizes++
 	s.w.group = g
 	return g
+}
+
+// recentPeak is the largest of the last groups' sizes.
+func (w *writerState) recentPeak() int {
+	p := 0
+	for _, n := range w.sizes {
+		p = max(p, n)
+	}
+	return p
 }
 
 // commit writes and syncs a group, updates the index and answers every
