@@ -348,3 +348,78 @@ func TestStoreFullIsAClearError(t *testing.T) {
 		t.Fatalf("non-persistent send with a full store: %v", err)
 	}
 }
+
+func TestPullConsumerGetsOnlyWhatItAsksFor(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	c, k := connect(t, b, "")
+	s := subscribe(t, c, SubOptions{ID: "s", Dest: q("pull"), Ack: AckIndividual, Prefetch: PrefetchPull})
+	for i := 0; i < 3; i++ {
+		send(t, p, q("pull"), fmt.Sprint(i), true)
+	}
+	k.none(t)
+	s.Pull()
+	d := k.next(t)
+	k.none(t)
+	if s.CancelPull() {
+		t.Fatal("CancelPull after the pull was answered reported it unanswered")
+	}
+	ack(t, c, d)
+	k.none(t) // acknowledging gives no window to a pull consumer
+	s.Pull()
+	s.Pull()
+	if got := string(k.next(t).Msg.Body) + string(k.next(t).Msg.Body); got != "12" {
+		t.Fatalf("got %q", got)
+	}
+	s.Pull()
+	if !s.CancelPull() {
+		t.Fatal("a pull on an empty queue was answered")
+	}
+	send(t, p, q("pull"), "late", true)
+	k.none(t)
+}
+
+func TestExtendWidensTheWindowUntilAcknowledged(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	c, k := connect(t, b, "")
+	s := subscribe(t, c, SubOptions{ID: "s", Dest: q("ext"), Ack: AckClient, Prefetch: 2})
+	for i := 0; i < 6; i++ {
+		send(t, p, q("ext"), fmt.Sprint(i), true)
+	}
+	k.next(t)
+	k.next(t)
+	k.none(t)
+	s.Extend(2) // "two delivered": room for two more
+	k.next(t)
+	d4 := k.next(t)
+	k.none(t)
+	ack(t, c, d4) // cumulative: all four; the extension is used up
+	k.next(t)
+	k.next(t)
+	k.none(t)
+}
+
+func TestAckTagsAcknowledgesExactlyThose(t *testing.T) {
+	st := newMemStore()
+	b := startBroker(t, st, Config{})
+	p, _ := connect(t, b, "")
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("tags"), Ack: AckClient})
+	for i := 0; i < 4; i++ {
+		send(t, p, q("tags"), fmt.Sprint(i), true)
+	}
+	ds := []*Delivery{k.next(t), k.next(t), k.next(t), k.next(t)}
+	if err := c.AckTags(context.Background(), "s", []uint64{ds[1].Tag, ds[3].Tag}, "", true); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.Count("queue://tags"); n != 2 {
+		t.Fatalf("store holds %d, want 2", n)
+	}
+	if err := c.AckTags(context.Background(), "s", []uint64{ds[0].Tag, ds[1].Tag}, "", true); !errors.Is(err, ErrUnknownDelivery) {
+		t.Fatalf("acking an acknowledged delivery: %v", err)
+	}
+	if n := st.Count("queue://tags"); n != 2 {
+		t.Fatalf("a refused ack removed messages: store holds %d", n)
+	}
+}

@@ -125,7 +125,12 @@ func (c *Conn) Send(ctx context.Context, m *message.Message, txID string) error 
 		return fmt.Errorf("%w: %s", ErrWildcardSend, m.Dest)
 	}
 	if m.ID == "" {
-		m.ID = fmt.Sprintf("%s:1:1:%d", c.name, c.msgSeq.Add(1))
+		// Like a JMS producer's: every message has a unique (producer id,
+		// sequence) pair, which OpenWire consumers rely on.
+		seq := c.msgSeq.Add(1)
+		m.ProducerID = c.name + ":1:1"
+		m.ProducerSeq = seq
+		m.ID = fmt.Sprintf("%s:%d", m.ProducerID, seq)
 	}
 	if m.Timestamp == 0 {
 		m.Timestamp = c.b.now()
@@ -309,7 +314,19 @@ func (b *Broker) redeliver(hs []held) {
 // every earlier delivery). Within a transaction it takes effect at commit.
 // With wait, it returns once the acknowledgement is durable.
 func (c *Conn) Ack(ctx context.Context, subID string, tag uint64, txID string, wait bool) error {
-	s, tx, hs, err := c.settle(subID, tag, txID)
+	return c.ack(ctx, subID, txID, wait, func(s *Subscription) ([]held, error) {
+		return s.take(tag, s.opts.Ack == AckClient)
+	})
+}
+
+// AckTags acknowledges exactly the given deliveries of subID (OpenWire names
+// the range it acknowledges). If any is unknown, none is acknowledged.
+func (c *Conn) AckTags(ctx context.Context, subID string, tags []uint64, txID string, wait bool) error {
+	return c.ack(ctx, subID, txID, wait, func(s *Subscription) ([]held, error) { return s.takeTags(tags) })
+}
+
+func (c *Conn) ack(ctx context.Context, subID, txID string, wait bool, take func(*Subscription) ([]held, error)) error {
+	s, tx, hs, err := c.settle(subID, txID, take)
 	if err != nil {
 		return err
 	}
@@ -343,12 +360,26 @@ func (c *Conn) Ack(ctx context.Context, subID string, tag uint64, txID string, w
 // Nack rejects a delivery (and, for AckClient, every earlier one): as
 // ActiveMQ does for a STOMP NACK, the message goes to the dead letter queue.
 func (c *Conn) Nack(ctx context.Context, subID string, tag uint64, txID string) error {
-	s, tx, hs, err := c.settle(subID, tag, txID)
+	return c.nack(ctx, subID, txID, "rejected by the consumer (NACK)", func(s *Subscription) ([]held, error) {
+		return s.take(tag, s.opts.Ack == AckClient)
+	})
+}
+
+// Poison sends exactly the given deliveries to the dead letter queue, with
+// the consumer's reason (OpenWire's poison acknowledgement).
+func (c *Conn) Poison(ctx context.Context, subID string, tags []uint64, reason string) error {
+	if reason == "" {
+		reason = "poison acknowledgement from the consumer"
+	}
+	return c.nack(ctx, subID, "", reason, func(s *Subscription) ([]held, error) { return s.takeTags(tags) })
+}
+
+func (c *Conn) nack(ctx context.Context, subID, txID, reason string, take func(*Subscription) ([]held, error)) error {
+	s, tx, hs, err := c.settle(subID, txID, take)
 	if err != nil {
 		return err
 	}
 	defer s.kickAll()
-	const reason = "rejected by the consumer (NACK)"
 	if tx != nil {
 		return c.addToTx(txID, tx, hs, func() {
 			for _, h := range hs {
@@ -367,14 +398,14 @@ func (c *Conn) Nack(ctx context.Context, subID string, tag uint64, txID string) 
 	return nil
 }
 
-// settle takes the deliveries an acknowledgement of tag covers, with the
+// settle takes the deliveries an acknowledgement covers, with the
 // transaction (if any) it belongs to.
-func (c *Conn) settle(subID string, tag uint64, txID string) (*Subscription, *change, []held, error) {
+func (c *Conn) settle(subID, txID string, take func(*Subscription) ([]held, error)) (*Subscription, *change, []held, error) {
 	s, tx, err := c.ackTarget(subID, txID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	hs, err := s.take(tag, s.opts.Ack == AckClient)
+	hs, err := take(s)
 	if err != nil {
 		return nil, nil, nil, err
 	}

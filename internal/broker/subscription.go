@@ -26,11 +26,15 @@ type SubOptions struct {
 	ID          string // unique within the connection
 	Dest        message.Destination
 	Ack         AckMode
-	Prefetch    int    // deliveries outstanding before acknowledgement; 0 uses the default
+	Prefetch    int    // deliveries outstanding before acknowledgement; 0 uses the default, PrefetchPull none
 	Selector    string // JMS selector (not supported yet)
 	DurableName string // topic only: makes the subscription durable
 	NoLocal     bool   // topic only: skip messages sent on this connection
 }
+
+// PrefetchPull makes a consumer with no window: it gets a message only
+// when it asks (Pull), as a JMS consumer with prefetch 0 does.
+const PrefetchPull = -1
 
 // Default prefetch sizes, as ActiveMQ has them.
 const (
@@ -58,7 +62,9 @@ type Subscription struct {
 
 	mu struct {
 		sync.Mutex
-		credit   int
+		credit    int // prefetch minus deliveries in flight
+		extension int // extra window granted by "delivered" acknowledgements
+		pulls     int // deliveries asked for by a prefetch-0 consumer
 		inflight map[uint64]held
 		queues   []*queue
 		closed   bool
@@ -68,9 +74,21 @@ type Subscription struct {
 // held is one delivery not yet acknowledged.
 type held struct {
 	q   *queue
-	e   *entry
-	s   *Subscription
-	tag uint64
+	e      *entry
+	s      *Subscription
+	tag    uint64
+	pulled bool // delivered for a Pull, outside the window
+}
+
+// windowed counts the deliveries that took room in the window.
+func windowed(hs []held) int {
+	n := 0
+	for _, h := range hs {
+		if !h.pulled {
+			n++
+		}
+	}
+	return n
 }
 
 // ID returns the subscription id given at Subscribe.
@@ -84,7 +102,9 @@ func (s *Subscription) Dest() message.Destination { return s.dest }
 
 func newSubscription(c *Conn, o SubOptions) *Subscription {
 	s := &Subscription{conn: c, id: o.ID, opts: o, dest: o.Dest, prefetch: o.Prefetch}
-	if s.prefetch <= 0 {
+	if s.prefetch == PrefetchPull {
+		s.prefetch = 0
+	} else if s.prefetch <= 0 {
 		switch {
 		case o.DurableName != "":
 			s.prefetch = DefaultDurablePrefetch
@@ -114,7 +134,7 @@ func (s *Subscription) queues() []*queue {
 func (s *Subscription) hasCredit() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.mu.closed && s.mu.credit > 0
+	return !s.mu.closed && s.mu.credit+s.mu.extension+s.mu.pulls > 0
 }
 
 // track records e as delivered to s and builds the delivery. Called with
@@ -125,8 +145,13 @@ func (s *Subscription) track(q *queue, e *entry) *Delivery {
 	m.DeliveryCount = e.deliveries
 	e.deliveries++
 	s.mu.Lock()
-	s.mu.credit--
-	s.mu.inflight[tag] = held{q: q, e: e, s: s, tag: tag}
+	pulled := s.mu.credit+s.mu.extension <= 0 && s.mu.pulls > 0
+	if pulled {
+		s.mu.pulls--
+	} else {
+		s.mu.credit--
+	}
+	s.mu.inflight[tag] = held{q: q, e: e, s: s, tag: tag, pulled: pulled}
 	s.mu.Unlock()
 	return &Delivery{Sub: s, Tag: tag, Msg: &m}
 }
@@ -142,7 +167,7 @@ func (s *Subscription) take(tag uint64, cumulative bool) ([]held, error) {
 	}
 	if !cumulative {
 		delete(s.mu.inflight, tag)
-		s.mu.credit++
+		s.settled(windowed([]held{h}))
 		return []held{h}, nil
 	}
 	tags := make([]uint64, 0, len(s.mu.inflight))
@@ -157,8 +182,66 @@ func (s *Subscription) take(tag uint64, cumulative bool) ([]held, error) {
 		out = append(out, s.mu.inflight[t])
 		delete(s.mu.inflight, t)
 	}
-	s.mu.credit += len(out)
+	s.settled(windowed(out))
 	return out, nil
+}
+
+// takeTags removes exactly the given deliveries (an acknowledgement that
+// names them); it fails, taking none, if any is unknown.
+func (s *Subscription) takeTags(tags []uint64) ([]held, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range tags {
+		if _, ok := s.mu.inflight[t]; !ok {
+			return nil, ErrUnknownDelivery
+		}
+	}
+	out := make([]held, 0, len(tags))
+	for _, t := range tags {
+		if h, ok := s.mu.inflight[t]; ok { // tags may repeat
+			out = append(out, h)
+			delete(s.mu.inflight, t)
+		}
+	}
+	s.settled(windowed(out))
+	return out, nil
+}
+
+// settled returns n deliveries' room to the window. Called with s.mu held.
+func (s *Subscription) settled(n int) {
+	s.mu.credit += n
+	s.mu.extension = max(0, s.mu.extension-n)
+}
+
+// Extend widens the prefetch window to n deliveries beyond the prefetch
+// size until they are acknowledged (OpenWire's "delivered" acknowledgement,
+// with which a transacted or client-ack consumer keeps messages coming).
+func (s *Subscription) Extend(n int) {
+	s.mu.Lock()
+	s.mu.extension = max(s.mu.extension, n)
+	s.mu.Unlock()
+	s.kickAll()
+}
+
+// Pull asks for one delivery beyond the window (a prefetch-0 consumer's
+// receive). Cancel it with CancelPull when the consumer stops waiting.
+func (s *Subscription) Pull() {
+	s.mu.Lock()
+	s.mu.pulls++
+	s.mu.Unlock()
+	s.kickAll()
+}
+
+// CancelPull withdraws an unanswered Pull. It reports false if the pull was
+// answered meanwhile (a delivery is on its way).
+func (s *Subscription) CancelPull() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.pulls > 0 {
+		s.mu.pulls--
+		return true
+	}
+	return false
 }
 
 // giveBack returns held deliveries of an aborted transaction to s, if it is
@@ -172,7 +255,9 @@ func (s *Subscription) giveBack(hs []held) bool {
 	for _, h := range hs {
 		s.mu.inflight[h.tag] = h
 	}
-	s.mu.credit -= len(hs)
+	n := windowed(hs)
+	s.mu.credit -= n
+	s.mu.extension += n // their room was given back by the aborted ack
 	return true
 }
 
