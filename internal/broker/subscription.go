@@ -65,15 +65,15 @@ type Subscription struct {
 		credit    int // prefetch minus deliveries in flight
 		extension int // extra window granted by "delivered" acknowledgements
 		pulls     int // deliveries asked for by a prefetch-0 consumer
-		inflight map[uint64]held
-		queues   []*queue
-		closed   bool
+		inflight  map[uint64]held
+		queues    []*queue
+		closed    bool
 	}
 }
 
 // held is one delivery not yet acknowledged.
 type held struct {
-	q   *queue
+	q      *queue
 	e      *entry
 	s      *Subscription
 	tag    uint64
