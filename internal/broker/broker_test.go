@@ -423,3 +423,37 @@ func TestAckTagsAcknowledgesExactlyThose(t *testing.T) {
 		t.Fatalf("a refused ack removed messages: store holds %d", n)
 	}
 }
+
+func TestCompositeDestinations(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	cq, kq := connect(t, b, "")
+	ct, kt := connect(t, b, "")
+	subscribe(t, cq, SubOptions{ID: "q", Dest: q("c.one,c.two"), Ack: AckAuto})
+	subscribe(t, ct, SubOptions{ID: "t", Dest: topic("news.a,news.b")})
+	send(t, p, q("c.two"), "q2", true)
+	send(t, p, q("c.one"), "q1", true)
+	got := map[string]string{}
+	for i := 0; i < 2; i++ {
+		d := kq.next(t)
+		got[string(d.Msg.Body)] = d.Msg.Dest.Name
+	}
+	if got["q1"] != "c.one" || got["q2"] != "c.two" {
+		t.Fatalf("composite queue consumer got %v", got)
+	}
+	// One send to a composite reaches a queue and a topic, each copy
+	// addressed to its own destination.
+	m := &message.Message{Dest: message.Destination{Kind: message.Queue, Name: "c.one,topic://news.b"}, Body: []byte("both")}
+	if err := p.Send(context.Background(), m, ""); err != nil {
+		t.Fatal(err)
+	}
+	if d := kq.next(t); d.Msg.Dest != q("c.one") {
+		t.Fatalf("queue copy addressed to %v", d.Msg.Dest)
+	}
+	if d := kt.next(t); d.Msg.Dest != topic("news.b") || string(d.Msg.Body) != "both" {
+		t.Fatalf("topic copy %v %q", d.Msg.Dest, d.Msg.Body)
+	}
+	if _, err := cq.Subscribe(context.Background(), SubOptions{ID: "x", Dest: q("a,topic://b")}); err == nil {
+		t.Fatal("a consumer mixing queues and topics was accepted")
+	}
+}

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -115,14 +116,14 @@ func (c *Conn) checkOpen() error {
 // Send publishes m, or adds it to transaction txID if not empty. Without a
 // transaction it returns once a persistent message is durable.
 func (c *Conn) Send(ctx context.Context, m *message.Message, txID string) error {
-	if m.Dest.Kind == 0 {
-		return fmt.Errorf("%w: no destination", message.ErrBadDestination)
-	}
-	if err := message.ValidateName(m.Dest.Name); err != nil {
+	dests, err := composite(m.Dest)
+	if err != nil {
 		return err
 	}
-	if m.Dest.IsWildcard() {
-		return fmt.Errorf("%w: %s", ErrWildcardSend, m.Dest)
+	for _, d := range dests {
+		if d.IsWildcard() {
+			return fmt.Errorf("%w: %s", ErrWildcardSend, d)
+		}
 	}
 	if m.ID == "" {
 		// Like a JMS producer's: every message has a unique (producer id,
@@ -157,11 +158,52 @@ func (c *Conn) Send(ctx context.Context, m *message.Message, txID string) error 
 		if tx == nil {
 			return fmt.Errorf("%w: %q", ErrNoSuchTx, txID)
 		}
-		tx.sends = append(tx.sends, m)
+		tx.sends = append(tx.sends, copies(m, dests)...)
 		return nil
 	}
 	c.mu.Unlock()
-	return c.b.apply(ctx, &change{origin: c, sends: []*message.Message{m}})
+	return c.b.apply(ctx, &change{origin: c, sends: copies(m, dests)})
+}
+
+// copies returns m for each destination of a composite send (m itself when
+// there is one).
+func copies(m *message.Message, dests []message.Destination) []*message.Message {
+	if len(dests) == 1 {
+		m.Dest = dests[0]
+		return []*message.Message{m}
+	}
+	out := make([]*message.Message, len(dests))
+	for i, d := range dests {
+		out[i] = m.Clone()
+		out[i].Dest = d
+	}
+	return out
+}
+
+// composite splits a destination whose name lists several ("a,b", or with
+// kinds "queue://a,topic://b", as ActiveMQ allows) and validates each.
+func composite(d message.Destination) ([]message.Destination, error) {
+	if d.Kind == 0 {
+		return nil, fmt.Errorf("%w: no destination", message.ErrBadDestination)
+	}
+	if !strings.Contains(d.Name, ",") {
+		return []message.Destination{d}, message.ValidateName(d.Name)
+	}
+	var out []message.Destination
+	for _, part := range strings.Split(d.Name, ",") {
+		part = strings.TrimSpace(part)
+		pd := message.Destination{Kind: d.Kind, Name: part}
+		if strings.Contains(part, "://") {
+			var err error
+			if pd, err = message.ParseDestination(part); err != nil {
+				return nil, err
+			}
+		} else if err := message.ValidateName(part); err != nil {
+			return nil, err
+		}
+		out = append(out, pd)
+	}
+	return out, nil
 }
 
 // Subscribe creates a consumer. Deliveries go to the connection's Sink.
@@ -169,13 +211,22 @@ func (c *Conn) Subscribe(ctx context.Context, o SubOptions) (*Subscription, erro
 	if o.Selector != "" {
 		return nil, ErrSelector
 	}
-	if err := message.ValidateName(o.Dest.Name); err != nil {
+	parts, err := composite(o.Dest)
+	if err != nil {
 		return nil, err
+	}
+	for _, p := range parts {
+		if p.Kind.IsTopic() != o.Dest.Kind.IsTopic() {
+			return nil, fmt.Errorf("%w: %s mixes queues and topics", message.ErrBadDestination, o.Dest)
+		}
 	}
 	if o.DurableName != "" && o.Dest.Kind != message.Topic {
 		return nil, fmt.Errorf("%w: durable subscriptions are for topics, not %s", message.ErrBadDestination, o.Dest)
 	}
 	s := newSubscription(c, o)
+	for _, p := range parts {
+		s.patterns = append(s.patterns, p.Name)
+	}
 	c.mu.Lock()
 	if err := c.checkOpen(); err != nil {
 		c.mu.Unlock()
@@ -229,32 +280,43 @@ func (b *Broker) attach(ctx context.Context, c *Conn, s *Subscription) error {
 		q.addConsumer(s)
 		q.kick()
 		return nil
-	case d.IsWildcard():
+	default:
+		return b.attachQueues(s)
+	}
+}
+
+// attachQueues attaches a queue consumer to every queue it names: each
+// concrete one, and every existing and future queue its wildcards match.
+func (b *Broker) attachQueues(s *Subscription) error {
+	var qs []*queue
+	if s.hasWildcard() {
 		b.mu.Lock()
 		b.mu.wildQs[s] = struct{}{}
-		var qs []*queue
 		for name, q := range b.mu.queues {
-			if message.Match(d.Name, name) {
+			if s.matchesWild(name) {
 				qs = append(qs, q)
 			}
 		}
 		b.mu.Unlock()
-		for _, q := range qs {
-			s.attach(q)
-			q.addConsumer(s)
-			q.kick()
+	}
+	for _, p := range s.patterns {
+		if (message.Destination{Name: p}).IsWildcard() {
+			continue
 		}
-		return nil
-	default:
-		q := b.queue(d.Name)
+		q := b.queue(p)
 		if q == nil {
 			return ErrClosed
 		}
+		if !s.matchesWild(p) { // not already attached through a wildcard
+			qs = append(qs, q)
+		}
+	}
+	for _, q := range qs {
 		s.attach(q)
 		q.addConsumer(s)
 		q.kick()
-		return nil
 	}
+	return nil
 }
 
 // Unsubscribe closes the subscription id; its unacknowledged deliveries are

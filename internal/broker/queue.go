@@ -55,7 +55,7 @@ func (b *Broker) queue(name string) *queue {
 	q = b.newQueue(dest, "queue://"+name)
 	b.mu.queues[name] = q
 	for s := range b.mu.wildQs {
-		if message.Match(s.dest.Name, name) {
+		if s.matchesWild(name) {
 			s.attach(q)
 			q.addConsumer(s)
 		}

@@ -57,6 +57,7 @@ type Subscription struct {
 	opts     SubOptions
 	dest     message.Destination
 	prefetch int
+	patterns []string // destination names it covers (several for a composite)
 	own      *queue   // private queue of a non-durable topic subscription
 	durable  *durable // set for durable subscriptions
 
@@ -117,6 +118,36 @@ func newSubscription(c *Conn, o SubOptions) *Subscription {
 	s.mu.credit = s.prefetch
 	s.mu.inflight = map[uint64]held{}
 	return s
+}
+
+// matches reports whether the subscription covers destination name.
+func (s *Subscription) matches(name string) bool {
+	for _, p := range s.patterns {
+		if message.Match(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesWild reports whether one of the subscription's wildcard patterns
+// matches name.
+func (s *Subscription) matchesWild(name string) bool {
+	for _, p := range s.patterns {
+		if (message.Destination{Name: p}).IsWildcard() && message.Match(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Subscription) hasWildcard() bool {
+	for _, p := range s.patterns {
+		if (message.Destination{Name: p}).IsWildcard() {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Subscription) attach(q *queue) {
