@@ -257,14 +257,16 @@ func (b *Broker) attach(ctx context.Context, c *Conn, s *Subscription) error {
 		return b.subscribeDurable(ctx, c, s)
 	case d.Kind.IsTopic():
 		b.mu.Lock()
-		defer b.mu.Unlock()
 		if d.Kind == message.TempTopic && b.mu.temps[d] == nil {
+			b.mu.Unlock()
 			return fmt.Errorf("%w: %s", ErrNoSuchTemp, d)
 		}
 		s.own = b.newQueue(d, "")
 		s.attach(s.own)
 		s.own.addConsumer(s)
 		b.mu.topicSubs[s] = struct{}{}
+		b.mu.Unlock()
+		b.replayTemps(s)
 		return nil
 	case d.Kind == message.TempQueue:
 		b.mu.RLock()

@@ -178,3 +178,30 @@ func TestNonPersistentProducerBlockedAtMemoryLimit(t *testing.T) {
 		t.Fatalf("send after memory was freed: %v", err)
 	}
 }
+
+func TestTempDestinationAdvisories(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	owner, _ := connect(t, b, "")
+	early, err := owner.TempDestination(message.TempQueue, owner.ID()+":1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, k := connect(t, b, "")
+	subscribe(t, w, SubOptions{ID: "adv", Dest: topic(AdvisoryTempQueue + "," + AdvisoryTempTopic)})
+	check := func(d *Delivery, op string, dest message.Destination) {
+		t.Helper()
+		if d.Msg.Properties[PropAdvisoryOp] != op || d.Msg.Properties[PropAdvisoryDest] != dest.String() {
+			t.Fatalf("advisory %v, want %s %s", d.Msg.Properties, op, dest)
+		}
+	}
+	check(k.next(t), "add", early) // replayed to the new subscriber
+	tt, _ := owner.TempDestination(message.TempTopic, owner.ID()+":2")
+	check(k.next(t), "add", tt)
+	if err := owner.DeleteTemp(tt); err != nil {
+		t.Fatal(err)
+	}
+	check(k.next(t), "remove", tt)
+	owner.Close()
+	check(k.next(t), "remove", early)
+	k.none(t)
+}

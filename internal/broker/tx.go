@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/piermq/pier/internal/message"
 )
 
 // Begin starts local transaction txID.
@@ -85,60 +84,4 @@ func (b *Broker) rollback(tx *change, redeliver bool) {
 		}
 	}
 	b.redeliver(orphans)
-}
-
-// TempDestination creates (or returns) a temporary destination of this
-// connection. name must be unique broker-wide; adapters derive it from ID().
-func (c *Conn) TempDestination(kind message.DestKind, name string) (message.Destination, error) {
-	if !kind.IsTemp() {
-		return message.Destination{}, fmt.Errorf("%w: %v is not a temporary kind", message.ErrBadDestination, kind)
-	}
-	if err := message.ValidateName(name); err != nil {
-		return message.Destination{}, err
-	}
-	d := message.Destination{Kind: kind, Name: name}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.checkOpen(); err != nil {
-		return d, err
-	}
-	if _, ok := c.mu.temps[d]; ok {
-		return d, nil
-	}
-	b := c.b
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if owner := b.mu.temps[d]; owner != nil {
-		return d, fmt.Errorf("%w: %s belongs to another connection", ErrTempNotOwner, d)
-	}
-	b.mu.temps[d] = c
-	if kind == message.TempQueue {
-		b.mu.tempQs[d] = b.newQueue(d, "")
-	}
-	c.mu.temps[d] = struct{}{}
-	return d, nil
-}
-
-// DeleteTemp deletes one of the connection's temporary destinations.
-func (c *Conn) DeleteTemp(d message.Destination) error {
-	c.mu.Lock()
-	_, ok := c.mu.temps[d]
-	delete(c.mu.temps, d)
-	c.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrNoSuchTemp, d)
-	}
-	c.b.deleteTemp(d)
-	return nil
-}
-
-func (b *Broker) deleteTemp(d message.Destination) {
-	b.mu.Lock()
-	q := b.mu.tempQs[d]
-	delete(b.mu.tempQs, d)
-	delete(b.mu.temps, d)
-	b.mu.Unlock()
-	if q != nil {
-		q.delete()
-	}
 }
