@@ -34,7 +34,9 @@ type OpKind uint8
 
 // Operation kinds.
 const (
-	// OpAdd stores Msg under (Dest, Seq).
+	// OpAdd stores Msg under (Dest, Seq). If Msg has a non-empty ProducerID
+	// and a ProducerSeq > 0, it also raises that producer's high-water mark
+	// (see State.ProducerSeqs).
 	OpAdd OpKind = iota + 1
 	// OpRemove deletes (Dest, Seq); removing an absent message is not an error.
 	OpRemove
@@ -121,7 +123,28 @@ type State struct {
 	LastSeq       uint64
 	Dests         []DestState
 	Subscriptions []Subscription
+	// ProducerSeqs maps producer ids to their high-water mark: the highest
+	// Msg.ProducerSeq of any OpAdd the store applied for that producer (an
+	// add counts only if its ProducerID is non-empty and its ProducerSeq >
+	// 0). The broker uses it to recognise a message a client resends after
+	// a failover with the same (producer id, producer sequence), even when
+	// the first copy was consumed meanwhile. Nil when the store remembers
+	// no producer.
+	//
+	// A mark is durable like the batch that set it and never goes down:
+	// not when the producer's messages are removed (OpRemove, OpDeleteSub),
+	// not when an add with a lower ProducerSeq follows, not across Close,
+	// crashes, checkpoints, garbage collection or compaction. It does not
+	// depend on the messages still being stored. The store may forget a
+	// producer only when at least MinProducers other producers have been
+	// written (had an OpAdd applied) more recently; a forgotten producer is
+	// simply absent.
+	ProducerSeqs map[string]int64
 }
+
+// MinProducers is how many of the most recently written producers every
+// store remembers the high-water mark of (State.ProducerSeqs).
+const MinProducers = 1 << 16
 
 // Usage is the store's current footprint.
 type Usage struct {

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"maps"
 	"testing"
 
 	"github.com/piermq/pier/internal/message"
@@ -12,6 +13,7 @@ import (
 func seedRecords(f *testing.F) {
 	var b store.Batch
 	b.Add("queue://a", 1, &message.Message{ID: "x", Body: []byte("hello"), Properties: map[string]any{"k": int32(1)}})
+	b.Add("queue://a", 2, &message.Message{ID: "y", ProducerID: "ID:host-1:1:1", ProducerSeq: 9})
 	b.Remove("queue://a", 7)
 	b.PutSub(store.Subscription{ClientID: "c", Name: "n", Topic: "t.>", Selector: "a > 1", NoLocal: true, Dest: "d"})
 	b.DeleteSub(store.Subscription{ClientID: "c", Name: "n", Dest: "d"})
@@ -19,7 +21,7 @@ func seedRecords(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	x := newIndex()
+	x := newIndex(store.MinProducers)
 	x.apply(ops, 1, headerSize)
 	x.subs["c\x00m"] = store.Subscription{ClientID: "c", Name: "m"}
 	ckpt := appendRecord(nil, recCheckpoint, encodeCheckpoint(checkpoint{seg: 1, off: 40, idx: x}))
@@ -70,19 +72,36 @@ func checkPayload(t *testing.T, typ byte, p []byte) {
 			if o.kind == store.OpAdd && int(o.off)+4+int(o.n) > len(p) {
 				t.Fatalf("add op points past the payload: off %d n %d len %d", o.off, o.n, len(p))
 			}
+			if o.kind != store.OpAdd {
+				continue
+			}
+			// The producer read from the encoding agrees with the codec.
+			if m, err := message.Unmarshal(p[o.off+4 : o.off+4+o.n]); err == nil {
+				wantID, wantSeq := m.ProducerID, m.ProducerSeq
+				if wantID == "" || wantSeq <= 0 {
+					wantID, wantSeq = "", 0
+				}
+				if o.prod != wantID || o.pseq != wantSeq {
+					t.Fatalf("producer %q %d read from the record, message says %q %d", o.prod, o.pseq, m.ProducerID, m.ProducerSeq)
+				}
+			}
 		}
-		x := newIndex()
+		x := newIndex(store.MinProducers)
 		x.apply(ops, 1, 0)
 		if x.messages < 0 || x.bytes < 0 {
 			t.Fatalf("negative index counts %d %d", x.messages, x.bytes)
 		}
 	case recCheckpoint:
-		c, err := decodeCheckpoint(p)
+		c, err := decodeCheckpoint(p, ckptV2, store.MinProducers)
+		if err != nil {
+			c, err = decodeCheckpoint(p, ckptV1, store.MinProducers)
+		}
 		if err != nil {
 			return
 		}
-		again, err := decodeCheckpoint(encodeCheckpoint(c))
-		if err != nil || again.idx.messages != c.idx.messages || again.idx.lastSeq != c.idx.lastSeq {
+		again, err := decodeCheckpoint(encodeCheckpoint(c), ckptV2, store.MinProducers)
+		if err != nil || again.idx.messages != c.idx.messages || again.idx.lastSeq != c.idx.lastSeq ||
+			!maps.Equal(again.idx.prods.snapshot(), c.idx.prods.snapshot()) {
 			t.Fatalf("checkpoint does not re-encode: %v", err)
 		}
 	}

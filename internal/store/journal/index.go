@@ -3,6 +3,7 @@ package journal
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/piermq/pier/internal/store"
@@ -31,17 +32,21 @@ type index struct {
 	subs     map[string]store.Subscription
 	segLive  map[uint32]int   // live messages per segment
 	segBytes map[uint32]int64 // their encoded bytes
+	prods    *producers       // producer high-water marks
 	lastSeq  uint64
 	bytes    int64
 	messages int64
 }
 
-func newIndex() *index {
+// newIndex returns an empty index that remembers up to maxProducers
+// producers.
+func newIndex(maxProducers int) *index {
 	return &index{
 		dests:    map[string]*destIndex{},
 		subs:     map[string]store.Subscription{},
 		segLive:  map[uint32]int{},
 		segBytes: map[uint32]int64{},
+		prods:    newProducers(maxProducers),
 	}
 }
 
@@ -53,6 +58,9 @@ func (x *index) apply(ops []op, seg uint32, base uint32) {
 		case store.OpAdd:
 			x.add(o.dest, entry{seq: o.seq, seg: seg, off: base + o.off, n: o.n})
 			x.lastSeq = max(x.lastSeq, o.seq)
+			if o.prod != "" && o.pseq > 0 {
+				x.prods.note(o.prod, o.pseq)
+			}
 		case opMove:
 			x.move(o.dest, entry{seq: o.seq, seg: seg, off: base + o.off, n: o.n})
 		case store.OpRemove:
@@ -174,7 +182,7 @@ func (x *index) after(dest string, after uint64, max int, maxBytes int64) []entr
 
 // state builds what Recover reports.
 func (x *index) state() *store.State {
-	st := &store.State{LastSeq: x.lastSeq}
+	st := &store.State{LastSeq: x.lastSeq, ProducerSeqs: x.prods.snapshot()}
 	for name, d := range x.dests {
 		st.Dests = append(st.Dests, store.DestState{Dest: name, Count: len(d.ents), Bytes: d.bytes})
 	}
@@ -196,10 +204,18 @@ type checkpoint struct {
 	idx *index
 }
 
-// encodeCheckpoint returns the payload of a checkpoint record.
+// Checkpoint payload versions, named by the checkpoint file's header
+// record (ckptMagicV1, ckptMagic). Version 2 appends the producer table.
+const (
+	ckptV1 = 1
+	ckptV2 = 2
+)
+
+// encodeCheckpoint returns the payload of a checkpoint record, in the
+// current version.
 func encodeCheckpoint(c checkpoint) []byte {
 	x := c.idx
-	b := make([]byte, 0, 64+int(x.messages)*12)
+	b := make([]byte, 0, 64+int(x.messages)*12+x.prods.len()*32)
 	b = binary.AppendUvarint(b, x.lastSeq)
 	b = binary.AppendUvarint(b, uint64(c.seg))
 	b = binary.AppendUvarint(b, uint64(c.off))
@@ -220,13 +236,20 @@ func encodeCheckpoint(c checkpoint) []byte {
 			prev = e.seq
 		}
 	}
+	b = binary.AppendUvarint(b, uint64(x.prods.len()))
+	x.prods.oldestFirst(func(id string, seq int64) {
+		b = appendString(b, id)
+		b = binary.AppendUvarint(b, uint64(seq))
+	})
 	return b
 }
 
-// decodeCheckpoint decodes a checkpoint payload.
-func decodeCheckpoint(p []byte) (checkpoint, error) {
+// decodeCheckpoint decodes a checkpoint payload of the given version into
+// an index that remembers up to maxProducers producers (of a longer table,
+// the most recently written ones).
+func decodeCheckpoint(p []byte, version int, maxProducers int) (checkpoint, error) {
 	d := &decoder{b: p}
-	x := newIndex()
+	x := newIndex(maxProducers)
 	x.lastSeq = d.uvarint("last seq")
 	c := checkpoint{idx: x}
 	c.seg = uint32From(d, "segment")
@@ -253,6 +276,9 @@ func decodeCheckpoint(p []byte) (checkpoint, error) {
 			x.add(name, entry{seq: seq, seg: uint32From(d, "segment"), off: uint32From(d, "offset"), n: uint32From(d, "length")})
 		}
 	}
+	if version >= ckptV2 {
+		decodeProducers(d, x.prods)
+	}
 	if d.err == nil && d.pos != len(p) {
 		d.fail("trailing bytes")
 	}
@@ -268,4 +294,29 @@ func uint32From(d *decoder, what string) uint32 {
 		d.fail(what)
 	}
 	return uint32(v)
+}
+
+// decodeProducers reads the producer table of a checkpoint, least recently
+// written first.
+func decodeProducers(d *decoder, p *producers) {
+	n := d.uvarint("producer count")
+	if n > uint64(len(d.b)) {
+		d.fail("producer count")
+	}
+	seen := make(map[string]bool, min(n, 1<<16))
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		id := d.string("producer id")
+		seq := d.uvarint("producer seq")
+		if d.err != nil {
+			break
+		}
+		if id == "" || seq == 0 || seq > math.MaxInt64 {
+			d.fail("producer seq")
+		}
+		if seen[id] {
+			d.fail("duplicate producer")
+		}
+		seen[id] = true
+		p.note(id, int64(seq))
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/piermq/pier/internal/store"
 )
 
 // Options configure a journal store. The zero value is valid once
@@ -40,6 +42,14 @@ type Options struct {
 	// trades a little latency for far fewer syncs under concurrency.
 	// Default 200 µs; negative turns it off.
 	GroupWait time.Duration
+	// MaxProducers is how many producers' high-water marks (store.State's
+	// ProducerSeqs) the journal remembers: the least recently written one
+	// is forgotten when a new producer would exceed it. Each costs about
+	// 100 bytes of memory plus its id, and its id and mark in every
+	// checkpoint. Default store.MinProducers (65,536); a smaller value
+	// breaks the store.Store guarantee and is meant for tests. At most
+	// 1<<24.
+	MaxProducers int
 }
 
 // Defaults.
@@ -50,6 +60,7 @@ const (
 	maxSegmentSize       = 1 << 30
 	maxBatchBytes        = 256 << 20
 	maxCheckpointBytes   = 1<<31 - 1
+	maxProducers         = 1 << 24
 )
 
 // EnsureDefaults fills in zero fields with their defaults.
@@ -74,6 +85,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.GroupWait == 0 {
 		o.GroupWait = 200 * time.Microsecond
+	}
+	if o.MaxProducers == 0 {
+		o.MaxProducers = store.MinProducers
 	}
 }
 
@@ -100,6 +114,9 @@ func (o *Options) Validate() error {
 	}
 	if o.LazySyncDelay < 0 {
 		errs = append(errs, fmt.Errorf("lazy sync delay %v: want > 0", o.LazySyncDelay))
+	}
+	if o.MaxProducers <= 0 || o.MaxProducers > maxProducers {
+		errs = append(errs, fmt.Errorf("max producers %d: want 1 to %d", o.MaxProducers, maxProducers))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("journal: options: %w", err)

@@ -27,8 +27,9 @@ const (
 )
 
 const (
-	segMagic  = "pier-journal-v1"
-	ckptMagic = "pier-checkpoint-v1"
+	segMagic    = "pier-journal-v1"
+	ckptMagic   = "pier-checkpoint-v2" // written; the payload has a producer table
+	ckptMagicV1 = "pier-checkpoint-v1" // still read; no producer table
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -100,6 +101,10 @@ type op struct {
 	off  uint32
 	n    uint32
 	sub  store.Subscription
+	// prod and pseq are the producer id and sequence of an add's message
+	// (taken from the message on Apply, read from its encoding on replay).
+	prod string
+	pseq int64
 }
 
 // encodeBatch encodes b as a framed batch record. It returns the record,
@@ -129,6 +134,7 @@ func encodeBatch(b *store.Batch, maxPayload int) (rec []byte, ops []op, addBytes
 			rec = binary.LittleEndian.AppendUint32(rec, crc32.Checksum(scratch, castagnoli))
 			rec = append(rec, scratch...)
 			addBytes += int64(len(scratch))
+			d.prod, d.pseq = o.Msg.ProducerID, o.Msg.ProducerSeq
 		case store.OpRemove:
 			rec = appendString(rec, o.Dest)
 			rec = binary.AppendUvarint(rec, o.Seq)
@@ -258,6 +264,11 @@ func decodeBatch(payload []byte) ([]op, error) {
 				d.fail("message checksum")
 			}
 			o.n = uint32(n)
+			if o.kind == store.OpAdd && d.err == nil {
+				if id, seq, ok := producerOf(body[4:]); ok && len(id) > 0 && seq > 0 {
+					o.prod, o.pseq = string(id), seq
+				}
+			}
 		case store.OpRemove:
 			o.dest = d.string("dest")
 			o.seq = d.uvarint("seq")

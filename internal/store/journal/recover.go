@@ -16,7 +16,7 @@ import (
 // recover rebuilds the index from the last checkpoint and the journal after
 // it, cuts off a torn or corrupt tail, and prepares the active segment.
 func (s *Store) recover(ctx context.Context) error {
-	s.mu.idx = newIndex()
+	s.mu.idx = newIndex(s.opts.MaxProducers)
 	s.mu.segs = map[uint32]vfs.File{}
 	if err := s.fs.MkdirAll(s.dir); err != nil {
 		return fmt.Errorf("journal: create %s: %w", s.dir, err)
@@ -104,7 +104,7 @@ func (s *Store) recover(ctx context.Context) error {
 	if !hasCkpt {
 		s.w.ckptSeg, s.w.ckptOff = 0, 0
 	}
-	s.log.Info("recovered", "messages", s.mu.idx.messages, "dests", len(s.mu.idx.dests),
+	s.log.Info("recovered", "messages", s.mu.idx.messages, "dests", len(s.mu.idx.dests), "producers", s.mu.idx.prods.len(),
 		"segments", len(s.mu.segs), "replayed_from", start.seg, "last_seq", s.mu.idx.lastSeq)
 	return nil
 }
@@ -117,7 +117,16 @@ func (s *Store) loadCheckpoint() (checkpoint, error) {
 		return checkpoint{}, fmt.Errorf("journal: read checkpoint: %w", err)
 	}
 	typ, p, n, err := parseRecord(b, len(b))
-	if err == nil && (typ != recCkptHeader || string(p) != ckptMagic) {
+	version := 0
+	if err == nil && typ == recCkptHeader {
+		switch string(p) {
+		case ckptMagic:
+			version = ckptV2
+		case ckptMagicV1:
+			version = ckptV1
+		}
+	}
+	if err == nil && version == 0 {
 		err = fmt.Errorf("%w: not a checkpoint file", errCorrupt)
 	}
 	if err == nil {
@@ -128,7 +137,7 @@ func (s *Store) loadCheckpoint() (checkpoint, error) {
 	}
 	var c checkpoint
 	if err == nil {
-		c, err = decodeCheckpoint(p)
+		c, err = decodeCheckpoint(p, version, s.opts.MaxProducers)
 	}
 	if err != nil {
 		return checkpoint{}, fmt.Errorf("journal: checkpoint %s is damaged (restore it or the data is unrecoverable): %w",

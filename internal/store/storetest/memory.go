@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 
@@ -20,12 +21,16 @@ type Memory struct {
 }
 
 type memData struct {
-	mu       sync.Mutex
-	limit    int64
-	bytes    int64
-	lastSeq  uint64
-	dests    map[string]map[uint64][]byte // encoded messages
-	subs     map[string]store.Subscription
+	mu      sync.Mutex
+	limit   int64
+	bytes   int64
+	lastSeq uint64
+	dests   map[string]map[uint64][]byte // encoded messages
+	subs    map[string]store.Subscription
+	// prods holds every producer's high-water mark. It is never trimmed:
+	// remembering all producers honours the store.MinProducers minimum,
+	// and test stores do not live long enough for it to matter.
+	prods    map[string]int64
 	failNext error
 }
 
@@ -34,7 +39,7 @@ var _ store.Store = (*Memory)(nil)
 // NewMemory returns an empty in-memory store with a size limit (0: none).
 func NewMemory(limit int64) *Memory {
 	return &Memory{data: &memData{limit: limit, dests: map[string]map[uint64][]byte{},
-		subs: map[string]store.Subscription{}}}
+		subs: map[string]store.Subscription{}, prods: map[string]int64{}}}
 }
 
 // Reopen returns a new store over the same data, as after a restart.
@@ -79,6 +84,9 @@ func (m *Memory) Recover(context.Context) (*store.State, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := &store.State{LastSeq: d.lastSeq}
+	if len(d.prods) > 0 {
+		st.ProducerSeqs = maps.Clone(d.prods)
+	}
 	for name, msgs := range d.dests {
 		if len(msgs) == 0 {
 			continue
@@ -134,6 +142,9 @@ func (m *Memory) Apply(_ context.Context, b *store.Batch) error {
 			d.dests[op.Dest][op.Seq] = enc[i]
 			d.bytes += int64(len(enc[i]))
 			d.lastSeq = max(d.lastSeq, op.Seq)
+			if id, pseq := op.Msg.ProducerID, op.Msg.ProducerSeq; id != "" && pseq > d.prods[id] {
+				d.prods[id] = pseq
+			}
 		case store.OpRemove:
 			d.bytes -= int64(len(d.dests[op.Dest][op.Seq]))
 			delete(d.dests[op.Dest], op.Seq)

@@ -63,9 +63,14 @@ func Run(t *testing.T, h Harness) {
 		{"MessagesReturnedIntact", testFidelity},
 		{"ScanResultsAreTheCallersToKeep", testScanCopies},
 		{"NoSyncBatchVisibleAtOnceDurableAfterClose", testNoSync},
+		{"ProducerSeqsAreHighWaterMarksThatSurviveReopen", testProducerSeqs},
+		{"ProducerSeqsOutliveRemovedMessagesAndDeletedSubs", testProducerSeqsOutliveMessages},
+		{"ProducerSeqsNotRaisedByRejectedBatch", testProducerSeqsRejectedBatch},
+		{"ProducerSeqsRememberMinProducersMostRecent", testProducerSeqsBound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.name == "SizeLimitRejectsAddsAcceptsRemoves" && h.NoLimit {
+			limited := tc.name == "SizeLimitRejectsAddsAcceptsRemoves" || tc.name == "ProducerSeqsNotRaisedByRejectedBatch"
+			if limited && h.NoLimit {
 				t.Skip("store has no size limit")
 			}
 			tc.fn(t, &env{h: h})
