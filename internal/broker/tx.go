@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"fmt"
-
 )
 
 // Begin starts local transaction txID.
