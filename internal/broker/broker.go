@@ -113,6 +113,7 @@ type Broker struct {
 	seq   atomic.Uint64
 	mem   memory
 	acks  *ackFlusher
+	audit *producerAudit
 	wg    sync.WaitGroup
 	idGen atomic.Uint64
 	stop  chan struct{}
@@ -166,6 +167,7 @@ func (b *Broker) Start(ctx context.Context) error {
 		return fmt.Errorf("broker: recover: %w", err)
 	}
 	b.seq.Store(state.LastSeq)
+	b.audit = newProducerAudit(state.ProducerSeqs)
 	for _, s := range state.Subscriptions {
 		b.mu.durables[s.Key()] = b.newDurable(s)
 	}

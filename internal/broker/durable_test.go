@@ -205,3 +205,46 @@ func TestTempDestinationAdvisories(t *testing.T) {
 	check(k.next(t), "remove", early)
 	k.none(t)
 }
+
+func TestResentPersistentMessageIsStoredOnce(t *testing.T) {
+	st := newMemStore()
+	b := startBroker(t, st, Config{})
+	p, _ := connect(t, b, "")
+	msg := func(seq int64) *message.Message {
+		return &message.Message{Dest: q("dedup"), Persistent: true, ProducerID: "ID:app-1:1:1", ProducerSeq: seq,
+			ID: fmt.Sprintf("ID:app-1:1:1:%d", seq), Body: []byte(fmt.Sprint(seq))}
+	}
+	for seq := int64(1); seq <= 3; seq++ {
+		if err := p.Send(context.Background(), msg(seq), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The consumer takes and acknowledges message 2, then the producer
+	// resends 2 and 3 after a failover, and a broker restart happens too.
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("dedup"), Ack: AckIndividual, Prefetch: 3})
+	k.next(t)
+	ack(t, c, k.next(t))
+	k.next(t)
+	c.Close()
+	b.Close()
+	b2 := startBroker(t, st, Config{})
+	p2, _ := connect(t, b2, "")
+	for _, seq := range []int64{2, 3, 4} {
+		if err := p2.Send(context.Background(), msg(seq), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := st.Count("queue://dedup"); n != 3 {
+		t.Fatalf("store holds %d messages, want 3 (1, 3 and the new 4)", n)
+	}
+	// Non-persistent messages are not audited (as in ActiveMQ).
+	np := msg(1)
+	np.Persistent = false
+	if err := p2.Send(context.Background(), np, ""); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := b2.QueueStats("dedup"); s.Pending != 4 {
+		t.Fatalf("pending %d, want 4", s.Pending)
+	}
+}

@@ -88,7 +88,12 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 		b.unplace(places)
 		return err
 	}
+	var sent []*message.Message
 	for _, m := range ch.sends {
+		if b.audit.duplicate(m) {
+			continue // a resend after failover: stored already
+		}
+		sent = append(sent, m)
 		qs, err := b.route(ch.origin, m)
 		if err != nil {
 			return fail(err)
@@ -121,6 +126,9 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 			}
 			return fail(err)
 		}
+	}
+	for _, m := range sent {
+		b.audit.stored(m)
 	}
 	b.settle(places)
 	for q, es := range groupByQueue(ch.acks) {
