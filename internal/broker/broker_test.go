@@ -457,3 +457,33 @@ func TestCompositeDestinations(t *testing.T) {
 		t.Fatal("a consumer mixing queues and topics was accepted")
 	}
 }
+
+func TestBrowseSeesWithoutConsuming(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{MemoryLimit: 1 << 20})
+	p, _ := connect(t, b, "")
+	body := make([]byte, 100<<10) // 20 × 100 KiB: most are paged out
+	for i := 0; i < 20; i++ {
+		m := &message.Message{Dest: q("br"), Persistent: true, Body: append([]byte(fmt.Sprint(i, ":")), body...)}
+		if err := p.Send(context.Background(), m, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := p.Browse(context.Background(), q("br"), 0)
+	if err != nil || len(ms) != 20 {
+		t.Fatalf("browse: %d messages, %v", len(ms), err)
+	}
+	for i, m := range ms {
+		if want := fmt.Sprint(i, ":"); string(m.Body[:len(want)]) != want {
+			t.Fatalf("browse message %d starts %q", i, m.Body[:8])
+		}
+	}
+	if ms, _ := p.Browse(context.Background(), q("br"), 5); len(ms) != 5 {
+		t.Fatalf("browse max 5 gave %d", len(ms))
+	}
+	if s, _ := b.QueueStats("br"); s.Pending != 20 {
+		t.Fatalf("browsing consumed: %+v", s)
+	}
+	if ms, err := p.Browse(context.Background(), q("nothing"), 0); err != nil || len(ms) != 0 {
+		t.Fatalf("browse of a missing queue: %v %v", ms, err)
+	}
+}
