@@ -90,7 +90,7 @@ func (p *parser) parseLogic(op tokKind) (expr, error) {
 			return x, nil
 		}
 		if x, err = asCondition(x, pos); err != nil {
-			return nil, fmt.Errorf("operand of %s: %w", op, err)
+			return nil, err
 		}
 		if l, ok := x.(*logic); ok && l.and == (op == tAnd) {
 			xs = append(xs, l.xs...)
@@ -125,7 +125,7 @@ func (p *parser) parseNot() (expr, error) {
 		return nil, err
 	}
 	if x, err = asCondition(x, pos); err != nil {
-		return nil, fmt.Errorf("operand of NOT: %w", err)
+		return nil, err
 	}
 	return &not{x: x}, nil
 }
