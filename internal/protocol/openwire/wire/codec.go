@@ -1,0 +1,197 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+const (
+	defaultMaxFrameSize = 64 << 20
+	defaultMaxDepth     = 32
+	// frames above this size are read incrementally, so a lying size prefix
+	// cannot make the decoder allocate the maximum up front.
+	directReadLimit = 1 << 20
+)
+
+// Options configure a Decoder, an Encoder, Unmarshal and AppendFrame. The
+// zero value is usable: 64 MiB frames, nesting depth 32, no stack traces.
+type Options struct {
+	// MaxFrameSize bounds the size prefix (type byte + body) of decoded frames.
+	MaxFrameSize int
+	// MaxDepth bounds the nesting of objects, throwables and primitive maps.
+	MaxDepth int
+	// StackTraceEnabled is the negotiated StackTraceEnabled flag: throwables
+	// then carry stack frames and a cause.
+	StackTraceEnabled bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxFrameSize <= 0 {
+		o.MaxFrameSize = defaultMaxFrameSize
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = defaultMaxDepth
+	}
+	return o
+}
+
+// Decoder reads size-prefixed loose-encoded frames.
+type Decoder struct {
+	r    io.Reader
+	opts Options
+	hdr  [4]byte
+}
+
+// NewDecoder returns a Decoder reading from r.
+func NewDecoder(r io.Reader, opts Options) *Decoder {
+	return &Decoder{r: r, opts: opts.withDefaults()}
+}
+
+// SetStackTraceEnabled applies the negotiated StackTraceEnabled flag.
+func (d *Decoder) SetStackTraceEnabled(v bool) { d.opts.StackTraceEnabled = v }
+
+// Decode reads one frame. It returns io.EOF at a clean end of stream,
+// io.ErrUnexpectedEOF inside a frame, and (nil, nil) for a null frame
+// (type 0). Decoded byte slices alias a buffer owned by the result.
+func (d *Decoder) Decode() (Command, error) {
+	if _, err := io.ReadFull(d.r, d.hdr[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("openwire: read frame size: %w", err)
+		}
+		return nil, err
+	}
+	size := int64(int32(binary.BigEndian.Uint32(d.hdr[:])))
+	if size > int64(d.opts.MaxFrameSize) {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, size, d.opts.MaxFrameSize)
+	}
+	if size < 1 {
+		return nil, &MalformedError{Offset: -4, Detail: fmt.Sprintf("frame size %d", size)}
+	}
+	var frame []byte
+	if size <= directReadLimit {
+		frame = make([]byte, size)
+		if _, err := io.ReadFull(d.r, frame); err != nil {
+			return nil, fmt.Errorf("openwire: read frame of %d bytes: %w", size, noEOF(err))
+		}
+	} else {
+		var buf bytes.Buffer
+		if _, err := io.CopyN(&buf, d.r, size); err != nil {
+			return nil, fmt.Errorf("openwire: read frame of %d bytes: %w", size, noEOF(err))
+		}
+		frame = buf.Bytes()
+	}
+	return decodeFrame(frame, d.opts)
+}
+
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// Unmarshal decodes one complete frame (size prefix included); the prefix
+// must match len(frame)-4.
+func Unmarshal(frame []byte, opts Options) (Command, error) {
+	opts = opts.withDefaults()
+	if len(frame) < 5 {
+		return nil, &MalformedError{Offset: -4, Detail: fmt.Sprintf("frame of %d bytes", len(frame))}
+	}
+	size := int64(int32(binary.BigEndian.Uint32(frame)))
+	if size != int64(len(frame)-4) {
+		return nil, &MalformedError{Offset: -4, Detail: fmt.Sprintf("size prefix %d, frame holds %d", size, len(frame)-4)}
+	}
+	if size > int64(opts.MaxFrameSize) {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, size, opts.MaxFrameSize)
+	}
+	return decodeFrame(frame[4:], opts)
+}
+
+// decodeFrame decodes type byte + body.
+func decodeFrame(frame []byte, opts Options) (Command, error) {
+	t := frame[0]
+	if t == TypeNull {
+		if len(frame) > 1 {
+			return nil, &MalformedError{Offset: 0, Detail: "null frame with a body"}
+		}
+		return nil, nil
+	}
+	cmd := newDataStructure(t)
+	if cmd == nil {
+		return nil, fmt.Errorf("openwire: decode frame: %w", &UnknownTypeError{Type: t})
+	}
+	r := &reader{buf: frame[1:], maxDepth: opts.MaxDepth, stackTrace: opts.StackTraceEnabled}
+	cmd.unmarshal(r)
+	if r.err == nil && r.remaining() > 0 {
+		r.fail("%d trailing bytes", r.remaining())
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("openwire: decode type %d: %w", t, r.err)
+	}
+	return cmd, nil
+}
+
+// Encoder writes size-prefixed loose-encoded frames, one Write per frame.
+type Encoder struct {
+	w    io.Writer
+	opts Options
+	buf  []byte
+}
+
+// NewEncoder returns an Encoder writing to w.
+func NewEncoder(w io.Writer, opts Options) *Encoder {
+	return &Encoder{w: w, opts: opts.withDefaults()}
+}
+
+// SetStackTraceEnabled applies the negotiated StackTraceEnabled flag.
+func (e *Encoder) SetStackTraceEnabled(v bool) { e.opts.StackTraceEnabled = v }
+
+// Encode writes cmd as one frame; a nil cmd writes a null frame.
+func (e *Encoder) Encode(cmd Command) error {
+	b, err := AppendFrame(e.buf[:0], cmd, e.opts)
+	if err != nil {
+		return err
+	}
+	e.buf = b
+	if _, err := e.w.Write(b); err != nil {
+		return fmt.Errorf("openwire: write frame: %w", err)
+	}
+	return nil
+}
+
+// Marshal returns cmd as a complete frame (size prefix, type, loose body),
+// without stack traces in throwables.
+func Marshal(cmd Command) ([]byte, error) {
+	return AppendFrame(nil, cmd, Options{})
+}
+
+// AppendFrame appends cmd as a complete frame to dst.
+func AppendFrame(dst []byte, cmd Command, opts Options) ([]byte, error) {
+	start := len(dst)
+	w := &writer{buf: append(dst, 0, 0, 0, 0), stackTrace: opts.StackTraceEnabled}
+	if isNil(cmd) {
+		w.u8(TypeNull)
+	} else {
+		w.object(cmd)
+	}
+	if w.err != nil {
+		return dst, fmt.Errorf("openwire: encode type %d: %w", typeOf(cmd), w.err)
+	}
+	n := len(w.buf) - start - 4
+	if n > math.MaxInt32 {
+		return dst, fmt.Errorf("%w: frame of %d bytes", ErrFrameTooLarge, n)
+	}
+	binary.BigEndian.PutUint32(w.buf[start:], uint32(n))
+	return w.buf, nil
+}
+
+func typeOf(cmd Command) byte {
+	if isNil(cmd) {
+		return TypeNull
+	}
+	return cmd.DataType()
+}
