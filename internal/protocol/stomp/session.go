@@ -74,12 +74,12 @@ func (s *session) refuse(msg string) {
 }
 
 // shutdown makes the read loop end (server shutdown).
-func (s *session) shutdown() {
+func (s *session) Shutdown() {
 	s.nc.SetReadDeadline(time.Now())
 	s.cancel()
 }
 
-func (s *session) run() {
+func (s *session) Run() {
 	go s.writeLoop()
 	err := s.readLoop()
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
