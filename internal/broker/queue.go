@@ -223,11 +223,13 @@ func (q *queue) dispatch() {
 			if s == nil {
 				return false
 			}
+			d := s.track(q, e)
+			if d == nil {
+				return false // the consumer closed meanwhile; try again
+			}
 			q.mu.pending.remove(b, i)
 			q.mu.inflight++
-			if d := s.track(q, e); d != nil {
-				out = append(out, d)
-			}
+			out = append(out, d)
 			return false // indexes moved; start again
 		})
 		progress := len(out) > 0 || len(expired) > 0

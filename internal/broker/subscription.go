@@ -168,14 +168,18 @@ func (s *Subscription) hasCredit() bool {
 	return !s.mu.closed && s.mu.credit+s.mu.extension+s.mu.pulls > 0
 }
 
-// track records e as delivered to s and builds the delivery. Called with
-// q.mu held.
+// track records e as delivered to s and builds the delivery, or returns
+// nil if s has closed. Called with q.mu held.
 func (s *Subscription) track(q *queue, e *entry) *Delivery {
+	s.mu.Lock()
+	if s.mu.closed { // closed since pickConsumer saw it open
+		s.mu.Unlock()
+		return nil
+	}
 	tag := s.conn.tags.Add(1)
 	m := *e.msg
 	m.DeliveryCount = e.deliveries
 	e.deliveries++
-	s.mu.Lock()
 	pulled := s.mu.credit+s.mu.extension <= 0 && s.mu.pulls > 0
 	if pulled {
 		s.mu.pulls--
