@@ -13,6 +13,7 @@ import (
 
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/config"
+	"github.com/piermq/pier/internal/protocol/openwire"
 	"github.com/piermq/pier/internal/protocol/stomp"
 	"github.com/piermq/pier/internal/server"
 	"github.com/piermq/pier/internal/store"
@@ -117,16 +118,23 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
 		if t.url == "" {
 			continue
 		}
-		if t.name != "stomp" {
-			log.Warn("transport not available yet; not listening", "proto", t.name, "url", t.url)
-			continue
-		}
 		_, addr, err := config.ListenAddr(t.url)
 		if err != nil {
 			return nil, err
 		}
-		deps.Listeners = append(deps.Listeners, server.Listener{Name: t.name, Addr: addr,
-			New: func(b *broker.Broker) server.Protocol { return stomp.NewServer(scfg, b, log) }})
+		var newProto func(b *broker.Broker) server.Protocol
+		switch t.name {
+		case "stomp":
+			newProto = func(b *broker.Broker) server.Protocol { return stomp.NewServer(scfg, b, log) }
+		case "openwire":
+			ocfg := openwire.Config{MaxFrameSize: int64(cfg.Limits.MaxFrameSize), MaxConnections: cfg.Limits.MaxConnections,
+				BrokerName: cfg.Broker.Name, BrokerURL: t.url}
+			newProto = func(b *broker.Broker) server.Protocol { return openwire.NewServer(ocfg, b, log) }
+		default:
+			log.Warn("transport not available yet; not listening", "proto", t.name, "url", t.url)
+			continue
+		}
+		deps.Listeners = append(deps.Listeners, server.Listener{Name: t.name, Addr: addr, New: newProto})
 	}
 	if cfg.Console.Listen != "" {
 		log.Warn("web console not available yet; not listening", "addr", cfg.Console.Listen)

@@ -1,0 +1,283 @@
+package openwire
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/protocol/openwire/wire"
+)
+
+// outItem is one command for the writer; final ends the writer.
+type outItem struct {
+	cmd   wire.Command
+	final bool
+}
+
+// conn is one OpenWire connection: a read loop (Run) and a write loop.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	log    *slog.Logger
+	dec    *wire.Decoder
+	bw     *bufio.Writer
+	enc    *wire.Encoder
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	local      *wire.WireFormatInfo
+	readCheck  time.Duration // drop the client after this long without data
+	keepAlive  chan time.Duration
+	bc         *broker.Conn // set by ConnectionInfo
+	connID     string
+	stale      atomic.Bool
+	producers  map[string]*wire.ProducerInfo // read loop only
+	txAcks     map[string][]txAck            // read loop only
+	pending    []func()                      // run after the current command is answered
+	writerDone chan struct{}
+	wake       chan struct{}
+
+	cmu       sync.Mutex
+	consumers map[string]*consumer
+
+	out struct {
+		sync.Mutex
+		items  []outItem
+		closed bool
+	}
+	timers struct {
+		sync.Mutex
+		list []*time.Timer
+	}
+}
+
+func newConn(srv *Server, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{srv: srv, nc: nc, ctx: ctx, cancel: cancel, keepAlive: make(chan time.Duration, 1),
+		producers: map[string]*wire.ProducerInfo{}, txAcks: map[string][]txAck{}, consumers: map[string]*consumer{},
+		writerDone: make(chan struct{}), wake: make(chan struct{}, 1)}
+	c.log = srv.log.With("conn", nc.RemoteAddr().String())
+	c.dec = wire.NewDecoder(bufio.NewReaderSize(nc, 64<<10), wire.Options{MaxFrameSize: int(srv.cfg.MaxFrameSize)})
+	c.bw = bufio.NewWriterSize(nc, 64<<10)
+	c.enc = wire.NewEncoder(c.bw, wire.Options{})
+	c.local = wire.NewBrokerWireFormat(wire.BrokerWireFormatConfig{
+		MaxInactivityDuration:     srv.cfg.MaxInactivity,
+		MaxInactivityInitialDelay: srv.cfg.InactivityInitialDelay,
+		MaxFrameSize:              srv.cfg.MaxFrameSize,
+		ProviderName:              "Pier",
+	})
+	return c
+}
+
+// sendWireFormat writes the broker's WireFormatInfo at once (the client
+// waits for it before sending anything else).
+func (c *conn) sendWireFormat() { c.writeNow(c.local) }
+
+// writeNow writes one command directly; only before the write loop runs.
+func (c *conn) writeNow(cmd wire.Command) {
+	c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+	if c.enc.Encode(cmd) == nil {
+		c.bw.Flush()
+	}
+}
+
+// Shutdown implements netserve.Session: the read loop ends soon.
+func (c *conn) Shutdown() {
+	c.nc.SetReadDeadline(time.Now())
+	c.cancel()
+}
+
+// closeStale ends a connection whose client came back on another socket.
+func (c *conn) closeStale() {
+	c.stale.Store(true)
+	if c.bc != nil {
+		c.bc.Close()
+	}
+	c.nc.SetReadDeadline(time.Now())
+	c.nc.Close()
+}
+
+// Run implements netserve.Session.
+func (c *conn) Run() {
+	c.sendWireFormat()
+	go c.writeLoop()
+	err := c.readLoop()
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil && !c.stale.Load() {
+		c.log.Debug("connection ends", "err", err)
+	}
+	c.push(outItem{final: true})
+	select {
+	case <-c.writerDone:
+	case <-time.After(c.srv.cfg.WriteTimeout):
+	}
+	c.cancel()
+	c.nc.Close()
+	<-c.writerDone
+	c.timers.Lock()
+	for _, t := range c.timers.list {
+		t.Stop()
+	}
+	c.timers.Unlock()
+	if c.bc != nil {
+		c.bc.Close()
+		c.srv.release(c.connID, c)
+	}
+}
+
+// push queues a command for the writer; after the final item nothing is
+// queued.
+func (c *conn) push(it outItem) {
+	c.out.Lock()
+	if c.out.closed {
+		c.out.Unlock()
+		return
+	}
+	if it.final {
+		c.out.closed = true
+	}
+	c.out.items = append(c.out.items, it)
+	c.out.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *conn) send(cmd wire.Command) { c.push(outItem{cmd: cmd}) }
+
+func (c *conn) writeLoop() {
+	defer close(c.writerDone)
+	var tick <-chan time.Time
+	var every time.Duration
+	last := time.Now()
+	for {
+		select {
+		case <-c.wake:
+		case every = <-c.keepAlive:
+			t := time.NewTicker(every)
+			defer t.Stop()
+			tick = t.C
+			continue
+		case now := <-tick:
+			if now.Sub(last) >= every {
+				c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+				if c.enc.Encode(&wire.KeepAliveInfo{}) != nil || c.bw.Flush() != nil {
+					c.nc.Close()
+					return
+				}
+				last = now
+			}
+			continue
+		case <-c.ctx.Done():
+			return
+		}
+		c.out.Lock()
+		items := c.out.items
+		c.out.items = nil
+		c.out.Unlock()
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+		for _, it := range items {
+			if it.final {
+				c.bw.Flush()
+				return
+			}
+			if err := c.enc.Encode(it.cmd); err != nil {
+				c.log.Warn("cannot encode a command; closing", "err", err)
+				c.nc.Close()
+				return
+			}
+		}
+		if err := c.bw.Flush(); err != nil {
+			c.nc.Close()
+			return
+		}
+		last = time.Now()
+	}
+}
+
+// readLoop reads commands until the connection ends.
+func (c *conn) readLoop() error {
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.InactivityInitialDelay))
+	first, err := c.dec.Decode()
+	if err != nil {
+		return err
+	}
+	info, ok := first.(*wire.WireFormatInfo)
+	if !ok {
+		c.fatal("expected WireFormatInfo first")
+		return nil
+	}
+	if err := c.negotiate(info); err != nil {
+		c.fatal(err.Error())
+		return nil
+	}
+	for {
+		if c.readCheck > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(c.readCheck))
+		} else {
+			c.nc.SetReadDeadline(time.Time{})
+		}
+		cmd, err := c.dec.Decode()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && c.ctx.Err() == nil && !c.stale.Load() {
+				c.log.Info("client inactive; closing", "after", c.readCheck.String())
+			} else if errors.Is(err, wire.ErrMalformed) || errors.Is(err, wire.ErrFrameTooLarge) ||
+				errors.Is(err, wire.ErrUnknownType) {
+				c.fatal(err.Error())
+			}
+			return err
+		}
+		if cmd == nil {
+			continue // null frame
+		}
+		if done := c.handle(cmd); done {
+			return nil
+		}
+	}
+}
+
+// negotiate checks the client's WireFormatInfo and sets up keep-alives.
+func (c *conn) negotiate(info *wire.WireFormatInfo) error {
+	n, err := wire.Negotiate(c.local, info)
+	if err != nil {
+		return err
+	}
+	if n.TightEncoding || n.Cache || n.SizePrefixDisabled {
+		return errors.New("this broker speaks loose encoding, without marshal cache, with size prefixes")
+	}
+	if n.Version < wire.ProtocolVersion {
+		return fmt.Errorf("OpenWire version %d is not supported yet; this broker speaks version %d", n.Version, wire.ProtocolVersion)
+	}
+	if n.MaxInactivityDuration > 0 {
+		c.readCheck = n.MaxInactivityDuration + n.MaxInactivityDuration/2
+		c.keepAlive <- n.MaxInactivityDuration / 3
+	}
+	c.send(&wire.BrokerInfo{
+		BrokerID: &wire.BrokerID{Value: c.srv.brokerID}, BrokerName: c.srv.cfg.BrokerName,
+		BrokerURL: c.srv.cfg.BrokerURL,
+	})
+	return nil
+}
+
+// fatal tells the client why the connection ends.
+func (c *conn) fatal(msg string) {
+	c.log.Info("protocol error; closing", "err", msg)
+	c.send(&wire.ConnectionError{Exception: &wire.Throwable{Class: "java.io.IOException", Message: msg}})
+}
+
+// afterFunc runs f after d unless the connection ends first.
+func (c *conn) afterFunc(d time.Duration, f func()) {
+	t := time.AfterFunc(d, f)
+	c.timers.Lock()
+	c.timers.list = append(c.timers.list, t)
+	c.timers.Unlock()
+}

@@ -1,0 +1,311 @@
+package openwire
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/protocol/openwire/wire"
+)
+
+// consumer is one JMS consumer: its id, subscription, and the deliveries not
+// yet acknowledged, in dispatch order (acknowledgements name ranges of them
+// by message id).
+type consumer struct {
+	id      *wire.ConsumerID
+	key     string
+	sub     *broker.Subscription
+	browser bool
+
+	mu    sync.Mutex
+	order []sent
+}
+
+type sent struct {
+	msg string // messageKey of the dispatched message
+	tag uint64
+}
+
+// messageKey identifies a message as MessageId.equals does: producer id and
+// producer sequence.
+func messageKey(id *wire.MessageID) string {
+	if id == nil {
+		return ""
+	}
+	if id.ProducerID == nil {
+		return id.TextView
+	}
+	return fmt.Sprintf("%s#%d", id.ProducerID.String(), id.ProducerSequenceID)
+}
+
+func (k *consumer) add(msg string, tag uint64) {
+	k.mu.Lock()
+	k.order = append(k.order, sent{msg, tag})
+	k.mu.Unlock()
+}
+
+// tags returns the delivery tags an acknowledgement names: the range from
+// first (or the oldest, if nil) through last, or last alone.
+func (k *consumer) tags(first, last *wire.MessageID, single bool) []uint64 {
+	lk := messageKey(last)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	end := -1
+	for i := len(k.order) - 1; i >= 0; i-- {
+		if k.order[i].msg == lk {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		return nil
+	}
+	start := end
+	if !single {
+		start = 0
+		if fk := messageKey(first); first != nil {
+			for i := 0; i <= end; i++ {
+				if k.order[i].msg == fk {
+					start = i
+					break
+				}
+			}
+		}
+	}
+	out := make([]uint64, 0, end-start+1)
+	for _, s := range k.order[start : end+1] {
+		out = append(out, s.tag)
+	}
+	return out
+}
+
+// forget drops acknowledged deliveries.
+func (k *consumer) forget(tags []uint64) {
+	drop := make(map[uint64]bool, len(tags))
+	for _, t := range tags {
+		drop[t] = true
+	}
+	k.mu.Lock()
+	kept := k.order[:0]
+	for _, s := range k.order {
+		if !drop[s.tag] {
+			kept = append(kept, s)
+		}
+	}
+	clear(k.order[len(kept):])
+	k.order = kept
+	k.mu.Unlock()
+}
+
+// txAck is an acknowledgement inside a transaction, settled at commit.
+type txAck struct {
+	cons *consumer
+	tags []uint64
+}
+
+func (c *conn) consumer(key string) *consumer {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	return c.consumers[key]
+}
+
+func (c *conn) onConsumerInfo(info *wire.ConsumerInfo) error {
+	if info.ConsumerID == nil {
+		return errors.New("openwire: ConsumerInfo without a consumer id")
+	}
+	dest, err := destToCore(info.Destination)
+	if err != nil {
+		return err
+	}
+	k := &consumer{id: info.ConsumerID, key: info.ConsumerID.String(), browser: info.Browser}
+	c.cmu.Lock()
+	if c.consumers[k.key] != nil {
+		c.cmu.Unlock()
+		return fmt.Errorf("openwire: consumer %s already exists", k.key)
+	}
+	c.consumers[k.key] = k
+	c.cmu.Unlock()
+	if k.browser {
+		c.browse(k, dest, info.Selector)
+		return nil
+	}
+	o := broker.SubOptions{ID: k.key, Dest: dest, Ack: broker.AckIndividual, Prefetch: int(info.PrefetchSize),
+		Selector: info.Selector, DurableName: info.SubscriptionName, NoLocal: info.NoLocal}
+	if info.PrefetchSize == 0 {
+		o.Prefetch = broker.PrefetchPull
+	}
+	sub, err := c.bc.Subscribe(c.ctx, o)
+	if err != nil {
+		c.cmu.Lock()
+		delete(c.consumers, k.key)
+		c.cmu.Unlock()
+		return err
+	}
+	k.mu.Lock()
+	k.sub = sub
+	k.mu.Unlock()
+	return nil
+}
+
+// browse sends a browser the queue's messages, then the end-of-browse
+// marker (a dispatch without a message), after the ConsumerInfo's answer.
+func (c *conn) browse(k *consumer, dest message.Destination, selector string) {
+	ms, err := c.bc.Browse(c.ctx, dest, 0)
+	if err != nil {
+		c.log.Warn("browse failed", "dest", dest.String(), "err", err)
+	}
+	c.afterAnswer(func() {
+		for _, m := range ms {
+			w, err := toWire(m)
+			if err != nil {
+				continue
+			}
+			c.send(&wire.MessageDispatch{ConsumerID: k.id, Destination: w.Destination, Message: w, RedeliveryCounter: m.DeliveryCount})
+		}
+		c.send(&wire.MessageDispatch{ConsumerID: k.id, Destination: destToWire(dest)})
+	})
+}
+
+// afterAnswer runs f once the answer to the command being handled is queued.
+func (c *conn) afterAnswer(f func()) { c.pending = append(c.pending, f) }
+
+func (c *conn) removeConsumer(key string) error {
+	c.cmu.Lock()
+	k := c.consumers[key]
+	delete(c.consumers, key)
+	c.cmu.Unlock()
+	if k == nil || k.browser {
+		return nil
+	}
+	return c.bc.Unsubscribe(key)
+}
+
+func (c *conn) consumersOfSession(id *wire.SessionID) []string {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	var keys []string
+	for key, k := range c.consumers {
+		if k.id.ConnectionID == id.ConnectionID && k.id.SessionID == id.Value {
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
+// Deliver implements broker.Sink.
+func (c *conn) Deliver(d *broker.Delivery) {
+	k := c.consumer(d.Sub.ID())
+	if k == nil {
+		return // closed; the core gives the message to someone else
+	}
+	w, err := toWire(d.Msg)
+	if err != nil {
+		c.log.Error("cannot convert a message for a JMS consumer; dead-lettering it", "err", err)
+		c.bc.Poison(c.ctx, d.Sub.ID(), []uint64{d.Tag}, err.Error())
+		return
+	}
+	if op, ok := d.Msg.Properties[broker.PropAdvisoryOp].(string); ok {
+		w = advisoryToWire(w, d.Msg, op)
+	}
+	w.MessageID.BrokerSequenceID = int64(d.Tag)
+	k.add(messageKey(w.MessageID), d.Tag)
+	c.send(&wire.MessageDispatch{ConsumerID: k.id, Destination: w.Destination, Message: w, RedeliveryCounter: d.Msg.DeliveryCount})
+}
+
+// advisoryToWire turns a core advisory about a temporary destination into
+// the ActiveMQ advisory a JMS client understands: a plain message carrying
+// a DestinationInfo.
+func advisoryToWire(w *wire.Message, m *message.Message, op string) *wire.Message {
+	raw, _ := m.Properties[broker.PropAdvisoryDest].(string)
+	d, err := message.ParseDestination(raw)
+	if err != nil {
+		return w
+	}
+	info := &wire.DestinationInfo{Destination: destToWire(d), OperationType: wire.DestinationAdd}
+	if op == "remove" {
+		info.OperationType = wire.DestinationRemove
+	}
+	if i := strings.LastIndexByte(d.Name, ':'); i > 0 {
+		info.ConnectionID = &wire.ConnectionID{Value: d.Name[:i]}
+	}
+	w.Type = wire.TypeMessage
+	w.Content = nil
+	w.MarshalledProperties = nil
+	w.DataStructure = info
+	return w
+}
+
+func (c *conn) onAck(a *wire.MessageAck) error {
+	if a.ConsumerID == nil {
+		return errors.New("openwire: MessageAck without a consumer id")
+	}
+	k := c.consumer(a.ConsumerID.String())
+	if k == nil || k.browser {
+		return nil // an ack racing the consumer's close, or a browser's: nothing to do
+	}
+	switch a.AckType {
+	case wire.AckDelivered:
+		if k.sub != nil {
+			k.sub.Extend(int(a.MessageCount))
+		}
+		return nil
+	case wire.AckRedelivered:
+		return nil
+	}
+	tags := k.tags(a.FirstMessageID, a.LastMessageID, a.AckType == wire.AckIndividual)
+	if len(tags) == 0 {
+		return nil // not dispatched here (a failover race): ActiveMQ ignores it too
+	}
+	tx := txKey(a.TransactionID)
+	var err error
+	if a.AckType == wire.AckPoison {
+		cause := "poison acknowledgement"
+		if a.PoisonCause != nil {
+			cause = a.PoisonCause.Class + ": " + a.PoisonCause.Message
+		}
+		err = c.bc.Poison(c.ctx, k.key, tags, cause)
+	} else {
+		err = c.bc.AckTags(c.ctx, k.key, tags, tx, a.ResponseRequired())
+	}
+	if errors.Is(err, broker.ErrUnknownDelivery) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if tx != "" && a.AckType != wire.AckPoison {
+		c.txAcks[tx] = append(c.txAcks[tx], txAck{cons: k, tags: tags})
+	} else {
+		k.forget(tags)
+	}
+	return nil
+}
+
+// onPull answers a prefetch-0 consumer's receive: a message if one comes in
+// time, else a dispatch without a message.
+func (c *conn) onPull(p *wire.MessagePull) error {
+	if p.ConsumerID == nil {
+		return errors.New("openwire: MessagePull without a consumer id")
+	}
+	k := c.consumer(p.ConsumerID.String())
+	if k == nil || k.sub == nil {
+		return nil
+	}
+	k.sub.Pull()
+	empty := func() {
+		if k.sub.CancelPull() {
+			c.send(&wire.MessageDispatch{ConsumerID: k.id, Destination: p.Destination})
+		}
+	}
+	switch {
+	case p.Timeout < 0:
+		empty()
+	case p.Timeout > 0:
+		c.afterFunc(time.Duration(p.Timeout)*time.Millisecond, empty)
+	}
+	return nil
+}

@@ -1,0 +1,180 @@
+package openwire
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/protocol/openwire/wire"
+)
+
+// destToCore maps an ActiveMQ destination to the core's. "?options" after
+// the name are ignored; composite names pass through.
+func destToCore(d *wire.Destination) (message.Destination, error) {
+	if d == nil {
+		return message.Destination{}, fmt.Errorf("%w: no destination", message.ErrBadDestination)
+	}
+	name, _, _ := strings.Cut(d.PhysicalName, "?")
+	var k message.DestKind
+	switch d.DataType() {
+	case wire.TypeQueue:
+		k = message.Queue
+	case wire.TypeTopic:
+		k = message.Topic
+	case wire.TypeTempQueue:
+		k = message.TempQueue
+	case wire.TypeTempTopic:
+		k = message.TempTopic
+	default:
+		return message.Destination{}, fmt.Errorf("%w: type %d", message.ErrBadDestination, d.DataType())
+	}
+	if err := message.ValidateName(name); err != nil {
+		return message.Destination{}, err
+	}
+	return message.Destination{Kind: k, Name: name}, nil
+}
+
+func destToWire(d message.Destination) *wire.Destination {
+	if d.IsZero() {
+		return nil
+	}
+	t := map[message.DestKind]byte{message.Queue: wire.TypeQueue, message.Topic: wire.TypeTopic,
+		message.TempQueue: wire.TypeTempQueue, message.TempTopic: wire.TypeTempTopic}[d.Kind]
+	return &wire.Destination{Type: t, PhysicalName: d.Name}
+}
+
+var bodyKinds = map[byte]message.BodyKind{
+	wire.TypeMessage: message.Plain, wire.TypeTextMessage: message.Text, wire.TypeBytesMessage: message.Bytes,
+	wire.TypeMapMessage: message.Map, wire.TypeObjectMessage: message.Object, wire.TypeStreamMessage: message.Stream,
+}
+
+// maxBody bounds an inflated (compressed) body.
+const maxBody = 256 << 20
+
+// toCore converts a message a JMS client sent. Text bodies become UTF-8;
+// other bodies are kept in their OpenWire form; compressed bodies are
+// inflated.
+func toCore(w *wire.Message) (*message.Message, error) {
+	dest, err := destToCore(w.Destination)
+	if err != nil {
+		return nil, err
+	}
+	t := w.Type
+	if t == 0 {
+		t = wire.TypeMessage
+	}
+	kind, ok := bodyKinds[t]
+	if !ok {
+		return nil, fmt.Errorf("openwire: message type %d is not supported", t)
+	}
+	m := &message.Message{
+		Dest: dest, CorrelationID: w.CorrelationID, Type: w.JMSType, Priority: w.Priority,
+		Expiration: w.Expiration, Timestamp: w.Timestamp, Persistent: w.Persistent,
+		GroupID: w.GroupID, GroupSeq: w.GroupSequence, UserID: w.UserID, BodyKind: kind,
+	}
+	if m.Priority > 9 {
+		m.Priority = 9
+	}
+	if w.MessageID != nil {
+		m.ID = w.MessageID.String()
+		if w.MessageID.ProducerID != nil {
+			m.ProducerID = w.MessageID.ProducerID.String()
+			m.ProducerSeq = w.MessageID.ProducerSequenceID
+		}
+	}
+	if w.ReplyTo != nil {
+		if m.ReplyTo, err = destToCore(w.ReplyTo); err != nil {
+			return nil, fmt.Errorf("reply-to: %w", err)
+		}
+	}
+	if w.OriginalDestination != nil {
+		m.OriginalDest, _ = destToCore(w.OriginalDestination)
+	}
+	if len(w.MarshalledProperties) > 0 {
+		props, err := wire.UnmarshalPrimitiveMap(w.MarshalledProperties, maxProperties)
+		if err != nil {
+			return nil, fmt.Errorf("properties: %w", err)
+		}
+		for k, v := range props {
+			switch v.(type) {
+			case map[string]any, []any:
+				return nil, fmt.Errorf("property %q: a message property cannot be a map or a list", k)
+			}
+		}
+		m.Properties = props
+	}
+	body, err := w.Body(maxBody)
+	if err != nil {
+		return nil, fmt.Errorf("body: %w", err)
+	}
+	if kind == message.Text {
+		text, valid, err := wire.DecodeText(body)
+		if err != nil {
+			return nil, err
+		}
+		if valid {
+			m.Body = []byte(text)
+		}
+		return m, nil
+	}
+	m.Body = body
+	return m, nil
+}
+
+var wireTypes = map[message.BodyKind]byte{
+	message.Plain: wire.TypeMessage, message.Text: wire.TypeTextMessage, message.Bytes: wire.TypeBytesMessage,
+	message.Map: wire.TypeMapMessage, message.Object: wire.TypeObjectMessage, message.Stream: wire.TypeStreamMessage,
+}
+
+// toWire converts a core message for a JMS consumer.
+func toWire(m *message.Message) (*wire.Message, error) {
+	w := &wire.Message{
+		Type: wireTypes[m.BodyKind], Destination: destToWire(m.Dest), ReplyTo: destToWire(m.ReplyTo),
+		OriginalDestination: destToWire(m.OriginalDest), CorrelationID: m.CorrelationID, JMSType: m.Type,
+		Priority: m.Priority, Expiration: m.Expiration, Timestamp: m.Timestamp, Persistent: m.Persistent,
+		GroupID: m.GroupID, GroupSequence: m.GroupSeq, UserID: m.UserID, RedeliveryCounter: m.DeliveryCount,
+	}
+	w.ProducerID = parseProducerID(m.ProducerID)
+	w.MessageID = &wire.MessageID{TextView: m.ID, ProducerID: w.ProducerID, ProducerSequenceID: m.ProducerSeq}
+	if len(m.Properties) > 0 {
+		props, err := wire.MarshalPrimitiveMap(m.Properties)
+		if err != nil {
+			return nil, fmt.Errorf("properties: %w", err)
+		}
+		w.MarshalledProperties = props
+	}
+	switch m.BodyKind {
+	case message.Text:
+		w.Content = wire.EncodeText(string(m.Body))
+	case message.Plain:
+	default:
+		w.Content = m.Body
+	}
+	return w, nil
+}
+
+// parseProducerID reads "connectionId:sessionId:value" (the form
+// ProducerId.toString() has and the core keeps). A string that is not of
+// that form becomes a connection id with session and value 0.
+func parseProducerID(s string) *wire.ProducerID {
+	if s == "" {
+		return nil
+	}
+	rest, v, ok1 := cutLast(s)
+	conn, sess, ok2 := cutLast(rest)
+	vn, err1 := strconv.ParseInt(v, 10, 64)
+	sn, err2 := strconv.ParseInt(sess, 10, 64)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil {
+		return &wire.ProducerID{ConnectionID: s}
+	}
+	return &wire.ProducerID{ConnectionID: conn, SessionID: sn, Value: vn}
+}
+
+func cutLast(s string) (before, after string, ok bool) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+1:], true
+}

@@ -1,0 +1,234 @@
+package openwire
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/protocol/openwire/wire"
+)
+
+// errNotConnected: a command before ConnectionInfo.
+var errNotConnected = errors.New("openwire: no ConnectionInfo yet")
+
+// handle processes one command and answers it if the client asked;
+// done means the connection ends.
+func (c *conn) handle(cmd wire.Command) (done bool) {
+	var err error
+	switch x := cmd.(type) {
+	case *wire.ConnectionInfo:
+		err = c.onConnectionInfo(x)
+	case *wire.SessionInfo, *wire.FlushCommand, *wire.ConsumerControl, *wire.ConnectionControl,
+		*wire.ControlCommand, *wire.MessageDispatchNotification:
+		// Nothing to do: sessions exist implicitly.
+	case *wire.KeepAliveInfo:
+		if x.ResponseRequired() {
+			c.send(&wire.KeepAliveInfo{})
+			return false
+		}
+	case *wire.ShutdownInfo:
+		return true
+	case *wire.WireFormatInfo:
+		err = errors.New("openwire: WireFormatInfo was already negotiated")
+	default:
+		if c.bc == nil {
+			err = errNotConnected
+			break
+		}
+		done, err = c.handleConnected(cmd)
+	}
+	c.answer(cmd, err)
+	for _, f := range c.pending {
+		f()
+	}
+	c.pending = c.pending[:0]
+	return done
+}
+
+func (c *conn) handleConnected(cmd wire.Command) (done bool, err error) {
+	switch x := cmd.(type) {
+	case *wire.Message:
+		return false, c.onMessage(x)
+	case *wire.MessageAck:
+		return false, c.onAck(x)
+	case *wire.ConsumerInfo:
+		return false, c.onConsumerInfo(x)
+	case *wire.ProducerInfo:
+		if x.ProducerID != nil {
+			c.producers[x.ProducerID.String()] = x
+		}
+		return false, nil
+	case *wire.MessagePull:
+		return false, c.onPull(x)
+	case *wire.TransactionInfo:
+		return false, c.onTransaction(x)
+	case *wire.DestinationInfo:
+		return false, c.onDestinationInfo(x)
+	case *wire.RemoveInfo:
+		return c.onRemove(x)
+	case *wire.RemoveSubscriptionInfo:
+		return false, c.bc.DeleteDurable(c.ctx, x.SubscriptionName)
+	}
+	return false, fmt.Errorf("openwire: command type %d is not supported", cmd.DataType())
+}
+
+// answer sends the Response or ExceptionResponse the client asked for. An
+// error on a command that wants no answer is logged.
+func (c *conn) answer(cmd wire.Command, err error) {
+	bc, ok := cmd.(wire.BaseCommand)
+	if !ok || !bc.ResponseRequired() {
+		if err != nil {
+			c.log.Warn("command failed", "type", cmd.DataType(), "err", err)
+		}
+		return
+	}
+	if err != nil {
+		c.send(&wire.ExceptionResponse{CorrelationID: bc.CommandID(), Exception: throwable(err)})
+		return
+	}
+	c.send(&wire.Response{CorrelationID: bc.CommandID()})
+}
+
+// throwable maps core errors onto the JMS exception classes the client
+// recreates (one place for every mapping).
+func throwable(err error) *wire.Throwable {
+	class := "javax.jms.JMSException"
+	switch {
+	case errors.Is(err, broker.ErrClientIDInUse):
+		class = "javax.jms.InvalidClientIDException"
+	case errors.Is(err, broker.ErrNoSuchTemp), errors.Is(err, broker.ErrTempNotOwner),
+		errors.Is(err, broker.ErrWildcardSend), errors.Is(err, message.ErrBadDestination):
+		class = "javax.jms.InvalidDestinationException"
+	case errors.Is(err, broker.ErrSelector):
+		class = "javax.jms.InvalidSelectorException"
+	case errors.Is(err, broker.ErrMemoryLimit), errors.Is(err, broker.ErrStoreFull):
+		class = "javax.jms.ResourceAllocationException"
+	case errors.Is(err, errTxRolledBack):
+		class = "javax.jms.TransactionRolledBackException"
+	}
+	return &wire.Throwable{Class: class, Message: err.Error()}
+}
+
+var errTxRolledBack = errors.New("transaction rolled back")
+
+func (c *conn) onConnectionInfo(info *wire.ConnectionInfo) error {
+	if c.bc != nil {
+		return errors.New("openwire: this socket already carries a connection")
+	}
+	if info.ConnectionID == nil || info.ConnectionID.Value == "" {
+		return errors.New("openwire: ConnectionInfo without a connection id")
+	}
+	c.connID = info.ConnectionID.Value
+	c.srv.claim(c.connID, c)
+	bc, err := c.srv.b.Connect(broker.ConnOptions{ClientID: info.ClientID, UserID: info.UserName, Sink: c})
+	if err != nil {
+		c.srv.release(c.connID, c)
+		return err
+	}
+	c.bc = bc
+	return nil
+}
+
+func (c *conn) onMessage(m *wire.Message) error {
+	cm, err := toCore(m)
+	if err != nil {
+		return err
+	}
+	if err := c.bc.Send(c.ctx, cm, txKey(m.TransactionID)); err != nil {
+		return err
+	}
+	if !m.ResponseRequired() && m.ProducerID != nil {
+		if p := c.producers[m.ProducerID.String()]; p != nil && p.WindowSize > 0 {
+			c.send(&wire.ProducerAck{ProducerID: m.ProducerID, Size: int32(len(m.Content))})
+		}
+	}
+	return nil
+}
+
+// txKey names a local transaction for the core ("" for none).
+func txKey(id wire.TransactionID) string {
+	if l, ok := id.(*wire.LocalTransactionID); ok && l != nil {
+		conn := ""
+		if l.ConnectionID != nil {
+			conn = l.ConnectionID.Value
+		}
+		return "TX:" + conn + ":" + strconv.FormatInt(l.Value, 10)
+	}
+	return ""
+}
+
+func (c *conn) onTransaction(t *wire.TransactionInfo) error {
+	if _, xa := t.TransactionID.(*wire.XATransactionID); xa {
+		return errors.New("openwire: XA transactions are not supported")
+	}
+	key := txKey(t.TransactionID)
+	if key == "" {
+		return errors.New("openwire: TransactionInfo without a transaction id")
+	}
+	switch t.Type {
+	case wire.TxBegin:
+		return c.bc.Begin(key)
+	case wire.TxCommitOnePhase:
+		acks := c.txAcks[key]
+		delete(c.txAcks, key)
+		if err := c.bc.Commit(c.ctx, key); err != nil {
+			return fmt.Errorf("%w: %w", errTxRolledBack, err)
+		}
+		for _, a := range acks {
+			a.cons.forget(a.tags)
+		}
+		return nil
+	case wire.TxRollback:
+		delete(c.txAcks, key)
+		// The JMS client redelivers what it consumed itself; the messages
+		// stay with its consumers (as in ActiveMQ).
+		if err := c.bc.Abort(key, false); err != nil && !errors.Is(err, broker.ErrNoSuchTx) {
+			return err
+		}
+		return nil
+	case wire.TxEnd, wire.TxForget:
+		return nil
+	}
+	return fmt.Errorf("openwire: transaction operation %d is not supported (XA)", t.Type)
+}
+
+func (c *conn) onDestinationInfo(d *wire.DestinationInfo) error {
+	if d.Destination == nil || !d.Destination.IsTemporary() {
+		return nil // ordinary destinations exist on demand
+	}
+	dest, err := destToCore(d.Destination)
+	if err != nil {
+		return err
+	}
+	if d.OperationType == wire.DestinationAdd {
+		_, err = c.bc.TempDestination(dest.Kind, dest.Name)
+		return err
+	}
+	if err := c.bc.DeleteTemp(dest); err != nil && !errors.Is(err, broker.ErrNoSuchTemp) {
+		return err
+	}
+	return nil
+}
+
+func (c *conn) onRemove(r *wire.RemoveInfo) (done bool, err error) {
+	switch id := r.ObjectID.(type) {
+	case *wire.ConsumerID:
+		return false, c.removeConsumer(id.String())
+	case *wire.SessionID:
+		for _, key := range c.consumersOfSession(id) {
+			if err := c.removeConsumer(key); err != nil {
+				return false, err
+			}
+		}
+		return false, nil
+	case *wire.ProducerID:
+		delete(c.producers, id.String())
+		return false, nil
+	case *wire.ConnectionID:
+		c.bc.Close()
+		return false, nil
+	}
+	return false, errors.New("openwire: RemoveInfo for an unknown kind of object")
+}
