@@ -322,3 +322,20 @@ func TestEncodeErrors(t *testing.T) {
 		t.Fatalf("%v %d", err, buf.Len())
 	}
 }
+
+func TestLargeFrame(t *testing.T) {
+	m := &Message{Type: TypeBytesMessage, Content: bytes.Repeat([]byte{7}, 3<<20)}
+	var buf bytes.Buffer
+	if err := NewEncoder(&buf, Options{}).Encode(m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewDecoder(bytes.NewReader(buf.Bytes()), Options{}).Decode()
+	if err != nil || !reflect.DeepEqual(got, m) {
+		t.Fatalf("large frame: %v", err)
+	}
+	// A size prefix promising more than arrives must fail without hanging.
+	b := buf.Bytes()[:buf.Len()-1]
+	if _, err := NewDecoder(bytes.NewReader(b), Options{}).Decode(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("short large frame: %v", err)
+	}
+}
