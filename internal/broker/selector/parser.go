@@ -454,7 +454,7 @@ func (p *parser) parseNumber(negative bool) (expr, error) {
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return nil, p.errAt(t.pos, "invalid number %s", text)
 		}
-		v = value{k: kFloat, f: f}
+		v = floatValue(f)
 	case len(text) > 1 && text[0] == '0':
 		i, err := strconv.ParseInt(sign+text, 8, 64)
 		if err != nil {
@@ -466,7 +466,7 @@ func (p *parser) parseNumber(negative bool) (expr, error) {
 		i, err := strconv.ParseInt(sign+digits, 10, 64)
 		if err != nil {
 			f, _ := strconv.ParseFloat(sign+digits, 64)
-			v = value{k: kFloat, f: f}
+			v = floatValue(f)
 		} else {
 			v = value{k: kInt, i: i}
 		}

@@ -154,7 +154,7 @@ func writeLiteral(b *strings.Builder, v value) {
 	case kInt:
 		b.WriteString(strconv.FormatInt(v.i, 10))
 	case kFloat:
-		b.WriteString(formatFloat(v.f))
+		b.WriteString(formatFloat(v.float()))
 	case kString:
 		b.WriteString(quote(v.s))
 	}

@@ -24,10 +24,11 @@ const (
 // does not allocate.
 type value struct {
 	k kind
-	i int64
-	f float64
+	i int64 // kInt, kChar, kBool; for kFloat the IEEE 754 bits
 	s string
 }
+
+func floatValue(f float64) value { return value{k: kFloat, i: int64(math.Float64bits(f))} }
 
 func boolValue(b bool) value {
 	if b {
@@ -41,11 +42,12 @@ func (v value) isFalse() bool { return v.k == kBool && v.i == 0 }
 
 func (v value) isNumber() bool { return v.k == kInt || v.k == kFloat }
 
+// float returns a number as float64.
 func (v value) float() float64 {
 	if v.k == kInt {
 		return float64(v.i)
 	}
-	return v.f
+	return math.Float64frombits(uint64(v.i))
 }
 
 // fromAny converts a property value of the message model into a value.
@@ -64,9 +66,9 @@ func fromAny(p any) value {
 	case int64:
 		return value{k: kInt, i: x}
 	case float32:
-		return value{k: kFloat, f: float64(x)}
+		return floatValue(float64(x))
 	case float64:
-		return value{k: kFloat, f: x}
+		return floatValue(x)
 	case string:
 		return value{k: kString, s: x}
 	case uint16:
@@ -88,7 +90,7 @@ func compareValues(l, r value, convert bool) (c int, ok bool) {
 	case kInt, kChar, kBool:
 		return cmp.Compare(l.i, r.i), true
 	case kFloat:
-		return javaCompare(l.f, r.f), true
+		return javaCompare(l.float(), r.float()), true
 	case kString:
 		return strings.Compare(l.s, r.s), true
 	}
@@ -101,9 +103,9 @@ func compareValues(l, r value, convert bool) (c int, ok bool) {
 func promote(l, r value, convert bool) (value, value, bool) {
 	switch {
 	case l.k == kInt && r.k == kFloat:
-		return value{k: kFloat, f: float64(l.i)}, r, true
+		return floatValue(float64(l.i)), r, true
 	case l.k == kFloat && r.k == kInt:
-		return l, value{k: kFloat, f: float64(r.i)}, true
+		return l, floatValue(float64(r.i)), true
 	case convert && l.k == kString:
 		v, ok := convertString(l.s, r.k)
 		return v, r, ok
@@ -128,7 +130,7 @@ func convertString(s string, to kind) (value, bool) {
 			t = t[:n-1]
 		}
 		f, err := strconv.ParseFloat(t, 64)
-		return value{k: kFloat, f: f}, err == nil
+		return floatValue(f), err == nil
 	case kBool:
 		return boolValue(strings.EqualFold(s, "true")), true
 	}
@@ -186,7 +188,7 @@ func arithmetic(op byte, l, r value) value {
 	case '%':
 		f = math.Mod(a, b)
 	}
-	return value{k: kFloat, f: f}
+	return floatValue(f)
 }
 
 func negate(v value) value {
@@ -194,7 +196,7 @@ func negate(v value) value {
 	case kInt:
 		return value{k: kInt, i: -v.i}
 	case kFloat:
-		return value{k: kFloat, f: -v.f}
+		return floatValue(-v.float())
 	}
 	return value{}
 }
