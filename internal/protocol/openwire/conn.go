@@ -208,6 +208,7 @@ func (c *conn) readLoop() error {
 	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.InactivityInitialDelay))
 	first, err := c.dec.Decode()
 	if err != nil {
+		c.decodeFailed(err)
 		return err
 	}
 	info, ok := first.(*wire.WireFormatInfo)
@@ -227,13 +228,7 @@ func (c *conn) readLoop() error {
 		}
 		cmd, err := c.dec.Decode()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && c.ctx.Err() == nil && !c.stale.Load() {
-				c.log.Info("client inactive; closing", "after", c.readCheck.String())
-			} else if errors.Is(err, wire.ErrMalformed) || errors.Is(err, wire.ErrFrameTooLarge) ||
-				errors.Is(err, wire.ErrUnknownType) {
-				c.fatal(err.Error())
-			}
+			c.decodeFailed(err)
 			return err
 		}
 		if cmd == nil {
@@ -242,6 +237,18 @@ func (c *conn) readLoop() error {
 		if done := c.handle(cmd); done {
 			return nil
 		}
+	}
+}
+
+// decodeFailed reports why reading stopped, to the client when it sent
+// something unreadable.
+func (c *conn) decodeFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout() && c.ctx.Err() == nil && !c.stale.Load():
+		c.log.Info("client inactive; closing", "after", c.readCheck.String())
+	case errors.Is(err, wire.ErrMalformed), errors.Is(err, wire.ErrFrameTooLarge), errors.Is(err, wire.ErrUnknownType):
+		c.fatal(err.Error())
 	}
 }
 

@@ -23,6 +23,8 @@ type consumer struct {
 
 	mu    sync.Mutex
 	order []sent
+	ready bool                    // the ConsumerInfo was answered
+	early []*wire.MessageDispatch // dispatched before that, sent after it
 }
 
 type sent struct {
@@ -40,12 +42,6 @@ func messageKey(id *wire.MessageID) string {
 		return id.TextView
 	}
 	return fmt.Sprintf("%s#%d", id.ProducerID.String(), id.ProducerSequenceID)
-}
-
-func (k *consumer) add(msg string, tag uint64) {
-	k.mu.Lock()
-	k.order = append(k.order, sent{msg, tag})
-	k.mu.Unlock()
 }
 
 // tags returns the delivery tags an acknowledgement names: the range from
@@ -148,6 +144,16 @@ func (c *conn) onConsumerInfo(info *wire.ConsumerInfo) error {
 	k.mu.Lock()
 	k.sub = sub
 	k.mu.Unlock()
+	// Messages may be dispatched while subscribing; the client gets them
+	// after the answer to its ConsumerInfo, as from ActiveMQ.
+	c.afterAnswer(func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		for _, md := range k.early {
+			c.send(md)
+		}
+		k.early, k.ready = nil, true
+	})
 	return nil
 }
 
@@ -212,8 +218,15 @@ func (c *conn) Deliver(d *broker.Delivery) {
 		w = advisoryToWire(w, d.Msg, op)
 	}
 	w.MessageID.BrokerSequenceID = int64(d.Tag)
-	k.add(messageKey(w.MessageID), d.Tag)
-	c.send(&wire.MessageDispatch{ConsumerID: k.id, Destination: w.Destination, Message: w, RedeliveryCounter: d.Msg.DeliveryCount})
+	md := &wire.MessageDispatch{ConsumerID: k.id, Destination: w.Destination, Message: w, RedeliveryCounter: d.Msg.DeliveryCount}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.order = append(k.order, sent{messageKey(w.MessageID), d.Tag})
+	if !k.ready {
+		k.early = append(k.early, md)
+		return
+	}
+	c.send(md)
 }
 
 // advisoryToWire turns a core advisory about a temporary destination into

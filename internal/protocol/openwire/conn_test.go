@@ -1,0 +1,218 @@
+package openwire
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/protocol/netserve"
+	"github.com/piermq/pier/internal/protocol/openwire/wire"
+	"github.com/piermq/pier/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type rig struct {
+	t    *testing.T
+	addr string
+	st   *storetest.Memory
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	st := storetest.NewMemory(0)
+	b, err := broker.New(broker.Config{MaxRedeliveries: broker.DefaultMaxRedeliveries}, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(Config{}, b, nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		srv.Shutdown(context.Background())
+		if err := <-done; !errors.Is(err, netserve.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+		b.Close()
+	})
+	return &rig{t: t, addr: ln.Addr().String(), st: st}
+}
+
+// client speaks raw OpenWire, as the Java client would.
+type client struct {
+	t   *testing.T
+	nc  net.Conn
+	dec *wire.Decoder
+	enc *wire.Encoder
+	id  int32
+}
+
+func (r *rig) dial() *client {
+	r.t.Helper()
+	nc, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { nc.Close() })
+	c := &client{t: r.t, nc: nc, dec: wire.NewDecoder(bufio.NewReader(nc), wire.Options{}), enc: wire.NewEncoder(nc, wire.Options{})}
+	info := wire.NewBrokerWireFormat(wire.BrokerWireFormatConfig{MaxInactivityDuration: 30 * time.Second})
+	c.write(info)
+	if _, ok := c.read().(*wire.WireFormatInfo); !ok {
+		r.t.Fatal("broker did not start with WireFormatInfo")
+	}
+	if _, ok := c.read().(*wire.BrokerInfo); !ok {
+		r.t.Fatal("no BrokerInfo after negotiation")
+	}
+	return c
+}
+
+func (c *client) write(cmd wire.Command) {
+	c.t.Helper()
+	if err := c.enc.Encode(cmd); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *client) read() wire.Command {
+	c.t.Helper()
+	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		cmd, err := c.dec.Decode()
+		if err != nil {
+			c.t.Fatalf("read: %v", err)
+		}
+		if _, ka := cmd.(*wire.KeepAliveInfo); !ka {
+			return cmd
+		}
+	}
+}
+
+// request sends cmd with responseRequired and returns the answer.
+func (c *client) request(cmd wire.BaseCommand) wire.Command {
+	c.t.Helper()
+	c.id++
+	cmd.SetCommandID(c.id)
+	cmd.SetResponseRequired(true)
+	c.write(cmd)
+	for {
+		ans := c.read()
+		switch a := ans.(type) {
+		case *wire.Response:
+			if a.CorrelationID == c.id {
+				return a
+			}
+		case *wire.ExceptionResponse:
+			if a.CorrelationID == c.id {
+				return a
+			}
+		}
+	}
+}
+
+func (c *client) ok(cmd wire.BaseCommand) {
+	c.t.Helper()
+	if ex, bad := c.request(cmd).(*wire.ExceptionResponse); bad {
+		c.t.Fatalf("%T: %s: %s", cmd, ex.Exception.Class, ex.Exception.Message)
+	}
+}
+
+func TestSendReceiveAck(t *testing.T) {
+	r := newRig(t)
+	c := r.dial()
+	conn := &wire.ConnectionID{Value: "ID:test-1"}
+	c.ok(&wire.ConnectionInfo{ConnectionID: conn, ClientID: "app"})
+	prod := &wire.ProducerID{ConnectionID: conn.Value, SessionID: 1, Value: 1}
+	q := &wire.Destination{Type: wire.TypeQueue, PhysicalName: "orders"}
+	m := &wire.Message{Type: wire.TypeTextMessage, ProducerID: prod, Destination: q, Persistent: true, Priority: 4,
+		MessageID: &wire.MessageID{ProducerID: prod, ProducerSequenceID: 1}, Content: wire.EncodeText("hello")}
+	c.ok(m)
+	if n := r.st.Count("queue://orders"); n != 1 {
+		t.Fatalf("store holds %d after a synchronous send", n)
+	}
+	// The same message again (a resend after failover) is stored once.
+	c.ok(m)
+	if n := r.st.Count("queue://orders"); n != 1 {
+		t.Fatalf("store holds %d after a resend", n)
+	}
+	cons := &wire.ConsumerID{ConnectionID: conn.Value, SessionID: 1, Value: 1}
+	c.ok(&wire.ConsumerInfo{ConsumerID: cons, Destination: q, PrefetchSize: 10})
+	md, ok := c.read().(*wire.MessageDispatch)
+	if !ok || md.Message == nil {
+		t.Fatalf("want a MessageDispatch, got %#v", md)
+	}
+	text, _, err := wire.DecodeText(md.Message.Content)
+	if err != nil || text != "hello" || messageKey(md.Message.MessageID) != messageKey(m.MessageID) {
+		t.Fatalf("dispatched %q %v (id %v)", text, err, md.Message.MessageID)
+	}
+	c.ok(&wire.MessageAck{ConsumerID: cons, Destination: q, AckType: wire.AckStandard,
+		FirstMessageID: md.Message.MessageID, LastMessageID: md.Message.MessageID, MessageCount: 1})
+	if n := r.st.Count("queue://orders"); n != 0 {
+		t.Fatalf("store holds %d after the ack", n)
+	}
+}
+
+func TestDuplicateClientIDIsRefused(t *testing.T) {
+	r := newRig(t)
+	a := r.dial()
+	a.ok(&wire.ConnectionInfo{ConnectionID: &wire.ConnectionID{Value: "ID:a"}, ClientID: "same"})
+	b := r.dial()
+	ex, ok := b.request(&wire.ConnectionInfo{ConnectionID: &wire.ConnectionID{Value: "ID:b"}, ClientID: "same"}).(*wire.ExceptionResponse)
+	if !ok || ex.Exception.Class != "javax.jms.InvalidClientIDException" {
+		t.Fatalf("want InvalidClientIDException, got %#v", ex)
+	}
+	// The same connection id again (a failover replay) replaces the stale one.
+	a2 := r.dial()
+	a2.ok(&wire.ConnectionInfo{ConnectionID: &wire.ConnectionID{Value: "ID:a"}, ClientID: "same"})
+}
+
+func TestPullConsumerGetsEmptyDispatchOnTimeout(t *testing.T) {
+	r := newRig(t)
+	c := r.dial()
+	conn := &wire.ConnectionID{Value: "ID:pull"}
+	c.ok(&wire.ConnectionInfo{ConnectionID: conn})
+	q := &wire.Destination{Type: wire.TypeQueue, PhysicalName: "p"}
+	cons := &wire.ConsumerID{ConnectionID: conn.Value, SessionID: 1, Value: 1}
+	c.ok(&wire.ConsumerInfo{ConsumerID: cons, Destination: q, PrefetchSize: 0})
+	c.write(&wire.MessagePull{ConsumerID: cons, Destination: q, Timeout: -1})
+	if md, ok := c.read().(*wire.MessageDispatch); !ok || md.Message != nil {
+		t.Fatalf("receiveNoWait on an empty queue: %#v", md)
+	}
+}
+
+func TestGarbageGetsAnErrorAndClose(t *testing.T) {
+	r := newRig(t)
+	nc, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.Write([]byte{0, 0, 0, 5, 0xEE, 1, 2, 3, 4}) // unknown command type
+	dec := wire.NewDecoder(bufio.NewReader(nc), wire.Options{})
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var sawError bool
+	for {
+		cmd, err := dec.Decode()
+		if err != nil {
+			break
+		}
+		if _, ok := cmd.(*wire.ConnectionError); ok {
+			sawError = true
+		}
+	}
+	if !sawError {
+		t.Fatal("no ConnectionError before the close")
+	}
+}
