@@ -37,9 +37,11 @@
 // JMSType, JMSDeliveryMode ('PERSISTENT' or 'NON_PERSISTENT'), JMSPriority,
 // JMSMessageID, JMSTimestamp, JMSCorrelationID, JMSExpiration,
 // JMSRedelivered, JMSXDeliveryCount (deliveries including this one),
-// JMSXGroupID, JMSXGroupSeq and JMSXUserID read message fields; an empty
-// string field is NULL. Every other identifier names a property; a missing
-// property is NULL.
+// JMSXGroupID, JMSXGroupSeq and JMSXUserID (falling back to a JMSXUserID
+// property) read message fields; an empty string field is NULL. Every other
+// identifier names a property; a missing property is NULL. ActiveMQ's
+// broker-internal identifiers (JMSXProducerTXID, JMSActiveMQBrokerInTime and
+// the like) are not special here and name properties.
 //
 // # Evaluation
 //
@@ -58,4 +60,15 @@
 // or <>, a literal other than a number or a condition as an operand of
 // < <= > >= or BETWEEN, a boolean literal compared with another literal, and
 // a non-condition where a condition is needed.
+//
+// LIKE's '_' matches one Unicode character and '%' any run of them, line
+// breaks included; the ESCAPE character escapes only '%', '_' and itself.
+// Patterns are compiled once by Parse, and Match does not allocate (except
+// to format JMSDestination and JMSReplyTo).
+//
+// # Limits
+//
+// Parse rejects selectors longer than MaxLen bytes and nesting (parentheses
+// and prefix operators) deeper than MaxDepth. Every error it returns is a
+// *SyntaxError, which wraps ErrSyntax and carries the byte offset.
 package selector
