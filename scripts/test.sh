@@ -24,8 +24,10 @@
 # one run reports every problem. The exit status is non-zero on any failure.
 set -uo pipefail
 
-# System packages the tests need (python3-stomp: the STOMP interop client).
-APT_PACKAGES=(python3-stomp gcc libc6-dev)
+# System packages the tests need (python3-stomp: the STOMP interop client;
+# libactivemq-java: the ActiveMQ 5.17 JMS client for the OpenWire suite, which
+# is compiled with openjdk-17-jdk-headless).
+APT_PACKAGES=(python3-stomp libactivemq-java openjdk-17-jdk-headless gcc libc6-dev)
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-15m}   # go test -race ./...
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-10m} # each cross-process suite
