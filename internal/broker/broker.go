@@ -102,7 +102,7 @@ var (
 	ErrWildcardSend      = errors.New("broker: cannot send to a wildcard destination")
 	ErrMemoryLimit       = errors.New("broker: memory limit reached")
 	ErrStoreFull         = errors.New("broker: store size limit reached")
-	ErrSelector          = errors.New("broker: selectors are not supported yet")
+	ErrSelector          = errors.New("broker: invalid selector")
 )
 
 // Broker is the core. Create it with New, then Start it.

@@ -468,7 +468,7 @@ func TestBrowseSeesWithoutConsuming(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ms, err := p.Browse(context.Background(), q("br"), 0)
+	ms, err := p.Browse(context.Background(), q("br"), "", 0)
 	if err != nil || len(ms) != 20 {
 		t.Fatalf("browse: %d messages, %v", len(ms), err)
 	}
@@ -477,13 +477,54 @@ func TestBrowseSeesWithoutConsuming(t *testing.T) {
 			t.Fatalf("browse message %d starts %q", i, m.Body[:8])
 		}
 	}
-	if ms, _ := p.Browse(context.Background(), q("br"), 5); len(ms) != 5 {
+	if ms, _ := p.Browse(context.Background(), q("br"), "", 5); len(ms) != 5 {
 		t.Fatalf("browse max 5 gave %d", len(ms))
 	}
 	if s, _ := b.QueueStats("br"); s.Pending != 20 {
 		t.Fatalf("browsing consumed: %+v", s)
 	}
-	if ms, err := p.Browse(context.Background(), q("nothing"), 0); err != nil || len(ms) != 0 {
+	if ms, err := p.Browse(context.Background(), q("nothing"), "", 0); err != nil || len(ms) != 0 {
 		t.Fatalf("browse of a missing queue: %v %v", ms, err)
+	}
+}
+
+func TestSelectors(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	red, kr := connect(t, b, "")
+	plain, ka := connect(t, b, "")
+	subscribe(t, red, SubOptions{ID: "r", Dest: q("sel"), Ack: AckAuto, Selector: "color = 'red' AND weight > 10"})
+	sendProps := func(d message.Destination, body string, props map[string]any) {
+		t.Helper()
+		if err := p.Send(context.Background(), &message.Message{Dest: d, Body: []byte(body), Properties: props}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sendProps(q("sel"), "blue", map[string]any{"color": "blue", "weight": int32(20)})
+	sendProps(q("sel"), "light-red", map[string]any{"color": "red", "weight": int32(5)})
+	sendProps(q("sel"), "heavy-red", map[string]any{"color": "red", "weight": int64(11)})
+	if d := kr.next(t); string(d.Msg.Body) != "heavy-red" {
+		t.Fatalf("selector consumer got %q", d.Msg.Body)
+	}
+	kr.none(t)
+	// The messages nobody selected wait for another consumer, in order.
+	if ms, _ := p.Browse(context.Background(), q("sel"), "weight < 10", 0); len(ms) != 1 || string(ms[0].Body) != "light-red" {
+		t.Fatalf("browse with a selector: %d messages", len(ms))
+	}
+	subscribe(t, plain, SubOptions{ID: "a", Dest: q("sel"), Ack: AckAuto})
+	if got := string(ka.next(t).Msg.Body) + "," + string(ka.next(t).Msg.Body); got != "blue,light-red" {
+		t.Fatalf("plain consumer got %s", got)
+	}
+	// Topic subscribers are filtered when the message is published.
+	subscribe(t, red, SubOptions{ID: "t", Dest: topic("sel.t"), Selector: "JMSPriority > 6"})
+	sendProps(topic("sel.t"), "low", nil)
+	if err := p.Send(context.Background(), &message.Message{Dest: topic("sel.t"), Body: []byte("high"), Priority: 9}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if d := kr.next(t); string(d.Msg.Body) != "high" {
+		t.Fatalf("topic selector passed %q", d.Msg.Body)
+	}
+	if _, err := red.Subscribe(context.Background(), SubOptions{ID: "bad", Dest: q("x"), Selector: "color = "}); !errors.Is(err, ErrSelector) {
+		t.Fatalf("invalid selector: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/piermq/pier/internal/broker/selector"
 	"github.com/piermq/pier/internal/message"
 )
 
@@ -12,12 +13,17 @@ import (
 const DefaultBrowseMax = 400
 
 // Browse returns up to max (0: DefaultBrowseMax) messages waiting on a
-// queue, in the order they would be delivered, without consuming them.
+// queue that sel accepts (empty: all), in the order they would be
+// delivered, without consuming them.
 // Messages in flight to consumers are not included. A queue that does not
 // exist has no messages.
-func (c *Conn) Browse(ctx context.Context, d message.Destination, max int) ([]*message.Message, error) {
+func (c *Conn) Browse(ctx context.Context, d message.Destination, sel string, max int) ([]*message.Message, error) {
 	if max <= 0 {
 		max = DefaultBrowseMax
+	}
+	filter, err := selector.Parse(sel)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSelector, err)
 	}
 	b := c.b
 	b.mu.RLock()
@@ -35,10 +41,10 @@ func (c *Conn) Browse(ctx context.Context, d message.Destination, max int) ([]*m
 	if q == nil {
 		return nil, nil
 	}
-	return q.browse(ctx, max)
+	return q.browse(ctx, filter, max)
 }
 
-func (q *queue) browse(ctx context.Context, max int) ([]*message.Message, error) {
+func (q *queue) browse(ctx context.Context, filter *selector.Selector, max int) ([]*message.Message, error) {
 	type snap struct {
 		seq        uint64
 		msg        *message.Message
@@ -48,7 +54,7 @@ func (q *queue) browse(ctx context.Context, max int) ([]*message.Message, error)
 	var snaps []snap
 	q.mu.Lock()
 	q.mu.pending.each(func(_ *bucket, _ int, e *entry) bool {
-		if e.stable && (e.msg == nil || !e.msg.Expired(now)) {
+		if e.stable && (e.msg == nil || !e.msg.Expired(now) && filter.Match(e.msg)) {
 			snaps = append(snaps, snap{e.seq, e.msg, e.deliveries})
 		}
 		return len(snaps) < max
@@ -66,6 +72,9 @@ func (q *queue) browse(ctx context.Context, max int) ([]*message.Message, error)
 				continue // consumed meanwhile
 			}
 			m = recs[0].Msg
+			if !filter.Match(m) {
+				continue
+			}
 		}
 		cp := *m
 		cp.DeliveryCount = sn.deliveries

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/piermq/pier/internal/broker/selector"
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/store"
 )
@@ -208,8 +209,9 @@ func composite(d message.Destination) ([]message.Destination, error) {
 
 // Subscribe creates a consumer. Deliveries go to the connection's Sink.
 func (c *Conn) Subscribe(ctx context.Context, o SubOptions) (*Subscription, error) {
-	if o.Selector != "" {
-		return nil, ErrSelector
+	sel, err := selector.Parse(o.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSelector, err)
 	}
 	parts, err := composite(o.Dest)
 	if err != nil {
@@ -224,6 +226,7 @@ func (c *Conn) Subscribe(ctx context.Context, o SubOptions) (*Subscription, erro
 		return nil, fmt.Errorf("%w: durable subscriptions are for topics, not %s", message.ErrBadDestination, o.Dest)
 	}
 	s := newSubscription(c, o)
+	s.sel = sel
 	for _, p := range parts {
 		s.patterns = append(s.patterns, p.Name)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/piermq/pier/internal/broker/selector"
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/store"
 )
@@ -13,6 +14,7 @@ import (
 // consumer.
 type durable struct {
 	sub    store.Subscription
+	sel    *selector.Selector // parsed sub.Selector; nil: every message
 	q      *queue
 	active *Subscription // guarded by Broker.mu
 }
@@ -26,7 +28,13 @@ func (b *Broker) newDurable(s store.Subscription) *durable {
 		s.Dest = durableKey(s.ClientID, s.Name)
 	}
 	dest := message.Destination{Kind: message.Topic, Name: s.Topic}
-	return &durable{sub: s, q: b.newQueue(dest, s.Dest)}
+	sel, err := selector.Parse(s.Selector)
+	if err != nil {
+		// Stored by an older version, or damaged: keep the backlog, take all.
+		b.log.Warn("durable subscription has an invalid selector; it will receive every message",
+			"client_id", s.ClientID, "sub", s.Name, "err", err)
+	}
+	return &durable{sub: s, sel: sel, q: b.newQueue(dest, s.Dest)}
 }
 
 // activeConn returns the connection consuming from d, if any. Called with

@@ -55,7 +55,7 @@ func (b *Broker) route(origin *Conn, m *message.Message) ([]*queue, error) {
 		}
 		var qs []*queue
 		for s := range b.mu.topicSubs {
-			if s.dest.Kind == d.Kind && s.matches(d.Name) && !(s.opts.NoLocal && s.conn == origin) {
+			if s.dest.Kind == d.Kind && s.matches(d.Name) && !(s.opts.NoLocal && s.conn == origin) && s.accepts(m) {
 				qs = append(qs, s.own)
 			}
 		}
@@ -64,7 +64,7 @@ func (b *Broker) route(origin *Conn, m *message.Message) ([]*queue, error) {
 				if !message.Match(du.sub.Topic, d.Name) {
 					continue
 				}
-				if du.sub.NoLocal && du.activeConn() == origin {
+				if du.sub.NoLocal && du.activeConn() == origin || !du.sel.Match(m) {
 					continue
 				}
 				qs = append(qs, du.q)

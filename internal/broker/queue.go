@@ -197,13 +197,24 @@ func (q *queue) finish(es []*entry) {
 	}
 }
 
+// maxBatch bounds how many deliveries one pass hands out before the
+// queue's lock is released.
+const maxBatch = 256
+
 // dispatch hands pending entries to consumers with room in their prefetch
-// window, round robin, reading paged-out bodies back from the store.
+// window, round robin among those whose selector accepts the message,
+// reading paged-out bodies back from the store. A message no consumer
+// wants stays and the next one is tried.
 func (q *queue) dispatch() {
+	type ref struct {
+		b *bucket
+		i int
+	}
 	for {
 		var out []*Delivery
 		var stub *entry
 		var expired []*entry
+		var taken []ref
 		now := q.b.now()
 		q.mu.Lock()
 		q.mu.pending.each(func(b *bucket, i int, e *entry) bool {
@@ -215,24 +226,31 @@ func (q *queue) dispatch() {
 				return false
 			}
 			if e.msg.Expired(now) {
-				q.mu.pending.remove(b, i)
+				taken = append(taken, ref{b, i})
 				expired = append(expired, e)
-				return false // indexes moved; start again
+				return true
 			}
-			s := q.pickConsumer()
-			if s == nil {
+			s, room := q.pickConsumer(e.msg)
+			if !room {
 				return false
+			}
+			if s == nil {
+				return true // no consumer with room wants it; try the next
 			}
 			d := s.track(q, e)
 			if d == nil {
-				return false // the consumer closed meanwhile; try again
+				return false // the consumer closed meanwhile; go round again
 			}
-			q.mu.pending.remove(b, i)
+			taken = append(taken, ref{b, i})
 			q.mu.inflight++
 			out = append(out, d)
-			return false // indexes moved; start again
+			return len(out) < maxBatch
 		})
-		progress := len(out) > 0 || len(expired) > 0
+		// Later indexes first, so earlier ones stay valid.
+		for k := len(taken) - 1; k >= 0; k-- {
+			q.mu.pending.remove(taken[k].b, taken[k].i)
+		}
+		progress := len(taken) > 0
 		q.mu.Unlock()
 		for _, d := range out {
 			d.Sub.conn.sink.Deliver(d)
@@ -254,17 +272,22 @@ func (q *queue) dispatch() {
 }
 
 // pickConsumer returns the next consumer, round robin, with room in its
-// prefetch window. Called with q.mu held.
-func (q *queue) pickConsumer() *Subscription {
+// prefetch window and a selector that accepts m. room is false when no
+// consumer has room at all. Called with q.mu held.
+func (q *queue) pickConsumer(m *message.Message) (s *Subscription, room bool) {
 	n := len(q.mu.consumers)
 	for i := 0; i < n; i++ {
-		s := q.mu.consumers[(q.mu.rr+i)%n]
-		if s.hasCredit() {
+		c := q.mu.consumers[(q.mu.rr+i)%n]
+		if !c.hasCredit() {
+			continue
+		}
+		room = true
+		if c.accepts(m) {
 			q.mu.rr = (q.mu.rr + i + 1) % n
-			return s
+			return c, true
 		}
 	}
-	return nil
+	return nil, room
 }
 
 // pageIn reads the bodies of paged-out entries from stub on.

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/piermq/pier/internal/broker/selector"
 	"github.com/piermq/pier/internal/message"
 )
 
@@ -27,7 +28,7 @@ type SubOptions struct {
 	Dest        message.Destination
 	Ack         AckMode
 	Prefetch    int    // deliveries outstanding before acknowledgement; 0 uses the default, PrefetchPull none
-	Selector    string // JMS selector (not supported yet)
+	Selector    string // JMS message selector; empty: every message
 	DurableName string // topic only: makes the subscription durable
 	NoLocal     bool   // topic only: skip messages sent on this connection
 }
@@ -57,7 +58,8 @@ type Subscription struct {
 	opts     SubOptions
 	dest     message.Destination
 	prefetch int
-	patterns []string // destination names it covers (several for a composite)
+	patterns []string           // destination names it covers (several for a composite)
+	sel      *selector.Selector // nil: every message
 	own      *queue   // private queue of a non-durable topic subscription
 	durable  *durable // set for durable subscriptions
 
@@ -119,6 +121,9 @@ func newSubscription(c *Conn, o SubOptions) *Subscription {
 	s.mu.inflight = map[uint64]held{}
 	return s
 }
+
+// accepts reports whether the subscription's selector accepts m.
+func (s *Subscription) accepts(m *message.Message) bool { return s.sel.Match(m) }
 
 // matches reports whether the subscription covers destination name.
 func (s *Subscription) matches(name string) bool {

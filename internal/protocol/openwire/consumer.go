@@ -160,7 +160,7 @@ func (c *conn) onConsumerInfo(info *wire.ConsumerInfo) error {
 // browse sends a browser the queue's messages, then the end-of-browse
 // marker (a dispatch without a message), after the ConsumerInfo's answer.
 func (c *conn) browse(k *consumer, dest message.Destination, selector string) {
-	ms, err := c.bc.Browse(c.ctx, dest, 0)
+	ms, err := c.bc.Browse(c.ctx, dest, selector, 0)
 	if err != nil {
 		c.log.Warn("browse failed", "dest", dest.String(), "err", err)
 	}

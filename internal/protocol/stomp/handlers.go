@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/broker/selector"
 )
 
 func (s *session) onSend(f *Frame) error {
@@ -49,7 +50,12 @@ func (s *session) onSubscribe(f *Frame) error {
 		}
 		id = f.Get("destination")
 	}
-	o := broker.SubOptions{ID: id, Dest: d, Selector: f.Get("selector")}
+	o := broker.SubOptions{ID: id, Dest: d}
+	if sel := f.Get("selector"); strings.TrimSpace(sel) != "" {
+		// As ActiveMQ does for STOMP, whose properties are all strings:
+		// compare them with numbers as numbers.
+		o.Selector = selector.ConvertPrefix + sel
+	}
 	switch mode := f.Get("ack"); mode {
 	case "", "auto":
 		o.Ack = broker.AckAuto
