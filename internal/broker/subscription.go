@@ -60,8 +60,8 @@ type Subscription struct {
 	prefetch int
 	patterns []string           // destination names it covers (several for a composite)
 	sel      *selector.Selector // nil: every message
-	own      *queue   // private queue of a non-durable topic subscription
-	durable  *durable // set for durable subscriptions
+	own      *queue             // private queue of a non-durable topic subscription
+	durable  *durable           // set for durable subscriptions
 
 	mu struct {
 		sync.Mutex
