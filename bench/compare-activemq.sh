@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Compares Pier with ActiveMQ 5.17 (Debian's `activemq` package) over STOMP
-# using `pier bench`, on this machine, loopback only:
+# Compares Pier with ActiveMQ 5.17 (Debian's `activemq` package) on this
+# machine, loopback only, first over STOMP using `pier bench`, then over
+# OpenWire (JMS) using bench/openwire/JmsBench.java and the ActiveMQ 5.17 JMS
+# client, with the same scenarios:
 #
 #   1. persistent, 1 KiB, 1 producer / 1 consumer
 #   2. persistent, 1 KiB, 4 producers / 4 consumers
 #   3. non-persistent, 1 KiB, 1/1
-#   4. persistent, 1 KiB, steady total --rate (default 1000 msg/s) for p99
+#   4. persistent, 1 KiB, steady total rate (default 1000 msg/s) for p50/p99;
+#      over OpenWire with 1 producer and 1 consumer, whose persistent sends
+#      are synchronous: when a broker cannot keep the rate that way, the
+#      output says so (its latencies then include the growing backlog, as
+#      they are measured from each message's scheduled send time)
+#
+# JmsBench is compiled once with javac into the temp directory against
+# Debian's libactivemq-java jars in /usr/share/java (installed with activemq).
 #
 # ActiveMQ runs in the foreground of this script as its own java process,
 # from a private copy of the Debian instance config (Debian's
@@ -18,11 +27,17 @@
 # bounds persistent throughput for both.
 #
 # Usage: bench/compare-activemq.sh        (as root: may apt-get install activemq)
-# Environment: COUNT (messages per throughput run, default 20000),
+# Environment: COUNT (messages per STOMP throughput run, default 20000),
 #   RATE (default 1000), RATE_DURATION (default 20s), RATE_CLIENTS (producers
-#   and consumers of the rate run, default 4), AMQ_STOMP_PORT (61623),
-#   AMQ_OPENWIRE_PORT (61626), PIER_STOMP_PORT (61633), SKIP_PIER=1,
-#   SKIP_AMQ=1, KEEP_WORK=1 (keep the temp dir with logs and JSON results).
+#   and consumers of the STOMP rate run, default 4), OW_COUNT (messages per
+#   OpenWire throughput run, default 10000), OW_RATE (default $RATE),
+#   OW_RATE_DURATION (default 20s), OW_WARMUP (unmeasured messages sent and
+#   drained before each OpenWire run, default 1000), OW_DRAIN_TIMEOUT (60s),
+#   CLIENT_TIMEOUT (seconds any one benchmark client may run, default 300),
+#   AMQ_STOMP_PORT (61623), AMQ_OPENWIRE_PORT (61626), PIER_STOMP_PORT
+#   (61633), PIER_OPENWIRE_PORT (61636), SKIP_PIER=1, SKIP_AMQ=1,
+#   SKIP_OPENWIRE=1, KEEP_WORK=1 (keep the temp dir with logs and JSON
+#   results).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,6 +48,14 @@ RATE_CLIENTS=${RATE_CLIENTS:-4}
 AMQ_STOMP_PORT=${AMQ_STOMP_PORT:-61623}
 AMQ_OPENWIRE_PORT=${AMQ_OPENWIRE_PORT:-61626}
 PIER_STOMP_PORT=${PIER_STOMP_PORT:-61633}
+PIER_OPENWIRE_PORT=${PIER_OPENWIRE_PORT:-61636}
+OW_COUNT=${OW_COUNT:-10000}
+OW_RATE=${OW_RATE:-$RATE}
+OW_RATE_DURATION=${OW_RATE_DURATION:-20s}
+OW_WARMUP=${OW_WARMUP:-1000}
+OW_DRAIN_TIMEOUT=${OW_DRAIN_TIMEOUT:-60s}
+CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-300} # seconds
+JARS=(activemq-client geronimo-jms_1.1_spec geronimo-j2ee-management-1.1-spec hawtbuf slf4j-api slf4j-nop)
 AMQ_HOME=/usr/share/activemq
 AMQ_INSTANCE_XML=/etc/activemq/instances-available/main/activemq.xml
 START_TIMEOUT=${START_TIMEOUT:-120} # seconds
@@ -40,6 +63,8 @@ START_TIMEOUT=${START_TIMEOUT:-120} # seconds
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pier-compare.XXXXXX")
 PIER="$WORK/pier"
 SERVER_PID=""
+CLIENT_PID=""
+JMS_CP=""
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'compare-activemq: %s\n' "$*" >&2; exit 1; }
@@ -58,6 +83,10 @@ stop_server() {
 }
 
 cleanup() {
+	if [[ -n "$CLIENT_PID" ]]; then
+		kill -TERM "$CLIENT_PID" 2>/dev/null || true
+		wait "$CLIENT_PID" 2>/dev/null || true
+	fi
 	stop_server
 	if [[ "${KEEP_WORK:-0}" == 1 ]]; then
 		log "kept $WORK"
@@ -123,7 +152,7 @@ start_activemq() {
 		--add-opens java.base/java.util.concurrent=ALL-UNNAMED
 		--add-opens java.base/java.util.concurrent.atomic=ALL-UNNAMED
 	)
-	log "starting ActiveMQ (STOMP on 127.0.0.1:$AMQ_STOMP_PORT, data in $base/data)"
+	log "starting ActiveMQ (STOMP on 127.0.0.1:$AMQ_STOMP_PORT, OpenWire on $AMQ_OPENWIRE_PORT, data in $base/data)"
 	(cd "$base" && exec java -Xms512M -Xmx512M "${java_opens[@]}" \
 		-Dactivemq.classpath="$base/conf" -Dactivemq.home="$AMQ_HOME" -Dactivemq.base="$base" \
 		-Dactivemq.conf="$base/conf" -Dactivemq.data="$base/data" -Djava.io.tmpdir="$base/tmp" \
@@ -132,6 +161,7 @@ start_activemq() {
 	SERVER_PID=$!
 	local took
 	took=$(wait_port "$AMQ_STOMP_PORT" ActiveMQ "$base/console.log")
+	wait_port "$AMQ_OPENWIRE_PORT" ActiveMQ "$base/console.log" >/dev/null
 	log "ActiveMQ listening after ${took}s"
 }
 
@@ -143,7 +173,7 @@ start_pier() {
 		  name: localhost
 		  data_dir: $base/data
 		transports:
-		  openwire: ""
+		  openwire: tcp://127.0.0.1:$PIER_OPENWIRE_PORT
 		  stomp: stomp://127.0.0.1:$PIER_STOMP_PORT
 		  mqtt: ""
 		  ws: ""
@@ -154,18 +184,34 @@ start_pier() {
 		  kind: journal
 	EOF
 	port_free "$PIER_STOMP_PORT" || die "port $PIER_STOMP_PORT is busy"
-	log "starting pier serve (STOMP on 127.0.0.1:$PIER_STOMP_PORT, data in $base/data)"
+	port_free "$PIER_OPENWIRE_PORT" || die "port $PIER_OPENWIRE_PORT is busy"
+	log "starting pier serve (STOMP on 127.0.0.1:$PIER_STOMP_PORT, OpenWire on $PIER_OPENWIRE_PORT, data in $base/data)"
 	"$PIER" serve --config "$base/pier.yaml" >"$base/serve.log" 2>&1 &
 	SERVER_PID=$!
 	local took
 	took=$(wait_port "$PIER_STOMP_PORT" "pier serve" "$base/serve.log")
+	wait_port "$PIER_OPENWIRE_PORT" "pier serve" "$base/serve.log" >/dev/null
 	log "pier listening after ${took}s"
 }
 
-# run_suite NAME PORT: runs every scenario against one broker; results go to
-# $WORK/NAME-<scenario>.json.
+# run_client OUT ERR CMD...: runs one benchmark client in the background,
+# bounded by CLIENT_TIMEOUT, so a signal to this script stops it at once
+# (cleanup kills it) instead of after the client finishes.
+run_client() {
+	local out=$1 err=$2 rc=0
+	shift 2
+	timeout --kill-after=10 "$CLIENT_TIMEOUT" "$@" >"$out" 2>"$err" &
+	CLIENT_PID=$!
+	wait "$CLIENT_PID" || rc=$?
+	CLIENT_PID=""
+	[[ $rc != 124 ]] || printf 'client timed out after %ss\n' "$CLIENT_TIMEOUT" >>"$err"
+	return "$rc"
+}
+
+# run_suite NAME PORT: runs every STOMP scenario against one broker; results
+# go to $WORK/NAME-<scenario>.json.
 run_suite() {
-	local name=$1 port=$2 url="stomp://127.0.0.1:$2"
+	local name=$1 url="stomp://127.0.0.1:$2"
 	local common=(--url "$url" --size 1024 --json)
 	bench "$name" persist-1x1 "${common[@]}" --destination "queue://compare.p1" --persistent=true \
 		--producers 1 --consumers 1 --count "$COUNT"
@@ -180,11 +226,60 @@ run_suite() {
 bench() {
 	local name=$1 scenario=$2
 	shift 2
-	log "$name: $scenario"
-	if ! "$PIER" bench "$@" >"$WORK/$name-$scenario.json" 2>"$WORK/$name-$scenario.err"; then
+	log "$name: STOMP $scenario"
+	if ! run_client "$WORK/$name-$scenario.json" "$WORK/$name-$scenario.err" "$PIER" bench "$@"; then
 		cat "$WORK/$name-$scenario.err" >&2
 		echo '{}' >"$WORK/$name-$scenario.json"
 	fi
+}
+
+# compile_jmsbench compiles bench/openwire/JmsBench.java once into $WORK.
+compile_jmsbench() {
+	command -v javac >/dev/null || die "javac is not installed (apt-get install default-jdk-headless, or SKIP_OPENWIRE=1)"
+	local jar cp=""
+	for jar in "${JARS[@]}"; do
+		[[ -r "/usr/share/java/$jar.jar" ]] ||
+			die "missing /usr/share/java/$jar.jar (apt-get install libactivemq-java libslf4j-java, or SKIP_OPENWIRE=1)"
+		cp+="/usr/share/java/$jar.jar:"
+	done
+	log "compiling JmsBench"
+	mkdir -p "$WORK/jmsbench"
+	javac -nowarn -cp "$cp" -d "$WORK/jmsbench" "$ROOT/bench/openwire/JmsBench.java" ||
+		die "javac failed on bench/openwire/JmsBench.java"
+	JMS_CP="$cp$WORK/jmsbench"
+}
+
+# run_openwire NAME PORT: runs every scenario over OpenWire with JmsBench;
+# results go to $WORK/NAME-ow-<scenario>.json.
+run_openwire() {
+	local name=$1 url="tcp://127.0.0.1:$2"
+	local common=(--url "$url" --size 1024 --warmup "$OW_WARMUP" --drain-timeout "$OW_DRAIN_TIMEOUT")
+	jmsbench "$name" persist-1x1 "${common[@]}" --queue compare.ow.p1 --persistent true \
+		--producers 1 --consumers 1 --count "$OW_COUNT"
+	jmsbench "$name" persist-4x4 "${common[@]}" --queue compare.ow.p4 --persistent true \
+		--producers 4 --consumers 4 --count "$OW_COUNT"
+	jmsbench "$name" nonpersist-1x1 "${common[@]}" --queue compare.ow.n1 --persistent false \
+		--producers 1 --consumers 1 --count "$OW_COUNT"
+	jmsbench "$name" rate "${common[@]}" --queue compare.ow.rate --persistent true \
+		--producers 1 --consumers 1 --rate "$OW_RATE" --duration "$OW_RATE_DURATION"
+}
+
+# jmsbench NAME SCENARIO ARGS...: one JmsBench run. A failed run (shortfall,
+# JMS error) keeps its JSON line, which says so; a run that printed nothing
+# becomes {}.
+jmsbench() {
+	local name=$1 scenario=$2 out err
+	shift 2
+	out="$WORK/$name-ow-$scenario.json"
+	err="$WORK/$name-ow-$scenario.err"
+	log "$name: OpenWire $scenario"
+	if run_client "$out" "$err" java -Xms256m -Xmx256m -cp "$JMS_CP" JmsBench "$@"; then
+		sed -n 's/^jmsbench: /    /p' "$err" >&2
+	else
+		log "$name: OpenWire $scenario FAILED:"
+		cat "$err" >&2
+	fi
+	[[ -s "$out" ]] || echo '{}' >"$out"
 }
 
 # fsync_rate prints synchronous 1 KiB writes per second on $WORK's disk.
@@ -197,12 +292,12 @@ fsync_rate() {
 	awk -v n="$n" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "inf" }'
 }
 
-# field FILE KEY: extracts a value from a `pier bench --json` result (one
-# key per line; nested keys such as latency.p99_us are unique by their last
-# part), without needing jq.
+# field FILE KEY: extracts a number from a `pier bench --json` result (one
+# key per line) or a JmsBench result (one line); nested keys such as
+# latency.p99_us are unique by their last part. No jq needed.
 field() {
 	local file=$1 key=${2##*.} v
-	v=$(sed -n "s/^ *\"$key\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$file" 2>/dev/null | head -n 1)
+	v=$(grep -o "\"$key\": *[0-9.eE+-]*" "$file" 2>/dev/null | head -n 1 | sed 's/.*: *//')
 	if [[ -z "$v" ]]; then
 		echo "-"
 	else
@@ -210,21 +305,64 @@ field() {
 	fi
 }
 
-report() {
-	printf '\n%-16s %-22s %12s %12s %8s\n' scenario metric ActiveMQ Pier "Pier/AMQ"
-	local s m a p
+# table TITLE PREFIX ROWS...: one side-by-side table of $WORK/activemq-PREFIX*
+# and $WORK/pier-PREFIX* results; ROWS are extra count rows without a ratio.
+table() {
+	local title=$1 prefix=$2 s m a p
+	shift 2
+	printf '\n%s\n%-16s %-22s %12s %12s %8s\n' "$title" scenario metric ActiveMQ Pier "Pier/AMQ"
 	for s in persist-1x1 persist-4x4 nonpersist-1x1 rate; do
 		for m in receive_rate latency.p50_us latency.p99_us latency.p999_us; do
-			a=$(field "$WORK/activemq-$s.json" "$m")
-			p=$(field "$WORK/pier-$s.json" "$m")
+			a=$(field "$WORK/activemq-$prefix$s.json" "$m")
+			p=$(field "$WORK/pier-$prefix$s.json" "$m")
 			printf '%-16s %-22s %12s %12s %8s\n' "$s" "$m" "$a" "$p" "$(ratio "$p" "$a")"
 		done
-		a=$(field "$WORK/activemq-$s.json" received)
-		p=$(field "$WORK/pier-$s.json" received)
-		printf '%-16s %-22s %12s %12s\n' "$s" received "$a" "$p"
+		for m in "$@"; do
+			a=$(field "$WORK/activemq-$prefix$s.json" "$m")
+			p=$(field "$WORK/pier-$prefix$s.json" "$m")
+			printf '%-16s %-22s %12s %12s\n' "$s" "$m" "$a" "$p"
+		done
 	done
-	printf '\n(rates in msg/s, latencies in µs; the rate run targets %s msg/s with %s producers/consumers for %s)\n' \
+}
+
+# openwire_notes says which OpenWire runs failed and whether each broker kept
+# the target rate with one synchronous producer.
+openwire_notes() {
+	local name label file s sendrate
+	for name in activemq pier; do
+		label=ActiveMQ
+		[[ $name != pier ]] || label=Pier
+		for s in persist-1x1 persist-4x4 nonpersist-1x1 rate; do
+			file="$WORK/$name-ow-$s.json"
+			[[ -s "$file" && $(cat "$file") != '{}' ]] || continue
+			if ! grep -q '"ok": true' "$file"; then
+				printf 'note: OpenWire %s on %s FAILED: sent %s, received %s%s\n' "$s" "$label" \
+					"$(field "$file" sent)" "$(field "$file" received)" \
+					"$(grep -o '"error": "[^"]*"' "$file" | sed 's/^"error": / /' || true)"
+			fi
+		done
+		file="$WORK/$name-ow-rate.json"
+		sendrate=$(field "$file" send_rate)
+		[[ $sendrate != - ]] || continue
+		if awk -v r="$sendrate" -v t="$OW_RATE" 'BEGIN { exit !(r < 0.97 * t) }'; then
+			printf 'note: %s could NOT sustain %s msg/s over OpenWire with one synchronous persistent producer: it sent %s msg/s, so its rate-run latencies include the backlog\n' \
+				"$label" "$OW_RATE" "$sendrate"
+		else
+			printf 'note: %s sustained %s msg/s over OpenWire with one synchronous persistent producer (sent %s msg/s)\n' \
+				"$label" "$OW_RATE" "$sendrate"
+		fi
+	done
+}
+
+report() {
+	table "STOMP (pier bench)" "" received
+	printf '\n(rates in msg/s, latencies in µs; the STOMP rate run targets %s msg/s with %s producers/consumers for %s)\n' \
 		"$RATE" "$RATE_CLIENTS" "$RATE_DURATION"
+	[[ "${SKIP_OPENWIRE:-0}" != 1 ]] || return 0
+	table "OpenWire (JMS, ActiveMQ 5.17 client, bench/openwire/JmsBench.java)" "ow-" sent received
+	printf '\n(OpenWire: %s messages per throughput run after %s unmeasured warm-up messages; rates in msg/s, latencies in µs;\n the OpenWire rate run targets %s msg/s with 1 producer and 1 consumer for %s, latency from each scheduled send time)\n' \
+		"$OW_COUNT" "$OW_WARMUP" "$OW_RATE" "$OW_RATE_DURATION"
+	openwire_notes
 }
 
 ratio() {
@@ -233,21 +371,25 @@ ratio() {
 
 main() {
 	command -v go >/dev/null || die "go is not installed"
+	command -v timeout >/dev/null || die "timeout (coreutils) is not installed"
 	log "building pier"
 	(cd "$ROOT" && go build -o "$PIER" ./cmd/pier)
 	local rate
 	rate=$(fsync_rate) || rate="unknown"
 	log "disk: $rate synchronous 1 KiB writes/s (dd oflag=dsync in $WORK)"
 
+	[[ "${SKIP_AMQ:-0}" == 1 ]] || install_activemq
+	[[ "${SKIP_OPENWIRE:-0}" == 1 ]] || compile_jmsbench
 	if [[ "${SKIP_AMQ:-0}" != 1 ]]; then
-		install_activemq
 		start_activemq
 		run_suite activemq "$AMQ_STOMP_PORT"
+		[[ "${SKIP_OPENWIRE:-0}" == 1 ]] || run_openwire activemq "$AMQ_OPENWIRE_PORT"
 		stop_server
 	fi
 	if [[ "${SKIP_PIER:-0}" != 1 ]]; then
 		start_pier
 		run_suite pier "$PIER_STOMP_PORT"
+		[[ "${SKIP_OPENWIRE:-0}" == 1 ]] || run_openwire pier "$PIER_OPENWIRE_PORT"
 		stop_server
 	fi
 	report
