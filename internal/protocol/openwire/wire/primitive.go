@@ -60,6 +60,23 @@ func UnmarshalPrimitiveMap(b []byte, maxEntries int) (map[string]any, error) {
 	return m, nil
 }
 
+// MarshalJavaProperties encodes m as MarshalPrimitiveMap does, except that
+// its top-level string values are plain UTF-8 rather than Java's modified
+// UTF-8. That is how a 5.x Java client decodes a message's properties and a
+// MapMessage body: it reads those strings lazily as UTF8Buffer (standard
+// UTF-8), so modified UTF-8 — what the Java client itself writes, and
+// what ActiveMQ passes through — turns supplementary characters and NUL
+// into U+FFFD. Keys and the strings of nested maps and lists stay modified
+// UTF-8, which Java reads with readUTF.
+func MarshalJavaProperties(m map[string]any) ([]byte, error) {
+	w := &writer{plainTopStrings: true}
+	w.primitiveMap(m)
+	if w.err != nil {
+		return nil, fmt.Errorf("openwire: marshal properties: %w", w.err)
+	}
+	return w.buf, nil
+}
+
 func (w *writer) primitiveMap(m map[string]any) {
 	if m == nil {
 		w.i32(-1)
@@ -71,10 +88,31 @@ func (w *writer) primitiveMap(m map[string]any) {
 	}
 	sort.Strings(keys)
 	w.i32(int32(len(keys)))
+	plain := w.plainTopStrings
+	w.plainTopStrings = false // nested maps and lists are read with readUTF
 	for _, k := range keys {
 		w.utf(k)
+		if str, ok := m[k].(string); ok && plain {
+			w.plainString(str)
+			continue
+		}
 		w.primitive(m[k])
 	}
+	w.plainTopStrings = plain
+}
+
+// plainString writes a string value as code 9 or 13 with standard UTF-8
+// bytes (see MarshalJavaProperties).
+func (w *writer) plainString(s string) {
+	if JavaLength(s) < bigStringThreshold && len(s) <= math.MaxUint16 {
+		w.u8(primString)
+		w.u16(uint16(len(s)))
+		w.buf = append(w.buf, s...)
+		return
+	}
+	w.u8(primBigString)
+	w.i32(int32(len(s)))
+	w.buf = append(w.buf, s...)
 }
 
 func (w *writer) primitive(v any) {

@@ -9,9 +9,10 @@ import (
 
 // writer appends loose-encoded values. The first error is sticky.
 type writer struct {
-	buf        []byte
-	stackTrace bool
-	err        error
+	plainTopStrings bool // MarshalJavaProperties: top-level string values in UTF-8
+	buf             []byte
+	stackTrace      bool
+	err             error
 }
 
 func (w *writer) fail(format string, args ...any) {
