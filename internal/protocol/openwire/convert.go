@@ -138,7 +138,7 @@ func toWire(m *message.Message) (*wire.Message, error) {
 	w.ProducerID = parseProducerID(m.ProducerID)
 	w.MessageID = &wire.MessageID{TextView: m.ID, ProducerID: w.ProducerID, ProducerSequenceID: m.ProducerSeq}
 	if len(m.Properties) > 0 {
-		props, err := wire.MarshalPrimitiveMap(m.Properties)
+		props, err := wire.MarshalJavaProperties(m.Properties)
 		if err != nil {
 			return nil, fmt.Errorf("properties: %w", err)
 		}
@@ -148,6 +148,16 @@ func toWire(m *message.Message) (*wire.Message, error) {
 	case message.Text:
 		w.Content = wire.EncodeText(string(m.Body))
 	case message.Plain:
+	case message.Map:
+		// Re-encoded so the Java client reads its strings right (see
+		// wire.MarshalJavaProperties); a body that does not decode is
+		// passed on as it is.
+		w.Content = m.Body
+		if body, err := wire.DecodeMap(m.Body); err == nil {
+			if enc, err := wire.MarshalJavaProperties(body); err == nil {
+				w.Content = enc
+			}
+		}
 	default:
 		w.Content = m.Body
 	}
