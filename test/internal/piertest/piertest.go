@@ -1,7 +1,7 @@
 // Package piertest starts and stops real pier broker processes for the
 // cross-process suites under test/ (crash, interop). It owns one thing: the
 // life cycle of a `pier serve` child process on a temporary data directory
-// with STOMP on a free loopback port.
+// with STOMP (and, on request, OpenWire) on a free loopback port.
 //
 // The binary is taken from $PIER_BIN; when it is unset the test is skipped
 // with a message saying how to build it.
@@ -29,11 +29,15 @@ const ReadyTimeout = 60 * time.Second
 // Pier is one broker: a data directory and a STOMP port that survive
 // restarts, and at most one running process.
 type Pier struct {
-	t       testing.TB
-	bin     string
-	Addr    string // STOMP host:port
-	DataDir string // broker.data_dir (the journal is under it)
-	cfgPath string
+	t    testing.TB
+	bin  string
+	Addr string // STOMP host:port
+	// OpenWireAddr is the OpenWire host:port when started with
+	// Options.OpenWire, else empty (OpenWire is then switched off, so no
+	// suite binds the default 61616).
+	OpenWireAddr string
+	DataDir      string // broker.data_dir (the journal is under it)
+	cfgPath      string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -58,12 +62,31 @@ func Bin(t testing.TB) string {
 // The process is killed when the test ends.
 func Start(t testing.TB, extraYAML string) *Pier {
 	t.Helper()
+	return StartWith(t, Options{Extra: extraYAML})
+}
+
+// Options select what StartWith configures beyond Start's defaults.
+type Options struct {
+	Extra    string // top-level YAML sections appended to the configuration
+	OpenWire bool   // also listen for OpenWire on a free loopback port
+}
+
+// StartWith is Start with options; Start(t, extra) is
+// StartWith(t, Options{Extra: extra}).
+func StartWith(t testing.TB, opts Options) *Pier {
+	t.Helper()
 	p := &Pier{t: t, bin: Bin(t), DataDir: t.TempDir(), log: &syncBuffer{}}
 	p.Addr = FreeAddr(t)
+	openwire := `""`
+	if opts.OpenWire {
+		p.OpenWireAddr = FreeAddr(t)
+		openwire = "tcp://" + p.OpenWireAddr
+	}
 	cfg := fmt.Sprintf(`broker:
   name: piertest
   data_dir: %s
 transports:
+  openwire: %s
   stomp: stomp://%s
 console:
   listen: ""
@@ -72,7 +95,7 @@ store:
   journal:
     dir: %s
 %s
-`, p.DataDir, p.Addr, filepath.Join(p.DataDir, "journal"), extraYAML)
+`, p.DataDir, openwire, p.Addr, filepath.Join(p.DataDir, "journal"), opts.Extra)
 	p.cfgPath = filepath.Join(t.TempDir(), "pier.yaml")
 	if err := os.WriteFile(p.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

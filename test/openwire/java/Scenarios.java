@@ -8,10 +8,10 @@ import java.util.Map;
  *   java Scenarios BROKER_URL SCENARIO...
  *   java Scenarios -list
  *
- * Each scenario prints "PASS name" or "FAIL name: why" (with a stack trace)
+ * Each scenario prints "RUN name", then "PASS name" or "FAIL name: why" (with a stack trace)
  * and the process exits 1 if any failed. A watchdog ends the process with
  * exit status 3 when the scenarios take longer than -Dwatchdog.seconds
- * (default 90), so no wait is unbounded.
+ * (default 150), so no wait is unbounded.
  */
 public final class Scenarios {
     interface Scenario {
@@ -60,7 +60,7 @@ public final class Scenarios {
             System.err.println("usage: java Scenarios BROKER_URL SCENARIO... | -list");
             System.exit(2);
         }
-        startWatchdog(Long.getLong("watchdog.seconds", 90));
+        startWatchdog(Long.getLong("watchdog.seconds", 150));
         int failed = 0;
         for (int i = 1; i < args.length; i++) {
             String name = args[i];
@@ -70,6 +70,7 @@ public final class Scenarios {
                 failed++;
                 continue;
             }
+            System.out.println("RUN " + name);
             long start = System.nanoTime();
             try {
                 s.run(new Env(args[0], name));

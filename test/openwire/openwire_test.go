@@ -1,0 +1,215 @@
+//go:build crossprocess
+
+// Package openwire is the OpenWire interop suite: unchanged ActiveMQ 5.17
+// JMS programs (java/, compiled with javac against Debian's
+// libactivemq-java once per run) against the broker chosen by
+// OPENWIRE_TARGET:
+//
+//   - pier (the default): `pier serve` with an OpenWire transport on a free
+//     loopback port, through test/internal/piertest; the tests skip while
+//     pier does not accept OpenWire connections;
+//   - activemq: the real ActiveMQ 5.17 (Debian's activemq package) run by
+//     activemq.sh from a private copy of its configuration, the reference
+//     the scenarios were validated against.
+//
+// Run it by hand:
+//
+//	OPENWIRE_TARGET=activemq go test -tags crossprocess -count=1 -v ./test/openwire/
+//	go build -o /tmp/pier ./cmd/pier && PIER_BIN=/tmp/pier go test -tags crossprocess -count=1 -v ./test/openwire/
+//
+// Java, javac or a jar missing fails the suite with the packages to install
+// (see installHint).
+package openwire
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if classes.dir != "" {
+		os.RemoveAll(classes.dir)
+	}
+	os.Exit(code)
+}
+
+// failoverURL is how ActiveMQ applications usually connect: the failover
+// transport over one tcp:// URI, giving up if the first connect fails for
+// a few attempts instead of retrying forever.
+func failoverURL(addr string) string {
+	return "failover:(tcp://" + addr + ")?maxReconnectDelay=1000&startupMaxReconnectAttempts=5"
+}
+
+// plainTCP are the scenarios also run over a bare tcp:// URL (no failover
+// transport: no fault-tolerant ConnectionInfo, no client-side duplicate
+// audit, exceptions straight from the socket).
+var plainTCP = []string{
+	"client-id", "ack-client", "tx-rollback", "temp-request-reply", "prefetch-zero", "close-cascade", "dlq",
+}
+
+// TestScenarios runs every scenario of java/Scenarios.java, one subtest
+// each, in one JVM per URL form against one broker.
+func TestScenarios(t *testing.T) {
+	cp := classpath(t)
+	out, err := exec.Command("java", "-cp", cp, "Scenarios", "-list").Output()
+	if err != nil {
+		t.Fatalf("java Scenarios -list: %v", err)
+	}
+	all := strings.Fields(string(out))
+	b := startBroker(t)
+	t.Run("failover", func(t *testing.T) {
+		runScenarios(t, failoverURL(b.Addr()), all)
+	})
+	t.Run("tcp", func(t *testing.T) {
+		runScenarios(t, "tcp://"+b.Addr(), plainTCP)
+	})
+}
+
+// runScenarios runs the named scenarios in one JVM and reports each as a
+// subtest with its part of the output.
+func runScenarios(t *testing.T, url string, names []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	p := startJava(t, ctx, nil, "Scenarios", append([]string{url}, names...)...)
+	waitErr := p.Wait(3 * time.Minute)
+	output := p.Output()
+	t.Logf("%d scenarios in %s (%s)", len(names), time.Since(start).Round(time.Millisecond), url)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			part := section(output, name)
+			switch {
+			case strings.Contains(part, "\nPASS "+name+" "):
+				t.Log(lastLine(part))
+			case part == "":
+				t.Fatalf("scenario did not run (exit: %v); output:\n%s", waitErr, tail(output, 8192))
+			default:
+				t.Fatalf("%s", part)
+			}
+		})
+	}
+	if waitErr != nil && !strings.Contains(output, "\nFAIL ") {
+		t.Errorf("Scenarios exited with %v but reported no failure:\n%s", waitErr, tail(output, 8192))
+	}
+}
+
+// section returns the output of one scenario: its RUN line up to the next
+// RUN line (or the end), or "" when it never started.
+func section(out, name string) string {
+	i := strings.Index(out, "RUN "+name+"\n")
+	if i < 0 {
+		return ""
+	}
+	part := out[i:]
+	if j := strings.Index(part[1:], "\nRUN "); j >= 0 {
+		part = part[:j+2]
+	}
+	return part
+}
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	return s[strings.LastIndexByte(s, '\n')+1:]
+}
+
+// Failover parameters: N persistent messages, one every failoverDelay, and
+// two broker crashes (SIGKILL) at a third and two thirds of the sends.
+const (
+	failoverN       = 600
+	failoverDelay   = "10" // ms between sends
+	failoverTimeout = 150 * time.Second
+)
+
+var resultRE = regexp.MustCompile(`RESULT received=(\d+) distinct=(\d+) duplicates=(\d+) redelivered_duplicates=(\d+) missing=(\d+)`)
+
+// TestFailover sends sequence-numbered persistent messages through the
+// failover transport while the broker is killed (SIGKILL) and restarted
+// twice; every acknowledged send must be received exactly once, a
+// duplicate being allowed only when it is marked JMSRedelivered.
+func TestFailover(t *testing.T) {
+	classpath(t)
+	b := startBroker(t)
+	url := failoverURL(b.Addr()) + "&initialReconnectDelay=100"
+	queue := fmt.Sprintf("ow.failover.%d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), failoverTimeout+30*time.Second)
+	defer cancel()
+
+	ready := make(chan struct{})
+	var once sync.Once
+	consumer := startJava(t, ctx, func(line string) {
+		if line == "READY" {
+			once.Do(func() { close(ready) })
+		}
+	}, "FailoverConsumer", url, queue, strconv.Itoa(failoverN), strconv.Itoa(int(failoverTimeout/time.Second)))
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("consumer not ready after 30 s:\n%s", consumer.Output())
+	}
+
+	var acked [failoverN]atomic.Bool
+	var count atomic.Int64
+	producer := startJava(t, ctx, func(line string) {
+		if s, ok := strings.CutPrefix(line, "ACK "); ok {
+			if n, err := strconv.Atoi(s); err == nil && n >= 0 && n < failoverN {
+				acked[n].Store(true)
+				count.Add(1)
+			}
+		}
+	}, "FailoverProducer", url, queue, strconv.Itoa(failoverN), failoverDelay)
+
+	for i, at := range []int64{failoverN / 3, 2 * failoverN / 3} {
+		deadline := time.Now().Add(60 * time.Second)
+		for count.Load() < at {
+			if time.Now().After(deadline) {
+				t.Fatalf("crash %d: only %d sends acknowledged after 60 s:\n%s", i+1, count.Load(), producer.Output())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		b.Kill()
+		t.Logf("crash %d: broker killed after %d acknowledged sends", i+1, count.Load())
+		time.Sleep(500 * time.Millisecond)
+		b.Restart()
+	}
+
+	if err := producer.Wait(failoverTimeout); err != nil {
+		t.Fatalf("producer: %v\n%s", err, tail(producer.Output(), 8192))
+	}
+	for i := range acked {
+		if !acked[i].Load() {
+			t.Fatalf("producer exited 0 without acknowledging send %d", i)
+		}
+	}
+	cerr := consumer.Wait(failoverTimeout)
+	out := consumer.Output()
+	m := resultRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("consumer printed no RESULT (%v):\n%s", cerr, tail(out, 8192))
+	}
+	t.Logf("consumer: %s", m[0])
+	dups, redelivered, missing := atoi(m[3]), atoi(m[4]), atoi(m[5])
+	if missing != 0 {
+		t.Errorf("%d acknowledged sends never received", missing)
+	}
+	if dups != redelivered {
+		t.Errorf("%d duplicates not marked JMSRedelivered", dups-redelivered)
+	}
+	if cerr != nil || t.Failed() {
+		t.Fatalf("consumer: %v\n%s", cerr, tail(out, 8192))
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
