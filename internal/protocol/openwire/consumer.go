@@ -3,6 +3,7 @@ package openwire
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,20 +39,30 @@ func messageKey(id *wire.MessageID) string {
 	if id == nil {
 		return ""
 	}
-	if id.ProducerID == nil {
+	p := id.ProducerID
+	if p == nil {
 		return id.TextView
 	}
-	return fmt.Sprintf("%s#%d", id.ProducerID.String(), id.ProducerSequenceID)
+	b := make([]byte, 0, len(p.ConnectionID)+40)
+	b = append(b, p.ConnectionID...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, p.SessionID, 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, p.Value, 10)
+	b = append(b, '#')
+	b = strconv.AppendInt(b, id.ProducerSequenceID, 10)
+	return string(b)
 }
 
 // tags returns the delivery tags an acknowledgement names: the range from
-// first (or the oldest, if nil) through last, or last alone.
+// first (or the oldest, if nil) through last, or last alone. Acks mostly
+// name the oldest deliveries, so the search starts there.
 func (k *consumer) tags(first, last *wire.MessageID, single bool) []uint64 {
 	lk := messageKey(last)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	end := -1
-	for i := len(k.order) - 1; i >= 0; i-- {
+	for i := range k.order {
 		if k.order[i].msg == lk {
 			end = i
 			break
@@ -79,13 +90,24 @@ func (k *consumer) tags(first, last *wire.MessageID, single bool) []uint64 {
 	return out
 }
 
-// forget drops acknowledged deliveries.
+// forget drops acknowledged deliveries; in the common case they are the
+// oldest ones.
 func (k *consumer) forget(tags []uint64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	prefix := len(tags) <= len(k.order)
+	for i := 0; prefix && i < len(tags); i++ {
+		prefix = k.order[i].tag == tags[i]
+	}
+	if prefix {
+		clear(k.order[:len(tags)])
+		k.order = k.order[len(tags):]
+		return
+	}
 	drop := make(map[uint64]bool, len(tags))
 	for _, t := range tags {
 		drop[t] = true
 	}
-	k.mu.Lock()
 	kept := k.order[:0]
 	for _, s := range k.order {
 		if !drop[s.tag] {
@@ -94,7 +116,6 @@ func (k *consumer) forget(tags []uint64) {
 	}
 	clear(k.order[len(kept):])
 	k.order = kept
-	k.mu.Unlock()
 }
 
 // txAck is an acknowledgement inside a transaction, settled at commit.
