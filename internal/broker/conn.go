@@ -77,7 +77,16 @@ func (c *Conn) ClientID() string { return c.clientID }
 // Close aborts open transactions, closes subscriptions (their unacknowledged
 // deliveries are redelivered), deletes the connection's temporary
 // destinations and releases its client id.
-func (c *Conn) Close() {
+func (c *Conn) Close() { c.CloseAfter(AllSeen) }
+
+// AllSeen says every delivery reached the application (see CloseAfter).
+const AllSeen = ^uint64(0)
+
+// CloseAfter closes the connection like Close, knowing that deliveries with
+// tags above lastSeen never reached the application (they sat in a client's
+// prefetch buffer): those are redelivered without counting a delivery, as
+// ActiveMQ does with a JMS client's lastDeliveredSequenceId.
+func (c *Conn) CloseAfter(lastSeen uint64) {
 	c.mu.Lock()
 	if c.mu.closed {
 		c.mu.Unlock()
@@ -93,7 +102,7 @@ func (c *Conn) Close() {
 		c.b.rollback(tx, true)
 	}
 	for _, s := range subs {
-		c.b.closeSub(s)
+		c.b.closeSub(s, lastSeen)
 	}
 	for d := range temps {
 		c.b.deleteTemp(d)
@@ -326,7 +335,11 @@ func (b *Broker) attachQueues(s *Subscription) error {
 
 // Unsubscribe closes the subscription id; its unacknowledged deliveries are
 // redelivered to other consumers. A durable subscription keeps its backlog.
-func (c *Conn) Unsubscribe(id string) error {
+func (c *Conn) Unsubscribe(id string) error { return c.UnsubscribeAfter(id, AllSeen) }
+
+// UnsubscribeAfter closes subscription id like Unsubscribe; deliveries with
+// tags above lastSeen never reached the application (see CloseAfter).
+func (c *Conn) UnsubscribeAfter(id string, lastSeen uint64) error {
 	c.mu.Lock()
 	s := c.mu.subs[id]
 	if s != nil {
@@ -336,7 +349,7 @@ func (c *Conn) Unsubscribe(id string) error {
 	if s == nil {
 		return fmt.Errorf("%w: %q", ErrNoSuchSub, id)
 	}
-	c.b.closeSub(s)
+	c.b.closeSub(s, lastSeen)
 	return nil
 }
 
@@ -348,7 +361,7 @@ func (c *Conn) Subscription(id string) (*Subscription, bool) {
 	return s, ok
 }
 
-func (b *Broker) closeSub(s *Subscription) {
+func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 	b.mu.Lock()
 	delete(b.mu.topicSubs, s)
 	delete(b.mu.wildQs, s)
@@ -359,6 +372,11 @@ func (b *Broker) closeSub(s *Subscription) {
 	hs, qs := s.close()
 	for _, q := range qs {
 		q.removeConsumer(s)
+	}
+	for _, h := range hs {
+		if h.tag > lastSeen {
+			h.e.deliveries-- // prefetched, never seen: not a redelivery
+		}
 	}
 	b.redeliver(hs)
 	if s.own != nil {
@@ -510,6 +528,23 @@ func (c *Conn) addToTx(txID string, tx *change, hs []held, add func()) error {
 	c.mu.Unlock()
 	c.b.redeliver(hs)
 	return fmt.Errorf("%w: %q", ErrNoSuchTx, txID)
+}
+
+// Redelivered records that the client redelivered these deliveries itself
+// (a JMS session recover or rollback): when they come back from the broker
+// their delivery count includes it.
+func (c *Conn) Redelivered(subID string, tags []uint64) {
+	s, ok := c.Subscription(subID)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range tags {
+		if h, ok := s.mu.inflight[t]; ok {
+			h.e.deliveries++
+		}
+	}
 }
 
 // FindDelivery returns the subscription holding delivery tag, for protocols

@@ -11,7 +11,12 @@ import (
 // ErrCorrupt reports bytes that are not a valid encoded message.
 var ErrCorrupt = errors.New("message: corrupt encoding")
 
-const codecVersion = 1
+// Codec versions: 2 tells a nil body (a JMS text message whose text is
+// null) from an empty one; 1 did not and is still read.
+const (
+	codecVersion   = 2
+	codecVersionV1 = 1
+)
 
 // Property type tags in the encoding.
 const (
@@ -69,7 +74,12 @@ func Marshal(dst []byte, m *Message) ([]byte, error) {
 		}
 	}
 	dst = append(dst, byte(m.BodyKind))
-	dst = appendBytes(dst, m.Body)
+	if m.Body == nil {
+		dst = append(dst, 0)
+	} else {
+		dst = binary.AppendUvarint(dst, uint64(len(m.Body))+1)
+		dst = append(dst, m.Body...)
+	}
 	return dst, nil
 }
 
@@ -231,8 +241,9 @@ func (d *decoder) value() any {
 // not alias b.
 func Unmarshal(b []byte) (*Message, error) {
 	d := &decoder{b: b}
-	if v := d.byte(); v != codecVersion {
-		return nil, fmt.Errorf("%w: version %d", ErrCorrupt, v)
+	version := d.byte()
+	if version != codecVersion && version != codecVersionV1 {
+		return nil, fmt.Errorf("%w: version %d", ErrCorrupt, version)
 	}
 	m := &Message{}
 	m.ID = d.string()
@@ -266,8 +277,12 @@ func Unmarshal(b []byte) (*Message, error) {
 		}
 	}
 	m.BodyKind = BodyKind(d.byte())
-	if body := d.raw(d.uvarint()); len(body) > 0 {
-		m.Body = append([]byte(nil), body...)
+	if version == codecVersionV1 {
+		if body := d.raw(d.uvarint()); len(body) > 0 {
+			m.Body = append([]byte(nil), body...)
+		}
+	} else if n := d.uvarint(); n > 0 {
+		m.Body = append([]byte{}, d.raw(n-1)...)
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -279,4 +294,34 @@ func Unmarshal(b []byte) (*Message, error) {
 		return nil, fmt.Errorf("%w: bad kind", ErrCorrupt)
 	}
 	return m, nil
+}
+
+// PeekProducer returns the producer id and sequence of an encoded message
+// without decoding the rest, for stores that track producers' sequence
+// numbers while replaying. ok is false if b is not an encoded message.
+func PeekProducer(b []byte) (id []byte, seq int64, ok bool) {
+	d := &decoder{b: b}
+	if v := d.byte(); v != codecVersion && v != codecVersionV1 {
+		return nil, 0, false
+	}
+	d.raw(d.uvarint()) // id
+	d.byte()           // destination
+	d.raw(d.uvarint())
+	d.byte() // reply-to
+	d.raw(d.uvarint())
+	d.raw(d.uvarint()) // correlation id
+	d.raw(d.uvarint()) // type
+	d.byte()           // priority
+	d.varint()         // expiration
+	d.varint()         // timestamp
+	d.byte()           // flags
+	d.varint()         // delivery count
+	d.raw(d.uvarint()) // group id
+	d.varint()         // group sequence
+	id = d.raw(d.uvarint())
+	seq = d.varint()
+	if d.err != nil {
+		return nil, 0, false
+	}
+	return id, seq, true
 }

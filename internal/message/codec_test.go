@@ -92,3 +92,41 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestNilAndEmptyBodiesStayApart(t *testing.T) {
+	for _, body := range [][]byte{nil, {}} {
+		b, err := Marshal(nil, &Message{BodyKind: Text, Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Unmarshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (m.Body == nil) != (body == nil) || len(m.Body) != 0 {
+			t.Fatalf("body %#v came back as %#v", body, m.Body)
+		}
+	}
+}
+
+func TestVersion1StillDecodes(t *testing.T) {
+	// A version 1 encoding of {ID: "a", BodyKind: Text, Body: "hi"}.
+	v1 := []byte{1, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 'h', 'i'}
+	m, err := Unmarshal(v1)
+	if err != nil || m.ID != "a" || string(m.Body) != "hi" || m.BodyKind != Text {
+		t.Fatalf("v1 decode: %+v %v", m, err)
+	}
+}
+
+func TestPeekProducer(t *testing.T) {
+	b, _ := Marshal(nil, sample())
+	id, seq, ok := PeekProducer(b)
+	if !ok || string(id) != "p-1:1:1" || seq != 42 {
+		t.Fatalf("PeekProducer = %q %d %v", id, seq, ok)
+	}
+	for n := 0; n < len(b); n++ {
+		if id, seq, ok := PeekProducer(b[:n]); ok && (string(id) != "p-1:1:1" || seq != 42) {
+			t.Fatalf("cut at %d: %q %d", n, id, seq)
+		}
+	}
+}

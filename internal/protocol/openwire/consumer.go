@@ -200,7 +200,7 @@ func (c *conn) browse(k *consumer, dest message.Destination, selector string) {
 // afterAnswer runs f once the answer to the command being handled is queued.
 func (c *conn) afterAnswer(f func()) { c.pending = append(c.pending, f) }
 
-func (c *conn) removeConsumer(key string) error {
+func (c *conn) removeConsumer(key string, seen uint64) error {
 	c.cmu.Lock()
 	k := c.consumers[key]
 	delete(c.consumers, key)
@@ -208,7 +208,7 @@ func (c *conn) removeConsumer(key string) error {
 	if k == nil || k.browser {
 		return nil
 	}
-	return c.bc.Unsubscribe(key)
+	return c.bc.UnsubscribeAfter(key, seen)
 }
 
 func (c *conn) consumersOfSession(id *wire.SessionID) []string {
@@ -288,6 +288,8 @@ func (c *conn) onAck(a *wire.MessageAck) error {
 		}
 		return nil
 	case wire.AckRedelivered:
+		// The client redelivers these itself (recover, rollback); count it.
+		c.bc.Redelivered(k.key, k.tags(a.FirstMessageID, a.LastMessageID, false))
 		return nil
 	}
 	tags := k.tags(a.FirstMessageID, a.LastMessageID, a.AckType == wire.AckIndividual)

@@ -113,8 +113,8 @@ func toCore(w *wire.Message) (*message.Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		if valid {
-			m.Body = []byte(text)
+		if valid { // a null text stays a nil body
+			m.Body = append([]byte{}, text...)
 		}
 		return m, nil
 	}
@@ -146,7 +146,9 @@ func toWire(m *message.Message) (*wire.Message, error) {
 	}
 	switch m.BodyKind {
 	case message.Text:
-		w.Content = wire.EncodeText(string(m.Body))
+		if m.Body != nil { // nil: a null text
+			w.Content = wire.EncodeText(string(m.Body))
+		}
 	case message.Plain:
 	case message.Map:
 		// Re-encoded so the Java client reads its strings right (see

@@ -98,7 +98,7 @@ func throwable(err error) *wire.Throwable {
 	switch {
 	case errors.Is(err, broker.ErrClientIDInUse):
 		class = "javax.jms.InvalidClientIDException"
-	case errors.Is(err, broker.ErrNoSuchTemp), errors.Is(err, broker.ErrTempNotOwner),
+	case errors.Is(err, broker.ErrNoSuchTemp), errors.Is(err, broker.ErrTempNotOwner), errors.Is(err, broker.ErrNoSuchDurable),
 		errors.Is(err, broker.ErrWildcardSend), errors.Is(err, message.ErrBadDestination):
 		class = "javax.jms.InvalidDestinationException"
 	case errors.Is(err, broker.ErrSelector):
@@ -213,12 +213,19 @@ func (c *conn) onDestinationInfo(d *wire.DestinationInfo) error {
 }
 
 func (c *conn) onRemove(r *wire.RemoveInfo) (done bool, err error) {
+	// The client says which dispatch it last handed to the application
+	// (we set BrokerSequenceID to the delivery tag); later ones sat in its
+	// prefetch buffer and are not redeliveries.
+	seen := broker.AllSeen
+	if r.LastDeliveredSequenceID >= 0 {
+		seen = uint64(r.LastDeliveredSequenceID)
+	}
 	switch id := r.ObjectID.(type) {
 	case *wire.ConsumerID:
-		return false, c.removeConsumer(id.String())
+		return false, c.removeConsumer(id.String(), seen)
 	case *wire.SessionID:
 		for _, key := range c.consumersOfSession(id) {
-			if err := c.removeConsumer(key); err != nil {
+			if err := c.removeConsumer(key, seen); err != nil {
 				return false, err
 			}
 		}
@@ -227,7 +234,7 @@ func (c *conn) onRemove(r *wire.RemoveInfo) (done bool, err error) {
 		delete(c.producers, id.String())
 		return false, nil
 	case *wire.ConnectionID:
-		c.bc.Close()
+		c.bc.CloseAfter(seen)
 		return false, nil
 	}
 	return false, errors.New("openwire: RemoveInfo for an unknown kind of object")

@@ -80,6 +80,9 @@ func (n destNamer) format(d message.Destination) string {
 // toMessage builds a message from a SEND frame (destination already parsed).
 func toMessage(f *Frame, dest message.Destination) (*message.Message, error) {
 	m := &message.Message{Dest: dest, Priority: message.DefaultPriority, Body: f.Body}
+	if m.Body == nil {
+		m.Body = []byte{} // an empty body, not a null text
+	}
 	m.BodyKind = message.Text
 	if _, ok := f.Lookup(HdrContentLength); ok {
 		m.BodyKind = message.Bytes

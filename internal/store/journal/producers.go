@@ -1,7 +1,7 @@
 package journal
 
 import (
-	"encoding/binary"
+	"github.com/piermq/pier/internal/message"
 	"strings"
 )
 
@@ -105,66 +105,6 @@ func (p *producers) snapshot() map[string]int64 {
 }
 
 // producerOf returns the producer id and sequence of an encoded message
-// (message.Marshal, codec version 1) without decoding the rest of it, so
-// that replay can rebuild the producer table cheaply. ok is false if the
-// bytes are not a version 1 encoding; TestProducerOfMatchesCodec keeps this
-// in step with the message codec.
-func producerOf(b []byte) (id []byte, seq int64, ok bool) {
-	const codecVersion = 1
-	if len(b) == 0 || b[0] != codecVersion {
-		return nil, 0, false
-	}
-	pos := 1
-	str := func() []byte {
-		if pos < 0 {
-			return nil
-		}
-		n, k := binary.Uvarint(b[pos:])
-		if k <= 0 || n > uint64(len(b)-pos-k) {
-			pos = -1
-			return nil
-		}
-		s := b[pos+k : pos+k+int(n)]
-		pos += k + int(n)
-		return s
-	}
-	skip := func(n int) {
-		if pos < 0 || n > len(b)-pos {
-			pos = -1
-			return
-		}
-		pos += n
-	}
-	varint := func() int64 {
-		if pos < 0 {
-			return 0
-		}
-		v, k := binary.Varint(b[pos:])
-		if k <= 0 {
-			pos = -1
-			return 0
-		}
-		pos += k
-		return v
-	}
-	str()      // id
-	skip(1)    // dest kind
-	str()      // dest name
-	skip(1)    // reply-to kind
-	str()      // reply-to name
-	str()      // correlation id
-	str()      // type
-	skip(1)    // priority
-	varint()   // expiration
-	varint()   // timestamp
-	skip(1)    // flags
-	varint()   // delivery count
-	str()      // group id
-	varint()   // group seq
-	id = str() // producer id
-	seq = varint()
-	if pos < 0 {
-		return nil, 0, false
-	}
-	return id, seq, true
-}
+// without decoding the rest of it, so that replay can rebuild the producer
+// table cheaply (the message codec owns the format).
+func producerOf(b []byte) (id []byte, seq int64, ok bool) { return message.PeekProducer(b) }

@@ -306,7 +306,7 @@ func TestProducerOfMatchesCodec(t *testing.T) {
 			}
 		}
 	}
-	if _, _, ok := producerOf([]byte{2, 0}); ok {
+	if _, _, ok := producerOf([]byte{9, 0}); ok {
 		t.Error("producerOf accepted an unknown codec version")
 	}
 }
