@@ -141,10 +141,17 @@ func (c *conn) onMessage(m *wire.Message) error {
 	}
 	if !m.ResponseRequired() && m.ProducerID != nil {
 		if p := c.producers[m.ProducerID.String()]; p != nil && p.WindowSize > 0 {
-			c.send(&wire.ProducerAck{ProducerID: m.ProducerID, Size: int32(len(m.Content))})
+			c.send(&wire.ProducerAck{ProducerID: m.ProducerID, Size: clientSize(m)})
 		}
 	}
 	return nil
+}
+
+// clientSize is the size the Java client counts against its producer window
+// for a message (ActiveMQMessage.getSize: a 1 KiB minimum plus properties
+// and body); a ProducerAck gives that much back.
+func clientSize(m *wire.Message) int32 {
+	return int32(1024 + len(m.MarshalledProperties) + len(m.Content))
 }
 
 // txKey names a local transaction for the core ("" for none).
