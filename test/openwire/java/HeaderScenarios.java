@@ -78,10 +78,12 @@ final class HeaderScenarios {
     }
 
     /**
-     * JMSPriority is carried but, with ActiveMQ's default configuration
-     * (policy prioritizedMessages=false), does not reorder a queue: messages
-     * sent with priority 1 and then 9 before the consumer exists come out
-     * FIFO. JMS 1.1 3.4.10 only asks for best effort.
+     * JMSPriority is carried to the consumer. With ActiveMQ's default
+     * configuration (policy prioritizedMessages=false) it does not reorder a
+     * queue: messages sent with priority 1 and then 9 before the consumer
+     * exists come out FIFO. JMS 1.1 3.4.10 asks only for best effort, and
+     * ActiveMQ with prioritizedMessages=true delivers the high ones first, so
+     * both orders are accepted (and printed); nothing else is.
      */
     static void priority(Env env) throws Exception {
         Connection c = env.connect();
@@ -101,8 +103,13 @@ final class HeaderScenarios {
                 Message m = Env.recv(mc, "message " + i);
                 got.add(((TextMessage) m).getText() + "/" + m.getJMSPriority());
             }
-            Env.equal(List.of("low0/1", "low1/1", "low2/1", "low3/1", "high0/9", "high1/9", "high2/9", "high3/9"),
-                    got, "consumption order (FIFO, priority kept)");
+            List<String> fifo = List.of("low0/1", "low1/1", "low2/1", "low3/1", "high0/9", "high1/9", "high2/9", "high3/9");
+            List<String> byPriority = List.of("high0/9", "high1/9", "high2/9", "high3/9", "low0/1", "low1/1", "low2/1", "low3/1");
+            if (got.equals(byPriority)) {
+                System.out.println("NOTE priority order (ActiveMQ's default is FIFO: prioritizedMessages=false)");
+                return;
+            }
+            Env.equal(fifo, got, "consumption order (FIFO as ActiveMQ by default, or by priority)");
         } finally {
             c.close();
         }
@@ -188,7 +195,7 @@ final class HeaderScenarios {
                 m.setStringProperty("color", items[i][0]);
                 m.setIntProperty("weight", Integer.parseInt(items[i][1]));
                 m.setJMSType(i % 2 == 0 ? "even" : "odd");
-                p.send(m, DeliveryMode.PERSISTENT, i, 0);
+                p.send(m, DeliveryMode.PERSISTENT, i == 5 ? 7 : 4, 0); // one priority: FIFO on any broker
             }
             Env.equal(List.of("m1", "m3"), drain(s, q, "color = 'red' AND weight > 10"), "color = 'red' AND weight > 10");
             Env.equal(List.of("m2", "m4"), drain(s, q, "color IN ('blue', 'green') AND weight BETWEEN 20 AND 30"), "IN/BETWEEN");

@@ -74,13 +74,13 @@ final class MessageScenarios {
             Env.equal(Long.MAX_VALUE, got.getObjectProperty("long"), "long");
             Env.equal(3.5f, got.getObjectProperty("float"), "float");
             Env.equal(-1.25e300, got.getObjectProperty("double"), "double");
-            Env.equal(Env.viaClientMarshalling(TRICKY), got.getObjectProperty("string"), "string (as the client round-trips it)");
+            Env.tricky(TRICKY, got.getObjectProperty("string"), "string property");
             Env.check(!TRICKY.equals(Env.viaClientMarshalling(TRICKY)), "the 5.17 client now round-trips emoji/NUL properties: tighten this test");
             Env.equal(BMP, got.getObjectProperty("bmp"), "BMP string");
             Env.equal("", got.getStringProperty("empty"), "empty string");
             Env.equal(42, got.getObjectProperty("objInt"), "object int");
             Env.equal(Boolean.FALSE, got.getObjectProperty("objBool"), "object boolean");
-            Env.equal(Env.viaClientMarshalling(big), got.getStringProperty("big"), "big string property");
+            Env.tricky(big, got.getStringProperty("big"), "big string property");
             Env.check(got.getObjectProperty("absent") == null, "absent property is not null");
             Env.check(!got.propertyExists("absent") && got.propertyExists("int"), "propertyExists");
 
@@ -207,13 +207,13 @@ final class MessageScenarios {
             Env.equal(Long.MIN_VALUE, got.getObject("long"), "long");
             Env.equal(-0.5f, got.getObject("float"), "float");
             Env.equal(Double.MAX_VALUE, got.getObject("double"), "double");
-            Env.equal(Env.viaClientMarshalling(TRICKY), got.getObject("string"), "string (as the client round-trips it)");
+            Env.tricky(TRICKY, got.getObject("string"), "map string");
             Env.equal(BMP, got.getObject("bmp"), "BMP string");
             Env.equal(null, got.getString("null"), "null string");
             Env.check(got.itemExists("null"), "null entry does not exist");
             Env.check(Arrays.equals(new byte[] {0, 1, (byte) 0xFF}, got.getBytes("bytes")), "bytes");
             Env.equal(9L, got.getObject("object"), "object long");
-            Env.equal(Env.viaClientMarshalling(big), got.getString("big"), "big string (as the client round-trips it)");
+            Env.tricky(big, got.getString("big"), "big map string");
             Env.equal("32767", got.getString("short"), "short read as String");
             Env.check(!got.itemExists("absent"), "absent entry exists");
             int n = 0;
