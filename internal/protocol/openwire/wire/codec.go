@@ -18,8 +18,13 @@ const (
 )
 
 // Options configure a Decoder, an Encoder, Unmarshal and AppendFrame. The
-// zero value is usable: 64 MiB frames, nesting depth 32, no stack traces.
+// zero value is usable: OpenWire v12, 64 MiB frames, nesting depth 32, no
+// stack traces.
 type Options struct {
+	// Version is the negotiated OpenWire version: 1, 9, 10, 11 or 12; 0
+	// means 12. It selects the field lists (see the package doc); any other
+	// value makes every Decode and Encode fail with ErrUnsupportedVersion.
+	Version int
 	// MaxFrameSize bounds the size prefix (type byte + body) of decoded frames.
 	MaxFrameSize int
 	// MaxDepth bounds the nesting of objects, throwables and primitive maps.
@@ -36,7 +41,28 @@ func (o Options) withDefaults() Options {
 	if o.MaxDepth <= 0 {
 		o.MaxDepth = defaultMaxDepth
 	}
+	if o.Version == 0 {
+		o.Version = ProtocolVersion
+	}
 	return o
+}
+
+// VersionSupported reports whether v is an OpenWire version this package
+// speaks: 1, 9, 10, 11 or 12 (the versions an ActiveMQ 5.x Java client can
+// negotiate).
+func VersionSupported(v int) bool {
+	switch v {
+	case 1, 9, 10, 11, 12:
+		return true
+	}
+	return false
+}
+
+func checkVersion(v int) error {
+	if !VersionSupported(v) {
+		return fmt.Errorf("%w: %d (supported: 1, 9, 10, 11, 12)", ErrUnsupportedVersion, v)
+	}
+	return nil
 }
 
 // Decoder reads size-prefixed loose-encoded frames.
@@ -53,6 +79,17 @@ func NewDecoder(r io.Reader, opts Options) *Decoder {
 
 // SetStackTraceEnabled applies the negotiated StackTraceEnabled flag.
 func (d *Decoder) SetStackTraceEnabled(v bool) { d.opts.StackTraceEnabled = v }
+
+// SetVersion applies the negotiated OpenWire version to the frames decoded
+// from now on (WireFormatInfo itself reads the same in every version). An
+// unsupported version is refused and leaves the Decoder unchanged.
+func (d *Decoder) SetVersion(v int) error {
+	if err := checkVersion(v); err != nil {
+		return err
+	}
+	d.opts.Version = v
+	return nil
+}
 
 // Decode reads one frame. It returns io.EOF at a clean end of stream,
 // io.ErrUnexpectedEOF inside a frame, and (nil, nil) for a null frame
@@ -113,6 +150,9 @@ func Unmarshal(frame []byte, opts Options) (Command, error) {
 
 // decodeFrame decodes type byte + body.
 func decodeFrame(frame []byte, opts Options) (Command, error) {
+	if err := checkVersion(opts.Version); err != nil {
+		return nil, err
+	}
 	t := frame[0]
 	if t == TypeNull {
 		if len(frame) > 1 {
@@ -124,7 +164,10 @@ func decodeFrame(frame []byte, opts Options) (Command, error) {
 	if cmd == nil {
 		return nil, fmt.Errorf("openwire: decode frame: %w", &UnknownTypeError{Type: t})
 	}
-	r := &reader{buf: frame[1:], maxDepth: opts.MaxDepth, stackTrace: opts.StackTraceEnabled}
+	if !typeInVersion(t, opts.Version) {
+		return nil, fmt.Errorf("openwire: decode frame: %w", &UnknownTypeError{Type: t, Version: opts.Version})
+	}
+	r := &reader{buf: frame[1:], maxDepth: opts.MaxDepth, stackTrace: opts.StackTraceEnabled, version: opts.Version}
 	cmd.unmarshal(r)
 	if r.err == nil && r.remaining() > 0 {
 		r.fail("%d trailing bytes", r.remaining())
@@ -150,6 +193,17 @@ func NewEncoder(w io.Writer, opts Options) *Encoder {
 // SetStackTraceEnabled applies the negotiated StackTraceEnabled flag.
 func (e *Encoder) SetStackTraceEnabled(v bool) { e.opts.StackTraceEnabled = v }
 
+// SetVersion applies the negotiated OpenWire version to the frames encoded
+// from now on. An unsupported version is refused and leaves the Encoder
+// unchanged.
+func (e *Encoder) SetVersion(v int) error {
+	if err := checkVersion(v); err != nil {
+		return err
+	}
+	e.opts.Version = v
+	return nil
+}
+
 // Encode writes cmd as one frame; a nil cmd writes a null frame.
 func (e *Encoder) Encode(cmd Command) error {
 	b, err := AppendFrame(e.buf[:0], cmd, e.opts)
@@ -169,10 +223,17 @@ func Marshal(cmd Command) ([]byte, error) {
 	return AppendFrame(nil, cmd, Options{})
 }
 
-// AppendFrame appends cmd as a complete frame to dst.
+// AppendFrame appends cmd as a complete frame to dst, in the field lists of
+// opts.Version (fields the version lacks are left out, as Java does).
 func AppendFrame(dst []byte, cmd Command, opts Options) ([]byte, error) {
+	if opts.Version == 0 {
+		opts.Version = ProtocolVersion
+	}
+	if err := checkVersion(opts.Version); err != nil {
+		return dst, err
+	}
 	start := len(dst)
-	w := &writer{buf: append(dst, 0, 0, 0, 0), stackTrace: opts.StackTraceEnabled}
+	w := &writer{buf: append(dst, 0, 0, 0, 0), stackTrace: opts.StackTraceEnabled, version: opts.Version}
 	if isNil(cmd) {
 		w.u8(TypeNull)
 	} else {

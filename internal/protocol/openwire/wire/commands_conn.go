@@ -29,6 +29,9 @@ func (c *BrokerInfo) marshal(w *writer) {
 	w.boolean(c.SlaveBroker)
 	w.boolean(c.MasterBroker)
 	w.boolean(c.FaultTolerantConfiguration)
+	if w.version == 1 {
+		return
+	}
 	w.boolean(c.DuplexConnection)
 	w.boolean(c.NetworkConnection)
 	w.i64(c.ConnectionID)
@@ -45,6 +48,9 @@ func (c *BrokerInfo) unmarshal(r *reader) {
 	c.SlaveBroker = r.boolean()
 	c.MasterBroker = r.boolean()
 	c.FaultTolerantConfiguration = r.boolean()
+	if r.version == 1 {
+		return
+	}
 	c.DuplexConnection = r.boolean()
 	c.NetworkConnection = r.boolean()
 	c.ConnectionID = r.i64()
@@ -80,6 +86,9 @@ func (c *ConnectionInfo) marshal(w *writer) {
 	writeArray(w, c.BrokerPath)
 	w.boolean(c.BrokerMasterConnector)
 	w.boolean(c.Manageable)
+	if w.version == 1 {
+		return
+	}
 	w.boolean(c.ClientMaster)
 	w.boolean(c.FaultTolerant)
 	w.boolean(c.FailoverReconnect)
@@ -95,6 +104,10 @@ func (c *ConnectionInfo) unmarshal(r *reader) {
 	c.BrokerPath = readArray[*BrokerID](r, "ConnectionInfo.brokerPath")
 	c.BrokerMasterConnector = r.boolean()
 	c.Manageable = r.boolean()
+	if r.version == 1 {
+		c.ClientMaster = true // the Java default
+		return
+	}
 	c.ClientMaster = r.boolean()
 	c.FaultTolerant = r.boolean()
 	c.FailoverReconnect = r.boolean()
@@ -156,7 +169,9 @@ func (c *ConsumerInfo) marshal(w *writer) {
 	w.i32(c.MaximumPendingMessageLimit)
 	w.boolean(c.DispatchAsync)
 	w.str(c.Selector)
-	w.str(c.ClientID)
+	if w.version >= 10 {
+		w.str(c.ClientID)
+	}
 	w.str(c.SubscriptionName)
 	w.boolean(c.NoLocal)
 	w.boolean(c.Exclusive)
@@ -167,7 +182,9 @@ func (c *ConsumerInfo) marshal(w *writer) {
 	w.boolean(c.NetworkSubscription)
 	w.boolean(c.OptimizedAcknowledge)
 	w.boolean(c.NoRangeAcks)
-	writeArray(w, c.NetworkConsumerPath)
+	if w.version > 1 {
+		writeArray(w, c.NetworkConsumerPath)
+	}
 }
 
 func (c *ConsumerInfo) unmarshal(r *reader) {
@@ -179,7 +196,9 @@ func (c *ConsumerInfo) unmarshal(r *reader) {
 	c.MaximumPendingMessageLimit = r.i32()
 	c.DispatchAsync = r.boolean()
 	c.Selector = r.str()
-	c.ClientID = r.str()
+	if r.version >= 10 {
+		c.ClientID = r.str()
+	}
 	c.SubscriptionName = r.str()
 	c.NoLocal = r.boolean()
 	c.Exclusive = r.boolean()
@@ -193,7 +212,9 @@ func (c *ConsumerInfo) unmarshal(r *reader) {
 	c.NetworkSubscription = r.boolean()
 	c.OptimizedAcknowledge = r.boolean()
 	c.NoRangeAcks = r.boolean()
-	c.NetworkConsumerPath = readArray[*ConsumerID](r, "ConsumerInfo.networkConsumerPath")
+	if r.version > 1 {
+		c.NetworkConsumerPath = readArray[*ConsumerID](r, "ConsumerInfo.networkConsumerPath")
+	}
 }
 
 // ProducerInfo (type 6) opens a producer; Destination is nil for an
@@ -214,6 +235,9 @@ func (c *ProducerInfo) marshal(w *writer) {
 	w.nested(c.ProducerID)
 	w.nested(c.Destination)
 	writeArray(w, c.BrokerPath)
+	if w.version == 1 {
+		return
+	}
 	w.boolean(c.DispatchAsync)
 	w.i32(c.WindowSize)
 }
@@ -223,6 +247,9 @@ func (c *ProducerInfo) unmarshal(r *reader) {
 	c.ProducerID = readNested[*ProducerID](r, "ProducerInfo.producerId")
 	c.Destination = readDestination(r, "ProducerInfo.destination")
 	c.BrokerPath = readArray[*BrokerID](r, "ProducerInfo.brokerPath")
+	if r.version == 1 {
+		return
+	}
 	c.DispatchAsync = r.boolean()
 	c.WindowSize = r.i32()
 }
@@ -337,7 +364,9 @@ func (*RemoveInfo) DataType() byte { return TypeRemoveInfo }
 func (c *RemoveInfo) marshal(w *writer) {
 	c.marshalHeader(w)
 	w.nested(c.ObjectID)
-	w.i64(c.LastDeliveredSequenceID)
+	if w.version > 1 {
+		w.i64(c.LastDeliveredSequenceID)
+	}
 }
 
 func (c *RemoveInfo) unmarshal(r *reader) {
@@ -349,6 +378,10 @@ func (c *RemoveInfo) unmarshal(r *reader) {
 	default:
 		r.off = start
 		r.fail("RemoveInfo.objectId: unexpected type %d", c.ObjectID.DataType())
+	}
+	if r.version == 1 {
+		c.LastDeliveredSequenceID = lastDeliveredUnknown
+		return
 	}
 	c.LastDeliveredSequenceID = r.i64()
 }

@@ -72,20 +72,30 @@ type ConsumerControl struct {
 func (*ConsumerControl) DataType() byte { return TypeConsumerControl }
 func (c *ConsumerControl) marshal(w *writer) {
 	c.marshalHeader(w)
-	w.nested(c.Destination)
+	if w.version > 1 {
+		w.nested(c.Destination)
+	}
 	w.boolean(c.Close)
 	w.nested(c.ConsumerID)
 	w.i32(c.Prefetch)
+	if w.version == 1 {
+		return
+	}
 	w.boolean(c.Flush)
 	w.boolean(c.Start)
 	w.boolean(c.Stop)
 }
 func (c *ConsumerControl) unmarshal(r *reader) {
 	c.unmarshalHeader(r)
-	c.Destination = readDestination(r, "ConsumerControl.destination")
+	if r.version > 1 {
+		c.Destination = readDestination(r, "ConsumerControl.destination")
+	}
 	c.Close = r.boolean()
 	c.ConsumerID = readNested[*ConsumerID](r, "ConsumerControl.consumerId")
 	c.Prefetch = r.i32()
+	if r.version == 1 {
+		return
+	}
 	c.Flush = r.boolean()
 	c.Start = r.boolean()
 	c.Stop = r.boolean()
@@ -113,6 +123,9 @@ func (c *ConnectionControl) marshal(w *writer) {
 	w.boolean(c.FaultTolerant)
 	w.boolean(c.Resume)
 	w.boolean(c.Suspend)
+	if w.version == 1 {
+		return
+	}
 	w.str(c.ConnectedBrokers)
 	w.str(c.ReconnectTo)
 	w.boolean(c.RebalanceConnection)
@@ -125,6 +138,9 @@ func (c *ConnectionControl) unmarshal(r *reader) {
 	c.FaultTolerant = r.boolean()
 	c.Resume = r.boolean()
 	c.Suspend = r.boolean()
+	if r.version == 1 {
+		return
+	}
 	c.ConnectedBrokers = r.str()
 	c.ReconnectTo = r.str()
 	c.RebalanceConnection = r.boolean()
@@ -239,7 +255,9 @@ func (c *MessageAck) marshal(w *writer) {
 	w.nested(c.FirstMessageID)
 	w.nested(c.LastMessageID)
 	w.i32(c.MessageCount)
-	w.throwable(c.PoisonCause)
+	if w.version > 1 {
+		w.throwable(c.PoisonCause)
+	}
 }
 func (c *MessageAck) unmarshal(r *reader) {
 	c.unmarshalHeader(r)
@@ -250,7 +268,9 @@ func (c *MessageAck) unmarshal(r *reader) {
 	c.FirstMessageID = readNested[*MessageID](r, "MessageAck.firstMessageId")
 	c.LastMessageID = readNested[*MessageID](r, "MessageAck.lastMessageId")
 	c.MessageCount = r.i32()
-	c.PoisonCause = r.throwable()
+	if r.version > 1 {
+		c.PoisonCause = r.throwable()
+	}
 }
 
 // MessageDispatchNotification (type 90) is used between brokers (slaves).

@@ -14,6 +14,8 @@ var (
 	ErrMalformed = errors.New("openwire: malformed")
 	// ErrUnknownType: a type byte this package cannot decode or encode.
 	ErrUnknownType = errors.New("openwire: unknown or unsupported data type")
+	// ErrUnsupportedVersion: an OpenWire version other than 1, 9, 10, 11, 12.
+	ErrUnsupportedVersion = errors.New("openwire: unsupported OpenWire version")
 	// ErrInvalidValue: a Go value that cannot be encoded (string too long,
 	// unsupported map value type, ...).
 	ErrInvalidValue = errors.New("openwire: value cannot be encoded")
@@ -33,11 +35,17 @@ func (e *MalformedError) Error() string {
 func (e *MalformedError) Is(target error) bool { return target == ErrMalformed }
 
 // UnknownTypeError names the offending type byte. It matches ErrUnknownType.
+// Version is set when the type exists in OpenWire but not in that version
+// (e.g. BrokerSubscriptionInfo before v12, MessagePull in v1).
 type UnknownTypeError struct {
-	Type byte
+	Type    byte
+	Version int
 }
 
 func (e *UnknownTypeError) Error() string {
+	if e.Version != 0 {
+		return fmt.Sprintf("openwire: data type %d does not exist in OpenWire version %d", e.Type, e.Version)
+	}
 	return fmt.Sprintf("openwire: unknown or unsupported data type %d", e.Type)
 }
 

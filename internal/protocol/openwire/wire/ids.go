@@ -156,13 +156,17 @@ func (id *MessageID) String() string {
 	return p + ":" + strconv.FormatInt(id.ProducerSequenceID, 10)
 }
 func (id *MessageID) marshal(w *writer) {
-	w.str(id.TextView)
+	if w.version >= 10 {
+		w.str(id.TextView)
+	}
 	w.nested(id.ProducerID)
 	w.i64(id.ProducerSequenceID)
 	w.i64(id.BrokerSequenceID)
 }
 func (id *MessageID) unmarshal(r *reader) {
-	id.TextView = r.str()
+	if r.version >= 10 {
+		id.TextView = r.str()
+	}
 	id.ProducerID = readNested[*ProducerID](r, "MessageId.producerId")
 	id.ProducerSequenceID = r.i64()
 	id.BrokerSequenceID = r.i64()

@@ -86,11 +86,16 @@ func (m *Message) marshal(w *writer) {
 	w.i64(m.Arrival)
 	w.str(m.UserID)
 	w.boolean(m.ReceivedByDFBridge)
+	if w.version == 1 {
+		return // v1 has no BlobMessage either
+	}
 	w.boolean(m.Droppable)
 	writeArray(w, m.Cluster)
 	w.i64(m.BrokerInTime)
 	w.i64(m.BrokerOutTime)
-	w.boolean(m.JMSXGroupFirstForConsumer)
+	if w.version >= 10 {
+		w.boolean(m.JMSXGroupFirstForConsumer)
+	}
 	if m.Type == TypeBlobMessage {
 		w.str(m.RemoteBlobURL)
 		w.str(m.MimeType)
@@ -125,11 +130,16 @@ func (m *Message) unmarshal(r *reader) {
 	m.Arrival = r.i64()
 	m.UserID = r.str()
 	m.ReceivedByDFBridge = r.boolean()
+	if r.version == 1 {
+		return
+	}
 	m.Droppable = r.boolean()
 	m.Cluster = readArray[*BrokerID](r, "Message.cluster")
 	m.BrokerInTime = r.i64()
 	m.BrokerOutTime = r.i64()
-	m.JMSXGroupFirstForConsumer = r.boolean()
+	if r.version >= 10 {
+		m.JMSXGroupFirstForConsumer = r.boolean()
+	}
 	if m.Type == TypeBlobMessage {
 		m.RemoteBlobURL = r.str()
 		m.MimeType = r.str()

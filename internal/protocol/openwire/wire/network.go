@@ -17,16 +17,26 @@ func (c *SubscriptionInfo) marshal(w *writer) {
 	w.nested(c.Destination)
 	w.str(c.Selector)
 	w.str(c.SubscriptionName)
+	if w.version == 1 {
+		return
+	}
 	w.nested(c.SubscribedDestination)
-	w.boolean(c.NoLocal)
+	if w.version >= 11 {
+		w.boolean(c.NoLocal)
+	}
 }
 func (c *SubscriptionInfo) unmarshal(r *reader) {
 	c.ClientID = r.str()
 	c.Destination = readDestination(r, "SubscriptionInfo.destination")
 	c.Selector = r.str()
 	c.SubscriptionName = r.str()
+	if r.version == 1 {
+		return
+	}
 	c.SubscribedDestination = readDestination(r, "SubscriptionInfo.subscribedDestination")
-	c.NoLocal = r.boolean()
+	if r.version >= 11 {
+		c.NoLocal = r.boolean()
+	}
 }
 
 // BrokerSubscriptionInfo (type 92) lists durable subscriptions between brokers.
@@ -52,7 +62,10 @@ func (c *BrokerSubscriptionInfo) unmarshal(r *reader) {
 }
 
 // NetworkBridgeFilter (type 91, no prefix) is the only BooleanExpression that
-// can travel in ConsumerInfo.AdditionalPredicate (broker networks).
+// can travel in ConsumerInfo.AdditionalPredicate (broker networks). Versions
+// 9 and older carry a single networkTTL instead of the two TTLs, and before
+// the broker id: it is written from MessageTTL and read into both, as Java's
+// getNetworkTTL/setNetworkTTL do.
 type NetworkBridgeFilter struct {
 	NetworkBrokerID *BrokerID
 	MessageTTL      int32
@@ -61,11 +74,22 @@ type NetworkBridgeFilter struct {
 
 func (*NetworkBridgeFilter) DataType() byte { return TypeNetworkBridgeFilter }
 func (c *NetworkBridgeFilter) marshal(w *writer) {
+	if w.version <= 9 {
+		w.i32(c.MessageTTL) // networkTTL, before the broker id
+		w.nested(c.NetworkBrokerID)
+		return
+	}
 	w.nested(c.NetworkBrokerID)
 	w.i32(c.MessageTTL)
 	w.i32(c.ConsumerTTL)
 }
 func (c *NetworkBridgeFilter) unmarshal(r *reader) {
+	if r.version <= 9 {
+		c.MessageTTL = r.i32() // networkTTL, before the broker id
+		c.ConsumerTTL = c.MessageTTL
+		c.NetworkBrokerID = readNested[*BrokerID](r, "NetworkBridgeFilter.networkBrokerId")
+		return
+	}
 	c.NetworkBrokerID = readNested[*BrokerID](r, "NetworkBridgeFilter.networkBrokerId")
 	c.MessageTTL = r.i32()
 	c.ConsumerTTL = r.i32()

@@ -14,6 +14,7 @@ type reader struct {
 	depth      int
 	maxDepth   int
 	stackTrace bool // StackTraceEnabled negotiated: throwables carry frames and a cause
+	version    int  // OpenWire version (1, 9, 10, 11, 12); 0 only for primitive-only readers
 	err        error
 }
 
@@ -165,6 +166,11 @@ func (r *reader) object() DataStructure {
 	if ds == nil {
 		r.off = start
 		r.fail("nested object: %v", &UnknownTypeError{Type: t})
+		return nil
+	}
+	if !typeInVersion(t, r.version) {
+		r.off = start
+		r.fail("nested object: %v", &UnknownTypeError{Type: t, Version: r.version})
 		return nil
 	}
 	if !r.enter() {

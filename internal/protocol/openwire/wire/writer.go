@@ -12,12 +12,20 @@ type writer struct {
 	plainTopStrings bool // MarshalJavaProperties: top-level string values in UTF-8
 	buf             []byte
 	stackTrace      bool
+	version         int // OpenWire version (1, 9, 10, 11, 12)
 	err             error
 }
 
 func (w *writer) fail(format string, args ...any) {
 	if w.err == nil {
 		w.err = fmt.Errorf("%w: "+format, append([]any{ErrInvalidValue}, args...)...)
+	}
+}
+
+// failWith records err unless an earlier error is already sticky.
+func (w *writer) failWith(err error) {
+	if w.err == nil {
+		w.err = err
 	}
 }
 
@@ -96,7 +104,11 @@ func (w *writer) nested(ds DataStructure) {
 func (w *writer) object(ds DataStructure) {
 	t := ds.DataType()
 	if newDataStructure(t) == nil {
-		w.fail("%v", &UnknownTypeError{Type: t})
+		w.failWith(&UnknownTypeError{Type: t})
+		return
+	}
+	if !typeInVersion(t, w.version) {
+		w.failWith(&UnknownTypeError{Type: t, Version: w.version})
 		return
 	}
 	w.u8(t)
