@@ -261,9 +261,15 @@ func (c *conn) negotiate(info *wire.WireFormatInfo) error {
 	if n.TightEncoding || n.Cache || n.SizePrefixDisabled {
 		return errors.New("this broker speaks loose encoding, without marshal cache, with size prefixes")
 	}
-	if n.Version < wire.ProtocolVersion {
-		return fmt.Errorf("OpenWire version %d is not supported yet; this broker speaks version %d", n.Version, wire.ProtocolVersion)
+	v := int(n.Version)
+	if !wire.VersionSupported(v) {
+		return fmt.Errorf("OpenWire version %d is not supported; this broker speaks versions 1, 9, 10, 11 and 12", v)
 	}
+	// Both directions use the negotiated version from the next frame on. The
+	// write loop has not encoded anything yet: it first encodes after the
+	// keepAlive or send below, which order these calls before it.
+	_ = c.dec.SetVersion(v) // cannot fail: checked above
+	_ = c.enc.SetVersion(v)
 	if n.MaxInactivityDuration > 0 {
 		c.readCheck = n.MaxInactivityDuration + n.MaxInactivityDuration/2
 		c.keepAlive <- n.MaxInactivityDuration / 3

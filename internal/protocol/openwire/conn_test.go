@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +65,13 @@ type client struct {
 
 func (r *rig) dial() *client {
 	r.t.Helper()
+	return r.dialVersion(wire.ProtocolVersion)
+}
+
+// dialVersion negotiates OpenWire version v and switches the client's codec
+// to it, as the Java client does.
+func (r *rig) dialVersion(v int) *client {
+	r.t.Helper()
 	nc, err := net.Dial("tcp", r.addr)
 	if err != nil {
 		r.t.Fatal(err)
@@ -69,9 +79,16 @@ func (r *rig) dial() *client {
 	r.t.Cleanup(func() { nc.Close() })
 	c := &client{t: r.t, nc: nc, dec: wire.NewDecoder(bufio.NewReader(nc), wire.Options{}), enc: wire.NewEncoder(nc, wire.Options{})}
 	info := wire.NewBrokerWireFormat(wire.BrokerWireFormatConfig{MaxInactivityDuration: 30 * time.Second})
+	info.Version = int32(v)
 	c.write(info)
 	if _, ok := c.read().(*wire.WireFormatInfo); !ok {
 		r.t.Fatal("broker did not start with WireFormatInfo")
+	}
+	if err := c.dec.SetVersion(v); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := c.enc.SetVersion(v); err != nil {
+		r.t.Fatal(err)
 	}
 	if _, ok := c.read().(*wire.BrokerInfo); !ok {
 		r.t.Fatal("no BrokerInfo after negotiation")
@@ -214,5 +231,78 @@ func TestGarbageGetsAnErrorAndClose(t *testing.T) {
 	}
 	if !sawError {
 		t.Fatal("no ConnectionError before the close")
+	}
+}
+
+// TestOlderVersionSendReceiveAck negotiates an older OpenWire version (10, as
+// the brief requires, and 9 and 1, whose messages differ from v12) and does a
+// send/receive/ack round trip; the client decodes everything at that version,
+// so a frame the broker wrote in another version's field list fails.
+func TestOlderVersionSendReceiveAck(t *testing.T) {
+	for _, v := range []int{10, 9, 1} {
+		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
+			r := newRig(t)
+			c := r.dialVersion(v)
+			conn := &wire.ConnectionID{Value: fmt.Sprintf("ID:old-%d", v)}
+			c.ok(&wire.ConnectionInfo{ConnectionID: conn, ClientID: "old"})
+			prod := &wire.ProducerID{ConnectionID: conn.Value, SessionID: 1, Value: 1}
+			q := &wire.Destination{Type: wire.TypeQueue, PhysicalName: "old.q"}
+			c.ok(&wire.ProducerInfo{ProducerID: prod, Destination: q})
+			m := &wire.Message{Type: wire.TypeTextMessage, ProducerID: prod, Destination: q, Persistent: true,
+				Priority: 4, MessageID: &wire.MessageID{ProducerID: prod, ProducerSequenceID: 1},
+				Content: wire.EncodeText("from v" + fmt.Sprint(v)), JMSXGroupFirstForConsumer: true}
+			c.ok(m)
+			cons := &wire.ConsumerID{ConnectionID: conn.Value, SessionID: 1, Value: 1}
+			c.ok(&wire.ConsumerInfo{ConsumerID: cons, Destination: q, PrefetchSize: 10, ClientID: "old"})
+			md, ok := c.read().(*wire.MessageDispatch)
+			if !ok || md.Message == nil {
+				t.Fatalf("want a MessageDispatch, got %#v", md)
+			}
+			text, _, err := wire.DecodeText(md.Message.Content)
+			if err != nil || text != "from v"+fmt.Sprint(v) || messageKey(md.Message.MessageID) != messageKey(m.MessageID) {
+				t.Fatalf("dispatched %q %v (id %v)", text, err, md.Message.MessageID)
+			}
+			// Re-encoding at v gives what the broker sent only if it used v.
+			frame, err := wire.AppendFrame(nil, md, wire.Options{Version: v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again, err := wire.Unmarshal(frame, wire.Options{Version: v}); err != nil || !reflect.DeepEqual(again, md) {
+				t.Fatalf("dispatch does not round-trip at v%d: %v", v, err)
+			}
+			c.ok(&wire.MessageAck{ConsumerID: cons, Destination: q, AckType: wire.AckStandard,
+				FirstMessageID: md.Message.MessageID, LastMessageID: md.Message.MessageID, MessageCount: 1})
+			if n := r.st.Count("queue://old.q"); n != 0 {
+				t.Fatalf("store holds %d after the ack", n)
+			}
+		})
+	}
+}
+
+func TestUnsupportedVersionIsRefused(t *testing.T) {
+	r := newRig(t)
+	nc, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	info := wire.NewBrokerWireFormat(wire.BrokerWireFormatConfig{})
+	info.Version = 5
+	if err := wire.NewEncoder(nc, wire.Options{}).Encode(info); err != nil {
+		t.Fatal(err)
+	}
+	dec := wire.NewDecoder(bufio.NewReader(nc), wire.Options{})
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		cmd, err := dec.Decode()
+		if err != nil {
+			t.Fatalf("no ConnectionError before the close: %v", err)
+		}
+		if ce, ok := cmd.(*wire.ConnectionError); ok {
+			if !strings.Contains(ce.Exception.Message, "OpenWire version 5 is not supported") {
+				t.Fatalf("error %q", ce.Exception.Message)
+			}
+			return
+		}
 	}
 }
