@@ -1,7 +1,9 @@
-// Package wire is the OpenWire v12 codec: the frames an ActiveMQ 5.x Java
-// client (5.17) and a broker exchange, in LOOSE encoding without the marshal
-// cache. It does no network I/O beyond an io.Reader/io.Writer and knows
-// nothing about brokers; internal/protocol/openwire adapts it.
+// Package wire is the OpenWire codec: the frames an ActiveMQ 5.x Java client
+// (5.17) and a broker exchange, in LOOSE encoding without the marshal cache,
+// in the versions such a client can negotiate: 1, 9, 10, 11 and 12
+// (Options.Version, Decoder.SetVersion, Encoder.SetVersion; default 12). It
+// does no network I/O beyond an io.Reader/io.Writer and knows nothing about
+// brokers; internal/protocol/openwire adapts it.
 //
 // A broker advertises TightEncodingEnabled=false and CacheEnabled=false
 // (NewBrokerWireFormat); the client's own WireFormatInfo is always loose, and
@@ -93,6 +95,42 @@
 //	120 ConnectionId S; 121 SessionId S conn, L value; 122 ConsumerId S conn, L session, L value
 //	123 ProducerId S conn, L value, L session; 124 BrokerId S
 //
+// # Older versions
+//
+// Options.Version selects the field lists; WireFormatInfo reads the same in
+// every version. Fields a version lacks are left out when encoding (as Java
+// does, silently) and decode as zero values, except where the Java object has
+// another default (noted below). A type a version lacks fails to encode and
+// decode with an *UnknownTypeError carrying the version. Checked by diffing
+// the looseMarshal field order of the v1, v9, v10 and v11 marshallers against
+// v12 (ActiveMQ activemq-client/.../openwire/v*), and by the frames the 5.17
+// client marshals at each version (testdata/golden/versions).
+//
+//	v11  as v12, but no type 92 BrokerSubscriptionInfo.
+//	v10  as v11, and 55 SubscriptionInfo has no trailing Z noLocal.
+//	v9   as v10, and: 5 ConsumerInfo has no S clientId (between selector and
+//	     subscriptionName); 110 MessageId has no leading S textView; 23–29
+//	     Message has no trailing Z jmsXGroupFirstForConsumer; 91
+//	     NetworkBridgeFilter is I networkTTL, C networkBrokerId (the TTL
+//	     first; written from MessageTTL, read into MessageTTL and ConsumerTTL).
+//	v1   as v9, and: no types 19 ProducerAck, 20 MessagePull, 29 BlobMessage;
+//	     2 BrokerInfo ends after faultTolerantConfiguration; 3 ConnectionInfo
+//	     ends after manageable (clientMaster decodes as true, the Java
+//	     default); 5 ConsumerInfo has no trailing A networkConsumerPath;
+//	     6 ProducerInfo ends after brokerPath; 12 RemoveInfo has no
+//	     lastDeliveredSequenceId (decodes as -2, unknown); 17 ConsumerControl
+//	     has no leading N destination and ends after prefetch;
+//	     18 ConnectionControl ends after suspend; 22 MessageAck has no
+//	     T poisonCause; 23–28 Message ends after receivedByDFBridge;
+//	     55 SubscriptionInfo ends after subscriptionName (no
+//	     subscribedDestination).
+//
+// Two of these were missing from PROTOCOLS.md §3.5: the networkTTL-first
+// order of NetworkBridgeFilter in v9 and v1, and SubscriptionInfo's missing
+// subscribedDestination in v1. (The v1 and v10 Java marshallers also cut
+// throwable messages longer than MAX_EXCEPTION_MESSAGE_SIZE when writing;
+// that is not a wire difference and is not reproduced.)
+//
 // Primitive map: int32 count (-1 = null), count × (uint16-length modified
 // UTF-8 key, type code, value) with codes 0 null, 1 bool, 2 byte, 3 char,
 // 4 short, 5 int, 6 long, 7 double, 8 float, 9 string, 10 bytes (int32 len),
@@ -102,7 +140,8 @@
 // are zlib; a compressed BytesMessage is prefixed by the int32 uncompressed
 // length.
 //
-// Sources: /work/shared/notes/PROTOCOLS.md part A and the v12 marshallers of
-// ActiveMQ 5.17, checked against frames captured from the 5.17.2 client
-// (testdata/golden/README.md).
+// Sources: /work/shared/notes/PROTOCOLS.md part A and the v1, v9–v12
+// marshallers of ActiveMQ 5.17, checked against frames captured from the
+// 5.17.2 client (testdata/golden/README.md) and frames it marshals at each
+// version (testdata/golden/versions/README.md).
 package wire

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -9,7 +10,8 @@ import (
 )
 
 // FuzzDecode checks that no input panics the decoder and that whatever
-// decodes re-encodes to something that decodes to the same value.
+// decodes re-encodes to something that decodes to the same value. The first
+// input byte picks the version (fuzzVersions[b%5]); the rest is the frame.
 func FuzzDecode(f *testing.F) {
 	files, _ := filepath.Glob("testdata/golden/*.bin")
 	for _, name := range files {
@@ -17,23 +19,34 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(b)
+		f.Add(append([]byte{4}, b...))
 	}
-	for _, cmd := range roundTripCases() {
-		b, err := Marshal(cmd)
-		if err != nil {
-			f.Fatal(err)
+	for i, v := range fuzzVersions {
+		files, _ := filepath.Glob(filepath.Join("testdata", "golden", "versions", fmt.Sprintf("v%d", v), "*.bin"))
+		for _, name := range files {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(append([]byte{byte(i)}, b...))
 		}
-		f.Add(b)
+		for _, cmd := range roundTripCases() {
+			if b, err := AppendFrame([]byte{byte(i)}, cmd, Options{Version: v}); err == nil {
+				f.Add(b)
+			}
+		}
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		opts := Options{MaxFrameSize: 1 << 20}
-		cmd, err := NewDecoder(bytes.NewReader(in), opts).Decode()
+		if len(in) == 0 {
+			return
+		}
+		opts := Options{MaxFrameSize: 1 << 20, Version: fuzzVersions[in[0]%5]}
+		cmd, err := NewDecoder(bytes.NewReader(in[1:]), opts).Decode()
 		if err != nil {
 			return
 		}
 		exerciseHelpers(cmd)
-		out, err := Marshal(cmd)
+		out, err := AppendFrame(nil, cmd, opts)
 		if err != nil {
 			t.Fatalf("decoded %T does not re-encode: %v", cmd, err)
 		}
@@ -44,13 +57,15 @@ func FuzzDecode(f *testing.F) {
 		if !reflect.DeepEqual(again, cmd) {
 			// Float NaNs in WireFormatInfo properties are never DeepEqual;
 			// the encodings must still agree.
-			out2, err := Marshal(again)
+			out2, err := AppendFrame(nil, again, opts)
 			if _, wf := cmd.(*WireFormatInfo); !wf || err != nil || !bytes.Equal(out, out2) {
 				t.Fatalf("round trip differs:\n%+v\n%+v", cmd, again)
 			}
 		}
 	})
 }
+
+var fuzzVersions = [5]int{1, 9, 10, 11, 12}
 
 // exerciseHelpers runs the body helpers over decoded messages: they must not
 // panic on any input.

@@ -12,7 +12,8 @@ var ErrNegotiation = errors.New("openwire: wire format negotiation failed")
 // Magic is the 8-byte WireFormatInfo magic.
 const Magic = "ActiveMQ"
 
-// ProtocolVersion is the OpenWire version this package encodes (v12).
+// ProtocolVersion is the newest OpenWire version this package speaks, the one
+// a broker advertises and the default of Options.Version.
 const ProtocolVersion = 12
 
 // WireFormatInfo property keys (the "Inital" typo is Java's).
@@ -175,8 +176,9 @@ type Negotiated struct {
 
 // Negotiate combines the local (our advertised) and remote WireFormatInfo.
 // It fails if the remote magic is invalid or the version is not positive.
-// It does not reject tight encoding, caching or versions below 12: this
-// package only implements loose v12, so callers must check the result.
+// It does not reject tight encoding, caching or unsupported versions: this
+// package only implements loose encoding of versions 1, 9, 10, 11 and 12
+// (VersionSupported), so callers must check the result.
 func Negotiate(local, remote *WireFormatInfo) (Negotiated, error) {
 	if !remote.Valid() {
 		return Negotiated{}, fmt.Errorf("%w: remote wire format magic is invalid", ErrNegotiation)
