@@ -13,14 +13,9 @@ import (
 	"time"
 
 	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/protocol/netserve"
 	"github.com/piermq/pier/internal/protocol/openwire/wire"
 )
-
-// outItem is one command for the writer; final ends the writer.
-type outItem struct {
-	cmd   wire.Command
-	final bool
-}
 
 // conn is one OpenWire connection: a read loop (Run) and a write loop.
 type conn struct {
@@ -35,24 +30,17 @@ type conn struct {
 
 	local      *wire.WireFormatInfo
 	readCheck  time.Duration // drop the client after this long without data
-	keepAlive  chan time.Duration
 	bc         *broker.Conn // set by ConnectionInfo
 	connID     string
 	stale      atomic.Bool
 	producers  map[string]*wire.ProducerInfo // read loop only
 	txAcks     map[string][]txAck            // read loop only
 	pending    []func()                      // run after the current command is answered
-	writerDone chan struct{}
-	wake       chan struct{}
+	out        *netserve.Outbox[wire.Command]
 
 	cmu       sync.Mutex
 	consumers map[string]*consumer
 
-	out struct {
-		sync.Mutex
-		items  []outItem
-		closed bool
-	}
 	timers struct {
 		sync.Mutex
 		list []*time.Timer
@@ -61,9 +49,8 @@ type conn struct {
 
 func newConn(srv *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{srv: srv, nc: nc, ctx: ctx, cancel: cancel, keepAlive: make(chan time.Duration, 1),
-		producers: map[string]*wire.ProducerInfo{}, txAcks: map[string][]txAck{}, consumers: map[string]*consumer{},
-		writerDone: make(chan struct{}), wake: make(chan struct{}, 1)}
+	c := &conn{srv: srv, nc: nc, ctx: ctx, cancel: cancel, out: netserve.NewOutbox[wire.Command](),
+		producers: map[string]*wire.ProducerInfo{}, txAcks: map[string][]txAck{}, consumers: map[string]*consumer{}}
 	c.log = srv.log.With("conn", nc.RemoteAddr().String())
 	c.dec = wire.NewDecoder(bufio.NewReaderSize(nc, 64<<10), wire.Options{MaxFrameSize: int(srv.cfg.MaxFrameSize)})
 	c.bw = bufio.NewWriterSize(nc, 64<<10)
@@ -108,19 +95,29 @@ func (c *conn) closeStale() {
 // Run implements netserve.Session.
 func (c *conn) Run() {
 	c.sendWireFormat()
-	go c.writeLoop()
+	go c.out.Run(c.ctx, netserve.Writer[wire.Command]{
+		Conn: c.nc, Timeout: c.srv.cfg.WriteTimeout, Flush: c.bw.Flush,
+		Write: func(cmd wire.Command) error {
+			err := c.enc.Encode(cmd)
+			if err != nil {
+				c.log.Warn("cannot encode a command; closing", "err", err)
+			}
+			return err
+		},
+		Beat: func() error { return c.enc.Encode(&wire.KeepAliveInfo{}) },
+	})
 	err := c.readLoop()
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil && !c.stale.Load() {
 		c.log.Debug("connection ends", "err", err)
 	}
-	c.push(outItem{final: true})
+	c.out.Close()
 	select {
-	case <-c.writerDone:
+	case <-c.out.Done():
 	case <-time.After(c.srv.cfg.WriteTimeout):
 	}
 	c.cancel()
 	c.nc.Close()
-	<-c.writerDone
+	<-c.out.Done()
 	c.timers.Lock()
 	for _, t := range c.timers.list {
 		t.Stop()
@@ -132,76 +129,8 @@ func (c *conn) Run() {
 	}
 }
 
-// push queues a command for the writer; after the final item nothing is
-// queued.
-func (c *conn) push(it outItem) {
-	c.out.Lock()
-	if c.out.closed {
-		c.out.Unlock()
-		return
-	}
-	if it.final {
-		c.out.closed = true
-	}
-	c.out.items = append(c.out.items, it)
-	c.out.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *conn) send(cmd wire.Command) { c.push(outItem{cmd: cmd}) }
-
-func (c *conn) writeLoop() {
-	defer close(c.writerDone)
-	var tick <-chan time.Time
-	var every time.Duration
-	last := time.Now()
-	for {
-		select {
-		case <-c.wake:
-		case every = <-c.keepAlive:
-			t := time.NewTicker(every)
-			defer t.Stop()
-			tick = t.C
-			continue
-		case now := <-tick:
-			if now.Sub(last) >= every {
-				c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-				if c.enc.Encode(&wire.KeepAliveInfo{}) != nil || c.bw.Flush() != nil {
-					c.nc.Close()
-					return
-				}
-				last = now
-			}
-			continue
-		case <-c.ctx.Done():
-			return
-		}
-		c.out.Lock()
-		items := c.out.items
-		c.out.items = nil
-		c.out.Unlock()
-		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-		for _, it := range items {
-			if it.final {
-				c.bw.Flush()
-				return
-			}
-			if err := c.enc.Encode(it.cmd); err != nil {
-				c.log.Warn("cannot encode a command; closing", "err", err)
-				c.nc.Close()
-				return
-			}
-		}
-		if err := c.bw.Flush(); err != nil {
-			c.nc.Close()
-			return
-		}
-		last = time.Now()
-	}
-}
+// send queues a command for the writer.
+func (c *conn) send(cmd wire.Command) { c.out.Push(cmd) }
 
 // readLoop reads commands until the connection ends.
 func (c *conn) readLoop() error {
@@ -272,7 +201,7 @@ func (c *conn) negotiate(info *wire.WireFormatInfo) error {
 	_ = c.enc.SetVersion(v)
 	if n.MaxInactivityDuration > 0 {
 		c.readCheck = n.MaxInactivityDuration + n.MaxInactivityDuration/2
-		c.keepAlive <- n.MaxInactivityDuration / 3
+		c.out.SetBeat(n.MaxInactivityDuration / 3)
 	}
 	c.send(&wire.BrokerInfo{
 		BrokerID: &wire.BrokerID{Value: c.srv.brokerID}, BrokerName: c.srv.cfg.BrokerName,

@@ -8,19 +8,18 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/protocol/netserve"
 )
 
-// outItem is one thing for the writer: a frame, optionally a delivery to
-// acknowledge once written (auto ack), optionally the last thing to write.
+// outItem is one frame for the writer, optionally with a delivery to
+// acknowledge once it is written (auto ack).
 type outItem struct {
-	f     *Frame
-	auto  *broker.Delivery
-	final bool
+	f    *Frame
+	auto *broker.Delivery
 }
 
 // session is one STOMP connection: a read loop (run) and a write loop.
@@ -43,20 +42,13 @@ type session struct {
 	txAcks    map[string][]txAck // acknowledgements inside open transactions
 	acks      ackIndex
 
-	wake       chan struct{}
-	hbSet      chan time.Duration
-	writerDone chan struct{}
-	out        struct {
-		sync.Mutex
-		items  []outItem
-		closed bool
-	}
+	out *netserve.Outbox[outItem]
 }
 
 func newSession(srv *Server, nc net.Conn) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{srv: srv, nc: nc, ctx: ctx, cancel: cancel, subs: map[string]*broker.Subscription{}, txAcks: map[string][]txAck{},
-		wake: make(chan struct{}, 1), hbSet: make(chan time.Duration, 1), writerDone: make(chan struct{})}
+		out: netserve.NewOutbox[outItem]()}
 	s.log = srv.log.With("conn", nc.RemoteAddr().String())
 	s.r = NewReader(bufio.NewReaderSize(nc, 32<<10), srv.cfg.Limits)
 	s.bw = bufio.NewWriterSize(nc, 32<<10)
@@ -80,42 +72,40 @@ func (s *session) Shutdown() {
 }
 
 func (s *session) Run() {
-	go s.writeLoop()
+	go s.out.Run(s.ctx, netserve.Writer[outItem]{
+		Conn: s.nc, Timeout: s.srv.cfg.WriteTimeout, Write: s.write, Flush: s.bw.Flush, Beat: s.w.WriteHeartBeat,
+	})
 	err := s.readLoop()
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		s.log.Debug("connection ends", "err", err)
 	}
-	s.push(outItem{final: true})
+	s.out.Close()
 	select {
-	case <-s.writerDone:
+	case <-s.out.Done():
 	case <-time.After(s.srv.cfg.WriteTimeout):
 	}
 	s.cancel()
 	s.nc.Close()
-	<-s.writerDone
+	<-s.out.Done()
 	if s.conn != nil {
 		s.conn.Close()
 	}
 }
 
-// push queues an item for the writer; after the final item nothing is queued.
-func (s *session) push(it outItem) bool {
-	s.out.Lock()
-	if s.out.closed {
-		s.out.Unlock()
-		return false
+// write writes one frame, and acknowledges an auto-ack delivery once it is.
+func (s *session) write(it outItem) error {
+	if err := s.w.WriteFrame(it.f); err != nil {
+		s.log.Debug("write failed", "err", err)
+		return err
 	}
-	if it.final {
-		s.out.closed = true
+	if it.auto != nil {
+		s.conn.Ack(s.ctx, it.auto.Sub.ID(), it.auto.Tag, "", false)
 	}
-	s.out.items = append(s.out.items, it)
-	s.out.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-	return true
+	return nil
 }
+
+// push queues a frame for the writer.
+func (s *session) push(it outItem) { s.out.Push(it) }
 
 // Deliver implements broker.Sink.
 func (s *session) Deliver(d *broker.Delivery) {
@@ -134,61 +124,6 @@ func (s *session) Deliver(d *broker.Delivery) {
 		it.auto = d
 	}
 	s.push(it)
-}
-
-func (s *session) writeLoop() {
-	defer close(s.writerDone)
-	var tick <-chan time.Time
-	var every time.Duration
-	last := time.Now()
-	for {
-		select {
-		case <-s.wake:
-		case every = <-s.hbSet:
-			t := time.NewTicker(every / 2)
-			defer t.Stop()
-			tick = t.C
-			continue
-		case now := <-tick:
-			// Ticks come every half interval; beating when idle for half
-			// of it keeps every gap within the interval the client expects.
-			if now.Sub(last) >= every/2 {
-				s.nc.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-				if s.w.WriteHeartBeat() != nil || s.bw.Flush() != nil {
-					s.nc.Close()
-					return
-				}
-				last = now
-			}
-			continue
-		case <-s.ctx.Done():
-			return
-		}
-		s.out.Lock()
-		items := s.out.items
-		s.out.items = nil
-		s.out.Unlock()
-		s.nc.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-		for _, it := range items {
-			if it.final {
-				s.bw.Flush()
-				return
-			}
-			if err := s.w.WriteFrame(it.f); err != nil {
-				s.log.Debug("write failed", "err", err)
-				s.nc.Close()
-				return
-			}
-			if it.auto != nil {
-				s.conn.Ack(s.ctx, it.auto.Sub.ID(), it.auto.Tag, "", false)
-			}
-		}
-		if err := s.bw.Flush(); err != nil {
-			s.nc.Close()
-			return
-		}
-		last = time.Now()
-	}
 }
 
 // fail sends an ERROR frame; fatal ones end the connection.
@@ -365,7 +300,7 @@ func (s *session) connect(f *Frame) bool {
 		s.nc.SetReadDeadline(time.Time{})
 	}
 	if s.sendEvery > 0 {
-		s.hbSet <- s.sendEvery
+		s.out.SetBeat(s.sendEvery)
 	}
 	return true
 }
