@@ -28,15 +28,15 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	local      *wire.WireFormatInfo
-	readCheck  time.Duration // drop the client after this long without data
-	bc         *broker.Conn // set by ConnectionInfo
-	connID     string
-	stale      atomic.Bool
-	producers  map[string]*wire.ProducerInfo // read loop only
-	txAcks     map[string][]txAck            // read loop only
-	pending    []func()                      // run after the current command is answered
-	out        *netserve.Outbox[wire.Command]
+	local     *wire.WireFormatInfo
+	readCheck time.Duration // drop the client after this long without data
+	bc        *broker.Conn  // set by ConnectionInfo
+	connID    string
+	stale     atomic.Bool
+	producers map[string]*wire.ProducerInfo // read loop only
+	txAcks    map[string][]txAck            // read loop only
+	pending   []func()                      // run after the current command is answered
+	out       *netserve.Outbox[wire.Command]
 
 	cmu       sync.Mutex
 	consumers map[string]*consumer
