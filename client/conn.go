@@ -1,0 +1,325 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/piermq/pier/internal/protocol/openwire/wire"
+)
+
+// advisoryTopic is what the Java client watches to learn which temporary
+// destinations exist.
+const advisoryTopic = "ActiveMQ.Advisory.TempQueue,ActiveMQ.Advisory.TempTopic"
+
+// Conn is a connection to a broker: one socket, one JMS connection. Its
+// methods are safe for concurrent use.
+type Conn struct {
+	opts     Options
+	log      *slog.Logger
+	t        *transport
+	track    tracker
+	connID   *wire.ConnectionID
+	clientID string
+	lost     chan struct{} // closed when the transport failed or was closed
+
+	cmdID atomic.Int32 // commandIds, from 1 as Java's ResponseCorrelator
+	ids   struct{ session, consumer, producer, tx, temp atomic.Int64 }
+
+	advisory   *wire.ConsumerInfo
+	advisoryN  int // deliveries since the advisory consumer's last ack (read loop only)
+	closeOnce  sync.Once
+	lastSeqMax atomic.Int64 // highest lastDeliveredSequenceId of closed sessions
+
+	mu struct {
+		sync.Mutex
+		pending    map[int32]chan wire.Command // requests awaiting a response
+		err        error                       // why the transport ended
+		closed     bool
+		sessions   map[int64]*Session
+		consumers  map[string]*Consumer
+		temps      map[string]bool // live temporary destinations (String form)
+		brokerInfo *wire.BrokerInfo
+	}
+}
+
+// Dial connects to the broker at addr ("host:port" or "tcp://host:port")
+// and opens a JMS connection: WireFormatInfo exchange, ConnectionInfo, and
+// the temporary destination advisory subscription.
+func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
+	hostport, ok := strings.CutPrefix(addr, "tcp://")
+	if !ok && strings.Contains(addr, "://") || strings.ContainsAny(hostport, "?/") {
+		return nil, fmt.Errorf("client: dial %q: want host:port or tcp://host:port", addr)
+	}
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	t, err := dialTCP(ctx, hostport, &opts)
+	if err != nil {
+		return nil, err
+	}
+	c := newConn(t, opts)
+	if err := c.handshake(ctx); err != nil {
+		c.shutdown(err)
+		return nil, err
+	}
+	return c, nil
+}
+
+func newConn(t *transport, opts Options) *Conn {
+	base := generateID()
+	c := &Conn{opts: opts, t: t, lost: make(chan struct{}), connID: &wire.ConnectionID{Value: base + ":1"}}
+	c.clientID = opts.ClientID
+	if c.clientID == "" {
+		c.clientID = base + ":0" // as Java's clientIdGenerator, unique per process
+	}
+	c.log = opts.Logger.With("component", "client", "conn", c.connID.Value, "client_id", c.clientID)
+	c.mu.pending = map[int32]chan wire.Command{}
+	c.mu.sessions = map[int64]*Session{}
+	c.mu.consumers = map[string]*Consumer{}
+	c.mu.temps = map[string]bool{}
+	t.start(c)
+	return c
+}
+
+// generateID returns "ID:host-pid-millis-random", the shape of Java's
+// IdGenerator seeds.
+func generateID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return fmt.Sprintf("ID:%s-%d-%d-%d", host, os.Getpid(), time.Now().UnixMilli(), rand.Uint32()%100000)
+}
+
+func (c *Conn) handshake(ctx context.Context) error {
+	info := &wire.ConnectionInfo{ConnectionID: c.connID, ClientID: c.clientID, UserName: c.opts.Username,
+		Password: c.opts.Password, Manageable: true, ClientMaster: true}
+	if _, err := c.request(ctx, info); err != nil {
+		return fmt.Errorf("client: connect: %w", err)
+	}
+	if c.opts.NoTopicAdvisories {
+		return nil
+	}
+	c.advisory = &wire.ConsumerInfo{
+		ConsumerID:  &wire.ConsumerID{ConnectionID: c.connID.Value, SessionID: -1, Value: c.ids.consumer.Add(1)},
+		Destination: &wire.Destination{Type: wire.TypeTopic, PhysicalName: advisoryTopic},
+		PrefetchSize: 1000, NoLocal: true, DispatchAsync: true,
+	}
+	if _, err := c.request(ctx, c.advisory); err != nil {
+		return fmt.Errorf("client: subscribe to temporary destination advisories: %w", err)
+	}
+	return nil
+}
+
+// ClientID returns the connection's client id (given or generated).
+func (c *Conn) ClientID() string { return c.clientID }
+
+// Done is closed when the connection ends, by Close or by a failure; Err
+// then says why.
+func (c *Conn) Done() <-chan struct{} { return c.lost }
+
+// Err returns why the connection ended (ErrClosed after Close), or nil.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.err
+}
+
+// BrokerName returns the name the broker announced in its BrokerInfo ("" if
+// none arrived yet).
+func (c *Conn) BrokerName() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.brokerInfo == nil {
+		return ""
+	}
+	return c.mu.brokerInfo.BrokerName
+}
+
+// oneway sends cmd without asking for a response.
+func (c *Conn) oneway(cmd wire.BaseCommand) error {
+	if err := c.Err(); err != nil {
+		return err
+	}
+	cmd.SetCommandID(c.cmdID.Add(1))
+	cmd.SetResponseRequired(false)
+	c.track.track(cmd)
+	return c.t.send(cmd)
+}
+
+// request sends cmd and waits for its Response; an ExceptionResponse
+// becomes a *BrokerError.
+func (c *Conn) request(ctx context.Context, cmd wire.BaseCommand) (wire.Command, error) {
+	id := c.cmdID.Add(1)
+	cmd.SetCommandID(id)
+	cmd.SetResponseRequired(true)
+	ch := make(chan wire.Command, 1)
+	c.mu.Lock()
+	if c.mu.err != nil {
+		err := c.mu.err
+		c.mu.Unlock()
+		return nil, err
+	}
+	c.mu.pending[id] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.mu.pending, id)
+		c.mu.Unlock()
+	}()
+	c.track.track(cmd)
+	if err := c.t.send(cmd); err != nil {
+		return nil, err
+	}
+	select {
+	case resp := <-ch:
+		if er, ok := resp.(*wire.ExceptionResponse); ok {
+			return nil, brokerError(er.Exception)
+		}
+		return resp, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.lost:
+		return nil, c.Err()
+	}
+}
+
+// onCommand implements transportSink (read loop).
+func (c *Conn) onCommand(cmd wire.Command) {
+	switch x := cmd.(type) {
+	case *wire.MessageDispatch:
+		c.dispatch(x)
+	case *wire.Response:
+		c.respond(x.CorrelationID, x)
+	case *wire.ExceptionResponse:
+		c.respond(x.CorrelationID, x)
+	case *wire.DataResponse:
+		c.respond(x.CorrelationID, x)
+	case *wire.IntegerResponse:
+		c.respond(x.CorrelationID, x)
+	case *wire.DataArrayResponse:
+		c.respond(x.CorrelationID, x)
+	case *wire.BrokerInfo:
+		c.mu.Lock()
+		c.mu.brokerInfo = x
+		c.mu.Unlock()
+	case *wire.ConnectionError:
+		c.log.Warn("broker reported a connection error", "err", brokerError(x.Exception))
+	case *wire.ConsumerControl:
+		if x.Close && x.ConsumerID != nil {
+			if k := c.consumer(x.ConsumerID.String()); k != nil {
+				k.markClosed(ErrClosed)
+			}
+		}
+	case *wire.ConnectionControl, *wire.ProducerAck, *wire.ControlCommand, *wire.ShutdownInfo,
+		*wire.WireFormatInfo, *wire.FlushCommand:
+		// Nothing to do without a failover layer or producer windows.
+	default:
+		c.log.Debug("ignoring an unexpected command", "type", cmd.DataType())
+	}
+}
+
+func (c *Conn) respond(id int32, resp wire.Command) {
+	c.mu.Lock()
+	ch := c.mu.pending[id]
+	c.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- resp:
+		default:
+		}
+	}
+}
+
+// onTransportError implements transportSink (read loop).
+func (c *Conn) onTransportError(err error) {
+	c.mu.Lock()
+	first := c.mu.err == nil
+	if first {
+		c.mu.err = err
+	}
+	c.mu.Unlock()
+	if first {
+		if !errors.Is(err, ErrClosed) {
+			c.log.Warn("connection lost", "err", err)
+		}
+		close(c.lost)
+	}
+}
+
+func (c *Conn) consumer(key string) *Consumer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.consumers[key]
+}
+
+// dispatch hands a delivery to its consumer (read loop).
+func (c *Conn) dispatch(md *wire.MessageDispatch) {
+	if md.ConsumerID == nil {
+		return
+	}
+	if c.advisory != nil && *md.ConsumerID == *c.advisory.ConsumerID {
+		c.onAdvisory(md)
+		return
+	}
+	if k := c.consumer(md.ConsumerID.String()); k != nil {
+		k.enqueue(md)
+	}
+}
+
+// onAdvisory keeps the set of live temporary destinations, and acks the
+// advisories as Java's AdvisoryConsumer does: STANDARD, past 75% of the
+// prefetch.
+func (c *Conn) onAdvisory(md *wire.MessageDispatch) {
+	if md.Message == nil {
+		return
+	}
+	if info, ok := md.Message.DataStructure.(*wire.DestinationInfo); ok && info.Destination != nil {
+		key := info.Destination.String()
+		c.mu.Lock()
+		if info.OperationType == wire.DestinationAdd {
+			c.mu.temps[key] = true
+		} else {
+			delete(c.mu.temps, key)
+		}
+		c.mu.Unlock()
+	}
+	c.advisoryN++
+	if float64(c.advisoryN) > 0.75*float64(c.advisory.PrefetchSize) {
+		ack := &wire.MessageAck{ConsumerID: c.advisory.ConsumerID, Destination: md.Destination,
+			AckType: wire.AckStandard, LastMessageID: md.Message.MessageID, MessageCount: int32(c.advisoryN)}
+		c.advisoryN = 0
+		c.oneway(ack) // bounded by the write timeout
+	}
+}
+
+// tempDeleted reports whether d is a temporary destination this connection
+// has not seen announced (Java's ActiveMQConnection.isDeleted).
+func (c *Conn) tempDeleted(d *Destination) bool {
+	if c.advisory == nil || !d.IsTemporary() {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.mu.temps[d.String()]
+}
+
+// Unsubscribe deletes the durable subscription name of this connection's
+// client id. It fails if a consumer of it is active.
+func (c *Conn) Unsubscribe(ctx context.Context, name string) error {
+	_, err := c.request(ctx, &wire.RemoveSubscriptionInfo{ConnectionID: c.connID, SubscriptionName: name,
+		ClientID: c.clientID})
+	if err != nil {
+		return fmt.Errorf("client: unsubscribe %q: %w", name, err)
+	}
+	return nil
+}
