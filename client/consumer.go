@@ -251,7 +251,10 @@ func (k *Consumer) consume(md *wire.MessageDispatch) (*Message, error) {
 		return nil, err
 	}
 	if k.browser {
-		return m, c.oneway(k.deliveredLater(md, nil))
+		if ack := k.deliveredLater(md, nil); ack != nil {
+			return m, c.oneway(ack)
+		}
+		return m, nil
 	}
 	var tx *wire.LocalTransactionID
 	if s.mode == Transacted {
