@@ -110,8 +110,8 @@ func (c *Conn) handshake(ctx context.Context) error {
 		return nil
 	}
 	c.advisory = &wire.ConsumerInfo{
-		ConsumerID:  &wire.ConsumerID{ConnectionID: c.connID.Value, SessionID: -1, Value: c.ids.consumer.Add(1)},
-		Destination: &wire.Destination{Type: wire.TypeTopic, PhysicalName: advisoryTopic},
+		ConsumerID:   &wire.ConsumerID{ConnectionID: c.connID.Value, SessionID: -1, Value: c.ids.consumer.Add(1)},
+		Destination:  &wire.Destination{Type: wire.TypeTopic, PhysicalName: advisoryTopic},
 		PrefetchSize: 1000, NoLocal: true, DispatchAsync: true,
 	}
 	if _, err := c.request(ctx, c.advisory); err != nil {
