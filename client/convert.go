@@ -145,12 +145,3 @@ func messageIDString(id *wire.MessageID) string {
 	}
 	return s
 }
-
-// decodeProperties decodes a primitive map (message properties or a map
-// body); nil for none.
-func decodeProperties(b []byte) (map[string]any, error) {
-	if b == nil {
-		return nil, nil
-	}
-	return wire.UnmarshalPrimitiveMap(b, 0)
-}
