@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/config"
+	"github.com/piermq/pier/internal/ha"
 	"github.com/piermq/pier/internal/protocol/openwire"
 	"github.com/piermq/pier/internal/protocol/stomp"
 	"github.com/piermq/pier/internal/server"
@@ -95,13 +95,21 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
 	deps := server.Deps{Log: log}
 	jcfg := cfg.Store.Journal
 	deps.OpenStore = func(ctx context.Context) (store.Store, error) {
-		if err := os.MkdirAll(jcfg.Dir, 0o755); err != nil {
+		// One broker per journal: a second one on the same directory is
+		// refused (master/slave over a shared directory is issue 7).
+		lock, err := ha.LockDir(jcfg.Dir)
+		if err != nil {
 			return nil, err
 		}
-		return journal.Open(ctx, jcfg.Dir, vfs.OS{}, journal.Options{
+		st, err := journal.Open(ctx, jcfg.Dir, vfs.OS{}, journal.Options{
 			SegmentSize: int64(jcfg.SegmentSize),
 			SizeLimit:   int64(jcfg.MaxSize),
 		}, log)
+		if err != nil {
+			lock.Unlock()
+			return nil, err
+		}
+		return lockedStore{st, lock}, nil
 	}
 	scfg := stomp.Config{
 		Limits: stomp.Limits{
@@ -147,4 +155,18 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
 		log.Warn("network connectors not available yet; not started", "connectors", strings.Join(names, ","))
 	}
 	return server.New(bcfg, deps)
+}
+
+// lockedStore releases the directory lock once the store is closed.
+type lockedStore struct {
+	store.Store
+	lock *ha.DirLock
+}
+
+func (l lockedStore) Close() error {
+	err := l.Store.Close()
+	if uerr := l.lock.Unlock(); err == nil {
+		err = uerr
+	}
+	return err
 }
