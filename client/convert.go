@@ -145,3 +145,13 @@ func messageIDString(id *wire.MessageID) string {
 	}
 	return s
 }
+
+// decodeProperties decodes a primitive map (message properties or a map
+// body); nil for none. Strings may be in modified or plain UTF-8 (Pier
+// sends property strings in plain UTF-8, as the Java client reads them).
+func decodeProperties(b []byte) (map[string]any, error) {
+	if b == nil {
+		return nil, nil
+	}
+	return wire.UnmarshalPrimitiveMap(b, 0)
+}

@@ -68,8 +68,10 @@ func JavaLength(s string) int {
 }
 
 // DecodeModifiedUTF8 decodes Java modified UTF-8 as Java's readUTF does: 1-, 2-
-// and 3-byte forms are accepted (also overlong ones, like Java); 4-byte forms
-// and stray continuation bytes are rejected. Surrogate pairs are joined; a lone
+// and 3-byte forms are accepted (also overlong ones, like Java). Unlike
+// readUTF it also takes plain UTF-8's 4-byte form, which Pier writes in
+// property strings (MarshalJavaProperties); stray continuation bytes and
+// truncated sequences are rejected. Surrogate pairs are joined; a lone
 // surrogate becomes U+FFFD, since a Go string cannot hold it.
 func DecodeModifiedUTF8(b []byte) (string, error) {
 	ascii := true
@@ -101,6 +103,18 @@ func DecodeModifiedUTF8(b []byte) (string, error) {
 			}
 			units = append(units, uint16(c&0x0F)<<12|uint16(b[i+1]&0x3F)<<6|uint16(b[i+2]&0x3F))
 			i += 3
+		case c&0xF8 == 0xF0:
+			// Plain UTF-8's 4-byte form: Java never writes it in modified
+			// UTF-8, but its client reads property strings as plain UTF-8,
+			// so Pier writes those that way (MarshalJavaProperties) and
+			// reads both.
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n <= 1 || n != 4 {
+				return "", fmt.Errorf("bad 4-byte sequence at byte %d", i)
+			}
+			r1, r2 := utf16.EncodeRune(r)
+			units = append(units, uint16(r1), uint16(r2))
+			i += 4
 		default:
 			return "", fmt.Errorf("invalid byte %#x at byte %d", c, i)
 		}

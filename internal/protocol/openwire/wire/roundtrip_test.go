@@ -176,7 +176,11 @@ func TestModifiedUTF8(t *testing.T) {
 			t.Errorf("%q: decoded %q %v", tc.s, back, err)
 		}
 	}
-	for _, bad := range [][]byte{{0xf0, 0x9f, 0x98, 0x80}, {0x80}, {0xc3}, {0xe2, 0x82}} {
+	// Plain UTF-8's 4-byte form is read too (see MarshalJavaProperties).
+	if s, err := DecodeModifiedUTF8([]byte{0xf0, 0x9f, 0x98, 0x80}); err != nil || s != "\U0001F600" {
+		t.Errorf("4-byte UTF-8 decoded as %q %v", s, err)
+	}
+	for _, bad := range [][]byte{{0xf0, 0x9f, 0x98}, {0xf8, 0x80, 0x80, 0x80, 0x80}, {0x80}, {0xc3}, {0xe2, 0x82}} {
 		if _, err := DecodeModifiedUTF8(bad); err == nil {
 			t.Errorf("%x accepted", bad)
 		}
@@ -273,7 +277,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad boolean", frame(TypeShutdownInfo, 0, 0, 0, 0, 2), Options{}, ErrMalformed},
 		{"huge array", frame(TypeProducerInfo, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0xff), Options{}, ErrMalformed},
 		{"string past end", frame(TypeControlCommand, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 'a'), Options{}, ErrMalformed},
-		{"4-byte utf8", frame(TypeControlCommand, 0, 0, 0, 0, 0, 1, 0, 4, 0xf0, 0x9f, 0x98, 0x80), Options{}, ErrMalformed},
+		{"truncated 4-byte utf8", frame(TypeControlCommand, 0, 0, 0, 0, 0, 1, 0, 3, 0xf0, 0x9f, 0x98), Options{}, ErrMalformed},
 		{"too deep", frame(deep...), Options{}, ErrMalformed},
 		{"null with body", frame(0, 1), Options{}, ErrMalformed},
 	} {
