@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
+	"github.com/piermq/pier/internal/admin"
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/config"
 	"github.com/piermq/pier/internal/ha"
@@ -60,7 +62,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return srv.Run(ctx)
+	if cfg.Console.Listen == "" {
+		return srv.Run(ctx)
+	}
+	// The console answers health checks from the start, ready or not.
+	ln, err := net.Listen("tcp", cfg.Console.Listen)
+	if err != nil {
+		return fmt.Errorf("console listener: %w", err)
+	}
+	adm := admin.New(srv.Serving, log)
+	served := make(chan error, 1)
+	go func() { served <- adm.Serve(ln) }()
+	log.Info("listening", "proto", "http", "addr", ln.Addr().String())
+	runErr := srv.Run(ctx)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	adm.Shutdown(sctx)
+	if err := <-served; err != nil && runErr == nil {
+		runErr = fmt.Errorf("console: %w", err)
+	}
+	return runErr
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -143,9 +164,6 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
 			continue
 		}
 		deps.Listeners = append(deps.Listeners, server.Listener{Name: t.name, Addr: addr, New: newProto})
-	}
-	if cfg.Console.Listen != "" {
-		log.Warn("web console not available yet; not listening", "addr", cfg.Console.Listen)
 	}
 	if len(cfg.NetworkConnectors) > 0 {
 		names := make([]string, len(cfg.NetworkConnectors))

@@ -48,8 +48,9 @@ type Server struct {
 	deps Deps
 	log  *slog.Logger
 
-	ready chan struct{}
-	mu    struct {
+	ready   chan struct{}
+	serving atomic.Bool
+	mu      struct {
 		sync.Mutex
 		addrs map[string]net.Addr
 	}
@@ -67,6 +68,10 @@ func New(bcfg broker.Config, deps Deps) (*Server, error) {
 	s.mu.addrs = map[string]net.Addr{}
 	return s, nil
 }
+
+// Serving reports whether the broker is serving clients: every listener is
+// open and shutdown has not begun.
+func (s *Server) Serving() bool { return s.serving.Load() }
 
 // Ready is closed once every listener accepts connections.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
@@ -106,6 +111,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var stopping atomic.Bool
 	stop := func() error {
 		stopping.Store(true)
+		s.serving.Store(false)
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for _, r := range rs {
@@ -136,6 +142,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("listening", "proto", l.Name, "addr", ln.Addr().String())
 	}
 	close(s.ready)
+	s.serving.Store(true)
 	s.log.Info("ready", "broker", s.bcfg.Name, "startup", time.Since(start).Round(time.Millisecond).String())
 	select {
 	case <-ctx.Done():
