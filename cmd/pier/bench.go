@@ -7,30 +7,32 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/piermq/pier/client"
 	"github.com/piermq/pier/internal/bench"
 )
 
-const benchUsage = `Measures throughput and end-to-end latency over STOMP: --producers and
+const benchUsage = `Measures throughput and end-to-end latency over OpenWire (tcp:// and
+failover: URLs, the default) or STOMP (stomp:// URLs): --producers and
 --consumers connections on one destination, --count messages in total (or
 for --duration), optionally at a steady total --rate for latency
-percentiles. Persistent sends wait for each receipt, like synchronous JMS
+percentiles. Persistent sends wait for the broker, like synchronous JMS
 sends. A progress line is drawn on stderr when it is a terminal (or with
 --progress); the result goes to stdout as text or, with --json, JSON.`
 
 // runBench implements `pier bench`.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCommandFlags("bench", benchUsage, stderr)
-	var conn stompConnFlags
+	var conn connFlags
 	conn.register(fs, "queue://pier.bench")
 	var cfg bench.Config
 	fs.IntVar(&cfg.Producers, "producers", 1, "producer connections")
 	fs.IntVar(&cfg.Consumers, "consumers", 1, "consumer connections (0 = send only)")
 	fs.IntVar(&cfg.Size, "size", 1024, "message body size in bytes")
-	fs.BoolVar(&cfg.Persistent, "persistent", true, "persistent messages (each send waits for its receipt)")
+	fs.BoolVar(&cfg.Persistent, "persistent", true, "persistent messages (each send waits for the broker)")
 	fs.IntVar(&cfg.Count, "count", 0, "messages in total over all producers (default 10000 unless --duration)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "send for this long instead of a count")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "total messages per second (0 = as fast as possible)")
-	fs.IntVar(&cfg.Prefetch, "prefetch", 0, "consumer activemq.prefetchSize (0 = broker default)")
+	fs.IntVar(&cfg.Prefetch, "prefetch", 0, "consumer prefetch (0 = the default)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", 0, "give up when consumers get nothing for this long after sending (default 10s)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	progress := fs.Bool("progress", false, "draw the progress line even when stderr is not a terminal")
@@ -41,17 +43,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.Size < 0 || cfg.Count < 0 || cfg.Duration < 0 || cfg.Rate < 0 {
 		return errors.New("--size, --count, --duration and --rate must not be negative")
 	}
-	var err error
-	if cfg.Addr, cfg.Destination, err = conn.resolve(); err != nil {
+	e, err := conn.resolve()
+	if err != nil {
 		return err
 	}
-	cfg.Login, cfg.Passcode = conn.login, conn.passcode
+	cfg.Destination = e.dest
 	if *progress || isTerminal(stderr) {
 		cfg.Progress = stderr
 	}
+	log := slog.New(slog.DiscardHandler)
 	if *verbose {
-		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil)).With("component", "bench")
+		log = slog.New(slog.NewTextHandler(stderr, nil)).With("component", "bench")
 	}
+	cfg.Logger = log
+	cfg.Transport = benchTransport(&conn, e, log, stderr)
 	res, err := bench.Run(ctx, cfg)
 	if res == nil {
 		return err
@@ -63,4 +68,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return res.WriteJSON(stdout)
 	}
 	return res.WriteText(stdout)
+}
+
+// benchTransport returns the bench transport for e's protocol.
+func benchTransport(conn *connFlags, e *endpoint, log *slog.Logger, stderr io.Writer) bench.Transport {
+	if e.stomp() {
+		return &bench.STOMP{Addr: e.stompAddr, Login: conn.login, Passcode: conn.passcode, Logger: log}
+	}
+	return &bench.OpenWire{Dial: func(ctx context.Context) (*client.Conn, error) {
+		return conn.dialOpenWire(ctx, e, stderr)
+	}}
 }

@@ -25,6 +25,7 @@ func commands() []command {
 		{"serve", "run a broker (a single broker with the embedded journal unless --config says otherwise)", runServe},
 		{"produce", "send messages to a destination", runProduce},
 		{"consume", "receive messages from a destination", runConsume},
+		{"browse", "print the messages on a queue without consuming them", runBrowse},
 		{"bench", "measure throughput and latency against a broker", runBench},
 		{"version", "print the version", runVersion},
 	}

@@ -6,37 +6,199 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/piermq/pier/client"
+	"github.com/piermq/pier/internal/bench"
 	"github.com/piermq/pier/internal/protocol/stomp"
 	"github.com/piermq/pier/internal/stompclient"
 )
 
-const defaultStompURL = "stomp://127.0.0.1:61613"
+const defaultURL = "tcp://127.0.0.1:61616"
 
-// stompConnFlags are the connection flags shared by produce, consume and bench.
-type stompConnFlags struct {
-	url, destination, login, passcode string
+// connFlags are the connection flags shared by produce, consume, browse and
+// bench.
+type connFlags struct {
+	url, destination, login, passcode, clientID string
 }
 
-func (c *stompConnFlags) register(fs *flag.FlagSet, defaultDest string) {
-	fs.StringVar(&c.url, "url", defaultStompURL, "broker address: stomp://host:port or host:port")
-	fs.StringVar(&c.destination, "destination", defaultDest, "queue://NAME, topic://NAME, /queue/NAME or /topic/NAME")
-	fs.StringVar(&c.login, "login", "", "login (optional)")
-	fs.StringVar(&c.passcode, "passcode", "", "passcode (optional)")
+func (c *connFlags) register(fs *flag.FlagSet, defaultDest string) {
+	fs.StringVar(&c.url, "url", defaultURL,
+		"broker URL: tcp://host:port[?...] or failover:(tcp://a:port,tcp://b:port)[?...] (OpenWire), or stomp://host:port (STOMP)")
+	fs.StringVar(&c.destination, "destination", defaultDest, "queue://NAME or topic://NAME (or /queue/NAME, /topic/NAME)")
+	fs.StringVar(&c.login, "login", "", "user name (optional; OpenWire: overrides jms.userName)")
+	fs.StringVar(&c.passcode, "passcode", "", "password (optional; OpenWire: overrides jms.password)")
+	fs.StringVar(&c.clientID, "client-id", "", "JMS client id (needed for --durable; OpenWire: overrides jms.clientID)")
 }
 
-// resolve returns the broker host:port and the STOMP destination.
-func (c *stompConnFlags) resolve() (addr, dest string, err error) {
-	if addr, err = stompclient.ParseAddr(c.url); err != nil {
-		return "", "", err
+// endpoint is a resolved --url and --destination: either a STOMP address
+// or an OpenWire URL.
+type endpoint struct {
+	stompAddr string      // host:port for stomp://
+	url       *client.URL // otherwise
+	dest      bench.Destination
+}
+
+func (e *endpoint) stomp() bool { return e.url == nil }
+
+// resolve parses --url and --destination. A URL error is the parser's.
+func (c *connFlags) resolve() (*endpoint, error) {
+	var e endpoint
+	var err error
+	if e.dest, err = bench.ParseDestination(c.destination); err != nil {
+		return nil, err
 	}
-	if dest, err = stompclient.ParseDestination(c.destination); err != nil {
-		return "", "", err
+	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(c.url)), "stomp://") {
+		if e.stompAddr, err = stompclient.ParseAddr(strings.TrimSpace(c.url)); err != nil {
+			return nil, err
+		}
+		return &e, nil
 	}
-	return addr, dest, nil
+	if e.url, err = client.ParseURL(c.url); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// clientDest returns the destination for package client.
+func (e *endpoint) clientDest() *client.Destination {
+	if e.dest.Topic {
+		return client.Topic(e.dest.Name)
+	}
+	return client.Queue(e.dest.Name)
+}
+
+// stompDest returns the destination for STOMP: /queue/NAME or /topic/NAME.
+func (e *endpoint) stompDest() string {
+	if e.dest.Topic {
+		return "/topic/" + e.dest.Name
+	}
+	return "/queue/" + e.dest.Name
+}
+
+// dialSTOMP connects to a STOMP endpoint.
+func (c *connFlags) dialSTOMP(ctx context.Context, e *endpoint) (*stompclient.Conn, error) {
+	conn, err := stompclient.Dial(ctx, e.stompAddr, stompclient.Options{Login: c.login, Passcode: c.passcode, ClientID: c.clientID})
+	if err != nil {
+		return nil, fmt.Errorf("connect to stomp://%s: %w", e.stompAddr, err)
+	}
+	return conn, nil
+}
+
+// clientOptions turns the URL's jms.* options and the flags into client
+// options.
+func (c *connFlags) clientOptions(u *client.URL) client.Options {
+	var o client.Options
+	jms := func(name string) (string, bool) { v, ok := u.JMS[name]; return v, ok }
+	ms := func(name string, d *time.Duration) {
+		if v, ok := jms(name); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			*d = time.Duration(n) * time.Millisecond
+		}
+	}
+	num := func(name string, p *int) {
+		if v, ok := jms(name); ok {
+			*p, _ = strconv.Atoi(v)
+		}
+	}
+	o.ClientID, _ = jms("clientID")
+	o.Username, _ = jms("userName")
+	o.Password, _ = jms("password")
+	o.AlwaysSyncSend = u.JMS["alwaysSyncSend"] == "true"
+	o.NoTopicAdvisories = u.JMS["watchTopicAdvisories"] == "false"
+	ms("sendTimeout", &o.SendTimeout)
+	ms("closeTimeout", &o.CloseTimeout)
+	ms("redeliveryPolicy.initialRedeliveryDelay", &o.RedeliveryDelay)
+	num("redeliveryPolicy.maximumRedeliveries", &o.MaxRedeliveries)
+	num("prefetchPolicy.all", &o.Prefetch.Queue)
+	o.Prefetch = client.PrefetchPolicy{Queue: o.Prefetch.Queue, Topic: o.Prefetch.Queue,
+		DurableTopic: o.Prefetch.Queue, QueueBrowser: o.Prefetch.Queue}
+	num("prefetchPolicy.queuePrefetch", &o.Prefetch.Queue)
+	num("prefetchPolicy.topicPrefetch", &o.Prefetch.Topic)
+	num("prefetchPolicy.durableTopicPrefetch", &o.Prefetch.DurableTopic)
+	num("prefetchPolicy.queueBrowserPrefetch", &o.Prefetch.QueueBrowser)
+	override := func(field *string, flagValue string) {
+		if flagValue != "" {
+			*field = flagValue
+		}
+	}
+	override(&o.ClientID, c.clientID)
+	override(&o.Username, c.login)
+	override(&o.Password, c.passcode)
+	return o
+}
+
+// withTransport applies one broker's transport options.
+func withTransport(o client.Options, b client.BrokerURL) client.Options {
+	t := b.Transport()
+	o.ConnectTimeout = t.ConnectionTimeout
+	o.MaxInactivity = t.MaxInactivityDuration
+	if o.MaxInactivity == 0 || !t.UseInactivityMonitor {
+		o.MaxInactivity = -1 // disabled on our side
+	}
+	o.InactivityInitialDelay = t.MaxInactivityDurationInitialDelay
+	o.WriteTimeout = t.SoWriteTimeout
+	return o
+}
+
+// dialOpenWire connects to the broker of a tcp:// URL, or to the first
+// broker of a failover: URL that answers, with the failover URL's
+// start-up back-off (randomize, initialReconnectDelay, maxReconnectDelay,
+// useExponentialBackOff, reconnectDelayExponent and
+// startupMaxReconnectAttempts, else maxReconnectAttempts; -1 retries until
+// interrupted), reporting each failed pass on stderr.
+func (c *connFlags) dialOpenWire(ctx context.Context, e *endpoint, stderr io.Writer) (*client.Conn, error) {
+	u := e.url
+	opts := c.clientOptions(u)
+	dial := func(b client.BrokerURL) (*client.Conn, error) {
+		conn, err := client.Dial(ctx, b.Host, withTransport(opts, u.Effective(b)))
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s://%s: %w", b.Scheme, b.Host, err)
+		}
+		return conn, nil
+	}
+	if !u.Failover {
+		return dial(u.Brokers[0])
+	}
+	o := u.Options
+	limit := o.StartupMaxReconnectAttempts
+	if limit < 0 {
+		limit = o.MaxReconnectAttempts
+	}
+	delay := o.InitialReconnectDelay
+	for pass := 1; ; pass++ {
+		brokers := slices.Clone(u.Brokers)
+		if o.Randomize {
+			rand.Shuffle(len(brokers), func(i, j int) { brokers[i], brokers[j] = brokers[j], brokers[i] })
+		}
+		var errs []error
+		for _, b := range brokers {
+			conn, err := dial(b)
+			if err == nil {
+				return conn, nil
+			}
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			errs = append(errs, err)
+		}
+		err := fmt.Errorf("no broker of %s answered: %w", u, errors.Join(errs...))
+		if limit >= 0 && pass >= max(limit, 1) {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "pier: %v\npier: retrying in %s\n", err, delay)
+		if err := sleep(ctx, delay); err != nil {
+			return nil, err
+		}
+		if o.UseExponentialBackOff {
+			delay = min(time.Duration(float64(delay)*o.ReconnectDelayExponent), o.MaxReconnectDelay)
+		}
+	}
 }
 
 // newCommandFlags returns a FlagSet whose --help prints usage and summary.
@@ -77,17 +239,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// pace sleeps until message i of a schedule at rate msgs/s from start is due.
-func pace(ctx context.Context, start time.Time, i int, rate float64) error {
-	if rate <= 0 {
-		return nil
-	}
-	due := start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
-	wait := time.Until(due)
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -97,69 +251,147 @@ func pace(ctx context.Context, start time.Time, i int, rate float64) error {
 	}
 }
 
-const produceUsage = `Sends messages to a destination over STOMP 1.2. Persistent messages (the
-default) are sent one at a time, each waiting for the broker's receipt. The
-body is --body, or --size generated bytes, or "message N".`
+// pace sleeps until message i of a schedule at rate msgs/s from start is due.
+func pace(ctx context.Context, start time.Time, i int, rate float64) error {
+	if rate <= 0 {
+		return nil
+	}
+	due := start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
+	if wait := time.Until(due); wait > 0 {
+		return sleep(ctx, wait)
+	}
+	return nil
+}
+
+const produceUsage = `Sends messages to a destination: over OpenWire (tcp:// and failover: URLs,
+the default) or STOMP 1.2 (stomp:// URLs). Persistent messages (the
+default) are sent one at a time, each waiting for the broker. The body is
+--body, or --size generated bytes, or "message N".`
+
+// produceOptions are produce's flags after parsing.
+type produceOptions struct {
+	count, size int
+	persistent  bool
+	rate        float64
+	body        string
+}
+
+// bodyOf returns message i's body (from 0) and whether it is text.
+func (o *produceOptions) bodyOf(i int, generated []byte) ([]byte, bool) {
+	switch {
+	case o.body != "":
+		return []byte(o.body), true
+	case generated != nil:
+		return generated, false
+	}
+	return []byte("message " + strconv.Itoa(i+1)), true
+}
 
 // runProduce implements `pier produce`.
 func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCommandFlags("produce", produceUsage, stderr)
-	var conn stompConnFlags
+	var conn connFlags
 	conn.register(fs, "queue://pier.test")
-	count := fs.Int("count", 1, "number of messages to send")
-	size := fs.Int("size", 0, "generated body size in bytes (ignored with --body)")
-	persistent := fs.Bool("persistent", true, "send persistent messages and wait for each receipt")
-	rate := fs.Float64("rate", 0, "messages per second (0 = as fast as possible)")
-	body := fs.String("body", "", "literal message body")
+	var o produceOptions
+	fs.IntVar(&o.count, "count", 1, "number of messages to send")
+	fs.IntVar(&o.size, "size", 0, "generated body size in bytes (ignored with --body)")
+	fs.BoolVar(&o.persistent, "persistent", true, "send persistent messages, each waiting for the broker")
+	fs.Float64Var(&o.rate, "rate", 0, "messages per second (0 = as fast as possible)")
+	fs.StringVar(&o.body, "body", "", "literal message body")
 	if done, err := parseCommandFlags(fs, args); done {
 		return err
 	}
-	if *count < 0 || *size < 0 || *rate < 0 {
+	if o.count < 0 || o.size < 0 || o.rate < 0 {
 		return errors.New("--count, --size and --rate must not be negative")
 	}
-	addr, dest, err := conn.resolve()
+	e, err := conn.resolve()
 	if err != nil {
 		return err
 	}
-	c, err := stompclient.Dial(ctx, addr, stompclient.Options{Login: conn.login, Passcode: conn.passcode})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
 	var generated []byte
-	if *body == "" && *size > 0 {
-		generated = make([]byte, *size)
+	if o.body == "" && o.size > 0 {
+		generated = make([]byte, o.size)
 		for i := range generated {
 			generated[i] = 'a' + byte(i%26)
 		}
 	}
-	var headers []stomp.Header
-	if *persistent {
-		headers = append(headers, stompclient.Persistent())
-	}
 	start := time.Now()
-	sent := 0
-	for ; sent < *count; sent++ {
-		if err := pace(ctx, start, sent, *rate); err != nil {
-			break
-		}
-		b := generated
-		switch {
-		case *body != "":
-			b = []byte(*body)
-		case b == nil:
-			b = []byte("message " + strconv.Itoa(sent+1))
-		}
-		if err := c.Send(ctx, dest, b, headers...); err != nil {
-			return fmt.Errorf("after %d messages: %w", sent, err)
-		}
+	var sent int
+	if e.stomp() {
+		sent, err = produceSTOMP(ctx, &conn, e, &o, generated)
+	} else {
+		sent, err = produceOpenWire(ctx, &conn, e, &o, generated, stderr)
 	}
-	if err := c.Disconnect(ctx); err != nil {
+	if err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
 	fmt.Fprintf(stdout, "sent %d messages to %s in %s (%.0f msg/s)\n",
-		sent, dest, elapsed.Round(time.Millisecond), float64(sent)/max(elapsed.Seconds(), 1e-9))
+		sent, e.dest, elapsed.Round(time.Millisecond), float64(sent)/max(elapsed.Seconds(), 1e-9))
 	return ctx.Err()
+}
+
+func produceOpenWire(ctx context.Context, conn *connFlags, e *endpoint, o *produceOptions, generated []byte, stderr io.Writer) (int, error) {
+	c, err := conn.dialOpenWire(ctx, e, stderr)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close(context.Background())
+	s, err := c.Session(ctx, client.AutoAck)
+	if err != nil {
+		return 0, err
+	}
+	p, err := s.Producer(ctx, e.clientDest())
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	sent := 0
+	for ; sent < o.count; sent++ {
+		if err := pace(ctx, start, sent, o.rate); err != nil {
+			break
+		}
+		b, text := o.bodyOf(sent, generated)
+		m := client.NewBytesMessage(b)
+		if text {
+			m = client.NewTextMessage(string(b))
+		}
+		m.Persistent = o.persistent
+		if err := p.Send(ctx, m); err != nil {
+			return sent, fmt.Errorf("after %d messages: %w", sent, err)
+		}
+	}
+	// Close waits for the broker's answer, which follows every send.
+	if err := c.Close(ctx); err != nil && ctx.Err() == nil {
+		return sent, err
+	}
+	return sent, nil
+}
+
+func produceSTOMP(ctx context.Context, conn *connFlags, e *endpoint, o *produceOptions, generated []byte) (int, error) {
+	c, err := conn.dialSTOMP(ctx, e)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	var headers []stomp.Header
+	if o.persistent {
+		headers = append(headers, stompclient.Persistent())
+	}
+	dest := e.stompDest()
+	start := time.Now()
+	sent := 0
+	for ; sent < o.count; sent++ {
+		if err := pace(ctx, start, sent, o.rate); err != nil {
+			break
+		}
+		b, _ := o.bodyOf(sent, generated)
+		if err := c.Send(ctx, dest, b, headers...); err != nil {
+			return sent, fmt.Errorf("after %d messages: %w", sent, err)
+		}
+	}
+	if err := c.Disconnect(ctx); err != nil && ctx.Err() == nil {
+		return sent, err
+	}
+	return sent, nil
 }

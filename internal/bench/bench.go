@@ -1,9 +1,12 @@
-// Package bench generates STOMP load against a broker and measures it:
-// producers and consumers on their own connections (stompclient), a message
-// count or a duration, an optional total send rate, and the end-to-end
-// latency of every message, carried in the pier-sent-ns header and recorded
-// in bounded-memory histograms. It backs `pier bench` and the comparison
-// with ActiveMQ in bench/compare-activemq.sh.
+// Package bench generates load against a broker and measures it:
+// producers and consumers on their own connections, a message count or a
+// duration, an optional total send rate, and the end-to-end latency of
+// every message (the send time travels in a header or property and is
+// compared with the receive time), recorded in bounded-memory histograms.
+// The load generator is protocol-neutral: a Transport opens the
+// connections, with one implementation per protocol (STOMP, OpenWire). It
+// backs `pier bench` and the comparison with ActiveMQ in
+// bench/compare-activemq.sh.
 package bench
 
 import (
@@ -14,36 +17,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/piermq/pier/internal/protocol/stomp"
-	"github.com/piermq/pier/internal/stompclient"
-)
-
-// Headers carried by every benchmark message.
-const (
-	HeaderSentNs = "pier-sent-ns" // send time, Unix nanoseconds
-	HeaderRun    = "pier-run"     // run id; consumers ignore other runs' leftovers
 )
 
 // Config describes one benchmark run.
 type Config struct {
-	Addr        string // broker host:port
-	Destination string // STOMP destination: /queue/NAME or /topic/NAME
-	Login       string
-	Passcode    string
+	Transport   Transport // required: STOMP or OpenWire
+	Destination Destination
 	Producers   int  // default 1
 	Consumers   int  // 0 sends only
 	Size        int  // body bytes, default 1024
-	Persistent  bool // persistent sends wait for the broker's receipt
+	Persistent  bool // persistent sends wait for the broker
 	Count       int  // total messages over all producers
 	Duration    time.Duration
 	Rate        float64 // total messages per second; 0 = as fast as possible
-	Prefetch    int     // consumer activemq.prefetchSize; 0 = broker default
+	Prefetch    int     // consumer prefetch; 0 = the default
 	// DrainTimeout bounds how long consumers may go without a message once
 	// the producers are done (default 10s).
 	DrainTimeout time.Duration
@@ -76,10 +66,10 @@ func (c Config) EnsureDefaults() Config {
 // Validate reports a configuration that cannot run.
 func (c Config) Validate() error {
 	switch {
-	case c.Addr == "":
-		return errors.New("bench: no broker address")
-	case !strings.HasPrefix(c.Destination, "/queue/") && !strings.HasPrefix(c.Destination, "/topic/"):
-		return fmt.Errorf("bench: destination %q: want /queue/NAME or /topic/NAME", c.Destination)
+	case c.Transport == nil:
+		return errors.New("bench: no transport")
+	case c.Destination.Name == "":
+		return errors.New("bench: no destination")
 	case c.Producers < 1 || c.Consumers < 0:
 		return fmt.Errorf("bench: need at least 1 producer and 0 or more consumers (got %d/%d)", c.Producers, c.Consumers)
 	case c.Size < 0 || c.Count < 0 || c.Duration < 0 || c.Rate < 0 || c.Prefetch < 0:
@@ -90,7 +80,7 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func (c Config) topic() bool { return strings.HasPrefix(c.Destination, "/topic/") }
+func (c Config) topic() bool { return c.Destination.Topic }
 
 // run is the shared state of one benchmark.
 type run struct {
@@ -124,32 +114,36 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}()
 	for i := range cfg.Consumers {
-		c, err := r.startConsumer(ctx, i)
+		c := &consumer{}
+		conn, err := cfg.Transport.Consumer(ctx, fmt.Sprintf("consumer-%d", i), cfg.Destination, cfg.Prefetch,
+			func(d Delivery) { r.onMessage(c, d) })
 		if err != nil {
 			return nil, err
 		}
+		c.conn = conn
 		consumers = append(consumers, c)
 	}
-	producers := make([]*stompclient.Conn, 0, cfg.Producers)
+	producers := make([]Producer, 0, cfg.Producers)
 	defer func() {
 		for _, p := range producers {
 			p.Close()
 		}
 	}()
 	for i := range cfg.Producers {
-		p, err := r.dial(ctx, fmt.Sprintf("producer-%d", i))
+		p, err := cfg.Transport.Producer(ctx, fmt.Sprintf("producer-%d", i), cfg.Destination)
 		if err != nil {
 			return nil, err
 		}
 		producers = append(producers, p)
 	}
+	server := producers[0].Server()
 
 	r.start = time.Now()
 	stopProgress := r.startProgress()
 	sendErr := r.produce(ctx, producers)
 	sendDone := time.Now()
 	if sendErr == nil {
-		sendErr = r.disconnect(ctx, producers)
+		sendErr = r.finish(ctx, producers)
 	}
 	if sendErr == nil && cfg.Consumers > 0 {
 		expected := r.sent.Load()
@@ -164,52 +158,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, sendErr
 	}
 	for _, c := range consumers {
-		c.conn.Close() // waits for the handler goroutine, so c.hist is ours
+		c.conn.Close() // no more deliveries after it, so c.hist is ours
 	}
 	// Interrupted: the partial result comes with the context's error.
-	return r.result(producers[0].Server(), sendDone, consumers), ctx.Err()
-}
-
-func (r *run) dial(ctx context.Context, role string) (*stompclient.Conn, error) {
-	c, err := stompclient.Dial(ctx, r.cfg.Addr, stompclient.Options{
-		Login: r.cfg.Login, Passcode: r.cfg.Passcode,
-		Logger: r.cfg.Logger.With("role", role),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("bench: %s: %w", role, err)
-	}
-	return c, nil
+	return r.result(server, sendDone, consumers), ctx.Err()
 }
 
 type consumer struct {
-	conn *stompclient.Conn
-	hist Histogram // written only by the subscription's handler goroutine
+	conn Consumer
+	hist Histogram // written only by the consumer's delivering goroutine
 }
 
-func (r *run) startConsumer(ctx context.Context, i int) (*consumer, error) {
-	conn, err := r.dial(ctx, fmt.Sprintf("consumer-%d", i))
-	if err != nil {
-		return nil, err
-	}
-	c := &consumer{conn: conn}
-	_, err = conn.Subscribe(ctx, r.cfg.Destination, stompclient.SubscribeOptions{
-		Prefetch: r.cfg.Prefetch,
-		Handler:  func(m *stompclient.Message) { r.onMessage(c, m) },
-	})
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("bench: consumer-%d: %w", i, err)
-	}
-	return c, nil
-}
-
-func (r *run) onMessage(c *consumer, m *stompclient.Message) {
-	if m.Header(HeaderRun) != r.id {
+func (r *run) onMessage(c *consumer, d Delivery) {
+	if d.Run != r.id {
 		return // left over from another run
 	}
 	now := time.Now().UnixNano()
-	if sent, err := strconv.ParseInt(m.Header(HeaderSentNs), 10, 64); err == nil {
-		c.hist.Record(time.Duration(now - sent))
+	if d.SentNs > 0 {
+		c.hist.Record(time.Duration(now - d.SentNs))
 	}
 	r.lastRecv.Store(now)
 	if n := r.received.Add(1); n == r.target.Load() {
@@ -225,7 +191,7 @@ func (r *run) setTarget(n int64) {
 }
 
 // produce runs every producer and returns the first send error.
-func (r *run) produce(ctx context.Context, producers []*stompclient.Conn) error {
+func (r *run) produce(ctx context.Context, producers []Producer) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -253,7 +219,7 @@ func (r *run) produce(ctx context.Context, producers []*stompclient.Conn) error 
 // producer sends quota messages (-1: until the duration ends). With a rate,
 // message i is due at start+i/rate and is stamped with that due time, so
 // stalls show as latency instead of hiding (coordinated omission).
-func (r *run) producer(ctx context.Context, p *stompclient.Conn, quota int) error {
+func (r *run) producer(ctx context.Context, p Producer, quota int) error {
 	var interval time.Duration
 	if r.cfg.Rate > 0 {
 		interval = time.Duration(float64(time.Second) * float64(r.cfg.Producers) / r.cfg.Rate)
@@ -278,14 +244,8 @@ func (r *run) producer(ctx context.Context, p *stompclient.Conn, quota int) erro
 		if quota < 0 && !time.Now().Before(end) {
 			return nil
 		}
-		headers := []stomp.Header{
-			{Key: HeaderRun, Value: r.id},
-			{Key: HeaderSentNs, Value: strconv.FormatInt(stamp.UnixNano(), 10)},
-		}
-		if r.cfg.Persistent {
-			headers = append(headers, stompclient.Persistent())
-		}
-		if err := p.Send(ctx, r.cfg.Destination, r.body, headers...); err != nil {
+		m := Message{Run: r.id, Sent: stamp, Body: r.body, Persistent: r.cfg.Persistent}
+		if err := p.Send(ctx, m); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -296,10 +256,11 @@ func (r *run) producer(ctx context.Context, p *stompclient.Conn, quota int) erro
 	return nil
 }
 
-// disconnect makes sure the broker has every message sent without a receipt.
-func (r *run) disconnect(ctx context.Context, producers []*stompclient.Conn) error {
+// finish makes sure the broker has every message, also those sent without
+// waiting for it.
+func (r *run) finish(ctx context.Context, producers []Producer) error {
 	for i, p := range producers {
-		if err := p.Disconnect(ctx); err != nil {
+		if err := p.Finish(ctx); err != nil {
 			return fmt.Errorf("bench: producer-%d: %w", i, err)
 		}
 	}

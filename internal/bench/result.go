@@ -12,6 +12,7 @@ import (
 // send (or, with a rate, the scheduled send) to the consumer's handler.
 type Result struct {
 	Server       string         `json:"server"`
+	Transport    string         `json:"transport"`
 	Destination  string         `json:"destination"`
 	Producers    int            `json:"producers"`
 	Consumers    int            `json:"consumers"`
@@ -34,7 +35,7 @@ func (r *run) result(server string, sendDone time.Time, consumers []*consumer) *
 		h.Merge(&c.hist)
 	}
 	res := &Result{
-		Server: server, Destination: r.cfg.Destination,
+		Server: server, Transport: r.cfg.Transport.Name(), Destination: r.cfg.Destination.String(),
 		Producers: r.cfg.Producers, Consumers: r.cfg.Consumers, Size: r.cfg.Size,
 		Persistent: r.cfg.Persistent, TargetRate: r.cfg.Rate,
 		Sent: r.sent.Load(), Received: r.received.Load(),
@@ -79,7 +80,7 @@ func (res *Result) WriteText(w io.Writer) error {
 	}
 	l := res.Latency
 	rows := [][2]string{
-		{"server", res.Server},
+		{"server", res.Server + " (" + res.Transport + ")"},
 		{"destination", res.Destination},
 		{"clients", fmt.Sprintf("%d producers, %d consumers", res.Producers, res.Consumers)},
 		{"messages", fmt.Sprintf("%d B, %s, rate %s", res.Size, mode, rate)},
