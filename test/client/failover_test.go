@@ -186,7 +186,7 @@ func check(t *testing.T, r *failoverRun, ctxErr error) {
 			dups++
 		}
 	}
-	t.Logf("sent %d, acknowledged %d, failed %d, received %d distinct, %d redelivered duplicates",
+	t.Logf("sent %d, acknowledged %d, failed %d, received %d distinct, %d delivered more than once",
 		failoverN, len(r.acked), len(r.failed), len(r.got), dups)
 	for seq, err := range r.failed {
 		t.Logf("send f%d failed: %v", seq, err)
