@@ -306,3 +306,16 @@ func TestUnsupportedVersionIsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestBrowserWithAnInvalidSelectorIsRefused(t *testing.T) {
+	r := newRig(t)
+	c := r.dial()
+	conn := &wire.ConnectionID{Value: "ID:browse"}
+	c.ok(&wire.ConnectionInfo{ConnectionID: conn})
+	cons := &wire.ConsumerID{ConnectionID: conn.Value, SessionID: 1, Value: 1}
+	ans := c.request(&wire.ConsumerInfo{ConsumerID: cons, Browser: true, Selector: "color = ",
+		Destination: &wire.Destination{Type: wire.TypeQueue, PhysicalName: "q"}})
+	if ex, ok := ans.(*wire.ExceptionResponse); !ok || ex.Exception.Class != "javax.jms.InvalidSelectorException" {
+		t.Fatalf("want InvalidSelectorException, got %#v", ans)
+	}
+}

@@ -147,7 +147,12 @@ func (c *conn) onConsumerInfo(info *wire.ConsumerInfo) error {
 	c.consumers[k.key] = k
 	c.cmu.Unlock()
 	if k.browser {
-		c.browse(k, dest, info.Selector)
+		if err := c.browse(k, dest, info.Selector); err != nil {
+			c.cmu.Lock()
+			delete(c.consumers, k.key)
+			c.cmu.Unlock()
+			return err // e.g. an invalid selector: InvalidSelectorException
+		}
 		return nil
 	}
 	o := broker.SubOptions{ID: k.key, Dest: dest, Ack: broker.AckIndividual, Prefetch: int(info.PrefetchSize),
@@ -180,10 +185,10 @@ func (c *conn) onConsumerInfo(info *wire.ConsumerInfo) error {
 
 // browse sends a browser the queue's messages, then the end-of-browse
 // marker (a dispatch without a message), after the ConsumerInfo's answer.
-func (c *conn) browse(k *consumer, dest message.Destination, selector string) {
+func (c *conn) browse(k *consumer, dest message.Destination, selector string) error {
 	ms, err := c.bc.Browse(c.ctx, dest, selector, 0)
 	if err != nil {
-		c.log.Warn("browse failed", "dest", dest.String(), "err", err)
+		return err
 	}
 	c.afterAnswer(func() {
 		for _, m := range ms {
@@ -195,6 +200,7 @@ func (c *conn) browse(k *consumer, dest message.Destination, selector string) {
 		}
 		c.send(&wire.MessageDispatch{ConsumerID: k.id, Destination: destToWire(dest)})
 	})
+	return nil
 }
 
 // afterAnswer runs f once the answer to the command being handled is queued.
