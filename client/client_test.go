@@ -50,8 +50,11 @@ func TestDuplicateClientID(t *testing.T) {
 }
 
 func TestDialErrors(t *testing.T) {
-	if _, err := Dial(testCtx(t), "failover:(tcp://x:1)", Options{}); err == nil {
-		t.Fatal("failover URL accepted by Dial")
+	if _, err := Dial(testCtx(t), "failover:(tcp://127.0.0.1:1)?startupMaxReconnectAttempts=2&initialReconnectDelay=1", Options{}); !errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("failover to a closed port: %v, want ErrConnectionLost", err)
+	}
+	if _, err := Dial(testCtx(t), "tcp://127.0.0.1:1?bogus=1", Options{}); !errors.Is(err, ErrInvalidURL) {
+		t.Fatalf("unknown option: %v, want ErrInvalidURL", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

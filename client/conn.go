@@ -24,7 +24,7 @@ const advisoryTopic = "ActiveMQ.Advisory.TempQueue,ActiveMQ.Advisory.TempTopic"
 type Conn struct {
 	opts     Options
 	log      *slog.Logger
-	t        *transport
+	fo       *failover // nil for a tcp:// connection, which never reconnects
 	track    tracker
 	connID   *wire.ConnectionID
 	clientID string
@@ -40,8 +40,11 @@ type Conn struct {
 
 	mu struct {
 		sync.Mutex
-		pending    map[int32]chan wire.Command // requests awaiting a response
-		err        error                       // why the transport ended
+		pending    map[int32]*pendingReq // requests awaiting a response
+		t          *transport            // the socket; nil while failover reconnects
+		up         chan struct{}         // closed once t is set (failover)
+		snap       bool                  // failover took the replay snapshot, t not yet set
+		err        error                 // why the connection ended
 		closed     bool
 		sessions   map[int64]*Session
 		consumers  map[string]*Consumer
@@ -50,23 +53,36 @@ type Conn struct {
 	}
 }
 
-// Dial connects to the broker at addr ("host:port" or "tcp://host:port")
-// and opens a JMS connection: WireFormatInfo exchange, ConnectionInfo, and
-// the temporary destination advisory subscription.
+// Dial connects to the broker(s) that addr names and opens a JMS
+// connection: WireFormatInfo exchange, ConnectionInfo, and the temporary
+// destination advisory subscription. addr is any URL ParseURL accepts, or a
+// bare "host:port". A tcp:// URL (or host:port) connects once and never
+// reconnects; a failover:(...) URL reconnects and restores the connection
+// when its socket is lost (see the package documentation, Failover).
 func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
-	hostport, ok := strings.CutPrefix(addr, "tcp://")
-	if !ok && strings.Contains(addr, "://") || strings.ContainsAny(hostport, "?/") {
-		return nil, fmt.Errorf("client: dial %q: want host:port or tcp://host:port", addr)
+	if !strings.Contains(addr, ":/") && !strings.HasPrefix(strings.ToLower(addr), "failover:") {
+		addr = "tcp://" + addr
+	}
+	u, err := ParseURL(addr)
+	if err != nil {
+		return nil, fmt.Errorf("client: dial: %w", err)
 	}
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	t, err := dialTCP(ctx, hostport, &opts)
+	for _, o := range u.Unsupported() {
+		opts.Logger.Warn("connection URL option is not supported by Pier's client and is ignored", "option", o)
+	}
+	if u.Failover {
+		return dialFailover(ctx, u, opts)
+	}
+	t, err := dialTCP(ctx, u.Brokers[0].Host, &opts)
 	if err != nil {
 		return nil, err
 	}
-	c := newConn(t, opts)
+	c := newConn(opts)
+	c.attach(t)
 	if err := c.handshake(ctx); err != nil {
 		c.shutdown(err)
 		return nil, err
@@ -74,20 +90,30 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	return c, nil
 }
 
-func newConn(t *transport, opts Options) *Conn {
+func newConn(opts Options) *Conn {
 	base := generateID()
-	c := &Conn{opts: opts, t: t, lost: make(chan struct{}), connID: &wire.ConnectionID{Value: base + ":1"}}
+	c := &Conn{opts: opts, lost: make(chan struct{}), connID: &wire.ConnectionID{Value: base + ":1"}}
 	c.clientID = opts.ClientID
 	if c.clientID == "" {
 		c.clientID = base + ":0" // as Java's clientIdGenerator, unique per process
 	}
 	c.log = opts.Logger.With("component", "client", "conn", c.connID.Value, "client_id", c.clientID)
-	c.mu.pending = map[int32]chan wire.Command{}
+	c.mu.pending = map[int32]*pendingReq{}
 	c.mu.sessions = map[int64]*Session{}
 	c.mu.consumers = map[string]*Consumer{}
 	c.mu.temps = map[string]bool{}
-	t.start(c)
+	c.mu.up = make(chan struct{})
 	return c
+}
+
+// attach makes t the connection's socket and starts it (tcp:// only; the
+// failover layer installs sockets with restore).
+func (c *Conn) attach(t *transport) {
+	c.mu.Lock()
+	c.mu.t = t
+	close(c.mu.up)
+	c.mu.Unlock()
+	t.start(socketSink{c, t})
 }
 
 // generateID returns "ID:host-pid-millis-random", the shape of Java's
@@ -145,43 +171,67 @@ func (c *Conn) BrokerName() string {
 	return c.mu.brokerInfo.BrokerName
 }
 
-// oneway sends cmd without asking for a response.
-func (c *Conn) oneway(cmd wire.BaseCommand) error {
-	if err := c.Err(); err != nil {
-		return err
-	}
-	cmd.SetCommandID(c.cmdID.Add(1))
-	cmd.SetResponseRequired(false)
-	c.track.track(cmd)
-	return c.t.send(cmd)
-}
+// oneway sends cmd without asking for a response (see send).
+func (c *Conn) oneway(cmd wire.BaseCommand) error { return c.send(context.Background(), cmd) }
 
 // request sends cmd and waits for its Response; an ExceptionResponse
-// becomes a *BrokerError.
+// becomes a *BrokerError. With failover the request survives a change of
+// socket: it is sent again (or replayed as state) on the next one, with
+// the same command id, and its Response completes this call.
 func (c *Conn) request(ctx context.Context, cmd wire.BaseCommand) (wire.Command, error) {
 	id := c.cmdID.Add(1)
 	cmd.SetCommandID(id)
 	cmd.SetResponseRequired(true)
-	ch := make(chan wire.Command, 1)
+	p := &pendingReq{cmd: cmd, ch: make(chan wire.Command, 1)}
 	c.mu.Lock()
 	if c.mu.err != nil {
 		err := c.mu.err
 		c.mu.Unlock()
 		return nil, err
 	}
-	c.mu.pending[id] = ch
+	c.track.track(cmd)
+	t := c.mu.t
+	if t == nil && dropWhileDown(cmd) {
+		c.mu.Unlock()
+		return &wire.Response{CorrelationID: id}, nil // as Java's failover: answered locally
+	}
+	p.sentOn = t // nil: the failover restore sends it on the next socket
+	c.mu.pending[id] = p
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		delete(c.mu.pending, id)
 		c.mu.Unlock()
 	}()
-	c.track.track(cmd)
-	if err := c.t.send(cmd); err != nil {
-		return nil, err
+	if t != nil {
+		if err := t.send(cmd); err != nil && (c.fo == nil || !errors.Is(err, ErrConnectionLost)) {
+			return nil, err
+		}
 	}
+	timeout := c.fo.timeoutC() // nil without failover or its timeout
 	select {
-	case resp := <-ch:
+	case resp := <-p.ch:
+		if er, ok := resp.(*wire.ExceptionResponse); ok {
+			return nil, brokerError(er.Exception)
+		}
+		return resp, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.lost:
+		return nil, c.Err()
+	case <-timeout:
+		if c.connected() {
+			return c.awaitResponse(ctx, p)
+		}
+		return nil, c.fo.timeoutErr()
+	}
+}
+
+// awaitResponse waits for p's response once the failover timeout no longer
+// applies (a socket is up again).
+func (c *Conn) awaitResponse(ctx context.Context, p *pendingReq) (wire.Command, error) {
+	select {
+	case resp := <-p.ch:
 		if er, ok := resp.(*wire.ExceptionResponse); ok {
 			return nil, brokerError(er.Exception)
 		}
@@ -220,9 +270,12 @@ func (c *Conn) onCommand(cmd wire.Command) {
 				k.markClosed(ErrClosed)
 			}
 		}
-	case *wire.ConnectionControl, *wire.ProducerAck, *wire.ControlCommand, *wire.ShutdownInfo,
-		*wire.WireFormatInfo, *wire.FlushCommand:
-		// Nothing to do without a failover layer or producer windows.
+	case *wire.ConnectionControl:
+		if c.fo != nil {
+			c.fo.control(x)
+		}
+	case *wire.ProducerAck, *wire.ControlCommand, *wire.ShutdownInfo, *wire.WireFormatInfo, *wire.FlushCommand:
+		// Nothing to do without producer windows.
 	default:
 		c.log.Debug("ignoring an unexpected command", "type", cmd.DataType())
 	}
@@ -230,17 +283,18 @@ func (c *Conn) onCommand(cmd wire.Command) {
 
 func (c *Conn) respond(id int32, resp wire.Command) {
 	c.mu.Lock()
-	ch := c.mu.pending[id]
+	p := c.mu.pending[id]
 	c.mu.Unlock()
-	if ch != nil {
+	if p != nil {
 		select {
-		case ch <- resp:
+		case p.ch <- resp:
 		default:
 		}
 	}
 }
 
-// onTransportError implements transportSink (read loop).
+// onTransportError ends a tcp:// connection whose socket failed (read
+// loop).
 func (c *Conn) onTransportError(err error) {
 	c.mu.Lock()
 	first := c.mu.err == nil

@@ -172,5 +172,13 @@ func (c *Conn) shutdown(why error) {
 	}
 	c.mu.closed = true
 	c.mu.Unlock()
-	c.t.close()
+	if c.fo != nil {
+		c.fo.stop() // no new socket after this
+	}
+	c.mu.Lock()
+	t := c.mu.t
+	c.mu.Unlock()
+	if t != nil {
+		t.close()
+	}
 }

@@ -28,8 +28,9 @@ type Consumer struct {
 		queue        []*wire.MessageDispatch // not yet handed out; nil Message = end marker
 		delivered    []*wire.MessageDispatch // handed out, not yet acknowledged
 		closed       error
-		pulls        int // MessagePulls not yet answered
-		pendingN     int // deliveries since the last DELIVERED ack
+		pulls        int  // MessagePulls not yet answered
+		repull       bool // failover lost the pull in flight: send it again
+		pendingN     int  // deliveries since the last DELIVERED ack
 		pendingFirst *wire.MessageID
 		lastSeq      int64 // brokerSequenceId of the last message handed out
 		holdUntil    time.Time
@@ -202,13 +203,14 @@ func (k *Consumer) next(ctx context.Context, pulled *bool) (*wire.MessageDispatc
 				continue // the answer to an earlier, abandoned pull
 			}
 			return md, nil
-		} else if k.prefetch == 0 && !*pulled {
+		} else if k.prefetch == 0 && (!*pulled || k.mu.repull) {
 			k.mu.pulls++
+			k.mu.repull = false
 			*pulled, sendPull = true, true
 		}
 		k.mu.Unlock()
 		if sendPull {
-			if err := c.oneway(k.pull(ctx)); err != nil {
+			if err := c.send(ctx, k.pull(ctx)); err != nil {
 				return nil, err
 			}
 		}

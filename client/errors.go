@@ -16,6 +16,10 @@ var (
 	// ErrConnectionLost: the socket failed (read or write error, inactivity,
 	// broker gone). Operations in flight fail with an error wrapping it.
 	ErrConnectionLost = errors.New("client: connection lost")
+	// ErrFailoverTimeout: a call waited longer than the failover URL's
+	// timeout option for a broker to reconnect to. The connection itself
+	// goes on reconnecting. The error wraps ErrConnectionLost too.
+	ErrFailoverTimeout = errors.New("client: failover timeout")
 	// ErrNegotiation: the broker's WireFormatInfo could not be accepted.
 	ErrNegotiation = errors.New("client: wire format negotiation failed")
 	// ErrNoMessage: a pull consumer's Receive ended without a message because

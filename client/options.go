@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,6 +58,20 @@ type Options struct {
 	WriteTimeout time.Duration
 	// MaxFrameSize bounds frames read from the broker. Default 100 MiB.
 	MaxFrameSize int
+
+	// OnInterrupted is called when a failover connection loses its socket,
+	// once per outage, before it reconnects; err says why. It runs on the
+	// connection's failover goroutine: it must not block for long and must
+	// not call Conn.Close.
+	OnInterrupted func(err error)
+	// OnResumed is called once the failover connection is restored on a new
+	// socket (state replayed, in-flight requests resent), with the
+	// broker's host:port. Same rules as OnInterrupted.
+	OnResumed func(broker string)
+
+	// sleep waits between reconnect passes; tests replace it to observe
+	// the back-off without waiting. Nil: a timer.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // PrefetchPolicy is ActiveMQPrefetchPolicy: how many messages the broker may

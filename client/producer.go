@@ -127,7 +127,7 @@ func (p *Producer) Send(ctx context.Context, msg *Message, opts ...SendOption) e
 	}
 	sync := c.opts.AlwaysSyncSend || c.opts.SendTimeout > 0 || msg.Persistent && w.TransactionID == nil
 	if !sync {
-		if err := c.oneway(w); err != nil {
+		if err := c.send(ctx, w); err != nil {
 			return fmt.Errorf("client: send to %s: %w", dest, err)
 		}
 		return nil

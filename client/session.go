@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/piermq/pier/internal/protocol/openwire/wire"
 )
@@ -28,6 +29,9 @@ type Session struct {
 		tx        *wire.LocalTransactionID // open local transaction
 	}
 	lastDelivered int64 // highest lastDeliveredSequenceId of its closed consumers (under mu)
+	// rollbackOnly: failover interrupted the open transaction after it
+	// had consumed messages (Java's TransactionContext rollbackOnly).
+	rollbackOnly atomic.Bool
 }
 
 // Mode returns the session's acknowledgement mode.
@@ -91,6 +95,13 @@ func (s *Session) Commit(ctx context.Context) error {
 	if tx == nil {
 		return nil
 	}
+	if s.rollbackOnly.Load() {
+		if err := s.rollbackLocked(ctx); err != nil {
+			return fmt.Errorf("client: commit: %w: %w", ErrTransactionRolledBack, err)
+		}
+		return fmt.Errorf("client: commit: %w: failover interrupted the transaction after it consumed messages; "+
+			"it was rolled back and the broker redelivers them", ErrTransactionRolledBack)
+	}
 	c := s.conn
 	for _, k := range s.mu.consumers {
 		if ack := k.ackAll(wire.AckStandard, tx); ack != nil {
@@ -101,6 +112,7 @@ func (s *Session) Commit(ctx context.Context) error {
 	}
 	_, err := c.request(ctx, &wire.TransactionInfo{ConnectionID: c.connID, TransactionID: tx, Type: wire.TxCommitOnePhase})
 	s.mu.tx = nil
+	s.rollbackOnly.Store(false)
 	c.track.txDone(tx)
 	if err != nil {
 		for _, k := range s.mu.consumers {
@@ -138,6 +150,7 @@ func (s *Session) rollbackLocked(ctx context.Context) error {
 	c := s.conn
 	_, err := c.request(ctx, &wire.TransactionInfo{ConnectionID: c.connID, TransactionID: tx, Type: wire.TxRollback})
 	s.mu.tx = nil
+	s.rollbackOnly.Store(false)
 	for _, k := range s.mu.consumers {
 		k.redeliver()
 	}

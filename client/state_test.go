@@ -60,7 +60,7 @@ func TestKeepAlive(t *testing.T) {
 	// The broker takes the smaller interval and drops a client silent for
 	// 1.5 times it; the client must send KeepAliveInfo meanwhile.
 	c := dial(t, addr, Options{MaxInactivity: 300 * time.Millisecond})
-	if got := c.t.negotiated.MaxInactivityDuration; got != 300*time.Millisecond {
+	if got := c.mu.t.negotiated.MaxInactivityDuration; got != 300*time.Millisecond {
 		t.Fatalf("negotiated inactivity %v", got)
 	}
 	time.Sleep(time.Second)
