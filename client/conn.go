@@ -37,6 +37,7 @@ type Conn struct {
 	advisoryN  int // deliveries since the advisory consumer's last ack (read loop only)
 	closeOnce  sync.Once
 	lastSeqMax atomic.Int64 // highest lastDeliveredSequenceId of closed sessions
+	audit      audit        // messages consumed for good, to drop copies resent after a failover
 
 	mu struct {
 		sync.Mutex

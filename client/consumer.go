@@ -245,6 +245,11 @@ func (k *Consumer) consume(md *wire.MessageDispatch) (*Message, error) {
 	if w.Expiration > 0 && time.Now().UnixMilli() > w.Expiration && !k.browser {
 		return nil, c.oneway(k.ackFor(wire.AckExpired, w.MessageID, w.MessageID, 1, nil))
 	}
+	if !k.browser && c.audit.duplicate(w.MessageID) {
+		// Consumed already; the broker resent it because the ack was lost
+		// in a failover. Acknowledge it again and skip it.
+		return nil, c.oneway(k.ackFor(wire.AckStandard, w.MessageID, w.MessageID, 1, nil))
+	}
 	m, err := fromWire(w, md.RedeliveryCounter)
 	if err != nil {
 		ack := k.ackFor(wire.AckPoison, w.MessageID, w.MessageID, 1, nil)
@@ -272,8 +277,10 @@ func (k *Consumer) consume(md *wire.MessageDispatch) (*Message, error) {
 	var ack *wire.MessageAck
 	switch s.mode {
 	case AutoAck:
+		c.audit.consumed(w.MessageID)
 		ack = k.ackFor(wire.AckStandard, w.MessageID, w.MessageID, 1, nil)
 	case DupsOKAck:
+		c.audit.consumed(w.MessageID)
 		k.mu.delivered = append(k.mu.delivered, md)
 		if len(k.mu.delivered) >= max(1, k.prefetch/2) {
 			ack = k.ackAllLocked(wire.AckStandard, nil)
@@ -342,6 +349,9 @@ func (k *Consumer) ackAllLocked(typ byte, tx *wire.LocalTransactionID) *wire.Mes
 func (k *Consumer) settle() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	for _, md := range k.mu.delivered {
+		k.sess.conn.audit.consumed(md.Message.MessageID)
+	}
 	k.mu.delivered = nil
 	k.mu.pendingN, k.mu.pendingFirst = 0, nil
 }
@@ -356,5 +366,6 @@ func (k *Consumer) ackOne(md *wire.MessageDispatch) *wire.MessageAck {
 		return nil
 	}
 	k.mu.delivered = slices.Delete(k.mu.delivered, i, i+1)
+	k.sess.conn.audit.consumed(md.Message.MessageID)
 	return k.ackFor(wire.AckIndividual, md.Message.MessageID, md.Message.MessageID, 1, nil)
 }
