@@ -378,3 +378,23 @@ func (c *Conn) Unsubscribe(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// checkOwnTemp refuses, as the Java client does, to consume from a
+// temporary destination of another connection (its name starts with the
+// creating connection's id) or one that was deleted. ActiveMQ's broker does
+// not check this itself.
+func (c *Conn) checkOwnTemp(d *Destination) error {
+	if !d.IsTemporary() {
+		return nil
+	}
+	if !strings.Contains(d.name, c.connID.Value) {
+		return fmt.Errorf("%w: cannot use a temporary destination from another connection", ErrInvalidDestination)
+	}
+	c.mu.Lock()
+	live := c.mu.temps[d.String()]
+	c.mu.Unlock()
+	if !live {
+		return fmt.Errorf("%w: cannot use a temporary destination that has been deleted", ErrInvalidDestination)
+	}
+	return nil
+}

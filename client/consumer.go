@@ -77,6 +77,9 @@ func (s *Session) Consumer(ctx context.Context, dest *Destination, opts ...Consu
 	if o.durable != "" && !dest.IsTopic() {
 		return nil, fmt.Errorf("client: durable subscription on %s: %w: not a topic", dest, ErrInvalidDestination)
 	}
+	if err := s.conn.checkOwnTemp(dest); err != nil {
+		return nil, fmt.Errorf("client: consumer of %s: %w", dest, err)
+	}
 	p := s.conn.opts.Prefetch
 	prefetch := p.Queue
 	switch {
