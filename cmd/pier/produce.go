@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -146,59 +144,28 @@ func withTransport(o client.Options, b client.BrokerURL) client.Options {
 	return o
 }
 
-// dialOpenWire connects to the broker of a tcp:// URL, or to the first
-// broker of a failover: URL that answers, with the failover URL's
-// start-up back-off (randomize, initialReconnectDelay, maxReconnectDelay,
-// useExponentialBackOff, reconnectDelayExponent and
-// startupMaxReconnectAttempts, else maxReconnectAttempts; -1 retries until
-// interrupted), reporting each failed pass on stderr.
+// dialOpenWire connects to the broker of a tcp:// URL, or through the
+// client's failover transport for a failover: URL (start-up attempts,
+// reconnection with ActiveMQ's back-off, state replay); losing and regaining
+// the broker is reported on stderr.
 func (c *connFlags) dialOpenWire(ctx context.Context, e *endpoint, stderr io.Writer) (*client.Conn, error) {
 	u := e.url
 	opts := c.clientOptions(u)
-	dial := func(b client.BrokerURL) (*client.Conn, error) {
+	if !u.Failover {
+		b := u.Brokers[0]
 		conn, err := client.Dial(ctx, b.Host, withTransport(opts, u.Effective(b)))
 		if err != nil {
 			return nil, fmt.Errorf("connect to %s://%s: %w", b.Scheme, b.Host, err)
 		}
 		return conn, nil
 	}
-	if !u.Failover {
-		return dial(u.Brokers[0])
+	opts.OnInterrupted = func(err error) { fmt.Fprintf(stderr, "pier: connection lost (%v); reconnecting\n", err) }
+	opts.OnResumed = func(broker string) { fmt.Fprintf(stderr, "pier: reconnected to %s\n", broker) }
+	conn, err := client.Dial(ctx, u.String(), opts)
+	if err != nil {
+		return nil, fmt.Errorf("no broker of %s answered: %w", u, err)
 	}
-	o := u.Options
-	limit := o.StartupMaxReconnectAttempts
-	if limit < 0 {
-		limit = o.MaxReconnectAttempts
-	}
-	delay := o.InitialReconnectDelay
-	for pass := 1; ; pass++ {
-		brokers := slices.Clone(u.Brokers)
-		if o.Randomize {
-			rand.Shuffle(len(brokers), func(i, j int) { brokers[i], brokers[j] = brokers[j], brokers[i] })
-		}
-		var errs []error
-		for _, b := range brokers {
-			conn, err := dial(b)
-			if err == nil {
-				return conn, nil
-			}
-			if ctx.Err() != nil {
-				return nil, err
-			}
-			errs = append(errs, err)
-		}
-		err := fmt.Errorf("no broker of %s answered: %w", u, errors.Join(errs...))
-		if limit >= 0 && pass >= max(limit, 1) {
-			return nil, err
-		}
-		fmt.Fprintf(stderr, "pier: %v\npier: retrying in %s\n", err, delay)
-		if err := sleep(ctx, delay); err != nil {
-			return nil, err
-		}
-		if o.UseExponentialBackOff {
-			delay = min(time.Duration(float64(delay)*o.ReconnectDelayExponent), o.MaxReconnectDelay)
-		}
-	}
+	return conn, nil
 }
 
 // newCommandFlags returns a FlagSet whose --help prints usage and summary.
