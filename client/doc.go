@@ -19,8 +19,8 @@
 // # Design
 //
 // Three layers, each replaceable under the one above, so that failover
-// (reconnecting with state replay, built later on top) needs no change to
-// the API types:
+// (reconnecting with state replay, see Failover) needs no change to the
+// API types:
 //
 //   - transport (transport.go): one negotiated socket. dialTCP(ctx,
 //     "host:port", opts) connects, sends the client's WireFormatInfo
@@ -54,18 +54,80 @@
 //     transactions; a transaction whose commit was in flight is returned
 //     as in doubt, to be failed with ErrTransactionRolledBack.
 //
-// What failover adds: a loop that dials (dialTCP) the URIs of a
-// failover:(...) URL with back-off, starts the new transport with the
-// Conn as sink, sends ConnectionControl, tracker.replay and then the
-// pending requests; consumers drop their prefetched messages (the broker
-// redelivers everything unacknowledged); oneway calls wait while no socket
-// is up, except acks and RemoveInfo, which are dropped as Java does.
+// # Failover
 //
-// Goroutines: only the transport's two. Consumers are fed by the read loop
-// (a queue per consumer, never blocking it); Receive runs on the caller's
-// goroutine. Close (Conn) waits for both goroutines.
+// Dial takes any URL ParseURL accepts. A tcp:// URL (or a bare host:port)
+// is one socket: when it fails the Conn ends (Done, Err wraps
+// ErrConnectionLost), as ActiveMQ's plain tcp transport. A
+// failover:(uri,...)?options URL (failover.go, failover_send.go) behaves
+// as ActiveMQ's FailoverTransport:
+//
+//   - Dial tries the brokers in connectOrder (randomize, brokers pushed by
+//     the broker first), pass after pass with the back-off of backoff.go,
+//     at most startupMaxReconnectAttempts passes; then ErrConnectionLost
+//     wrapping the last dial error.
+//   - When the socket is lost: OnInterrupted(err) is called; consumers drop
+//     their prefetched and delivered-but-unacknowledged messages (the
+//     broker redelivers them to the restored consumer, marked
+//     redelivered); a transacted session that had consumed messages in its
+//     open transaction becomes rollback-only. The connection waits
+//     initialReconnectDelay and reconnects with the back-off, at most
+//     maxReconnectAttempts passes (0: not at all).
+//   - On the new socket, before anything else: ConnectionControl
+//     {faultTolerant}, then the tracker's replay — ConnectionInfo with
+//     failoverReconnect=true and the same ConnectionId (the broker drops
+//     the stale connection), temporary destinations, sessions, producers,
+//     consumers (durable subscriptions included) and the temporary
+//     destination advisory consumer, each open transaction's BEGIN and
+//     sends — then every synchronous request still awaiting its Response
+//     (persistent sends keep their MessageId, so the broker's
+//     producer-sequence duplicate detection stores them once), all with
+//     their original command ids, so the Responses complete the waiting
+//     callers. Then OnResumed(host:port) is called. Both hooks are called
+//     once per outage.
+//   - Transactions: a transaction whose sends were tracked goes on and may
+//     commit. One that had consumed messages is rolled back at its Commit,
+//     which returns ErrTransactionRolledBack (Java's "rollback only ...
+//     failover with pending acks"); one whose commit was in flight gets
+//     ErrTransactionRolledBack ("completion in doubt"): its outcome at
+//     the broker is unknown.
+//   - While no socket is up, calls wait for one, bounded by their ctx and
+//     by the failover timeout option (then the error matches
+//     ErrFailoverTimeout and ErrConnectionLost; the connection goes on
+//     reconnecting). Acknowledgements, RemoveInfo and ShutdownInfo are not
+//     sent while down (Close answers itself), and commands the replay
+//     carries (sessions, BEGIN, transacted sends) return at once.
+//     Non-persistent sends written to a socket that then failed are lost,
+//     as in Java (trackMessages is not supported).
+//   - When maxReconnectAttempts passes have failed, the Conn ends: every
+//     waiting call and Err return ErrConnectionLost wrapping the last dial
+//     error.
+//   - ConnectionControl from the broker: connectedBrokers replaces the
+//     broker-pushed list (updateURIsSupported), and with
+//     rebalanceConnection moves the connection unless it is on the first
+//     of them; reconnectTo adds that broker and moves the connection to it
+//     (reconnectSupported). Java rebalances to the first broker of its
+//     shuffled list; this client moves to the broker named.
+//
+// Options honoured: initialReconnectDelay, maxReconnectDelay,
+// useExponentialBackOff, reconnectDelayExponent, maxReconnectAttempts,
+// startupMaxReconnectAttempts, randomize, timeout, updateURIsSupported,
+// reconnectSupported, warnAfterReconnectAttempts. Not honoured (Dial logs
+// a warning for each set to a value that matters, from URL.Unsupported):
+// backup, backupPoolSize, trackMessages, maxCacheSize,
+// trackTransactionProducers, updateURIsURL, rebalanceUpdateURIs,
+// reconnectDelay, and priorityBackup/priorityURIs (warned separately).
+// Dial does not yet apply a URL's transport options (connectionTimeout,
+// wireFormat.*, ...) or jms.* options: Options governs every socket.
+//
+// Goroutines: each socket's two (transport), and for a failover Conn one
+// more, the failover goroutine (failover.run), which alone dials, closes
+// lost sockets, interrupts consumers, restores and calls the hooks.
+// Consumers are fed by the read loop (a queue per consumer, never
+// blocking it); Receive runs on the caller's goroutine. Close (Conn)
+// stops the failover goroutine and waits for every goroutine.
 //
 // Lock order: Session.mu, Consumer.mu, Conn.mu, tracker.mu, then the
-// transport's write lock. The read loop takes only Consumer.mu and Conn.mu,
+// transport's write lock; failover.mu is never held with another lock. The read loop takes only Consumer.mu and Conn.mu,
 // so a Session may hold its lock while waiting for a Response.
 package client
