@@ -200,6 +200,8 @@ func (c *Conn) restore(t *transport) (inDoubt []*pendingReq, err error) {
 			batch = append(batch, p.cmd)
 		}
 	}
+	c.log.Debug("restoring the connection", "peer", t.addr, "replayed", len(cmds), "resent", len(batch)-1-len(cmds),
+		"in_doubt", len(inDoubt))
 	c.mu.Unlock()
 	for len(batch) > 0 {
 		for _, cmd := range batch {

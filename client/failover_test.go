@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,6 +87,10 @@ type hooks struct {
 }
 
 func newHooks(opts *Options) *hooks {
+	// Pier's openwire server may take up to the negotiated inactivity
+	// interval to shut a connection that is busy while it stops (its read
+	// loop re-arms the read deadline Shutdown set); keep that short.
+	opts.MaxInactivity = time.Second
 	h := &hooks{resumedC: make(chan string, 10)}
 	opts.OnInterrupted = func(error) { h.interrupted.Add(1) }
 	opts.OnResumed = func(b string) { h.resumed.Add(1); h.resumedC <- b }
@@ -116,6 +122,13 @@ func fastFailover(addrs ...string) string {
 func TestFailoverProducerThroughRestarts(t *testing.T) {
 	p := startRestartable(t)
 	var opts Options
+	var logbuf syncBuffer
+	opts.Logger = slog.New(slog.NewTextHandler(&logbuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	defer func() {
+		if t.Failed() {
+			t.Log(logbuf.String())
+		}
+	}()
 	h := newHooks(&opts)
 	c := dial(t, fastFailover(p.addr), opts)
 	s := session(t, c, AutoAck)
@@ -212,6 +225,23 @@ func TestFailoverConsumerDurableTemp(t *testing.T) {
 	send(t, producer(t, s, tmp), "to temp")
 	receiveText(t, tk, "to temp")
 	expectNone(t, k, 200*time.Millisecond)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // dialPlain connects with tcp:// and closes at the end of the test.
