@@ -78,8 +78,8 @@ func (c *conn) writeNow(cmd wire.Command) {
 
 // Shutdown implements netserve.Session: the read loop ends soon.
 func (c *conn) Shutdown() {
+	c.cancel() // first: the read loop checks ctx after setting its deadline
 	c.nc.SetReadDeadline(time.Now())
-	c.cancel()
 }
 
 // closeStale ends a connection whose client came back on another socket.
@@ -154,6 +154,9 @@ func (c *conn) readLoop() error {
 			c.nc.SetReadDeadline(time.Now().Add(c.readCheck))
 		} else {
 			c.nc.SetReadDeadline(time.Time{})
+		}
+		if c.ctx.Err() != nil {
+			return nil // Shutdown: its deadline may have been overwritten just now
 		}
 		cmd, err := c.dec.Decode()
 		if err != nil {

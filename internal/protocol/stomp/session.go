@@ -67,8 +67,8 @@ func (s *session) refuse(msg string) {
 
 // shutdown makes the read loop end (server shutdown).
 func (s *session) Shutdown() {
+	s.cancel() // first: the read loop checks ctx after setting its deadline
 	s.nc.SetReadDeadline(time.Now())
-	s.cancel()
 }
 
 func (s *session) Run() {
@@ -167,6 +167,9 @@ func (s *session) readLoop() error {
 			s.nc.SetReadDeadline(time.Now().Add(grace))
 		} else if s.conn != nil {
 			s.nc.SetReadDeadline(time.Time{})
+		}
+		if s.ctx.Err() != nil {
+			return nil // Shutdown: its deadline may have been overwritten just now
 		}
 		if f == nil {
 			continue // heart-beat
