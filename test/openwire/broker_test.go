@@ -5,7 +5,6 @@ package openwire
 import (
 	"net"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -79,15 +78,4 @@ func dial(addr string, within time.Duration) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[len(s)-n:]
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return s
 }

@@ -33,6 +33,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/piermq/pier/test/internal/activemq"
 )
 
 func TestMain(m *testing.M) {
@@ -97,14 +99,14 @@ func runScenarios(t *testing.T, url string, names []string) {
 				}
 				t.Log(lastLine(part))
 			case part == "":
-				t.Fatalf("scenario did not run (exit: %v); output:\n%s", waitErr, tail(output, 8192))
+				t.Fatalf("scenario did not run (exit: %v); output:\n%s", waitErr, activemq.Tail(output, 8192))
 			default:
 				t.Fatalf("%s", part)
 			}
 		})
 	}
 	if waitErr != nil && !strings.Contains(output, "\nFAIL ") {
-		t.Errorf("Scenarios exited with %v but reported no failure:\n%s", waitErr, tail(output, 8192))
+		t.Errorf("Scenarios exited with %v but reported no failure:\n%s", waitErr, activemq.Tail(output, 8192))
 	}
 }
 
@@ -188,7 +190,7 @@ func TestFailover(t *testing.T) {
 	}
 
 	if err := producer.Wait(failoverTimeout); err != nil {
-		t.Fatalf("producer: %v\n%s", err, tail(producer.Output(), 8192))
+		t.Fatalf("producer: %v\n%s", err, activemq.Tail(producer.Output(), 8192))
 	}
 	for i := range acked {
 		if !acked[i].Load() {
@@ -199,7 +201,7 @@ func TestFailover(t *testing.T) {
 	out := consumer.Output()
 	m := resultRE.FindStringSubmatch(out)
 	if m == nil {
-		t.Fatalf("consumer printed no RESULT (%v):\n%s", cerr, tail(out, 8192))
+		t.Fatalf("consumer printed no RESULT (%v):\n%s", cerr, activemq.Tail(out, 8192))
 	}
 	t.Logf("consumer: %s", m[0])
 	dups, redelivered, missing := atoi(m[3]), atoi(m[4]), atoi(m[5])
@@ -210,7 +212,7 @@ func TestFailover(t *testing.T) {
 		t.Errorf("%d duplicates not marked JMSRedelivered", dups-redelivered)
 	}
 	if cerr != nil || t.Failed() {
-		t.Fatalf("consumer: %v\n%s", cerr, tail(out, 8192))
+		t.Fatalf("consumer: %v\n%s", cerr, activemq.Tail(out, 8192))
 	}
 }
 

@@ -73,7 +73,7 @@ func Start(t testing.TB) *Broker {
 		b.Kill()
 		if t.Failed() {
 			out, _ := os.ReadFile(b.log.Name())
-			t.Logf("ActiveMQ console (last 4 KiB):\n%s", tail(string(out), 4096))
+			t.Logf("ActiveMQ console (last 4 KiB):\n%s", Tail(string(out), 4096))
 		}
 		b.log.Close()
 	})
@@ -161,7 +161,9 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-func tail(s string, n int) string {
+// Tail returns about the last n bytes of s, from a line start, for logs
+// shown on failure.
+func Tail(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
