@@ -158,23 +158,3 @@ func (c *Conn) Redelivered(subID string, tags []uint64) {
 		}
 	}
 }
-
-// FindDelivery returns the subscription holding delivery tag, for protocols
-// whose acknowledgements name no subscription (STOMP 1.0).
-func (c *Conn) FindDelivery(tag uint64) (string, bool) {
-	c.mu.Lock()
-	subs := make([]*Subscription, 0, len(c.mu.subs))
-	for _, s := range c.mu.subs {
-		subs = append(subs, s)
-	}
-	c.mu.Unlock()
-	for _, s := range subs {
-		s.mu.Lock()
-		_, ok := s.mu.inflight[tag]
-		s.mu.Unlock()
-		if ok {
-			return s.id, true
-		}
-	}
-	return "", false
-}

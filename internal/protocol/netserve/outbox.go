@@ -49,13 +49,6 @@ func (o *Outbox[T]) Close() {
 	o.signal()
 }
 
-// Idle reports whether nothing is queued.
-func (o *Outbox[T]) Idle() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.mu.items) == 0 && !o.mu.closed
-}
-
 func (o *Outbox[T]) signal() {
 	select {
 	case o.wake <- struct{}{}:
