@@ -87,10 +87,6 @@ type hooks struct {
 }
 
 func newHooks(opts *Options) *hooks {
-	// Pier's openwire server may take up to the negotiated inactivity
-	// interval to shut a connection that is busy while it stops (its read
-	// loop re-arms the read deadline Shutdown set); keep that short.
-	opts.MaxInactivity = time.Second
 	h := &hooks{resumedC: make(chan string, 10)}
 	opts.OnInterrupted = func(error) { h.interrupted.Add(1) }
 	opts.OnResumed = func(b string) { h.resumed.Add(1); h.resumedC <- b }
