@@ -85,6 +85,10 @@
 //     their original command ids, so the Responses complete the waiting
 //     callers. Then OnResumed(host:port) is called. Both hooks are called
 //     once per outage.
+//   - Duplicates: a message the application already consumed (auto-acked,
+//     acknowledged or committed) whose acknowledgement was lost with the
+//     old socket comes back from the broker; the connection's audit
+//     (audit.go, like Java's checkForDuplicates) acknowledges and drops it.
 //   - Transactions: a transaction whose sends were tracked goes on and may
 //     commit. One that had consumed messages is rolled back at its Commit,
 //     which returns ErrTransactionRolledBack (Java's "rollback only ...
