@@ -32,7 +32,15 @@ type conn struct {
 	readCheck time.Duration // drop the client after this long without data
 	bc        *broker.Conn  // set by ConnectionInfo
 	connID    string
+	version   int // negotiated OpenWire version (read loop only)
 	stale     atomic.Bool
+	// faultTolerant: the client fails over (its ConnectionInfo, or a
+	// ConnectionControl it sent, said so); it is sent cluster updates.
+	faultTolerant atomic.Bool
+	cl            struct { // guarded by srv.cluster (cluster.go)
+		accepted bool   // ConnectionInfo answered: UpdateCluster considers it
+		sent     string // the connectedBrokers last sent
+	}
 	producers map[string]*wire.ProducerInfo // read loop only
 	txAcks    map[string][]txAck            // read loop only
 	pending   []func()                      // run after the current command is answered
@@ -202,6 +210,7 @@ func (c *conn) negotiate(info *wire.WireFormatInfo) error {
 	// keepAlive or send below, which order these calls before it.
 	_ = c.dec.SetVersion(v) // cannot fail: checked above
 	_ = c.enc.SetVersion(v)
+	c.version = v
 	if n.MaxInactivityDuration > 0 {
 		c.readCheck = n.MaxInactivityDuration + n.MaxInactivityDuration/2
 		c.out.SetBeat(n.MaxInactivityDuration / 3)

@@ -25,9 +25,16 @@ type rig struct {
 	t    *testing.T
 	addr string
 	st   *storetest.Memory
+	srv  *Server
 }
 
 func newRig(t *testing.T) *rig {
+	t.Helper()
+	return newRigWith(t, Config{})
+}
+
+// newRigWith serves cfg on a loopback port until the test ends.
+func newRigWith(t *testing.T, cfg Config) *rig {
 	t.Helper()
 	st := storetest.NewMemory(0)
 	b, err := broker.New(broker.Config{MaxRedeliveries: broker.DefaultMaxRedeliveries}, st, nil)
@@ -41,7 +48,7 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(Config{}, b, nil)
+	srv := NewServer(cfg, b, nil)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
@@ -51,7 +58,7 @@ func newRig(t *testing.T) *rig {
 		}
 		b.Close()
 	})
-	return &rig{t: t, addr: ln.Addr().String(), st: st}
+	return &rig{t: t, addr: ln.Addr().String(), st: st, srv: srv}
 }
 
 // client speaks raw OpenWire, as the Java client would.

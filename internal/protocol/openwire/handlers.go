@@ -20,9 +20,12 @@ func (c *conn) handle(cmd wire.Command) (done bool) {
 	switch x := cmd.(type) {
 	case *wire.ConnectionInfo:
 		err = c.onConnectionInfo(x)
-	case *wire.SessionInfo, *wire.FlushCommand, *wire.ConsumerControl, *wire.ConnectionControl,
+	case *wire.SessionInfo, *wire.FlushCommand, *wire.ConsumerControl,
 		*wire.ControlCommand, *wire.MessageDispatchNotification:
 		// Nothing to do: sessions exist implicitly.
+	case *wire.ConnectionControl:
+		// A failover client says so first on every new socket.
+		c.faultTolerant.Store(x.FaultTolerant)
 	case *wire.KeepAliveInfo:
 		if x.ResponseRequired() {
 			c.send(&wire.KeepAliveInfo{})
@@ -128,6 +131,9 @@ func (c *conn) onConnectionInfo(info *wire.ConnectionInfo) error {
 		return err
 	}
 	c.bc = bc
+	c.faultTolerant.Store(info.FaultTolerant)
+	manageable := info.Manageable
+	c.pending = append(c.pending, func() { c.greetCluster(manageable) })
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/piermq/pier/internal/broker"
@@ -37,6 +38,13 @@ type Config struct {
 	InactivityInitialDelay time.Duration
 	// WriteTimeout bounds one write to a client.
 	WriteTimeout time.Duration
+	// ClusterURLs, when not nil, returns the client URLs of every member of
+	// this broker's high-availability group, this broker's own included
+	// (ActiveMQ's updateClusterClients): a failover client is told them in
+	// a ConnectionControl once its ConnectionInfo is accepted, and again by
+	// Server.UpdateCluster when they change (see cluster.go). It is called
+	// from connection goroutines and must return quickly.
+	ClusterURLs func() []string
 }
 
 // EnsureDefaults fills unset fields with ActiveMQ's defaults.
@@ -69,6 +77,15 @@ type Server struct {
 	mu struct {
 		sync.Mutex
 		byConnID map[string]*conn // live connections by the client's ConnectionId
+	}
+
+	// Cluster URLs (cluster.go). Lock order: cluster, then mu; the conn.cl
+	// fields of every connection are guarded by cluster.
+	clusterReads atomic.Uint64 // numbers the calls of cfg.ClusterURLs
+	cluster      struct {
+		sync.Mutex
+		seq  uint64 // the call that returned list
+		list string // the newest connectedBrokers
 	}
 }
 
