@@ -65,6 +65,15 @@ type Batch struct {
 	// After a crash it may be lost, but never partly applied, and never
 	// recovered while a later synced batch is not.
 	NoSync bool
+	// Mark, if non-zero, is recorded atomically with the batch:
+	// State.Mark is the highest Mark of any applied batch. A replicated
+	// store uses it for the index of the last log entry applied. Marks are
+	// durable like the batch (a NoSync batch's mark may be lost with the
+	// batch after a crash, never recovered without it), and a batch that
+	// Apply rejects records none. A batch with no Ops but a Mark is applied
+	// and records the mark (it adds no data, so ErrFull never rejects it);
+	// one with neither is a no-op.
+	Mark uint64
 }
 
 // Add appends an OpAdd.
@@ -140,6 +149,11 @@ type State struct {
 	// written (had an OpAdd applied) more recently; a forgotten producer is
 	// simply absent.
 	ProducerSeqs map[string]int64
+	// Mark is the highest Batch.Mark of any applied batch (0 if none had
+	// one). It never goes down: not when a batch with a lower Mark
+	// follows, not across Close, crashes, checkpoints, garbage collection
+	// or compaction.
+	Mark uint64
 }
 
 // MinProducers is how many of the most recently written producers every

@@ -74,11 +74,16 @@ func payload(seq uint64, size int) *message.Message {
 	return &message.Message{ID: fmt.Sprint(seq), Persistent: true, BodyKind: message.Bytes, Body: body}
 }
 
-func applyAdd(s *Store, seq uint64, size int) error {
+// addBatch adds message seq to queue://a and queue://b.
+func addBatch(seq uint64, size int) *store.Batch {
 	var b store.Batch
 	b.Add("queue://a", seq, payload(seq, size))
 	b.Add("queue://b", seq, payload(seq, size))
-	return s.Apply(context.Background(), &b)
+	return &b
+}
+
+func applyAdd(s *Store, seq uint64, size int) error {
+	return s.Apply(context.Background(), addBatch(seq, size))
 }
 
 func mustApplyAdd(t *testing.T, s *Store, seq uint64, size int) {
@@ -108,7 +113,9 @@ func scanSeqs(t *testing.T, s *Store, dest string) []uint64 {
 // TestCrashRecoversEveryAcknowledgedBatch crashes the machine repeatedly
 // while many goroutines apply, and checks after each recovery that every
 // Apply that returned nil is there, that batches are all-or-nothing, and
-// that nothing that was never applied appears.
+// that nothing that was never applied appears. Each batch carries its seq
+// as its mark, so the recovered mark must be the highest recovered seq: a
+// mark is kept exactly when its batch is.
 func TestCrashRecoversEveryAcknowledgedBatch(t *testing.T) {
 	fsys := vfs.NewMemFS()
 	rng := rand.New(rand.NewPCG(7, 9))
@@ -133,7 +140,9 @@ func TestCrashRecoversEveryAcknowledgedBatch(t *testing.T) {
 					seq := next
 					attempted[seq] = true
 					mu.Unlock()
-					err := applyAdd(s, seq, 100+int(seq%7)*200)
+					b := addBatch(seq, 100+int(seq%7)*200)
+					b.Mark = seq
+					err := s.Apply(context.Background(), b)
 					mu.Lock()
 					if err == nil {
 						acked[seq] = true
@@ -165,6 +174,10 @@ func TestCrashRecoversEveryAcknowledgedBatch(t *testing.T) {
 		wg.Wait()
 
 		s = open(t, fsys, opts)
+		st, err := s.Recover(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
 		a, b := scanSeqs(t, s, "queue://a"), scanSeqs(t, s, "queue://b")
 		if fmt.Sprint(a) != fmt.Sprint(b) {
 			t.Fatalf("round %d: batch not atomic: queue://a has %d, queue://b %d messages", round, len(a), len(b))
@@ -180,6 +193,9 @@ func TestCrashRecoversEveryAcknowledgedBatch(t *testing.T) {
 			if !have[seq] {
 				t.Fatalf("round %d: acknowledged seq %d lost", round, seq)
 			}
+		}
+		if len(a) == 0 || st.Mark != a[len(a)-1] {
+			t.Fatalf("round %d: recovered mark %d, highest recovered seq %v", round, st.Mark, a[max(len(a)-1, 0):])
 		}
 		// What was recovered is acknowledged from now on.
 		for seq := range have {

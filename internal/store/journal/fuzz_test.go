@@ -24,8 +24,21 @@ func seedRecords(f *testing.F) {
 	x := newIndex(store.MinProducers)
 	x.apply(ops, 1, headerSize)
 	x.subs["c\x00m"] = store.Subscription{ClientID: "c", Name: "m"}
+	b.Mark = 1 << 40
+	marked, ops, _, err := encodeBatch(&b, 1<<20)
+	if err != nil {
+		f.Fatal(err)
+	}
+	x.apply(ops, 2, headerSize)
+	markOnly, _, _, err := encodeBatch(&store.Batch{Mark: 7}, 1<<20)
+	if err != nil {
+		f.Fatal(err)
+	}
 	ckpt := appendRecord(nil, recCheckpoint, encodeCheckpoint(checkpoint{seg: 1, off: 40, idx: x}))
 	f.Add(rec)
+	f.Add(marked)
+	f.Add(markOnly)
+	f.Add(markOnly[headerSize:])
 	f.Add(rec[headerSize:])
 	f.Add(ckpt[headerSize:])
 	f.Add(rec[:len(rec)-1])
@@ -68,7 +81,10 @@ func checkPayload(t *testing.T, typ byte, p []byte) {
 		if err != nil {
 			return
 		}
-		for _, o := range ops {
+		for i, o := range ops {
+			if o.kind == opMark && (o.seq == 0 || i != len(ops)-1) {
+				t.Fatalf("op %d of %d is mark %d", i, len(ops), o.seq)
+			}
 			if o.kind == store.OpAdd && int(o.off)+4+int(o.n) > len(p) {
 				t.Fatalf("add op points past the payload: off %d n %d len %d", o.off, o.n, len(p))
 			}
@@ -92,16 +108,19 @@ func checkPayload(t *testing.T, typ byte, p []byte) {
 			t.Fatalf("negative index counts %d %d", x.messages, x.bytes)
 		}
 	case recCheckpoint:
-		c, err := decodeCheckpoint(p, ckptV2, store.MinProducers)
+		c, err := decodeCheckpoint(p, ckptV3, store.MinProducers)
+		if err != nil {
+			c, err = decodeCheckpoint(p, ckptV2, store.MinProducers)
+		}
 		if err != nil {
 			c, err = decodeCheckpoint(p, ckptV1, store.MinProducers)
 		}
 		if err != nil {
 			return
 		}
-		again, err := decodeCheckpoint(encodeCheckpoint(c), ckptV2, store.MinProducers)
+		again, err := decodeCheckpoint(encodeCheckpoint(c), ckptV3, store.MinProducers)
 		if err != nil || again.idx.messages != c.idx.messages || again.idx.lastSeq != c.idx.lastSeq ||
-			!maps.Equal(again.idx.prods.snapshot(), c.idx.prods.snapshot()) {
+			again.idx.mark != c.idx.mark || !maps.Equal(again.idx.prods.snapshot(), c.idx.prods.snapshot()) {
 			t.Fatalf("checkpoint does not re-encode: %v", err)
 		}
 	}

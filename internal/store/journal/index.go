@@ -34,6 +34,7 @@ type index struct {
 	segBytes map[uint32]int64 // their encoded bytes
 	prods    *producers       // producer high-water marks
 	lastSeq  uint64
+	mark     uint64 // highest store.Batch.Mark applied
 	bytes    int64
 	messages int64
 }
@@ -63,6 +64,8 @@ func (x *index) apply(ops []op, seg uint32, base uint32) {
 			}
 		case opMove:
 			x.move(o.dest, entry{seq: o.seq, seg: seg, off: base + o.off, n: o.n})
+		case opMark:
+			x.mark = max(x.mark, o.seq)
 		case store.OpRemove:
 			x.remove(o.dest, o.seq)
 		case store.OpPutSub:
@@ -182,7 +185,7 @@ func (x *index) after(dest string, after uint64, max int, maxBytes int64) []entr
 
 // state builds what Recover reports.
 func (x *index) state() *store.State {
-	st := &store.State{LastSeq: x.lastSeq, ProducerSeqs: x.prods.snapshot()}
+	st := &store.State{LastSeq: x.lastSeq, ProducerSeqs: x.prods.snapshot(), Mark: x.mark}
 	for name, d := range x.dests {
 		st.Dests = append(st.Dests, store.DestState{Dest: name, Count: len(d.ents), Bytes: d.bytes})
 	}
@@ -205,17 +208,19 @@ type checkpoint struct {
 }
 
 // Checkpoint payload versions, named by the checkpoint file's header
-// record (ckptMagicV1, ckptMagic). Version 2 appends the producer table.
+// record (ckptMagicV1, ckptMagicV2, ckptMagic). Version 2 appends the
+// producer table, version 3 the applied mark after it.
 const (
 	ckptV1 = 1
 	ckptV2 = 2
+	ckptV3 = 3
 )
 
 // encodeCheckpoint returns the payload of a checkpoint record, in the
 // current version.
 func encodeCheckpoint(c checkpoint) []byte {
 	x := c.idx
-	b := make([]byte, 0, 64+int(x.messages)*12+x.prods.len()*32)
+	b := make([]byte, 0, 80+int(x.messages)*12+x.prods.len()*32)
 	b = binary.AppendUvarint(b, x.lastSeq)
 	b = binary.AppendUvarint(b, uint64(c.seg))
 	b = binary.AppendUvarint(b, uint64(c.off))
@@ -241,7 +246,7 @@ func encodeCheckpoint(c checkpoint) []byte {
 		b = appendString(b, id)
 		b = binary.AppendUvarint(b, uint64(seq))
 	})
-	return b
+	return binary.AppendUvarint(b, x.mark)
 }
 
 // decodeCheckpoint decodes a checkpoint payload of the given version into
@@ -278,6 +283,9 @@ func decodeCheckpoint(p []byte, version int, maxProducers int) (checkpoint, erro
 	}
 	if version >= ckptV2 {
 		decodeProducers(d, x.prods)
+	}
+	if version >= ckptV3 {
+		x.mark = d.uvarint("mark")
 	}
 	if d.err == nil && d.pos != len(p) {
 		d.fail("trailing bytes")

@@ -118,7 +118,7 @@ func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	if len(b.Ops) == 0 {
+	if len(b.Ops) == 0 && b.Mark == 0 {
 		return nil
 	}
 	rec, ops, addBytes, err := encodeBatch(b, int(s.opts.MaxBatchBytes))

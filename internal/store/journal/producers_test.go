@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -189,7 +190,7 @@ func TestProducerSeqsBound(t *testing.T) {
 
 	// A checkpoint holding more producers than the bound keeps the most
 	// recent ones.
-	c, err := decodeCheckpoint(encodeCheckpoint(checkpoint{idx: s.mu.idx}), ckptV2, 2)
+	c, err := decodeCheckpoint(encodeCheckpoint(checkpoint{idx: s.mu.idx}), ckptV3, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,53 +210,75 @@ func TestMovesAreNotWrites(t *testing.T) {
 	wantMarks(t, "after a move", x.prods.snapshot(), map[string]int64{"b": 1, "c": 1})
 }
 
-// TestCheckpointV1IsRead: a checkpoint written before producer tables
-// existed still opens, with no producers; the next checkpoint is v2.
-func TestCheckpointV1IsRead(t *testing.T) {
-	fsys := vfs.NewMemFS()
-	s := open(t, fsys, smallOpts())
-	var b store.Batch
-	b.Add("queue://a", 1, fromProducer(1, 10, "ID:old", 3))
-	mustApply(t, s, &b)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// Rewrite the checkpoint as version 1: the same payload without the
-	// producer table (which, empty, is one zero byte at the end).
-	x := s.mu.idx
-	x.prods = newProducers(store.MinProducers)
-	p := encodeCheckpoint(checkpoint{seg: s.w.ckptSeg, off: s.w.ckptOff, idx: x})
-	if p[len(p)-1] != 0 {
-		t.Fatalf("empty producer table encoded as %x", p[len(p)-1])
-	}
-	v1 := appendRecord(nil, recCkptHeader, []byte(ckptMagicV1))
-	v1 = appendRecord(v1, recCheckpoint, p[:len(p)-1])
-	writeFile(t, fsys, dir+"/"+ckptName, v1)
+// TestOldCheckpointsAreRead: checkpoints of earlier versions still open:
+// v1 (written before producer tables) with no producers, v2 (before marks)
+// with mark 0; the next checkpoint is of the current version.
+func TestOldCheckpointsAreRead(t *testing.T) {
+	for _, tc := range []struct {
+		magic string
+		prods bool // the version has a producer table
+	}{{ckptMagicV1, false}, {ckptMagicV2, true}} {
+		t.Run(tc.magic, func(t *testing.T) {
+			fsys := vfs.NewMemFS()
+			s := open(t, fsys, smallOpts())
+			var b store.Batch
+			b.Add("queue://a", 1, fromProducer(1, 10, "ID:old", 3))
+			mustApply(t, s, &b)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// Rewrite the checkpoint in the old version: the current payload
+			// without the mark (0: one zero byte at the end) and, for v1,
+			// without the producer table (empty: one zero byte before it).
+			x := s.mu.idx
+			want, cut := map[string]int64{"ID:old": 3}, 1
+			if !tc.prods {
+				x.prods = newProducers(store.MinProducers)
+				want, cut = map[string]int64{}, 2
+			}
+			p := encodeCheckpoint(checkpoint{seg: s.w.ckptSeg, off: s.w.ckptOff, idx: x})
+			if tail := p[len(p)-cut:]; !bytes.Equal(tail, make([]byte, cut)) {
+				t.Fatalf("payload ends with %x, want %d zero bytes", tail, cut)
+			}
+			old := appendRecord(nil, recCkptHeader, []byte(tc.magic))
+			old = appendRecord(old, recCheckpoint, p[:len(p)-cut])
+			writeFile(t, fsys, dir+"/"+ckptName, old)
 
-	s = open(t, fsys, smallOpts())
-	st, err := s.Recover(context.Background())
-	if err != nil {
-		t.Fatal(err)
+			s = open(t, fsys, smallOpts())
+			st, err := s.Recover(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Mark != 0 || len(st.Dests) != 1 || st.LastSeq != 1 {
+				t.Fatalf("from a %s checkpoint: %+v", tc.magic, st)
+			}
+			wantMarks(t, "from a "+tc.magic+" checkpoint", st.ProducerSeqs, want)
+			b = store.Batch{Mark: 9}
+			b.Add("queue://a", 2, fromProducer(2, 10, "ID:new", 4))
+			mustApply(t, s, &b)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			ck, err := fsys.ReadFile(dir + "/" + ckptName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, h, _, err := parseRecord(ck, len(ck)); err != nil || string(h) != ckptMagic {
+				t.Fatalf("checkpoint header after reopen: %q %v", h, err)
+			}
+			s = open(t, fsys, smallOpts())
+			defer s.Close()
+			st, err = s.Recover(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want["ID:new"] = 4
+			wantMarks(t, "after a current checkpoint", st.ProducerSeqs, want)
+			if st.Mark != 9 {
+				t.Fatalf("Mark %d after a current checkpoint, want 9", st.Mark)
+			}
+		})
 	}
-	if st.ProducerSeqs != nil || len(st.Dests) != 1 || st.LastSeq != 1 {
-		t.Fatalf("from a v1 checkpoint: %+v", st)
-	}
-	b = store.Batch{}
-	b.Add("queue://a", 2, fromProducer(2, 10, "ID:new", 4))
-	mustApply(t, s, &b)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	ck, err := fsys.ReadFile(dir + "/" + ckptName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, h, _, err := parseRecord(ck, len(ck)); err != nil || string(h) != ckptMagic {
-		t.Fatalf("checkpoint header after reopen: %q %v", h, err)
-	}
-	s = open(t, fsys, smallOpts())
-	defer s.Close()
-	wantMarks(t, "after a v2 checkpoint", recoverProducers(t, s), map[string]int64{"ID:new": 4})
 }
 
 func writeFile(t *testing.T, fsys vfs.FS, name string, b []byte) {

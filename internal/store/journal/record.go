@@ -28,8 +28,9 @@ const (
 
 const (
 	segMagic    = "pier-journal-v1"
-	ckptMagic   = "pier-checkpoint-v2" // written; the payload has a producer table
-	ckptMagicV1 = "pier-checkpoint-v1" // still read; no producer table
+	ckptMagic   = "pier-checkpoint-v3" // written; the payload ends with the applied mark
+	ckptMagicV2 = "pier-checkpoint-v2" // still read; no mark
+	ckptMagicV1 = "pier-checkpoint-v1" // still read; no mark, no producer table
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -91,13 +92,17 @@ func parseRecord(b []byte, maxPayload int) (typ byte, payload []byte, n int, err
 // message is still there, and is ignored otherwise.
 const opMove store.OpKind = 0x80
 
+// opMark is the journal's own op that carries store.Batch.Mark: a uvarint,
+// never 0, and only ever the last op of a batch record.
+const opMark store.OpKind = 0x81
+
 // op is a decoded batch operation, without the message itself: for an add,
 // off is the offset within the payload of the message's CRC, followed by
 // its n encoded bytes.
 type op struct {
 	kind store.OpKind
 	dest string
-	seq  uint64
+	seq  uint64 // for opMark, the mark
 	off  uint32
 	n    uint32
 	sub  store.Subscription
@@ -109,11 +114,15 @@ type op struct {
 
 // encodeBatch encodes b as a framed batch record. It returns the record,
 // its decoded ops (offsets relative to the payload) and the encoded size of
-// the messages it adds.
+// the messages it adds. A non-zero b.Mark becomes a last opMark op.
 func encodeBatch(b *store.Batch, maxPayload int) (rec []byte, ops []op, addBytes int64, err error) {
-	rec = make([]byte, headerSize, headerSize+64*len(b.Ops))
-	rec = binary.AppendUvarint(rec, uint64(len(b.Ops)))
-	ops = make([]op, 0, len(b.Ops))
+	nops := len(b.Ops)
+	if b.Mark != 0 {
+		nops++
+	}
+	rec = make([]byte, headerSize, headerSize+16+64*len(b.Ops))
+	rec = binary.AppendUvarint(rec, uint64(nops))
+	ops = make([]op, 0, nops)
 	var scratch []byte
 	for i := range b.Ops {
 		o := &b.Ops[i]
@@ -151,6 +160,14 @@ func encodeBatch(b *store.Batch, maxPayload int) (rec []byte, ops []op, addBytes
 			return nil, nil, 0, fmt.Errorf("journal: batch larger than %d bytes: %w", maxPayload, ErrTooLarge)
 		}
 		ops = append(ops, d)
+	}
+	if b.Mark != 0 {
+		rec = append(rec, byte(opMark))
+		rec = binary.AppendUvarint(rec, b.Mark)
+		if len(rec)-headerSize > maxPayload {
+			return nil, nil, 0, fmt.Errorf("journal: batch larger than %d bytes: %w", maxPayload, ErrTooLarge)
+		}
+		ops = append(ops, op{kind: opMark, seq: b.Mark})
 	}
 	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(rec)-headerSize))
 	rec[8] = recBatch
@@ -274,6 +291,11 @@ func decodeBatch(payload []byte) ([]op, error) {
 			o.seq = d.uvarint("seq")
 		case store.OpPutSub, store.OpDeleteSub:
 			o.sub = d.sub()
+		case opMark:
+			o.seq = d.uvarint("mark")
+			if o.seq == 0 || i != count-1 {
+				d.fail("mark")
+			}
 		default:
 			d.fail("op kind")
 		}

@@ -105,7 +105,7 @@ func (s *Store) recover(ctx context.Context) error {
 		s.w.ckptSeg, s.w.ckptOff = 0, 0
 	}
 	s.log.Info("recovered", "messages", s.mu.idx.messages, "dests", len(s.mu.idx.dests), "producers", s.mu.idx.prods.len(),
-		"segments", len(s.mu.segs), "replayed_from", start.seg, "last_seq", s.mu.idx.lastSeq)
+		"segments", len(s.mu.segs), "replayed_from", start.seg, "last_seq", s.mu.idx.lastSeq, "mark", s.mu.idx.mark)
 	return nil
 }
 
@@ -121,6 +121,8 @@ func (s *Store) loadCheckpoint() (checkpoint, error) {
 	if err == nil && typ == recCkptHeader {
 		switch string(p) {
 		case ckptMagic:
+			version = ckptV3
+		case ckptMagicV2:
 			version = ckptV2
 		case ckptMagicV1:
 			version = ckptV1

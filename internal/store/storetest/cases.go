@@ -20,7 +20,7 @@ func testRecoverEmpty(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
 	}
-	if st.LastSeq != 0 || len(st.Dests) != 0 || len(st.Subscriptions) != 0 {
+	if st.LastSeq != 0 || st.Mark != 0 || len(st.Dests) != 0 || len(st.Subscriptions) != 0 {
 		t.Fatalf("empty store recovered %+v", st)
 	}
 	if u := s.Usage(); u.Messages != 0 {

@@ -25,6 +25,7 @@ type memData struct {
 	limit   int64
 	bytes   int64
 	lastSeq uint64
+	mark    uint64                       // highest Batch.Mark applied
 	dests   map[string]map[uint64][]byte // encoded messages
 	subs    map[string]store.Subscription
 	// prods holds every producer's high-water mark. It is never trimmed:
@@ -83,7 +84,7 @@ func (m *Memory) Recover(context.Context) (*store.State, error) {
 	d := m.data
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := &store.State{LastSeq: d.lastSeq}
+	st := &store.State{LastSeq: d.lastSeq, Mark: d.mark}
 	if len(d.prods) > 0 {
 		st.ProducerSeqs = maps.Clone(d.prods)
 	}
@@ -160,6 +161,7 @@ func (m *Memory) Apply(_ context.Context, b *store.Batch) error {
 			return fmt.Errorf("memory store: unknown op kind %d", op.Kind)
 		}
 	}
+	d.mark = max(d.mark, b.Mark)
 	return nil
 }
 

@@ -67,11 +67,18 @@ func Run(t *testing.T, h Harness) {
 		{"ProducerSeqsOutliveRemovedMessagesAndDeletedSubs", testProducerSeqsOutliveMessages},
 		{"ProducerSeqsNotRaisedByRejectedBatch", testProducerSeqsRejectedBatch},
 		{"ProducerSeqsRememberMinProducersMostRecent", testProducerSeqsBound},
+		{"MarksAreHighWaterMarksThatSurviveReopen", testMarks},
+		{"MarkOnlyBatchIsRecordedEmptyBatchIsNoOp", testMarkOnlyBatch},
+		{"MarkNotRaisedByRejectedBatch", testMarkRejectedBatch},
+		{"MarksOfConcurrentBatchesKeepTheHighest", testMarksConcurrent},
+		{"MarksSurviveLongHistory", testMarksLongHistory},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			limited := tc.name == "SizeLimitRejectsAddsAcceptsRemoves" || tc.name == "ProducerSeqsNotRaisedByRejectedBatch"
-			if limited && h.NoLimit {
-				t.Skip("store has no size limit")
+			switch tc.name {
+			case "SizeLimitRejectsAddsAcceptsRemoves", "ProducerSeqsNotRaisedByRejectedBatch", "MarkNotRaisedByRejectedBatch":
+				if h.NoLimit {
+					t.Skip("store has no size limit")
+				}
 			}
 			tc.fn(t, &env{h: h})
 		})
