@@ -128,8 +128,10 @@ func generateID() string {
 }
 
 func (c *Conn) handshake(ctx context.Context) error {
+	// faultTolerant as ActiveMQConnection sets it (transport.isFaultTolerant):
+	// a broker sends its cluster updates to failover connections only.
 	info := &wire.ConnectionInfo{ConnectionID: c.connID, ClientID: c.clientID, UserName: c.opts.Username,
-		Password: c.opts.Password, Manageable: true, ClientMaster: true}
+		Password: c.opts.Password, Manageable: true, ClientMaster: true, FaultTolerant: c.fo != nil}
 	if _, err := c.request(ctx, info); err != nil {
 		return fmt.Errorf("client: connect: %w", err)
 	}

@@ -106,7 +106,10 @@
 //   - When maxReconnectAttempts passes have failed, the Conn ends: every
 //     waiting call and Err return ErrConnectionLost wrapping the last dial
 //     error.
-//   - ConnectionControl from the broker: connectedBrokers replaces the
+//   - ConnectionControl from the broker: connectedBrokers (a broker's
+//     updateClusterClients list, which Pier's openwire Config.ClusterURLs
+//     sends too; its updates go only to connections whose ConnectionInfo
+//     says faultTolerant, as a failover Conn's does) replaces the
 //     broker-pushed list (updateURIsSupported), and with
 //     rebalanceConnection moves the connection unless it is on the first
 //     of them; reconnectTo adds that broker and moves the connection to it

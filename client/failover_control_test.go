@@ -11,7 +11,8 @@ import (
 
 // fakeBroker accepts OpenWire connections, answers every request with a
 // Response and, after the ConnectionInfo, sends control: just enough to
-// push a ConnectionControl to the client, which Pier's broker does not do.
+// push any ConnectionControl to the client (Pier's broker sends only
+// connectedBrokers, see TestFailoverToAdvertisedBroker).
 func fakeBroker(t *testing.T, control *wire.ConnectionControl) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

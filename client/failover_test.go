@@ -23,6 +23,7 @@ import (
 type restartable struct {
 	t    testing.TB
 	addr string
+	cfg  openwire.Config
 	mem  *storetest.Memory
 	b    *broker.Broker
 	srv  *openwire.Server
@@ -31,7 +32,13 @@ type restartable struct {
 
 func startRestartable(t testing.TB) *restartable {
 	t.Helper()
-	p := &restartable{t: t, addr: "127.0.0.1:0", mem: storetest.NewMemory(0)}
+	return startRestartableAt(t, "127.0.0.1:0", openwire.Config{})
+}
+
+// startRestartableAt starts a restartable broker serving cfg on addr.
+func startRestartableAt(t testing.TB, addr string, cfg openwire.Config) *restartable {
+	t.Helper()
+	p := &restartable{t: t, addr: addr, cfg: cfg, mem: storetest.NewMemory(0)}
 	p.start()
 	t.Cleanup(p.stop)
 	return p
@@ -57,7 +64,7 @@ func (p *restartable) start() {
 		p.t.Fatal(err)
 	}
 	p.addr = ln.Addr().String()
-	p.b, p.srv, p.done = b, openwire.NewServer(openwire.Config{}, b, nil), make(chan error, 1)
+	p.b, p.srv, p.done = b, openwire.NewServer(p.cfg, b, nil), make(chan error, 1)
 	go func() { p.done <- p.srv.Serve(ln) }()
 }
 
