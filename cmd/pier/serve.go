@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/piermq/pier/internal/admin"
@@ -17,6 +18,7 @@ import (
 	"github.com/piermq/pier/internal/ha"
 	"github.com/piermq/pier/internal/protocol/openwire"
 	"github.com/piermq/pier/internal/protocol/stomp"
+	"github.com/piermq/pier/internal/replication"
 	"github.com/piermq/pier/internal/server"
 	"github.com/piermq/pier/internal/store"
 	"github.com/piermq/pier/internal/store/journal"
@@ -101,8 +103,8 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 
 // newServer wires the configuration's store and transports into a server.
 func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
-	if cfg.Store.Kind != config.StoreJournal {
-		return nil, fmt.Errorf("store.kind %q is not available yet; use journal", cfg.Store.Kind)
+	if cfg.Store.Kind == config.StoreSQL {
+		return nil, fmt.Errorf("store.kind %q is not available yet; use journal or replicated", cfg.Store.Kind)
 	}
 	bcfg := broker.Config{
 		Name:            cfg.Broker.Name,
@@ -115,7 +117,18 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
 	}
 	deps := server.Deps{Log: log}
 	jcfg := cfg.Store.Journal
+	// The OpenWire server of the current span of service, told when the
+	// group's members change.
+	var openwireSrv atomic.Pointer[openwire.Server]
+	var clusterURLs func() []string
 	deps.OpenStore = func(ctx context.Context) (store.Store, error) {
+		if cfg.Store.Kind == config.StoreReplicated {
+			return openReplicated(ctx, cfg, log, func() {
+				if s := openwireSrv.Load(); s != nil {
+					s.UpdateCluster()
+				}
+			}, &clusterURLs)
+		}
 		// One broker per journal: a second one on the same directory is
 		// refused (master/slave over a shared directory is issue 7).
 		lock, err := ha.LockDir(jcfg.Dir)
@@ -158,7 +171,14 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
 		case "openwire":
 			ocfg := openwire.Config{MaxFrameSize: int64(cfg.Limits.MaxFrameSize), MaxConnections: cfg.Limits.MaxConnections,
 				BrokerName: cfg.Broker.Name, BrokerURL: t.url}
-			newProto = func(b *broker.Broker) server.Protocol { return openwire.NewServer(ocfg, b, log) }
+			if cfg.Store.Kind == config.StoreReplicated {
+				ocfg.ClusterURLs = func() []string { return clusterURLs() }
+			}
+			newProto = func(b *broker.Broker) server.Protocol {
+				s := openwire.NewServer(ocfg, b, log)
+				openwireSrv.Store(s)
+				return s
+			}
 		default:
 			log.Warn("transport not available yet; not listening", "proto", t.name, "url", t.url)
 			continue
@@ -173,6 +193,53 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
 		log.Warn("network connectors not available yet; not started", "connectors", strings.Join(names, ","))
 	}
 	return server.New(bcfg, deps)
+}
+
+// openReplicated starts this broker's replica of a replicated group. The
+// journal directory is locked, so that two processes cannot share it.
+func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, onChange func(), urls *func() []string) (store.Store, error) {
+	r := cfg.Store.Replicated
+	peers := make(map[string]string, len(r.Peers))
+	for id, u := range r.Peers {
+		_, addr, err := config.ListenAddr(u)
+		if err != nil {
+			return nil, fmt.Errorf("store.replicated.peers.%s: %w", id, err)
+		}
+		peers[id] = addr
+	}
+	_, bind, err := config.ListenAddr(r.Bind)
+	if err != nil {
+		return nil, fmt.Errorf("store.replicated.bind: %w", err)
+	}
+	lock, err := ha.LockDir(cfg.Store.Journal.Dir)
+	if err != nil {
+		return nil, err
+	}
+	node, err := replication.Open(ctx, replication.Config{
+		NodeID:     r.NodeID,
+		Bind:       bind,
+		Peers:      peers,
+		Dir:        cfg.Broker.DataDir,
+		JournalDir: cfg.Store.Journal.Dir,
+		ClientURL:  cfg.Transports.OpenWire,
+		SizeLimit:  int64(cfg.Store.Journal.MaxSize),
+		Journal:    journal.Options{SegmentSize: int64(cfg.Store.Journal.SegmentSize)},
+		Log:        log,
+	})
+	if err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	node.OnClusterChange(onChange)
+	*urls = node.ClusterURLs
+	st := node.Store()
+	return gatedStore{lockedStore{st, lock}, st.(server.Gate)}, nil
+}
+
+// gatedStore is a locked store that decides mastership.
+type gatedStore struct {
+	lockedStore
+	server.Gate
 }
 
 // lockedStore releases the directory lock once the store is closed.

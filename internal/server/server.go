@@ -34,9 +34,22 @@ type Listener struct {
 	New  func(b *broker.Broker) Protocol
 }
 
+// Gate decides when a broker of a master/slave group may serve. A store
+// that implements it (the replicated store) is asked before every span of
+// service; a store that does not is always master.
+type Gate interface {
+	// Await blocks until this broker is master and caught up, and returns
+	// a context that ends when it stops being master.
+	Await(ctx context.Context) (context.Context, error)
+	// Handoff is called at shutdown while still master: it hands
+	// mastership to another member, so clients move at once.
+	Handoff() error
+}
+
 // Deps are what cmd/pier wires in.
 type Deps struct {
-	// OpenStore opens (and recovers) the store.
+	// OpenStore opens (and recovers) the store. If it implements Gate,
+	// the broker serves only while the gate says it is master.
 	OpenStore func(ctx context.Context) (store.Store, error)
 	Listeners []Listener
 	Log       *slog.Logger
@@ -48,9 +61,10 @@ type Server struct {
 	deps Deps
 	log  *slog.Logger
 
-	ready   chan struct{}
-	serving atomic.Bool
-	mu      struct {
+	ready     chan struct{}
+	readyOnce sync.Once
+	serving   atomic.Bool
+	mu        struct {
 		sync.Mutex
 		addrs map[string]net.Addr
 	}
@@ -90,26 +104,57 @@ type running struct {
 	done chan error
 }
 
-// Run opens everything, serves until ctx is cancelled, then shuts down in
-// order. It returns nil after a clean shutdown.
+// Run opens the store, then serves whenever this broker is master (always,
+// for a store that is not a Gate): it recovers the broker core from the
+// store, opens the listeners, and when mastership ends closes them and every
+// connection and waits to be master again. When ctx is cancelled it shuts
+// down in order; it returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
 	start := time.Now()
 	st, err := s.deps.OpenStore(ctx)
 	if err != nil {
 		return fmt.Errorf("server: open store: %w", err)
 	}
+	gate, _ := st.(Gate)
+	for {
+		term := ctx
+		if gate != nil {
+			s.log.Info("waiting to be master")
+			if term, err = gate.Await(ctx); err != nil {
+				break
+			}
+			s.log.Info("master")
+		}
+		err = s.serve(ctx, term, st, gate, start)
+		if err != nil || ctx.Err() != nil {
+			break
+		}
+		s.log.Warn("no longer master; listeners and connections closed")
+	}
+	if ctx.Err() != nil {
+		err = nil
+	}
+	if cerr := st.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("server: close store: %w", cerr)
+	}
+	if err == nil {
+		s.log.Info("stopped")
+	}
+	return err
+}
+
+// serve runs the broker over st until term or ctx ends, or a listener fails.
+func (s *Server) serve(ctx, term context.Context, st store.Store, gate Gate, start time.Time) error {
 	b, err := broker.New(s.bcfg, st, s.deps.Log)
 	if err != nil {
-		st.Close()
 		return err
 	}
-	if err := b.Start(ctx); err != nil {
-		st.Close()
+	if err := b.Start(term); err != nil {
 		return err
 	}
 	var rs []*running
 	var stopping atomic.Bool
-	stop := func() error {
+	stop := func() {
 		stopping.Store(true)
 		s.serving.Store(false)
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -121,11 +166,6 @@ func (s *Server) Run(ctx context.Context) error {
 			<-r.done
 		}
 		b.Close()
-		if err := st.Close(); err != nil {
-			return fmt.Errorf("server: close store: %w", err)
-		}
-		s.log.Info("stopped")
-		return nil
 	}
 	for _, l := range s.deps.Listeners {
 		ln, err := net.Listen("tcp", l.Addr)
@@ -141,17 +181,24 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { r.done <- r.p.Serve(ln) }()
 		s.log.Info("listening", "proto", l.Name, "addr", ln.Addr().String())
 	}
-	close(s.ready)
+	s.readyOnce.Do(func() { close(s.ready) })
 	s.serving.Store(true)
 	s.log.Info("ready", "broker", s.bcfg.Name, "startup", time.Since(start).Round(time.Millisecond).String())
 	select {
 	case <-ctx.Done():
+		s.log.Info("shutting down")
+		if gate != nil {
+			if err := gate.Handoff(); err != nil {
+				s.log.Warn("could not hand mastership over", "err", err)
+			}
+		}
+	case <-term.Done():
 	case err := <-firstFailure(rs, &stopping):
 		stop()
 		return err
 	}
-	s.log.Info("shutting down")
-	return stop()
+	stop()
+	return nil
 }
 
 // firstFailure reports a listener that stopped on its own (not because the

@@ -1,0 +1,516 @@
+// Package replication is the replicated store: a group of replicas that
+// agree through Raft (hashicorp/raft) on one log of store batches, each
+// replica applying the log to its own journal. Every batch is committed by a
+// quorum, written and fsynced to their Raft logs, before Apply returns. The
+// Raft leader is the group's master: only it may serve clients (Await), and
+// only it can write.
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/piermq/pier/internal/store/journal"
+	"github.com/piermq/pier/internal/store/vfs"
+)
+
+// Config configures one replica.
+type Config struct {
+	NodeID string
+	// Bind is the host:port the replication port listens on.
+	Bind string
+	// Peers maps every replica of the group, this one included, to its
+	// replication address (host:port).
+	Peers map[string]string
+	// Dir holds the Raft log and snapshots (in Dir/raft) and, unless
+	// JournalDir says otherwise, the journal (Dir/journal).
+	Dir        string
+	JournalDir string
+	// ClientURL is the URL OpenWire clients reach this replica at when it
+	// is master; the master tells its clients the URLs of all members.
+	ClientURL string
+	// SizeLimit bounds the live messages, as journal.Options.SizeLimit;
+	// the master refuses adds beyond it. 0: none.
+	SizeLimit int64
+	// Journal configures the local journal (its SizeLimit is ignored).
+	Journal journal.Options
+
+	// Raft timing; zero values take the defaults below.
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	// SnapshotThreshold is how many log entries trigger a snapshot (and
+	// log compaction); SnapshotInterval how often that is checked;
+	// TrailingLogs how many entries a compaction keeps for slow followers.
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
+
+	Log *slog.Logger
+}
+
+// Defaults of the Raft timing. A follower that hears nothing from the
+// leader for HeartbeatTimeout (randomised up to twice that) starts an
+// election; a leader that cannot reach a quorum for LeaderLeaseTimeout steps
+// down, before any other replica can have been elected.
+const (
+	DefaultHeartbeatTimeout   = 500 * time.Millisecond
+	DefaultElectionTimeout    = 500 * time.Millisecond
+	DefaultLeaderLeaseTimeout = 400 * time.Millisecond
+	DefaultSnapshotThreshold  = 16384
+	DefaultSnapshotInterval   = 30 * time.Second
+	DefaultTrailingLogs       = 10240
+)
+
+// Errors.
+var (
+	// ErrNotMaster is returned by Apply on a replica that is not (or no
+	// longer) the leader: nothing was written. If leadership was lost
+	// while the batch was in flight, the error wraps ErrUnknown instead.
+	ErrNotMaster = errors.New("replication: not the master")
+	// ErrUnknown: leadership was lost after the batch was handed to
+	// Raft; it may or may not be committed by the next leader.
+	ErrUnknown = errors.New("replication: leadership lost; the write may or may not be kept")
+)
+
+// Node is one running replica.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	fsm    *fsm
+	raft   *raft.Raft
+	logs   *raftboltdb.BoltStore
+	snaps  *raft.FileSnapshotStore
+	trans  *raft.NetworkTransport
+	layer  *muxLayer
+	notify chan bool
+
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	fatalCh  chan struct{}
+	fatalErr error
+	fatal    sync.Once
+	closing  sync.Once
+
+	mu struct {
+		sync.Mutex
+		term     context.Context // non-nil while leader
+		cancel   context.CancelFunc
+		changed  chan struct{} // closed at every leadership change
+		urls     map[string]string
+		onChange func()
+	}
+}
+
+// Open starts a replica: it recovers the journal (from the local snapshot
+// if the journal is behind it), opens the Raft log, listens on the
+// replication port, and joins the group, bootstrapping it on first start.
+func Open(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if _, ok := cfg.Peers[cfg.NodeID]; !ok || cfg.NodeID == "" {
+		return nil, fmt.Errorf("replication: node id %q is not one of the peers", cfg.NodeID)
+	}
+	setDefaults(&cfg)
+	n := &Node{cfg: cfg, log: cfg.Log.With("component", "replication", "node", cfg.NodeID),
+		notify: make(chan bool, 16), quit: make(chan struct{}), fatalCh: make(chan struct{})}
+	n.mu.changed = make(chan struct{})
+	n.mu.urls = map[string]string{}
+	ok := false
+	defer func() {
+		if !ok {
+			n.Close()
+		}
+	}()
+	raftDir, jdir := filepath.Join(cfg.Dir, "raft"), cfg.JournalDir
+	if jdir == "" {
+		jdir = filepath.Join(cfg.Dir, "journal")
+	}
+	for _, d := range []string{raftDir, jdir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("replication: %w", err)
+		}
+	}
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: &hclogWriter{log: n.log}, Level: hclog.Info, DisableTime: true})
+	jopts := cfg.Journal
+	jopts.SizeLimit = 0 // the master enforces the limit before proposing
+	var err error
+	if n.fsm, err = openFSM(ctx, jdir, vfs.OS{}, jopts, n.log, n.fail); err != nil {
+		return nil, err
+	}
+	if n.snaps, err = raft.NewFileSnapshotStoreWithLogger(raftDir, 2, hlog); err != nil {
+		return nil, fmt.Errorf("replication: snapshots: %w", err)
+	}
+	if err := n.catchUpFromSnapshot(); err != nil {
+		return nil, err
+	}
+	if n.logs, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")}); err != nil {
+		return nil, fmt.Errorf("replication: raft log: %w", err)
+	}
+	if n.layer, err = listenMux(cfg.Bind, cfg.Peers[cfg.NodeID], n.Status); err != nil {
+		return nil, err
+	}
+	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: n.layer, MaxPool: 4, Timeout: 5 * time.Second, Logger: hlog,
+	})
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.NodeID)
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	rc.TrailingLogs = cfg.TrailingLogs
+	rc.BatchApplyCh = true
+	rc.NoSnapshotRestoreOnStart = true // the journal is the state; see fsm
+	rc.NotifyCh = n.notify
+	rc.Logger = hlog
+	existing, err := raft.HasExistingState(n.logs, n.logs, n.snaps)
+	if err != nil {
+		return nil, fmt.Errorf("replication: %w", err)
+	}
+	if !existing {
+		if err := raft.BootstrapCluster(rc, n.logs, n.logs, n.snaps, n.trans, n.configuration()); err != nil {
+			return nil, fmt.Errorf("replication: bootstrap: %w", err)
+		}
+		n.log.Info("group bootstrapped", "members", len(cfg.Peers))
+	}
+	if n.raft, err = raft.NewRaft(rc, n.fsm, n.logs, n.logs, n.snaps, n.trans); err != nil {
+		return nil, fmt.Errorf("replication: %w", err)
+	}
+	n.wg.Add(2)
+	go n.watch()
+	go n.pollMembers()
+	ok = true
+	n.log.Info("replica started", "bind", cfg.Bind, "journal_mark", n.fsm.mark)
+	return n, nil
+}
+
+func setDefaults(c *Config) {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	def(&c.ElectionTimeout, DefaultElectionTimeout)
+	def(&c.LeaderLeaseTimeout, min(DefaultLeaderLeaseTimeout, c.HeartbeatTimeout))
+	def(&c.SnapshotInterval, DefaultSnapshotInterval)
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = DefaultSnapshotThreshold
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = DefaultTrailingLogs
+	}
+}
+
+// configuration is the group's initial membership: every peer votes.
+func (n *Node) configuration() raft.Configuration {
+	ids := make([]string, 0, len(n.cfg.Peers))
+	for id := range n.cfg.Peers {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var c raft.Configuration
+	for _, id := range ids {
+		c.Servers = append(c.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(id), Address: raft.ServerAddress(n.cfg.Peers[id])})
+	}
+	return c
+}
+
+// catchUpFromSnapshot restores the newest local snapshot into the journal
+// if the journal is behind it (e.g. it was lost, or a restore did not
+// finish): Raft replays only the entries after its snapshot.
+func (n *Node) catchUpFromSnapshot() error {
+	list, err := n.snaps.List()
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	if list[0].Index <= n.fsm.mark {
+		return nil
+	}
+	n.log.Info("the journal is behind the last snapshot; restoring it", "journal_mark", n.fsm.mark, "snapshot", list[0].Index)
+	_, rc, err := n.snaps.Open(list[0].ID)
+	if err != nil {
+		return fmt.Errorf("replication: open snapshot %s: %w", list[0].ID, err)
+	}
+	return n.fsm.Restore(rc)
+}
+
+// watch follows leadership changes.
+func (n *Node) watch() {
+	defer n.wg.Done()
+	for {
+		select {
+		case leader := <-n.notify:
+			n.setLeader(leader)
+		case <-n.quit:
+			n.setLeader(false)
+			return
+		}
+	}
+}
+
+func (n *Node) setLeader(leader bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if leader == (n.mu.term != nil) {
+		return
+	}
+	if leader {
+		n.mu.term, n.mu.cancel = context.WithCancel(context.Background())
+		n.log.Info("became leader", "term", n.raft.CurrentTerm())
+	} else {
+		n.mu.cancel()
+		n.mu.term, n.mu.cancel = nil, nil
+		n.log.Info("no longer leader")
+	}
+	close(n.mu.changed)
+	n.mu.changed = make(chan struct{})
+}
+
+// Await waits until this replica is the leader and has applied every entry
+// committed before, and returns a context that ends when it stops being
+// the leader: the span in which it may serve clients as master.
+func (n *Node) Await(ctx context.Context) (context.Context, error) {
+	for {
+		if err := n.Err(); err != nil {
+			return nil, err
+		}
+		n.mu.Lock()
+		term, changed := n.mu.term, n.mu.changed
+		n.mu.Unlock()
+		if term != nil && term.Err() == nil {
+			err := n.raft.Barrier(10 * time.Second).Error()
+			if err == nil && term.Err() == nil {
+				return term, nil
+			}
+			if err != nil {
+				n.log.Warn("leader could not catch up", "err", err)
+			}
+		}
+		select {
+		case <-changed:
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-n.fatalCh:
+			return nil, n.fatalErr
+		}
+	}
+}
+
+// Handoff transfers leadership to another replica if this one is the
+// leader, so that a planned stop costs clients a reconnection rather than
+// an election timeout.
+func (n *Node) Handoff() error {
+	if n.raft == nil || n.raft.State() != raft.Leader {
+		return nil
+	}
+	start := time.Now()
+	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+		return fmt.Errorf("replication: leadership transfer: %w", err)
+	}
+	n.log.Info("leadership handed over", "took", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// Failed is closed when the replica cannot go on (its journal failed); Err
+// then says why. The process should exit and be restarted.
+func (n *Node) Failed() <-chan struct{} { return n.fatalCh }
+
+// Err returns the failure after Failed is closed.
+func (n *Node) Err() error {
+	select {
+	case <-n.fatalCh:
+		return n.fatalErr
+	default:
+		return nil
+	}
+}
+
+func (n *Node) fail(err error) {
+	n.fatal.Do(func() {
+		n.log.Error("replica failed", "err", err)
+		n.fatalErr = err
+		close(n.fatalCh)
+		n.setLeader(false) // ends the span of service, if any
+	})
+}
+
+// Close stops the replica: Raft, the replication port and the journal.
+func (n *Node) Close() error {
+	var errs []error
+	n.closing.Do(func() {
+		close(n.quit)
+		if n.raft != nil {
+			errs = append(errs, n.raft.Shutdown().Error())
+		}
+		n.wg.Wait()
+		if n.trans != nil {
+			errs = append(errs, n.trans.Close())
+		} else if n.layer != nil {
+			errs = append(errs, n.layer.Close())
+		}
+		if n.layer != nil {
+			n.layer.Wait()
+		}
+		if n.logs != nil {
+			errs = append(errs, n.logs.Close())
+		}
+		if n.fsm != nil {
+			errs = append(errs, n.fsm.close())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Status is what a replica reports about itself.
+type Status struct {
+	ID           string `json:"id"`
+	Address      string `json:"address"`
+	State        string `json:"state"` // Leader, Follower, Candidate, Shutdown
+	Term         uint64 `json:"term"`
+	LastIndex    uint64 `json:"last_index"`
+	CommitIndex  uint64 `json:"commit_index"`
+	AppliedIndex uint64 `json:"applied_index"`
+	Leader       string `json:"leader"`
+	LastContact  string `json:"last_contact"`
+	ClientURL    string `json:"client_url"`
+}
+
+// Status reports this replica's state.
+func (n *Node) Status() Status {
+	st := Status{ID: n.cfg.NodeID, Address: n.cfg.Peers[n.cfg.NodeID], ClientURL: n.cfg.ClientURL, State: "Starting"}
+	if n.raft == nil {
+		return st
+	}
+	stats := n.raft.Stats()
+	u := func(k string) uint64 { v, _ := strconv.ParseUint(stats[k], 10, 64); return v }
+	st.State = n.raft.State().String()
+	st.Term = u("term")
+	st.LastIndex = n.raft.LastIndex()
+	st.CommitIndex = n.raft.CommitIndex()
+	st.AppliedIndex = n.raft.AppliedIndex()
+	st.LastContact = stats["last_contact"]
+	_, id := n.raft.LeaderWithID()
+	st.Leader = string(id)
+	return st
+}
+
+// ClusterURLs returns the client URLs of the group's members, this one
+// first, then the others by id as last heard from them.
+func (n *Node) ClusterURLs() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.clusterURLsLocked()
+}
+
+func (n *Node) clusterURLsLocked() []string {
+	var urls []string
+	if n.cfg.ClientURL != "" {
+		urls = append(urls, n.cfg.ClientURL)
+	}
+	ids := make([]string, 0, len(n.mu.urls))
+	for id := range n.mu.urls {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if u := n.mu.urls[id]; u != "" && !slices.Contains(urls, u) {
+			urls = append(urls, u)
+		}
+	}
+	return urls
+}
+
+// OnClusterChange sets a function called (on its own goroutine) when
+// ClusterURLs changes.
+func (n *Node) OnClusterChange(f func()) {
+	n.mu.Lock()
+	n.mu.onChange = f
+	n.mu.Unlock()
+}
+
+// pollMembers asks the other replicas for their client URLs, every few
+// seconds while this one is leader (and once at start).
+func (n *Node) pollMembers() {
+	defer n.wg.Done()
+	t := time.NewTicker(3 * time.Second)
+	defer t.Stop()
+	first := true
+	for {
+		if first || n.raft.State() == raft.Leader {
+			first = false
+			n.pollOnce()
+		}
+		select {
+		case <-t.C:
+		case <-n.quit:
+			return
+		}
+	}
+}
+
+func (n *Node) pollOnce() {
+	for id, addr := range n.cfg.Peers {
+		if id == n.cfg.NodeID {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err := QueryStatus(ctx, addr)
+		cancel()
+		if err != nil || st.ClientURL == "" {
+			continue
+		}
+		n.mu.Lock()
+		before := n.clusterURLsLocked()
+		n.mu.urls[id] = st.ClientURL
+		changed := !slices.Equal(before, n.clusterURLsLocked())
+		f := n.mu.onChange
+		n.mu.Unlock()
+		if changed && f != nil {
+			go f()
+		}
+	}
+}
+
+// hclogWriter turns hashicorp/raft's log lines into slog records.
+type hclogWriter struct{ log *slog.Logger }
+
+func (w *hclogWriter) Write(p []byte) (int, error) {
+	line := string(p)
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	level := slog.LevelInfo
+	for _, l := range []struct {
+		prefix string
+		level  slog.Level
+	}{{"[ERROR]", slog.LevelError}, {"[WARN]", slog.LevelWarn}, {"[INFO]", slog.LevelInfo}, {"[DEBUG]", slog.LevelDebug}, {"[TRACE]", slog.LevelDebug}} {
+		if len(line) >= len(l.prefix) && line[:len(l.prefix)] == l.prefix {
+			level = l.level
+			line = line[len(l.prefix):]
+			for len(line) > 0 && line[0] == ' ' {
+				line = line[1:]
+			}
+			break
+		}
+	}
+	w.log.Log(context.Background(), level, line)
+	return len(p), nil
+}
