@@ -12,6 +12,10 @@
 //     activemq.sh from a private copy of its configuration, the reference
 //     the scenarios were validated against.
 //
+// TestClusterFailover is the exception: it runs two Pier brokers inside
+// the test process (`pier serve` cannot be told its group's URLs yet) and
+// is skipped for activemq.
+//
 // Run it by hand:
 //
 //	OPENWIRE_TARGET=activemq go test -tags crossprocess -count=1 -v ./test/openwire/
