@@ -26,9 +26,10 @@ const entryV1 byte = 1
 // errBadEntry is returned for an entry that does not decode.
 var errBadEntry = errors.New("replication: bad log entry")
 
-// encodeBatch encodes b's ops as a log entry.
-func encodeBatch(b *store.Batch) ([]byte, error) {
-	out := make([]byte, 0, 64+128*len(b.Ops))
+// encodeBatch encodes b's ops as a log entry. It also returns the encoded
+// size of the messages it adds (what the journal counts against its limit).
+func encodeBatch(b *store.Batch) (out []byte, addBytes int64, err error) {
+	out = make([]byte, 0, 64+128*len(b.Ops))
 	out = append(out, entryV1)
 	out = binary.AppendUvarint(out, uint64(len(b.Ops)))
 	var scratch []byte
@@ -38,12 +39,12 @@ func encodeBatch(b *store.Batch) ([]byte, error) {
 		switch o.Kind {
 		case store.OpAdd:
 			if o.Msg == nil {
-				return nil, fmt.Errorf("replication: op %d: add without a message", i)
+				return nil, 0, fmt.Errorf("replication: op %d: add without a message", i)
 			}
-			var err error
 			if scratch, err = message.Marshal(scratch[:0], o.Msg); err != nil {
-				return nil, fmt.Errorf("replication: op %d: %w", i, err)
+				return nil, 0, fmt.Errorf("replication: op %d: %w", i, err)
 			}
+			addBytes += int64(len(scratch))
 			out = appendBytes(out, o.Dest)
 			out = binary.AppendUvarint(out, o.Seq)
 			out = appendBytes(out, scratch)
@@ -52,7 +53,7 @@ func encodeBatch(b *store.Batch) ([]byte, error) {
 			out = binary.AppendUvarint(out, o.Seq)
 		case store.OpPutSub, store.OpDeleteSub:
 			if o.Sub == nil {
-				return nil, fmt.Errorf("replication: op %d: subscription op without a subscription", i)
+				return nil, 0, fmt.Errorf("replication: op %d: subscription op without a subscription", i)
 			}
 			s := o.Sub
 			for _, f := range []string{s.ClientID, s.Name, s.Topic, s.Selector} {
@@ -61,10 +62,10 @@ func encodeBatch(b *store.Batch) ([]byte, error) {
 			out = append(out, boolByte(s.NoLocal))
 			out = appendBytes(out, s.Dest)
 		default:
-			return nil, fmt.Errorf("replication: op %d: unknown kind %d", i, o.Kind)
+			return nil, 0, fmt.Errorf("replication: op %d: unknown kind %d", i, o.Kind)
 		}
 	}
-	return out, nil
+	return out, addBytes, nil
 }
 
 func appendBytes[T string | []byte](dst []byte, s T) []byte {

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -104,6 +105,7 @@ type Node struct {
 	fatalErr error
 	fatal    sync.Once
 	closing  sync.Once
+	closed   atomic.Bool
 
 	mu struct {
 		sync.Mutex
@@ -175,7 +177,6 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.SnapshotInterval = cfg.SnapshotInterval
 	rc.TrailingLogs = cfg.TrailingLogs
-	rc.BatchApplyCh = true
 	rc.NoSnapshotRestoreOnStart = true // the journal is the state; see fsm
 	rc.NotifyCh = n.notify
 	rc.Logger = hlog
@@ -356,6 +357,7 @@ func (n *Node) fail(err error) {
 func (n *Node) Close() error {
 	var errs []error
 	n.closing.Do(func() {
+		n.closed.Store(true)
 		close(n.quit)
 		if n.raft != nil {
 			errs = append(errs, n.raft.Shutdown().Error())

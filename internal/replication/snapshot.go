@@ -71,7 +71,7 @@ func (s *snapshot) write(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	chunk := func(b *store.Batch) error {
-		e, err := encodeBatch(b)
+		e, _, err := encodeBatch(b)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/piermq/pier/internal/store"
+	"github.com/piermq/pier/internal/store/journal"
 )
 
 // Store returns the store.Store the master's broker writes through: reads
@@ -30,32 +31,55 @@ func (v view) Handoff() error { return v.n.Handoff() }
 // a leader without quorum steps down well before.
 const applyTimeout = 10 * time.Second
 
+// journal returns the local journal, or nil once the node is closed.
+func (v view) journal() *journal.Store {
+	if v.n.closed.Load() {
+		return nil
+	}
+	return v.n.fsm.journal()
+}
+
 func (v view) Recover(ctx context.Context) (*store.State, error) {
-	return v.n.fsm.journal().Recover(ctx)
+	js := v.journal()
+	if js == nil {
+		return nil, store.ErrClosed
+	}
+	st, err := js.Recover(ctx)
+	if st != nil {
+		st.Mark = 0 // the replica's own: the log index applied
+	}
+	return st, err
 }
 
 func (v view) Apply(ctx context.Context, b *store.Batch) error {
+	js := v.journal()
+	if js == nil {
+		return store.ErrClosed
+	}
 	if len(b.Ops) == 0 {
 		return nil
 	}
-	if lim := v.n.cfg.SizeLimit; lim > 0 {
-		var add int64
-		for i := range b.Ops {
-			if b.Ops[i].Kind == store.OpAdd {
-				add += int64(b.Ops[i].Msg.Size())
-			}
-		}
-		if add > 0 && v.n.fsm.journal().Usage().Bytes+add > lim {
-			return store.ErrFull
-		}
-	}
-	data, err := encodeBatch(b)
+	data, add, err := encodeBatch(b)
 	if err != nil {
 		return err
 	}
+	if lim := v.n.cfg.SizeLimit; lim > 0 && add > 0 && js.Usage().Bytes+add > lim {
+		return store.ErrFull
+	}
 	f := v.n.raft.Apply(data, applyTimeout)
-	if err := f.Error(); err != nil {
+	// A future can be left unanswered when Raft shuts down with it in
+	// flight, so the wait also ends when the node closes.
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err = <-done:
+	case <-v.n.quit:
+		return store.ErrClosed
+	}
+	if err != nil {
 		switch {
+		case v.n.closed.Load():
+			return store.ErrClosed
 		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrRaftShutdown), errors.Is(err, raft.ErrEnqueueTimeout):
 			return fmt.Errorf("%w: %v", ErrNotMaster, err)
 		case errors.Is(err, raft.ErrLeadershipLost):
@@ -70,13 +94,26 @@ func (v view) Apply(ctx context.Context, b *store.Batch) error {
 }
 
 func (v view) Scan(ctx context.Context, dest string, after uint64, max int, maxBytes int64) ([]store.Record, error) {
-	return v.n.fsm.journal().Scan(ctx, dest, after, max, maxBytes)
+	js := v.journal()
+	if js == nil {
+		return nil, store.ErrClosed
+	}
+	return js.Scan(ctx, dest, after, max, maxBytes)
 }
 
 func (v view) Usage() store.Usage {
-	u := v.n.fsm.journal().Usage()
+	js := v.journal()
+	if js == nil {
+		return store.Usage{Limit: v.n.cfg.SizeLimit}
+	}
+	u := js.Usage()
 	u.Limit = v.n.cfg.SizeLimit
 	return u
 }
 
-func (v view) Close() error { return v.n.Close() }
+func (v view) Close() error {
+	if v.n.closed.Load() {
+		return store.ErrClosed
+	}
+	return v.n.Close()
+}

@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/piermq/pier/internal/message"
@@ -38,6 +39,9 @@ type Harness struct {
 	Fresh func(t *testing.T, opts Options) (open func(t *testing.T) store.Store)
 	// NoLimit skips the size-limit tests, for stores that have none.
 	NoLimit bool
+	// NoMarks skips the Batch.Mark tests, for stores that set marks
+	// themselves (the replicated store records its log index there).
+	NoMarks bool
 }
 
 // Run runs the whole suite as subtests of t.
@@ -79,6 +83,9 @@ func Run(t *testing.T, h Harness) {
 				if h.NoLimit {
 					t.Skip("store has no size limit")
 				}
+			}
+			if h.NoMarks && strings.Contains(tc.name, "Mark") {
+				t.Skip("store keeps its own marks")
 			}
 			tc.fn(t, &env{h: h})
 		})
