@@ -93,6 +93,7 @@ type Node struct {
 	log    *slog.Logger
 	fsm    *fsm
 	raft   *raft.Raft
+	ready  atomic.Pointer[raft.Raft] // raft, once started (for Status)
 	logs   *raftboltdb.BoltStore
 	snaps  *raft.FileSnapshotStore
 	trans  *raft.NetworkTransport
@@ -190,14 +191,16 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		n.log.Info("group bootstrapped", "members", len(cfg.Peers))
 	}
+	mark := n.fsm.mark // the FSM goroutine owns it from here on
 	if n.raft, err = raft.NewRaft(rc, n.fsm, n.logs, n.logs, n.snaps, n.trans); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
+	n.ready.Store(n.raft)
 	n.wg.Add(2)
 	go n.watch()
 	go n.pollMembers()
 	ok = true
-	n.log.Info("replica started", "bind", cfg.Bind, "journal_mark", n.fsm.mark)
+	n.log.Info("replica started", "bind", cfg.Bind, "journal_mark", mark)
 	return n, nil
 }
 
@@ -398,18 +401,19 @@ type Status struct {
 // Status reports this replica's state.
 func (n *Node) Status() Status {
 	st := Status{ID: n.cfg.NodeID, Address: n.cfg.Peers[n.cfg.NodeID], ClientURL: n.cfg.ClientURL, State: "Starting"}
-	if n.raft == nil {
+	r := n.ready.Load()
+	if r == nil {
 		return st
 	}
-	stats := n.raft.Stats()
+	stats := r.Stats()
 	u := func(k string) uint64 { v, _ := strconv.ParseUint(stats[k], 10, 64); return v }
-	st.State = n.raft.State().String()
+	st.State = r.State().String()
 	st.Term = u("term")
-	st.LastIndex = n.raft.LastIndex()
-	st.CommitIndex = n.raft.CommitIndex()
-	st.AppliedIndex = n.raft.AppliedIndex()
+	st.LastIndex = r.LastIndex()
+	st.CommitIndex = r.CommitIndex()
+	st.AppliedIndex = r.AppliedIndex()
 	st.LastContact = stats["last_contact"]
-	_, id := n.raft.LeaderWithID()
+	_, id := r.LeaderWithID()
 	st.Leader = string(id)
 	return st
 }
