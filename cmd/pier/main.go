@@ -27,6 +27,7 @@ func commands() []command {
 		{"consume", "receive messages from a destination", runConsume},
 		{"browse", "print the messages on a queue without consuming them", runBrowse},
 		{"bench", "measure throughput and latency against a broker", runBench},
+		{"cluster", "show the members of a replicated group (cluster status)", runCluster},
 		{"version", "print the version", runVersion},
 	}
 }

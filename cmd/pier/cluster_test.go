@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/piermq/pier/internal/replication"
+)
+
+func TestClusterStatus(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	n, err := replication.Open(context.Background(), replication.Config{
+		NodeID: "n1", Bind: addr, Peers: map[string]string{"n1": addr}, Dir: t.TempDir(), ClientURL: "tcp://127.0.0.1:61616",
+		HeartbeatTimeout: 50 * time.Millisecond, ElectionTimeout: 50 * time.Millisecond, LeaderLeaseTimeout: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := n.Await(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dead := "127.0.0.1:1" // nothing listens there
+	var out, errb bytes.Buffer
+	if code := run([]string{"cluster", "status", "--json", "--peers", "n1=" + addr + ",n2=" + dead}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rows []memberRow
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if len(rows) != 2 || rows[0].ID != "n1" || rows[0].State != "Leader" || rows[0].Leader != "n1" ||
+		rows[0].ClientURL != "tcp://127.0.0.1:61616" || rows[0].AppliedIndex == 0 || rows[1].Error == "" {
+		t.Fatalf("status rows: %+v", rows)
+	}
+	out.Reset()
+	if code := run([]string{"cluster", "status", "--peers", "n1=" + addr}, &out, &errb); code != 0 || !strings.Contains(out.String(), "Leader") {
+		t.Fatalf("table (exit %d): %s", code, out.String())
+	}
+	if code := run([]string{"cluster", "status"}, &out, &errb); code != 1 {
+		t.Fatalf("no members: exit %d", code)
+	}
+}
