@@ -20,9 +20,16 @@ func (c *conn) handle(cmd wire.Command) (done bool) {
 	switch x := cmd.(type) {
 	case *wire.ConnectionInfo:
 		err = c.onConnectionInfo(x)
-	case *wire.SessionInfo, *wire.FlushCommand, *wire.ConsumerControl,
-		*wire.ControlCommand, *wire.MessageDispatchNotification:
+	case *wire.SessionInfo, *wire.FlushCommand, *wire.ControlCommand, *wire.MessageDispatchNotification:
 		// Nothing to do: sessions exist implicitly.
+	case *wire.ConsumerControl:
+		// A failover client restores its consumers with prefetch 0, then
+		// sends their real prefetch this way.
+		if x.ConsumerID != nil && x.Prefetch >= 0 {
+			if k := c.consumer(x.ConsumerID.String()); k != nil && k.sub != nil {
+				k.sub.SetPrefetch(int(x.Prefetch))
+			}
+		}
 	case *wire.ConnectionControl:
 		// A failover client says so first on every new socket.
 		c.faultTolerant.Store(x.FaultTolerant)
