@@ -71,7 +71,7 @@ const (
 	DefaultHeartbeatTimeout   = 500 * time.Millisecond
 	DefaultElectionTimeout    = 500 * time.Millisecond
 	DefaultLeaderLeaseTimeout = 400 * time.Millisecond
-	DefaultSnapshotThreshold  = 16384
+	DefaultSnapshotThreshold  = 65536
 	DefaultSnapshotInterval   = 30 * time.Second
 	DefaultTrailingLogs       = 10240
 )
