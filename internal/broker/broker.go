@@ -38,8 +38,9 @@ type Config struct {
 	BlockTimeout time.Duration
 	// MaxRedeliveries is how many times a message is redelivered before it
 	// is moved to the dead letter queue; 0 moves it at the first
-	// redelivery, -1 never. It has no implicit default: ActiveMQ's is
-	// DefaultMaxRedeliveries.
+	// redelivery, -1 never. A message recovered at Start has counted one
+	// delivery, but is delivered at least once more. It has no implicit
+	// default: ActiveMQ's is DefaultMaxRedeliveries.
 	MaxRedeliveries int
 	// DLQ is the name of the dead letter queue.
 	DLQ string

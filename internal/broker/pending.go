@@ -15,7 +15,7 @@ type entry struct {
 	size       int64            // bytes counted against the memory limit while msg is resident
 	stored     bool             // written under the queue's store key
 	stable     bool             // durable (or not to be stored) and so visible to dispatch
-	deliveries int32            // times delivered so far
+	deliveries int32            // times delivered so far; recoveredDeliveries after a recovery
 	origin     uint64           // id of the connection that sent it
 }
 

@@ -324,7 +324,16 @@ func (q *queue) pageIn(stub *entry) error {
 	return nil
 }
 
-// recover loads the queue's stored messages, keeping bodies while memory allows.
+// recoveredDeliveries is the delivery count a message recovered from the
+// store starts with. The store does not record deliveries, so any of them
+// may have reached a consumer of an earlier process (before a crash, a
+// restart or a failover) without being acknowledged: each is counted as
+// delivered once, and its next delivery is marked redelivered. The count
+// takes part in the redelivery limit (see docs/broker.md).
+const recoveredDeliveries = 1
+
+// recover loads the queue's stored messages, keeping bodies while memory
+// allows; those beyond it are paged in at dispatch and keep their count.
 func (q *queue) recover(ctx context.Context) error {
 	var after uint64
 	for {
@@ -337,7 +346,8 @@ func (q *queue) recover(ctx context.Context) error {
 		}
 		q.mu.Lock()
 		for _, r := range recs {
-			e := &entry{seq: r.Seq, prio: r.Msg.Priority, stored: true, stable: true}
+			e := &entry{seq: r.Seq, prio: r.Msg.Priority, stored: true, stable: true,
+				deliveries: recoveredDeliveries}
 			if !q.b.mem.over() {
 				e.msg = r.Msg
 				e.size = int64(r.Msg.Size())
