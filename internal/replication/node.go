@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/piermq/pier/internal/store"
 	"github.com/piermq/pier/internal/store/journal"
 	"github.com/piermq/pier/internal/store/vfs"
 )
@@ -81,10 +82,10 @@ var (
 	// ErrNotMaster is returned by Apply on a replica that is not (or no
 	// longer) the leader: nothing was written. If leadership was lost
 	// while the batch was in flight, the error wraps ErrUnknown instead.
-	ErrNotMaster = errors.New("replication: not the master")
+	ErrNotMaster = fmt.Errorf("replication: not the master (%w)", store.ErrUnavailable)
 	// ErrUnknown: leadership was lost after the batch was handed to
 	// Raft; it may or may not be committed by the next leader.
-	ErrUnknown = errors.New("replication: leadership lost; the write may or may not be kept")
+	ErrUnknown = fmt.Errorf("replication: leadership lost; the write may or may not be kept (%w)", store.ErrUnavailable)
 )
 
 // Node is one running replica.

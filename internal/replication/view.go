@@ -80,7 +80,8 @@ func (v view) Apply(ctx context.Context, b *store.Batch) error {
 		switch {
 		case v.n.closed.Load():
 			return store.ErrClosed
-		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrRaftShutdown), errors.Is(err, raft.ErrEnqueueTimeout):
+		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrRaftShutdown), errors.Is(err, raft.ErrEnqueueTimeout),
+			errors.Is(err, raft.ErrLeadershipTransferInProgress):
 			return fmt.Errorf("%w: %v", ErrNotMaster, err)
 		case errors.Is(err, raft.ErrLeadershipLost):
 			return ErrUnknown

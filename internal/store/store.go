@@ -27,6 +27,13 @@ var (
 	// store past its configured size limit. Batches that only remove data are
 	// always accepted.
 	ErrFull = errors.New("store: size limit reached")
+	// ErrUnavailable is returned (wrapped) by Apply when this store cannot
+	// take writes here and now — a replica that is not, or no longer, its
+	// group's master. The batch may or may not be kept by the group; a
+	// client should reconnect (to the new master) and retry, which the
+	// producer marks make safe. Protocol adapters close the client's
+	// connection rather than report a failure.
+	ErrUnavailable = errors.New("store: not available here (not the master)")
 )
 
 // OpKind says what one operation of a batch does.

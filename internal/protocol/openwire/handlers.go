@@ -8,6 +8,7 @@ import (
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/protocol/openwire/wire"
+	"github.com/piermq/pier/internal/store"
 )
 
 // errNotConnected: a command before ConnectionInfo.
@@ -48,6 +49,13 @@ func (c *conn) handle(cmd wire.Command) (done bool) {
 			break
 		}
 		done, err = c.handleConnected(cmd)
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		// This broker stopped being master under the command: close
+		// without an answer, so a failover client resends it to the new
+		// master (where a duplicate is recognised).
+		c.log.Info("not the master any more; closing the connection", "err", err)
+		return true
 	}
 	c.answer(cmd, err)
 	for _, f := range c.pending {

@@ -13,6 +13,7 @@ import (
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/protocol/netserve"
+	"github.com/piermq/pier/internal/store"
 )
 
 // outItem is one frame for the writer, optionally with a delivery to
@@ -230,6 +231,11 @@ func (s *session) handle(f *Frame) (done bool, err error) {
 	}
 	if herr != nil {
 		var pe *protoError
+		if errors.Is(herr, store.ErrUnavailable) {
+			// No longer master: the client must reconnect to the new one.
+			s.fail(f, herr.Error(), true)
+			return true, nil
+		}
 		if errors.As(herr, &pe) && pe.fatal {
 			s.fail(f, herr.Error(), true)
 			return true, nil
