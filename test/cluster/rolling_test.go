@@ -60,6 +60,13 @@ func TestRollingRestart(t *testing.T) {
 	t.Logf("longest gap between acknowledged sends: %s (ended %s); consumer failovers %d",
 		g.Round(time.Millisecond), at.Format("15:04:05.000"), k.interruptions.Load())
 	l.check(t, true)
+	// A planned hand-over must cost clients a reconnection, never an error.
+	l.mu.Lock()
+	failed := len(l.mu.sendErrs)
+	l.mu.Unlock()
+	if failed > 0 {
+		t.Errorf("%d sends failed during the rolling restart; a failover client should only see reconnections", failed)
+	}
 }
 
 // next picks the node to restart next in a round: the master first (if
