@@ -225,6 +225,11 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		SizeLimit:  int64(cfg.Store.Journal.MaxSize),
 		Journal:    journal.Options{SegmentSize: int64(cfg.Store.Journal.SegmentSize)},
 		Log:        log,
+		// One election timeout covers the heartbeat timeout too (raft
+		// needs election >= heartbeat >= lease).
+		HeartbeatTimeout:  r.ElectionTimeout,
+		ElectionTimeout:   r.ElectionTimeout,
+		SnapshotThreshold: uint64(r.SnapshotThreshold),
 	})
 	if err != nil {
 		lock.Unlock()

@@ -105,6 +105,15 @@ type Replicated struct {
 	// Peers maps every replica of the group (this one included) to its
 	// replication URL, tcp://host:port.
 	Peers map[string]string
+	// ElectionTimeout is how long a follower waits without hearing from
+	// the master before it stands for election (randomised up to twice
+	// that); a master that hears from no quorum for most of it steps down.
+	// 0: the default, 500ms. YAML: election_timeout.
+	ElectionTimeout time.Duration
+	// SnapshotThreshold is how many log entries trigger a snapshot of the
+	// store (after which the log is compacted); 0: the default, 65536.
+	// YAML: snapshot_threshold.
+	SnapshotThreshold int
 }
 
 // NetworkConnector is a bridge from this broker to other brokers (a network

@@ -68,6 +68,8 @@ func (d *decoder) store(path string, n *yaml.Node, s *Store) {
 				{"node_id", d.str(&s.Replicated.NodeID)},
 				{"bind", d.str(&s.Replicated.Bind)},
 				{"peers", d.stringMap(&s.Replicated.Peers)},
+				{"election_timeout", d.duration(&s.Replicated.ElectionTimeout)},
+				{"snapshot_threshold", d.integer(&s.Replicated.SnapshotThreshold)},
 			})
 		}},
 	})

@@ -156,6 +156,12 @@ func (k *checker) replicated(r *Replicated) {
 	case len(ids) > 0 && r.Peers[r.NodeID] == "":
 		k.add(ErrInvalid, "store.replicated.node_id", "%q is not in peers (known: %s)", r.NodeID, strings.Join(ids, ", "))
 	}
+	if t := r.ElectionTimeout; t != 0 && (t < 50*time.Millisecond || t > time.Minute) {
+		k.add(ErrInvalid, "store.replicated.election_timeout", "%s: want 50ms to 1m", t)
+	}
+	if n := r.SnapshotThreshold; n < 0 || (n > 0 && n < 16) {
+		k.add(ErrInvalid, "store.replicated.snapshot_threshold", "%d: want at least 16 (or 0 for the default)", n)
+	}
 	seen := make(map[string]string, len(ids))
 	for _, id := range ids {
 		path := "store.replicated.peers." + id
