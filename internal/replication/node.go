@@ -73,7 +73,7 @@ const (
 	DefaultElectionTimeout    = 500 * time.Millisecond
 	DefaultLeaderLeaseTimeout = 400 * time.Millisecond
 	DefaultSnapshotThreshold  = 65536
-	DefaultSnapshotInterval   = 30 * time.Second
+	DefaultSnapshotInterval   = 5 * time.Second
 	DefaultTrailingLogs       = 10240
 )
 
@@ -219,7 +219,8 @@ func setDefaults(c *Config) {
 		c.SnapshotThreshold = DefaultSnapshotThreshold
 	}
 	if c.TrailingLogs == 0 {
-		c.TrailingLogs = DefaultTrailingLogs
+		// A small threshold (tests, tiny groups) keeps few entries too.
+		c.TrailingLogs = min(DefaultTrailingLogs, max(c.SnapshotThreshold/4, 1))
 	}
 }
 

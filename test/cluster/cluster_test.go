@@ -32,7 +32,14 @@ const (
 // startGroup starts a group of three and waits for its first master.
 func startGroup(t *testing.T) (*cluster.Cluster, *cluster.Node) {
 	t.Helper()
-	c := cluster.Start(t, cluster.Options{Name: strings.ToLower(t.Name())})
+	return startGroupWith(t, cluster.Options{})
+}
+
+// startGroupWith starts a group with opts (named after the test).
+func startGroupWith(t *testing.T, opts cluster.Options) (*cluster.Cluster, *cluster.Node) {
+	t.Helper()
+	opts.Name = strings.ToLower(t.Name())
+	c := cluster.Start(t, opts)
 	start := time.Now()
 	m, err := c.Master(electTimeout)
 	if err != nil {

@@ -6,22 +6,31 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/piermq/pier/test/internal/cluster"
 )
 
 // TestWipedReplicaRejoins: a follower whose data directory is deleted
 // while it is down catches up when it comes back (its applied_index
 // reaches the master's), and then holds everything: once the two others
 // have been killed in turn, it is the only node that can be master, and
-// every acknowledged message is consumed from it exactly once.
-//
-// The group catches the wiped node up by replaying the Raft log: the
-// configuration has no key for the snapshot threshold, and the
-// replication package's default is far above the ~1,100 entries this test
-// writes, so the snapshot path (InstallSnapshot) is not taken here; the
-// test logs whether it was.
-func TestWipedReplicaRejoins(t *testing.T) {
+// every acknowledged message is consumed from it exactly once. The group
+// catches the wiped node up by replaying the Raft log (the default
+// snapshot threshold is far above the ~1,100 entries written here).
+func TestWipedReplicaRejoins(t *testing.T) { testWipedReplica(t, false) }
+
+// TestWipedReplicaRebuiltFromSnapshot: the same, with a snapshot
+// threshold of 64 entries, so the master has compacted its log and must
+// send the wiped node a snapshot (InstallSnapshot) to rebuild its journal.
+func TestWipedReplicaRebuiltFromSnapshot(t *testing.T) { testWipedReplica(t, true) }
+
+func testWipedReplica(t *testing.T, viaSnapshot bool) {
 	const batch = 500
-	c, m := startGroup(t)
+	var opts cluster.Options
+	if viaSnapshot {
+		opts.Replicated = "snapshot_threshold: 64"
+	}
+	c, m := startGroupWith(t, opts)
 	w, f := others(c, m)[0], others(c, m)[1]
 	l := newLedger(queueName(t))
 	url := c.FailoverURL()
@@ -34,6 +43,16 @@ func TestWipedReplicaRejoins(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.sendN(t, url, batch) // committed by m and f alone
+	if viaSnapshot {
+		// Snapshots are checked for every few seconds.
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(m.Log(), "compacting logs") {
+			if time.Now().After(deadline) {
+				t.Fatalf("master %s compacted no log within 30s", m.ID)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 	before := status(t, m)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -44,6 +63,9 @@ func TestWipedReplicaRejoins(t *testing.T) {
 	t.Logf("wiped %s caught up in %s: applied_index %d at start, %d now (last_index %d); master %s commit_index %d before the restart, %d now; snapshot installed: %t",
 		w.ID, took.Round(time.Millisecond), fresh.AppliedIndex, ws.AppliedIndex, ws.LastIndex, m.ID, before.CommitIndex, after.CommitIndex,
 		strings.Contains(w.Log(), "Installed remote snapshot"))
+	if viaSnapshot && !strings.Contains(w.Log(), "Installed remote snapshot") {
+		t.Fatalf("wiped %s caught up without a snapshot", w.ID)
+	}
 	if ws.AppliedIndex < before.CommitIndex {
 		t.Fatalf("wiped %s: applied_index %d < %d", w.ID, ws.AppliedIndex, before.CommitIndex)
 	}

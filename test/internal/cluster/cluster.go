@@ -42,6 +42,9 @@ type Options struct {
 	// Extra is YAML appended to every node's configuration (top-level
 	// sections such as limits: or policies:).
 	Extra string
+	// Replicated is YAML keys added to every node's store.replicated
+	// section, one per line without indentation (e.g. "snapshot_threshold: 64").
+	Replicated string
 	// Placement places node i (IDs "a", "b", ... in order); missing
 	// entries and empty fields take the defaults.
 	Placement []Placement
@@ -56,6 +59,10 @@ type Placement struct {
 	// "exec", "ns1"}. It must exec pier in its own process (as ip netns
 	// exec and nsenter do): signals are sent to the process started.
 	Prefix []string
+	// DataDir is the node's broker.data_dir (created if missing), e.g. on
+	// a filesystem of the test's own; default a new directory under the
+	// test's TempDir.
+	DataDir string
 }
 
 // Cluster is a running group.
@@ -114,8 +121,11 @@ func Start(t testing.TB, opts Options) *Cluster {
 		}
 		hp := func(k int) string { return net.JoinHostPort(pl.Host, strconv.Itoa(ports[k])) }
 		id := string(rune('a' + i))
+		if pl.DataDir == "" {
+			pl.DataDir = filepath.Join(dir, id)
+		}
 		c.Nodes = append(c.Nodes, &Node{ID: id, Host: pl.Host, OpenWire: hp(0), STOMP: hp(1), Console: hp(2),
-			Replication: hp(3), DataDir: filepath.Join(dir, id), Config: filepath.Join(dir, id+".yaml"),
+			Replication: hp(3), DataDir: pl.DataDir, Config: filepath.Join(dir, id+".yaml"),
 			c: c, prefix: pl.Prefix, log: &logBuffer{}})
 	}
 	for _, n := range c.Nodes {
@@ -135,6 +145,17 @@ func Start(t testing.TB, opts Options) *Cluster {
 	c.wg.Add(1)
 	go c.watch()
 	return c
+}
+
+// indent puts prefix before every non-empty line of s.
+func indent(s, prefix string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			b.WriteString(prefix + strings.TrimSpace(l) + "\n")
+		}
+	}
+	return b.String()
 }
 
 func (c *Cluster) config(n *Node, opts Options) string {
@@ -158,9 +179,9 @@ store:
   replicated:
     node_id: %s
     bind: tcp://%s
-    peers:
+%s    peers:
 %s%s
-`, opts.Name, n.DataDir, n.OpenWire, n.STOMP, n.Console, n.ID, n.Replication, peers.String(), opts.Extra)
+`, opts.Name, n.DataDir, n.OpenWire, n.STOMP, n.Console, n.ID, n.Replication, indent(opts.Replicated, "    "), peers.String(), opts.Extra)
 }
 
 // freePorts returns k distinct ports free on host (on 127.0.0.1 when host
