@@ -150,7 +150,19 @@ var resultRE = regexp.MustCompile(`RESULT received=(\d+) distinct=(\d+) duplicat
 func TestFailover(t *testing.T) {
 	classpath(t)
 	b := startBroker(t)
-	url := failoverURL(b.Addr()) + "&initialReconnectDelay=100"
+	runFailover(t, failoverURL(b.Addr())+"&initialReconnectDelay=100", func(i int, acked int64) {
+		b.Kill()
+		t.Logf("crash %d: broker killed after %d acknowledged sends", i+1, acked)
+		time.Sleep(500 * time.Millisecond)
+		b.Restart()
+	})
+}
+
+// runFailover runs FailoverConsumer and FailoverProducer over url, calls
+// crash twice (after a third and two thirds of the sends were
+// acknowledged), and checks that every acknowledged send was received and
+// every duplicate was marked JMSRedelivered.
+func runFailover(t *testing.T, url string, crash func(i int, acked int64)) {
 	queue := fmt.Sprintf("ow.failover.%d", time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), failoverTimeout+30*time.Second)
 	defer cancel()
@@ -187,10 +199,7 @@ func TestFailover(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		b.Kill()
-		t.Logf("crash %d: broker killed after %d acknowledged sends", i+1, count.Load())
-		time.Sleep(500 * time.Millisecond)
-		b.Restart()
+		crash(i, count.Load())
 	}
 
 	if err := producer.Wait(failoverTimeout); err != nil {
