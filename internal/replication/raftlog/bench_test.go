@@ -1,0 +1,119 @@
+package raftlog
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/piermq/pier/internal/store/vfs"
+)
+
+// benchDir is where benchmarks write: $PIER_BENCH_DIR, or a temporary
+// directory. Point it at the disk you care about.
+func benchDir(b *testing.B) string {
+	if d := os.Getenv("PIER_BENCH_DIR"); d != "" {
+		d, err := os.MkdirTemp(d, "raftlog-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.RemoveAll(d) })
+		return d
+	}
+	return b.TempDir()
+}
+
+// BenchmarkStoreLogs appends 1 KiB entries in batches of 1 and 16 on the
+// OS file system, with this package's Log and, for comparison, with
+// raft-boltdb (the store it replaced). Every StoreLogs is durable when it
+// returns.
+func BenchmarkStoreLogs(b *testing.B) {
+	stores := []struct {
+		name string
+		open func(b *testing.B) (raft.LogStore, func() error)
+	}{
+		{"raftlog", func(b *testing.B) (raft.LogStore, func() error) {
+			l, err := Open(context.Background(), filepath.Join(benchDir(b), "log"), vfs.OS{}, Options{}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return l, l.Close
+		}},
+		{"boltdb", func(b *testing.B) (raft.LogStore, func() error) {
+			s, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(benchDir(b), "raft.db")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s, s.Close
+		}},
+	}
+	for _, st := range stores {
+		for _, batch := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/batch=%d", st.name, batch), func(b *testing.B) {
+				s, closeStore := st.open(b)
+				defer closeStore()
+				data := make([]byte, 1024)
+				logs := make([]*raft.Log, batch)
+				for i := range logs {
+					logs[i] = &raft.Log{Term: 1, Type: raft.LogCommand, Data: data, AppendedAt: time.Now()}
+				}
+				b.SetBytes(int64(batch * len(data)))
+				next := uint64(1)
+				b.ResetTimer()
+				start := time.Now()
+				for range b.N {
+					for _, e := range logs {
+						e.Index = next
+						next++
+					}
+					if err := s.StoreLogs(logs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				secs := time.Since(start).Seconds()
+				b.ReportMetric(float64(b.N)/secs, "calls/s")
+				b.ReportMetric(float64(b.N*batch)/secs, "entries/s")
+			})
+		}
+	}
+}
+
+// BenchmarkGetLog reads back the newest entries (as replication to
+// followers does) from the cache, and older ones from the files.
+func BenchmarkGetLog(b *testing.B) {
+	for _, cached := range []bool{true, false} {
+		b.Run(fmt.Sprintf("cached=%v", cached), func(b *testing.B) {
+			opts := Options{}
+			if !cached {
+				opts.CacheEntries = -1
+			}
+			l, err := Open(context.Background(), filepath.Join(benchDir(b), "log"), vfs.OS{}, opts, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			const n = 512
+			for i := uint64(1); i <= n; i += 16 {
+				es := entries(i, i+15, 1)
+				for _, e := range es {
+					e.Data = make([]byte, 1024)
+				}
+				if err := l.StoreLogs(es); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var e raft.Log
+			b.ResetTimer()
+			for i := range b.N {
+				if err := l.GetLog(uint64(i%n)+1, &e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
