@@ -376,3 +376,41 @@ func TestConformance(t *testing.T) {
 		},
 	})
 }
+
+// TestFiveReplicasTolerateTwoFailures: a group of five keeps a master with
+// two replicas down (and loses nothing), and has none with three down.
+func TestFiveReplicasTolerateTwoFailures(t *testing.T) {
+	g := newGroup(t, 5, nil)
+	id, m := g.master()
+	addN(t, m.Store(), 1, 21)
+	g.stop(id)
+	var down []string
+	for o := range g.nodes {
+		if len(down) == 1 {
+			break
+		}
+		down = append(down, o)
+	}
+	g.stop(down[0])
+	_, m2 := g.master()
+	addN(t, m2.Store(), 21, 41)
+	recs, err := m2.Store().Scan(context.Background(), "queue://q", 0, 1000, 1<<30)
+	if err != nil || len(recs) != 40 {
+		t.Fatalf("with two of five down: %d messages, err %v", len(recs), err)
+	}
+	term, err := m2.Await(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for o := range g.nodes {
+		if g.nodes[o] != m2 {
+			g.stop(o)
+			break
+		}
+	}
+	select {
+	case <-term.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a master with three of five down still serves after 5s")
+	}
+}
