@@ -22,8 +22,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/piermq/pier/internal/replication/raftlog"
 	"github.com/piermq/pier/internal/store"
 	"github.com/piermq/pier/internal/store/journal"
 	"github.com/piermq/pier/internal/store/vfs"
@@ -95,7 +95,8 @@ type Node struct {
 	fsm    *fsm
 	raft   *raft.Raft
 	ready  atomic.Pointer[raft.Raft] // raft, once started (for Status)
-	logs   *raftboltdb.BoltStore
+	logs   *raftlog.Log
+	stable *raftlog.Stable
 	snaps  *raft.FileSnapshotStore
 	trans  *raft.NetworkTransport
 	layer  *muxLayer
@@ -162,8 +163,16 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.catchUpFromSnapshot(); err != nil {
 		return nil, err
 	}
-	if n.logs, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")}); err != nil {
+	if _, err := os.Stat(filepath.Join(raftDir, "raft.db")); err == nil {
+		return nil, fmt.Errorf("replication: %s holds a Raft log in the bolt format of earlier versions, which is no longer read; "+
+			"remove this replica's data directory so that it catches up from the group", filepath.Join(raftDir, "raft.db"))
+	}
+	logOpts := raftlog.Options{OnFail: func(err error) { n.fail(fmt.Errorf("replication: raft log: %w", err)) }}
+	if n.logs, err = raftlog.Open(ctx, filepath.Join(raftDir, "log"), vfs.OS{}, logOpts, n.log); err != nil {
 		return nil, fmt.Errorf("replication: raft log: %w", err)
+	}
+	if n.stable, err = raftlog.OpenStable(ctx, filepath.Join(raftDir, "stable"), vfs.OS{}); err != nil {
+		return nil, fmt.Errorf("replication: raft stable store: %w", err)
 	}
 	if n.layer, err = listenMux(cfg.Bind, cfg.Peers[cfg.NodeID], n.Status); err != nil {
 		return nil, err
@@ -182,18 +191,18 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	rc.NoSnapshotRestoreOnStart = true // the journal is the state; see fsm
 	rc.NotifyCh = n.notify
 	rc.Logger = hlog
-	existing, err := raft.HasExistingState(n.logs, n.logs, n.snaps)
+	existing, err := raft.HasExistingState(n.logs, n.stable, n.snaps)
 	if err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
 	if !existing {
-		if err := raft.BootstrapCluster(rc, n.logs, n.logs, n.snaps, n.trans, n.configuration()); err != nil {
+		if err := raft.BootstrapCluster(rc, n.logs, n.stable, n.snaps, n.trans, n.configuration()); err != nil {
 			return nil, fmt.Errorf("replication: bootstrap: %w", err)
 		}
 		n.log.Info("group bootstrapped", "members", len(cfg.Peers))
 	}
 	mark := n.fsm.mark // the FSM goroutine owns it from here on
-	if n.raft, err = raft.NewRaft(rc, n.fsm, n.logs, n.logs, n.snaps, n.trans); err != nil {
+	if n.raft, err = raft.NewRaft(rc, n.fsm, n.logs, n.stable, n.snaps, n.trans); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
 	n.ready.Store(n.raft)
@@ -378,6 +387,9 @@ func (n *Node) Close() error {
 		}
 		if n.logs != nil {
 			errs = append(errs, n.logs.Close())
+		}
+		if n.stable != nil {
+			errs = append(errs, n.stable.Close())
 		}
 		if n.fsm != nil {
 			errs = append(errs, n.fsm.close())
