@@ -27,8 +27,10 @@ set -uo pipefail
 # System packages the tests need (python3-stomp: the STOMP interop client;
 # libactivemq-java: the ActiveMQ 5.17 JMS client for the OpenWire suite, which
 # is compiled with openjdk-17-jdk-headless; activemq: the real ActiveMQ 5.17
-# broker the Go client's suite also runs against).
-APT_PACKAGES=(python3-stomp libactivemq-java openjdk-17-jdk-headless activemq gcc libc6-dev)
+# broker the Go client's suite also runs against; iproute2, mount and
+# e2fsprogs: network namespaces and a loop-mounted ext4 for test/cluster's
+# partition and power-loss tests).
+APT_PACKAGES=(python3-stomp libactivemq-java openjdk-17-jdk-headless activemq gcc libc6-dev iproute2 mount e2fsprogs)
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-15m}   # go test -race ./...
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-10m} # each cross-process suite
