@@ -37,7 +37,8 @@
 #   AMQ_STOMP_PORT (61623), AMQ_OPENWIRE_PORT (61626), PIER_STOMP_PORT
 #   (61633), PIER_OPENWIRE_PORT (61636), SKIP_PIER=1, SKIP_AMQ=1,
 #   SKIP_OPENWIRE=1, KEEP_WORK=1 (keep the temp dir with logs and JSON
-#   results).
+#   results), PIER_BIN (a prebuilt pier instead of `go build`),
+#   START_TIMEOUT (120s), STOP_TIMEOUT (10s). Shared functions: bench/lib.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,116 +55,12 @@ OW_RATE=${OW_RATE:-$RATE}
 OW_RATE_DURATION=${OW_RATE_DURATION:-20s}
 OW_WARMUP=${OW_WARMUP:-1000}
 OW_DRAIN_TIMEOUT=${OW_DRAIN_TIMEOUT:-60s}
-CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-300} # seconds
 JARS=(activemq-client geronimo-jms_1.1_spec geronimo-j2ee-management-1.1-spec hawtbuf slf4j-api slf4j-nop)
-AMQ_HOME=/usr/share/activemq
-AMQ_INSTANCE_XML=/etc/activemq/instances-available/main/activemq.xml
-START_TIMEOUT=${START_TIMEOUT:-120} # seconds
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pier-compare.XXXXXX")
-PIER="$WORK/pier"
-SERVER_PID=""
-CLIENT_PID=""
 JMS_CP=""
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'compare-activemq: %s\n' "$*" >&2; exit 1; }
-
-stop_server() {
-	if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill -TERM "$SERVER_PID" 2>/dev/null || true
-		for _ in $(seq 1 100); do
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-	SERVER_PID=""
-}
-
-cleanup() {
-	if [[ -n "$CLIENT_PID" ]]; then
-		kill -TERM "$CLIENT_PID" 2>/dev/null || true
-		wait "$CLIENT_PID" 2>/dev/null || true
-	fi
-	stop_server
-	if [[ "${KEEP_WORK:-0}" == 1 ]]; then
-		log "kept $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# wait_port PORT NAME LOG: waits until the server listens; prints seconds taken.
-wait_port() {
-	local port=$1 name=$2 logfile=$3 start=$SECONDS
-	for _ in $(seq 1 $((START_TIMEOUT * 4))); do
-		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-			tail -n 30 "$logfile" >&2 || true
-			die "$name exited during start-up (log: $logfile)"
-		fi
-		if ! port_free "$port"; then
-			echo $((SECONDS - start))
-			return 0
-		fi
-		sleep 0.25
-	done
-	tail -n 30 "$logfile" >&2 || true
-	die "$name did not listen on 127.0.0.1:$port within ${START_TIMEOUT}s"
-}
-
-install_activemq() {
-	if dpkg-query -W -f='${Status}' activemq 2>/dev/null | grep -q 'install ok installed'; then
-		return
-	fi
-	log "installing Debian's activemq package"
-	[[ $(id -u) == 0 ]] || die "activemq is not installed and installing it needs root"
-	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y activemq
-}
-
-# start_activemq writes a private instance (config, data, tmp) and starts the
-# broker with the same JVM options as Debian's /usr/bin/activemq.
-start_activemq() {
-	local base="$WORK/activemq"
-	mkdir -p "$base/conf" "$base/data" "$base/tmp"
-	[[ -r "$AMQ_INSTANCE_XML" ]] || die "missing $AMQ_INSTANCE_XML"
-	cp /etc/activemq/instances-available/main/log4j2.properties "$base/conf/" 2>/dev/null || true
-	sed -e "s#<transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:61616\"/>#<transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:$AMQ_OPENWIRE_PORT\"/>\n            <transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:$AMQ_STOMP_PORT\"/>#" \
-		-e 's#\${activemq.base}/data#${activemq.data}#g' \
-		"$AMQ_INSTANCE_XML" >"$base/conf/activemq.xml"
-	grep -q "stomp://127.0.0.1:$AMQ_STOMP_PORT" "$base/conf/activemq.xml" ||
-		die "could not add a STOMP connector to $AMQ_INSTANCE_XML (layout changed?)"
-	port_free "$AMQ_STOMP_PORT" || die "port $AMQ_STOMP_PORT is busy"
-	port_free "$AMQ_OPENWIRE_PORT" || die "port $AMQ_OPENWIRE_PORT is busy"
-	local java_opens=(
-		--add-reads=java.xml=java.logging
-		--add-opens java.base/java.security=ALL-UNNAMED
-		--add-opens java.base/java.net=ALL-UNNAMED
-		--add-opens java.base/java.lang=ALL-UNNAMED
-		--add-opens java.base/java.util=ALL-UNNAMED
-		--add-opens java.naming/javax.naming.spi=ALL-UNNAMED
-		--add-opens java.rmi/sun.rmi.transport.tcp=ALL-UNNAMED
-		--add-opens java.base/java.util.concurrent=ALL-UNNAMED
-		--add-opens java.base/java.util.concurrent.atomic=ALL-UNNAMED
-	)
-	log "starting ActiveMQ (STOMP on 127.0.0.1:$AMQ_STOMP_PORT, OpenWire on $AMQ_OPENWIRE_PORT, data in $base/data)"
-	(cd "$base" && exec java -Xms512M -Xmx512M "${java_opens[@]}" \
-		-Dactivemq.classpath="$base/conf" -Dactivemq.home="$AMQ_HOME" -Dactivemq.base="$base" \
-		-Dactivemq.conf="$base/conf" -Dactivemq.data="$base/data" -Djava.io.tmpdir="$base/tmp" \
-		-jar "$AMQ_HOME/bin/activemq.jar" start "xbean:file:$base/conf/activemq.xml" \
-		>"$base/console.log" 2>&1) &
-	SERVER_PID=$!
-	local took
-	took=$(wait_port "$AMQ_STOMP_PORT" ActiveMQ "$base/console.log")
-	wait_port "$AMQ_OPENWIRE_PORT" ActiveMQ "$base/console.log" >/dev/null
-	log "ActiveMQ listening after ${took}s"
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+setup_work pier-compare
 
 start_pier() {
 	local base="$WORK/pier-broker"
@@ -187,25 +84,11 @@ start_pier() {
 	port_free "$PIER_OPENWIRE_PORT" || die "port $PIER_OPENWIRE_PORT is busy"
 	log "starting pier serve (STOMP on 127.0.0.1:$PIER_STOMP_PORT, OpenWire on $PIER_OPENWIRE_PORT, data in $base/data)"
 	"$PIER" serve --config "$base/pier.yaml" >"$base/serve.log" 2>&1 &
-	SERVER_PID=$!
+	SERVER_PIDS+=($!)
 	local took
 	took=$(wait_port "$PIER_STOMP_PORT" "pier serve" "$base/serve.log")
 	wait_port "$PIER_OPENWIRE_PORT" "pier serve" "$base/serve.log" >/dev/null
 	log "pier listening after ${took}s"
-}
-
-# run_client OUT ERR CMD...: runs one benchmark client in the background,
-# bounded by CLIENT_TIMEOUT, so a signal to this script stops it at once
-# (cleanup kills it) instead of after the client finishes.
-run_client() {
-	local out=$1 err=$2 rc=0
-	shift 2
-	timeout --kill-after=10 "$CLIENT_TIMEOUT" "$@" >"$out" 2>"$err" &
-	CLIENT_PID=$!
-	wait "$CLIENT_PID" || rc=$?
-	CLIENT_PID=""
-	[[ $rc != 124 ]] || printf 'client timed out after %ss\n' "$CLIENT_TIMEOUT" >>"$err"
-	return "$rc"
 }
 
 # run_suite NAME PORT: runs every STOMP scenario against one broker; results
@@ -282,16 +165,6 @@ jmsbench() {
 	[[ -s "$out" ]] || echo '{}' >"$out"
 }
 
-# fsync_rate prints synchronous 1 KiB writes per second on $WORK's disk.
-fsync_rate() {
-	local n=500 out secs
-	out=$(dd if=/dev/zero of="$WORK/fsync.probe" bs=1k count=$n oflag=dsync 2>&1) || return 1
-	rm -f "$WORK/fsync.probe"
-	secs=$(sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p' <<<"$out")
-	[[ -n "$secs" ]] || return 1
-	awk -v n="$n" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "inf" }'
-}
-
 # field FILE KEY: extracts a number from a `pier bench --json` result (one
 # key per line) or a JmsBench result (one line); nested keys such as
 # latency.p99_us are unique by their last part. No jq needed.
@@ -365,15 +238,9 @@ report() {
 	openwire_notes
 }
 
-ratio() {
-	awk -v p="$1" -v a="$2" 'BEGIN { if (a+0 > 0 && p ~ /^[0-9.]+$/) printf "%.2f", p / a; else print "-" }'
-}
-
 main() {
-	command -v go >/dev/null || die "go is not installed"
 	command -v timeout >/dev/null || die "timeout (coreutils) is not installed"
-	log "building pier"
-	(cd "$ROOT" && go build -o "$PIER" ./cmd/pier)
+	build_pier
 	local rate
 	rate=$(fsync_rate) || rate="unknown"
 	log "disk: $rate synchronous 1 KiB writes/s (dd oflag=dsync in $WORK)"

@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# Persistent throughput of Pier's replicated store next to a single Pier
+# broker and to ActiveMQ 5.17, on this machine over loopback, all measured
+# with the same client: `pier bench` over OpenWire (tcp://), persistent
+# messages (each send waits for the broker), 1 KiB bodies, one queue per
+# scenario. Each scenario (producers x consumers, default 1x1, 4x4 and
+# 16x16) first runs unmeasured for WARMUP, then for DURATION; the report
+# gives the receive rate (msg/s) and the end-to-end p50/p99 latency per
+# scenario and broker, and the ratios replicated/ActiveMQ and
+# replicated/single Pier.
+#
+# The brokers run one kind at a time, each with a fresh data directory in
+# the temp dir, so they do not compete for the cores or the disk:
+#
+#   1. ActiveMQ 5.17 (Debian's `activemq` package), one node, KahaDB with
+#      journal disk syncs, from a private copy of the Debian instance config
+#      (see start_activemq in bench/lib.sh); the system service and
+#      /var/lib/activemq are left alone.
+#   2. `pier serve`, one node, the embedded journal (store.kind: journal).
+#   3. Three `pier serve` replicas (store.kind: replicated) on 127.0.0.1,
+#      with generated configs. The script waits until one console's /readyz
+#      answers 200 (that replica is master and alone opens OpenWire) and
+#      benchmarks that replica's OpenWire port directly (tcp://, not
+#      failover:), so the figures are those of the store and not of
+#      reconnection. The three replicas share this machine's disk and cores,
+#      which a real deployment would not. When the master loses leadership
+#      during a run (fsync stalls can delay heartbeats past the election
+#      timeout), that run fails, the report says so, and the next scenario
+#      goes to the new master.
+#
+# The disk's 1 KiB synchronous-write rate is printed too: it bounds
+# persistent throughput for every broker here.
+#
+# Usage: bench/compare-replicated.sh      (as root: may apt-get install activemq)
+# Environment: DURATION (per measured run, default 15s), WARMUP (unmeasured
+#   run before each, default 3s; 0 skips it), SCENARIOS (default
+#   "1x1 4x4 16x16", producers x consumers), DRAIN_TIMEOUT (how long
+#   consumers may get nothing after the sends end, default 30s),
+#   CLIENT_TIMEOUT (seconds any one client may run, default 300),
+#   START_TIMEOUT (seconds for a broker to listen or a master to be
+#   elected, default 120), STOP_TIMEOUT (seconds from SIGTERM to SIGKILL,
+#   default 10), AMQ_OPENWIRE_PORT (61646), PIER_OPENWIRE_PORT (61656),
+#   GROUP_OPENWIRE_BASE (61660: replicas use +1..+3), GROUP_RAFT_BASE
+#   (62660), GROUP_CONSOLE_BASE (8170), GROUP_ELECTION_TIMEOUT (the
+#   replicas' store.replicated.election_timeout, e.g. 2s; default: the
+#   store's own), SKIP_AMQ=1, SKIP_SINGLE=1, SKIP_REPLICATED=1, PIER_BIN
+#   (a prebuilt pier instead of `go build`), KEEP_WORK=1 (keep the temp dir
+#   with configs, logs and JSON results). Shared functions: bench/lib.sh.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${DURATION:-15s}
+WARMUP=${WARMUP:-3s}
+SCENARIOS=${SCENARIOS:-1x1 4x4 16x16}
+DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-30s}
+AMQ_OPENWIRE_PORT=${AMQ_OPENWIRE_PORT:-61646}
+AMQ_STOMP_PORT="" # start_activemq: OpenWire only
+PIER_OPENWIRE_PORT=${PIER_OPENWIRE_PORT:-61656}
+GROUP_OPENWIRE_BASE=${GROUP_OPENWIRE_BASE:-61660}
+GROUP_RAFT_BASE=${GROUP_RAFT_BASE:-62660}
+GROUP_CONSOLE_BASE=${GROUP_CONSOLE_BASE:-8170}
+GROUP_ELECTION_TIMEOUT=${GROUP_ELECTION_TIMEOUT:-}
+REPLICAS=(a b c)
+MASTER=""     # index into REPLICAS of the replica benchmarked
+BENCH_PORT="" # the OpenWire port run_scenarios benchmarks
+LAST_RUN=""   # what bench ran last, for notes
+MISSING=""    # why find_master found no master
+NOTES=()
+declare -A LABELS=([activemq]=ActiveMQ [pier]=Pier [replicated]=Pier-x3) # result name: column
+
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+setup_work pier-compare-replicated
+
+start_single() {
+	local base="$WORK/pier-single"
+	mkdir -p "$base/data"
+	cat >"$base/pier.yaml" <<-EOF
+		broker:
+		  name: localhost
+		  data_dir: $base/data
+		transports:
+		  openwire: tcp://127.0.0.1:$PIER_OPENWIRE_PORT
+		  stomp: ""
+		  mqtt: ""
+		  ws: ""
+		  amqp: ""
+		console:
+		  listen: ""
+		store:
+		  kind: journal
+	EOF
+	port_free "$PIER_OPENWIRE_PORT" || die "port $PIER_OPENWIRE_PORT is busy"
+	log "starting pier serve, journal (OpenWire on 127.0.0.1:$PIER_OPENWIRE_PORT, data in $base/data)"
+	"$PIER" serve --config "$base/pier.yaml" >"$base/serve.log" 2>&1 &
+	SERVER_PIDS+=($!)
+	local took
+	took=$(wait_port "$PIER_OPENWIRE_PORT" "pier serve" "$base/serve.log")
+	log "pier listening after ${took}s"
+}
+
+# replica_config I: the YAML of replica REPLICAS[I] (ports base+I+1).
+replica_config() {
+	local i=$1 j base="$WORK/pier-group/${REPLICAS[$1]}"
+	cat <<-EOF
+		broker:
+		  name: bench-group
+		  data_dir: $base/data
+		transports:
+		  openwire: tcp://127.0.0.1:$((GROUP_OPENWIRE_BASE + i + 1))
+		  stomp: ""
+		  mqtt: ""
+		  ws: ""
+		  amqp: ""
+		console:
+		  listen: 127.0.0.1:$((GROUP_CONSOLE_BASE + i + 1))
+		store:
+		  kind: replicated
+		  replicated:
+		    node_id: ${REPLICAS[i]}
+		    bind: tcp://127.0.0.1:$((GROUP_RAFT_BASE + i + 1))
+	EOF
+	[[ -z "$GROUP_ELECTION_TIMEOUT" ]] || printf '    election_timeout: %s\n' "$GROUP_ELECTION_TIMEOUT"
+	printf '    peers:\n'
+	for j in "${!REPLICAS[@]}"; do
+		printf '      %s: tcp://127.0.0.1:%d\n' "${REPLICAS[j]}" $((GROUP_RAFT_BASE + j + 1))
+	done
+}
+
+# readyz I: the HTTP status of replica I's /readyz (000: no answer).
+readyz() {
+	curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+		"http://127.0.0.1:$((GROUP_CONSOLE_BASE + $1 + 1))/readyz" || true
+}
+
+# start_group starts the three replicas and waits for a master.
+start_group() {
+	local i base port
+	for i in "${!REPLICAS[@]}"; do
+		for port in $((GROUP_OPENWIRE_BASE + i + 1)) $((GROUP_RAFT_BASE + i + 1)) $((GROUP_CONSOLE_BASE + i + 1)); do
+			port_free "$port" || die "port $port is busy"
+		done
+	done
+	for i in "${!REPLICAS[@]}"; do
+		base="$WORK/pier-group/${REPLICAS[i]}"
+		mkdir -p "$base/data"
+		replica_config "$i" >"$base/pier.yaml"
+		"$PIER" serve --config "$base/pier.yaml" >"$base/serve.log" 2>&1 &
+		SERVER_PIDS+=($!)
+	done
+	log "started replicas ${REPLICAS[*]} (OpenWire on 127.0.0.1:$((GROUP_OPENWIRE_BASE + 1))-$((GROUP_OPENWIRE_BASE + 3)), consoles on $((GROUP_CONSOLE_BASE + 1))-$((GROUP_CONSOLE_BASE + 3)), data in $WORK/pier-group)"
+	LAST_RUN="the election"
+	find_master || die "$MISSING"
+}
+
+# find_master waits until a replica's /readyz answers 200 and its OpenWire
+# port listens, and sets MASTER and BENCH_PORT; or it sets MISSING to why
+# not (a replica exited, no master within START_TIMEOUT) and fails.
+find_master() {
+	local i base start=$SECONDS
+	MASTER=""
+	while :; do
+		for i in "${!REPLICAS[@]}"; do
+			base="$WORK/pier-group/${REPLICAS[i]}"
+			if ! kill -0 "${SERVER_PIDS[i]}" 2>/dev/null; then
+				tail -n 30 "$base/serve.log" >&2 || true
+				MISSING="replica ${REPLICAS[i]} exited (log: $base/serve.log)"
+				return 1
+			fi
+			[[ $(readyz "$i") != 200 ]] || MASTER=$i
+		done
+		[[ -z "$MASTER" ]] || break
+		if ((SECONDS - start >= START_TIMEOUT)); then
+			MISSING="no master within ${START_TIMEOUT}s (logs in $WORK/pier-group)"
+			return 1
+		fi
+		sleep 0.25
+	done
+	BENCH_PORT=$((GROUP_OPENWIRE_BASE + MASTER + 1))
+	wait_port "$BENCH_PORT" "replica ${REPLICAS[MASTER]}" "$WORK/pier-group/${REPLICAS[MASTER]}/serve.log" \
+		"${SERVER_PIDS[MASTER]}" >/dev/null
+	log "replica ${REPLICAS[MASTER]} is master (after $((SECONDS - start))s)"
+}
+
+# follow_master runs before each scenario on the group and after the last:
+# when the replica benchmarked is no longer master (the group lost its
+# leader under the last run), it notes so and, unless it is the end, waits
+# for the new master (when none comes, the next runs fail).
+follow_master() {
+	local code
+	code=$(readyz "$MASTER")
+	[[ $code != 200 ]] || return 0
+	NOTES+=("replica ${REPLICAS[MASTER]} was no longer master (/readyz $code) after $LAST_RUN; logs in $WORK/pier-group")
+	[[ ${1:-} != end ]] || return 0
+	find_master || NOTES+=("$MISSING")
+}
+
+# run_scenarios NAME [BEFORE]: warm-up and measured run of every scenario
+# against BENCH_PORT, calling BEFORE before each run and once more at the
+# end (with the argument "end"); results go to $WORK/NAME-<scenario>.json.
+run_scenarios() {
+	local name=$1 before=${2:-} s p c
+	for s in $SCENARIOS; do
+		p=${s%x*}
+		c=${s#*x}
+		if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
+			[[ -z "$before" ]] || "$before"
+			bench "$name" "$s" warmup "$p" "$c" "$WARMUP"
+		fi
+		[[ -z "$before" ]] || "$before"
+		bench "$name" "$s" "" "$p" "$c" "$DURATION"
+	done
+	[[ -z "$before" ]] || "$before" end
+}
+
+# bench NAME SCENARIO KIND PRODUCERS CONSUMERS DURATION: one `pier bench`
+# run against BENCH_PORT (KIND "warmup" or "" for the measured run). A run
+# that printed nothing leaves {}; a measured run that failed leaves a note.
+bench() {
+	local name=$1 s=$2 kind=$3 p=$4 c=$5 d=$6 out err
+	out="$WORK/$name-$s${kind:+-$kind}.json"
+	err="$WORK/$name-$s${kind:+-$kind}.err"
+	LAST_RUN="the $s ${kind:-measured} run"
+	log "$name: $s ${kind:-measured} ($d)"
+	if ! run_client "$out" "$err" "$PIER" bench --json --url "tcp://127.0.0.1:$BENCH_PORT" \
+		--destination "queue://compare.replicated.$s" --persistent=true --size 1024 \
+		--producers "$p" --consumers "$c" --duration "$d" --drain-timeout "$DRAIN_TIMEOUT"; then
+		log "$name: $s ${kind:-measured} FAILED:"
+		[[ -n "$kind" ]] || NOTES+=("${LABELS[$name]} $s FAILED: $(head -n 1 "$err")")
+	fi
+	[[ ! -s "$err" ]] || sed 's/^/    /' "$err" >&2
+	[[ -s "$out" ]] || echo '{}' >"$out"
+}
+
+# metrics FILE: "msg/s p50_us p99_us sent received" of one result, with -
+# for what it lacks.
+metrics() {
+	python3 - "$1" <<-'EOF'
+		import json, sys
+		try:
+		    r = json.load(open(sys.argv[1]))
+		    l = r["latency"]
+		    print("%.0f %.0f %.0f %d %d" % (r["receive_rate"], l["p50_us"], l["p99_us"], r["sent"], r["received"]))
+		except (OSError, ValueError, KeyError, TypeError):
+		    print("- - - - -")
+	EOF
+}
+
+report() {
+	local s i a p r name
+	local -a amq pier repl m
+	local metric_names=(msg/s p50_us p99_us)
+	printf '\npersistent, 1 KiB, OpenWire (pier bench), %s per run after a %s warm-up\n' "$DURATION" "$WARMUP"
+	printf '%-9s %-7s %10s %10s %10s %10s %10s\n' scenario metric \
+		"${LABELS[activemq]}" "${LABELS[pier]}" "${LABELS[replicated]}" x3/AMQ x3/Pier
+	for s in $SCENARIOS; do
+		read -r -a amq <<<"$(metrics "$WORK/activemq-$s.json")"
+		read -r -a pier <<<"$(metrics "$WORK/pier-$s.json")"
+		read -r -a repl <<<"$(metrics "$WORK/replicated-$s.json")"
+		for i in 0 1 2; do
+			a=${amq[i]} p=${pier[i]} r=${repl[i]}
+			printf '%-9s %-7s %10s %10s %10s %10s %10s\n' "$s" "${metric_names[i]}" "$a" "$p" "$r" \
+				"$(ratio "$r" "$a")" "$(ratio "$r" "$p")"
+		done
+		for name in activemq pier replicated; do
+			read -r -a m <<<"$(metrics "$WORK/$name-$s.json")"
+			[[ ${m[3]} == - || ${m[3]} == "${m[4]}" ]] ||
+				NOTES+=("${LABELS[$name]} $s: sent ${m[3]} but received ${m[4]}")
+		done
+	done
+	printf '\n(Pier-x3: three replicas, store.kind: replicated, election_timeout %s; msg/s is the receive rate; latencies in µs from send to receipt;\n x3/AMQ and x3/Pier divide the Pier-x3 column by the other: above 1 is better for msg/s, worse for latencies)\n' \
+		"${GROUP_ELECTION_TIMEOUT:-default}"
+	for s in "${NOTES[@]}"; do
+		printf 'note: %s\n' "$s"
+	done
+}
+
+main() {
+	local s rate
+	for s in $SCENARIOS; do
+		[[ $s =~ ^[1-9][0-9]*x[0-9]+$ ]] || die "bad scenario \"$s\" in SCENARIOS (want PRODUCERSxCONSUMERS, e.g. 4x4)"
+	done
+	command -v timeout >/dev/null || die "timeout (coreutils) is not installed"
+	command -v python3 >/dev/null || die "python3 is not installed"
+	[[ "${SKIP_REPLICATED:-0}" == 1 ]] || command -v curl >/dev/null || die "curl is not installed"
+	build_pier
+	rate=$(fsync_rate) || rate="unknown"
+	log "disk: $rate synchronous 1 KiB writes/s (dd oflag=dsync in $WORK)"
+
+	if [[ "${SKIP_AMQ:-0}" != 1 ]]; then
+		install_activemq
+		start_activemq
+		BENCH_PORT=$AMQ_OPENWIRE_PORT
+		run_scenarios activemq
+		stop_server
+		sync
+	fi
+	if [[ "${SKIP_SINGLE:-0}" != 1 ]]; then
+		start_single
+		BENCH_PORT=$PIER_OPENWIRE_PORT
+		run_scenarios pier
+		stop_server
+		sync
+	fi
+	if [[ "${SKIP_REPLICATED:-0}" != 1 ]]; then
+		start_group
+		run_scenarios replicated follow_master
+		stop_server
+	fi
+	report
+	printf 'disk: %s synchronous 1 KiB writes/s\n' "$rate"
+}
+
+main "$@"
