@@ -71,7 +71,16 @@ func FuzzOpenSegment(f *testing.F) {
 	f.Add(append([]byte{fuzzHeader}, body[:len(body)/2]...))
 	f.Add(append([]byte{fuzzHeader}, truncRecord(2)...))
 	f.Add([]byte{fuzzHeader})
-	f.Add(append([]byte{fuzzFramed, recEntryEnd, 40}, body[frameSize:frameSize+40]...))
+	_, p1, _, err := parseFrame(body, maxEntryBytes)
+	if err != nil || len(p1) > 255 {
+		f.Fatalf("the seed's first entry: %v", err)
+	}
+	p2 := append([]byte(nil), p1...)
+	p2[0]++ // entry 2
+	one := append([]byte{recEntryEnd, byte(len(p1))}, p1...)
+	two := append(append([]byte{recEntry, byte(len(p1))}, p1...), append([]byte{recEntryEnd, byte(len(p2))}, p2...)...)
+	f.Add(append([]byte{fuzzFramed}, one...))
+	f.Add(append(append([]byte{fuzzFramed}, two...), recTrunc, 8, 2, 0, 0, 0, 0, 0, 0, 0))
 	f.Add([]byte{fuzzFramed, recTrunc, 8, 1, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) == 0 || len(in) > 1<<20 {

@@ -106,7 +106,7 @@ func Open(ctx context.Context, dir string, fsys vfs.FS, opts Options, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	l := &Log{dir: dir, fs: fsys, opts: opts, log: log.With("component", "raftlog")}
+	l := &Log{dir: dir, fs: fsys, opts: opts, log: log.With("component", "raftlog", "dir", dir)}
 	l.mu.cache = cache{maxEnts: opts.CacheEntries, maxBytes: opts.CacheBytes}
 	if err := l.recover(ctx); err != nil {
 		l.closeFiles()
