@@ -232,7 +232,9 @@ func (s *Store) replaySegment(id uint32, from int64) (cut bool, err error) {
 // whose header is bad is rewritten empty.
 func (s *Store) cut(id uint32, f vfs.File, pos, size int64, why error) error {
 	level := "error"
-	if errors.Is(why, errTorn) {
+	if errors.Is(why, errTorn) || zeroFrom(f, pos, size) {
+		// An unfinished write: a record cut short, or space the file
+		// system allocated but never filled (zeros after a power loss).
 		level = "warn"
 	}
 	msg := "journal tail cut off at a bad record; later records and segments are not replayed"
@@ -297,4 +299,22 @@ func (s *Store) readAll(f vfs.File) ([]byte, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// zeroFrom reports whether f holds only zero bytes from pos to size.
+func zeroFrom(f vfs.File, pos, size int64) bool {
+	buf := make([]byte, 64<<10)
+	for pos < size {
+		n := int(min(int64(len(buf)), size-pos))
+		if _, err := f.ReadAt(buf[:n], pos); err != nil {
+			return false
+		}
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return false
+			}
+		}
+		pos += int64(n)
+	}
+	return true
 }
