@@ -291,6 +291,23 @@ func TestRecoveryDamage(t *testing.T) {
 			t.Fatalf("last index %d; want 28 (the torn batch is dropped whole)", got)
 		}
 	})
+	t.Run("zero-filled tail", func(t *testing.T) {
+		fsys, segs := setup(t)
+		newest := segs[len(segs)-1]
+		f, err := fsys.Open(newest)
+		must(t, err)
+		_, err = f.WriteAt(make([]byte, 700), size(t, fsys, newest)-400) // over entry 32 and beyond
+		must(t, err)
+		must(t, f.Sync())
+		if sc := scanSegmentOf(t, fsys, newest, 3); !errors.Is(sc.err, errTorn) {
+			t.Fatalf("a zero-filled tail reads as %v; want a torn record", sc.err)
+		}
+		l, err := reopen(t, fsys)
+		must(t, err)
+		if got := lastOf(t, l); got != 28 {
+			t.Fatalf("last index %d; want 28", got)
+		}
+	})
 	t.Run("newest segment with a torn header", func(t *testing.T) {
 		fsys, segs := setup(t)
 		name := filepath.Join(testDir, "0000000099.seg")
@@ -424,4 +441,13 @@ func TestConcurrentReads(t *testing.T) {
 	if reads.Load() == 0 {
 		t.Fatal("no reads")
 	}
+}
+
+// scanSegmentOf scans segment file name, number num.
+func scanSegmentOf(t *testing.T, fsys *vfs.MemFS, name string, num uint32) scan {
+	t.Helper()
+	b, err := fsys.ReadFile(name)
+	must(t, err)
+	must(t, checkSegmentHeader(b, num))
+	return scanSegment(b)
 }

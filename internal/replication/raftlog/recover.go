@@ -250,6 +250,11 @@ func scanSegment(b []byte) scan {
 				err = fmt.Errorf("%w: unexpected record type %d", errCorrupt, typ)
 			}
 		}
+		if err != nil && !errors.Is(err, errTorn) && allZero(b[pos:]) {
+			// Space the file system allocated but never filled: a write
+			// that did not finish before a power loss.
+			err = fmt.Errorf("%w: zero-filled tail", errTorn)
+		}
 		if err != nil {
 			sc.err = fmt.Errorf("offset %d: %w", pos, err)
 			break
@@ -264,4 +269,13 @@ func scanSegment(b []byte) scan {
 	}
 	sc.locs = locs[:committed]
 	return sc
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
