@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -53,6 +55,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log, err := newLogger(stderr, *level, *format)
 	if err != nil {
 		return err
+	}
+	if path := os.Getenv("PIER_CPUPROFILE"); path != "" {
+		// For performance work: a CPU profile of the whole run.
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("PIER_CPUPROFILE: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("PIER_CPUPROFILE: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg := config.Default()
 	if *cfgPath != "" {
