@@ -153,6 +153,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: &hclogWriter{log: n.log}, Level: hclog.Info, DisableTime: true})
 	jopts := cfg.Journal
 	jopts.SizeLimit = 0 // the master enforces the limit before proposing
+	jopts.GroupWait = -1 // one writer (the FSM): never wait for more
 	var err error
 	if n.fsm, err = openFSM(ctx, jdir, vfs.OS{}, jopts, n.log, n.fail); err != nil {
 		return nil, err
