@@ -12,10 +12,15 @@ import (
 var ErrCorrupt = errors.New("message: corrupt encoding")
 
 // Codec versions: 2 tells a nil body (a JMS text message whose text is
-// null) from an empty one; 1 did not and is still read.
+// null) from an empty one; 1 did not and is still read. 3 adds the broker
+// path after the original destination. Marshal writes version 3 only for a
+// message that has a broker path and version 2 otherwise, so the messages
+// of a broker that takes part in no network are stored exactly as before
+// (and an older Pier can still read them).
 const (
 	codecVersion   = 2
 	codecVersionV1 = 1
+	codecVersionV3 = 3
 )
 
 // Property type tags in the encoding.
@@ -36,7 +41,11 @@ const (
 // Marshal appends the binary encoding of m to dst. The encoding is stable:
 // properties are written in key order, so equal messages encode equally.
 func Marshal(dst []byte, m *Message) ([]byte, error) {
-	dst = append(dst, codecVersion)
+	version := byte(codecVersion)
+	if len(m.BrokerPath) > 0 {
+		version = codecVersionV3
+	}
+	dst = append(dst, version)
 	dst = appendString(dst, m.ID)
 	dst = append(dst, byte(m.Dest.Kind))
 	dst = appendString(dst, m.Dest.Name)
@@ -60,6 +69,12 @@ func Marshal(dst []byte, m *Message) ([]byte, error) {
 	dst = appendString(dst, m.UserID)
 	dst = append(dst, byte(m.OriginalDest.Kind))
 	dst = appendString(dst, m.OriginalDest.Name)
+	if version == codecVersionV3 {
+		dst = binary.AppendUvarint(dst, uint64(len(m.BrokerPath)))
+		for _, id := range m.BrokerPath {
+			dst = appendString(dst, id)
+		}
+	}
 	keys := make([]string, 0, len(m.Properties))
 	for k := range m.Properties {
 		keys = append(keys, k)
@@ -184,6 +199,22 @@ func (d *decoder) raw(n uint64) []byte {
 
 func (d *decoder) string() string { return string(d.raw(d.uvarint())) }
 
+// strings reads a count and that many strings; nil for none.
+func (d *decoder) strings() []string {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) { // each string takes at least its length byte
+		d.fail()
+	}
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.string()
+	}
+	return out
+}
+
 func (d *decoder) int32() int32 {
 	v := d.varint()
 	if v < math.MinInt32 || v > math.MaxInt32 {
@@ -237,12 +268,16 @@ func (d *decoder) value() any {
 	return nil
 }
 
+func knownVersion(v byte) bool {
+	return v == codecVersion || v == codecVersionV1 || v == codecVersionV3
+}
+
 // Unmarshal decodes a message written by Marshal. The returned message does
 // not alias b.
 func Unmarshal(b []byte) (*Message, error) {
 	d := &decoder{b: b}
 	version := d.byte()
-	if version != codecVersion && version != codecVersionV1 {
+	if !knownVersion(version) {
 		return nil, fmt.Errorf("%w: version %d", ErrCorrupt, version)
 	}
 	m := &Message{}
@@ -265,6 +300,9 @@ func Unmarshal(b []byte) (*Message, error) {
 	m.UserID = d.string()
 	m.OriginalDest.Kind = DestKind(d.byte())
 	m.OriginalDest.Name = d.string()
+	if version == codecVersionV3 {
+		m.BrokerPath = d.strings()
+	}
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
 		d.fail()
@@ -301,7 +339,7 @@ func Unmarshal(b []byte) (*Message, error) {
 // numbers while replaying. ok is false if b is not an encoded message.
 func PeekProducer(b []byte) (id []byte, seq int64, ok bool) {
 	d := &decoder{b: b}
-	if v := d.byte(); v != codecVersion && v != codecVersionV1 {
+	if !knownVersion(d.byte()) {
 		return nil, 0, false
 	}
 	d.raw(d.uvarint()) // id

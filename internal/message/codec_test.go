@@ -16,12 +16,13 @@ func sample() *Message {
 			"n": nil, "b": true, "i8": int8(-3), "i16": int16(-300), "i32": int32(70000), "i64": int64(-1 << 40),
 			"f32": float32(1.5), "f64": 2.25, "s": "héllo", "raw": []byte{0, 1, 2}, "ch": uint16('x'),
 		},
-		BodyKind: Bytes, Body: []byte{0, 0xff, 'a'},
+		BodyKind: Bytes, Body: []byte{0, 0xff, 'a'}, BrokerPath: []string{"ID:far", "ID:near"},
 	}
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, m := range []*Message{sample(), {}, {Dest: Destination{Topic, "a"}, BodyKind: Text, Body: []byte("x")}} {
+	for _, m := range []*Message{sample(), {}, {Dest: Destination{Topic, "a"}, BodyKind: Text, Body: []byte("x")},
+		{BrokerPath: []string{""}}} {
 		b, err := Marshal(nil, m)
 		if err != nil {
 			t.Fatal(err)
@@ -57,6 +58,10 @@ func TestMarshalRejectsUnknownType(t *testing.T) {
 
 func FuzzUnmarshal(f *testing.F) {
 	b, _ := Marshal(nil, sample())
+	f.Add(b)
+	noPath := sample()
+	noPath.BrokerPath = nil
+	b, _ = Marshal(nil, noPath)
 	f.Add(b)
 	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -115,6 +120,40 @@ func TestVersion1StillDecodes(t *testing.T) {
 	m, err := Unmarshal(v1)
 	if err != nil || m.ID != "a" || string(m.Body) != "hi" || m.BodyKind != Text {
 		t.Fatalf("v1 decode: %+v %v", m, err)
+	}
+}
+
+func TestVersionFollowsBrokerPath(t *testing.T) {
+	m := sample()
+	withPath, _ := Marshal(nil, m)
+	m.BrokerPath = nil
+	without, _ := Marshal(nil, m)
+	if withPath[0] != codecVersionV3 || without[0] != codecVersion {
+		t.Fatalf("versions %d (with a broker path) and %d (without), want %d and %d",
+			withPath[0], without[0], codecVersionV3, codecVersion)
+	}
+	// Version 3 is version 2 with the path after the original destination.
+	if len(withPath) != len(without)+1+len("ID:far")+1+len("ID:near")+1 {
+		t.Fatalf("version 3 is %d bytes, version 2 %d", len(withPath), len(without))
+	}
+	m.BrokerPath = []string{}
+	if b, _ := Marshal(nil, m); !bytes.Equal(b, without) {
+		t.Fatal("an empty broker path is not encoded as no path")
+	}
+}
+
+func TestVersion3EmptyPathDecodes(t *testing.T) {
+	// A version 3 encoding of {ID: "a"} with a path of no elements.
+	// Version, ID, then 18 empty or zero fields up to the original
+	// destination, the path count, properties, body kind and a nil body.
+	v3 := append([]byte{3, 1, 'a'}, make([]byte, 18+4)...)
+	m, err := Unmarshal(v3)
+	if err != nil || m.ID != "a" || m.BrokerPath != nil {
+		t.Fatalf("v3 decode: %+v %v", m, err)
+	}
+	huge := append(v3[:21:21], 0xff, 0xff, 0xff, 0xff, 0x0f) // a count far beyond the bytes left
+	if _, err := Unmarshal(huge); err == nil {
+		t.Fatal("a broker path longer than its encoding was accepted")
 	}
 }
 

@@ -193,6 +193,13 @@ type Message struct {
 	Properties    map[string]any
 	BodyKind      BodyKind
 	Body          []byte
+
+	// BrokerPath lists the ids of the brokers a message forwarded by network
+	// bridges crossed, in the order it crossed them (the nearest last), as
+	// ActiveMQ's Message.brokerPath: a bridge does not forward a message
+	// back to a broker on its path. Like Body it is never changed in place;
+	// give a message a new slice to change it.
+	BrokerPath []string
 }
 
 // DefaultPriority is the JMS default priority.
@@ -206,8 +213,8 @@ func (m *Message) Expired(nowMillis int64) bool {
 	return m.Expiration > 0 && nowMillis >= m.Expiration
 }
 
-// Clone returns a copy that shares the body bytes (bodies are never mutated)
-// but has its own property map.
+// Clone returns a copy that shares the body bytes and the broker path
+// (neither is ever mutated) but has its own property map.
 func (m *Message) Clone() *Message {
 	c := *m
 	if m.Properties != nil {
@@ -223,6 +230,9 @@ func (m *Message) Clone() *Message {
 func (m *Message) Size() int {
 	n := 160 + len(m.ID) + len(m.Dest.Name) + len(m.ReplyTo.Name) + len(m.CorrelationID) +
 		len(m.Type) + len(m.GroupID) + len(m.ProducerID) + len(m.UserID) + len(m.Body)
+	for _, id := range m.BrokerPath {
+		n += 16 + len(id)
+	}
 	for k, v := range m.Properties {
 		n += 32 + len(k)
 		switch x := v.(type) {

@@ -40,6 +40,9 @@ func testAddScan(t *testing.T, e *env) {
 			dest = "queue://b"
 		}
 		ms[seq] = textMsg(fmt.Sprint("m", seq))
+		if seq%3 == 0 { // forwarded by network bridges: the path is kept
+			ms[seq].BrokerPath = []string{"ID:far", fmt.Sprint("ID:near-", seq)}
+		}
 		add(t, s, dest, seq, ms[seq])
 	}
 	check := func(s store.Store, when string) {
