@@ -66,19 +66,24 @@ func BenchmarkQueueSendAck(b *testing.B) {
 
 // BenchmarkPickConsumer is the choice of a consumer for one message:
 // "room" has every consumer with room in its window, "last" only the last
-// one added (the others are full, so each choice passes over them).
+// one added (the others are full, so each choice passes over them), "lower"
+// a higher-priority half that is full and a lower half with room.
 func BenchmarkPickConsumer(b *testing.B) {
 	m := &message.Message{Dest: q("bench"), Priority: 4}
 	for _, n := range []int{1, 4, 16} {
-		for _, shape := range []string{"room", "last"} {
-			if n == 1 && shape == "last" {
+		for _, shape := range []string{"room", "last", "lower"} {
+			if n == 1 && shape != "room" {
 				continue
 			}
 			b.Run(fmt.Sprintf("consumers=%d/%s", n, shape), func(b *testing.B) {
 				qu := &queue{}
 				for i := 0; i < n; i++ {
-					s := newSubscription(nil, SubOptions{ID: fmt.Sprint(i), Dest: q("bench")})
-					if shape == "last" && i < n-1 {
+					o := SubOptions{ID: fmt.Sprint(i), Dest: q("bench")}
+					if shape == "lower" && i < n/2 {
+						o.Priority = 1
+					}
+					s := newSubscription(nil, o)
+					if shape == "last" && i < n-1 || shape == "lower" && i < n/2 {
 						s.mu.credit = 0
 					}
 					qu.addConsumer(s)

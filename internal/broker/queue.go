@@ -26,8 +26,7 @@ type queue struct {
 	mu struct {
 		sync.Mutex
 		pending   pendingList
-		consumers []*Subscription
-		rr        int
+		consumers consumerList
 		inflight  int // entries delivered and not yet settled
 		deleted   bool
 	}
@@ -97,25 +96,20 @@ func (q *queue) delete() []*entry {
 // addConsumer adds s; the caller kicks the queue once it holds no lock.
 func (q *queue) addConsumer(s *Subscription) {
 	q.mu.Lock()
-	q.mu.consumers = append(q.mu.consumers, s)
+	q.mu.consumers.add(s)
 	q.mu.Unlock()
 }
 
 func (q *queue) removeConsumer(s *Subscription) {
 	q.mu.Lock()
-	for i, c := range q.mu.consumers {
-		if c == s {
-			q.mu.consumers = append(q.mu.consumers[:i], q.mu.consumers[i+1:]...)
-			break
-		}
-	}
+	q.mu.consumers.remove(s)
 	q.mu.Unlock()
 }
 
 func (q *queue) stats() Stats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return Stats{Dest: q.dest, Pending: q.mu.pending.len(), InFlight: q.mu.inflight, Consumers: len(q.mu.consumers)}
+	return Stats{Dest: q.dest, Pending: q.mu.pending.len(), InFlight: q.mu.inflight, Consumers: q.mu.consumers.len()}
 }
 
 // enqueue adds m as a new, not yet stable entry and returns it. The caller
@@ -202,9 +196,10 @@ func (q *queue) finish(es []*entry) {
 const maxBatch = 256
 
 // dispatch hands pending entries to consumers with room in their prefetch
-// window, round robin among those whose selector accepts the message,
-// reading paged-out bodies back from the store. A message no consumer
-// wants stays and the next one is tried.
+// window whose selector accepts the message: to the highest priority first,
+// round robin among equals (see consumerList). It reads paged-out bodies
+// back from the store. A message no consumer wants stays and the next one
+// is tried.
 func (q *queue) dispatch() {
 	type ref struct {
 		b *bucket
@@ -271,23 +266,12 @@ func (q *queue) dispatch() {
 	}
 }
 
-// pickConsumer returns the next consumer, round robin, with room in its
-// prefetch window and a selector that accepts m. room is false when no
-// consumer has room at all. Called with q.mu held.
+// pickConsumer returns the consumer m goes to: of the highest priority that
+// has one, the next in turn with room in its prefetch window and a selector
+// that accepts m. room is false when no consumer has room at all. Called
+// with q.mu held.
 func (q *queue) pickConsumer(m *message.Message) (s *Subscription, room bool) {
-	n := len(q.mu.consumers)
-	for i := 0; i < n; i++ {
-		c := q.mu.consumers[(q.mu.rr+i)%n]
-		if !c.hasCredit() {
-			continue
-		}
-		room = true
-		if c.accepts(m) {
-			q.mu.rr = (q.mu.rr + i + 1) % n
-			return c, true
-		}
-	}
-	return nil, room
+	return q.mu.consumers.pick(m)
 }
 
 // pageIn reads the bodies of paged-out entries from stub on.

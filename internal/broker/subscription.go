@@ -28,6 +28,7 @@ type SubOptions struct {
 	Dest        message.Destination
 	Ack         AckMode
 	Prefetch    int    // deliveries outstanding before acknowledgement; 0 uses the default, PrefetchPull none
+	Priority    int    // queues: higher-priority consumers with room are served first (JMS consumer priority, 0 by default; bridges use negatives)
 	Selector    string // JMS message selector; empty: every message
 	DurableName string // topic only: makes the subscription durable
 	NoLocal     bool   // topic only: skip messages sent on this connection
