@@ -156,7 +156,8 @@ func (c *conn) onConsumerInfo(info *wire.ConsumerInfo) error {
 		return nil
 	}
 	o := broker.SubOptions{ID: k.key, Dest: dest, Ack: broker.AckIndividual, Prefetch: int(info.PrefetchSize),
-		Selector: info.Selector, DurableName: info.SubscriptionName, NoLocal: info.NoLocal}
+		Selector: info.Selector, DurableName: info.SubscriptionName, NoLocal: info.NoLocal,
+		Priority: int(int8(info.Priority))} // a signed byte: bridges consume at -5 and below
 	if info.PrefetchSize == 0 {
 		o.Prefetch = broker.PrefetchPull
 	}
