@@ -119,6 +119,8 @@ type Broker struct {
 	idGen atomic.Uint64
 	stop  chan struct{}
 	start int64
+	id    string // the broker id (ID())
+	adv   advisories
 
 	mu struct {
 		sync.RWMutex
@@ -143,7 +145,8 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Broker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Broker{cfg: cfg, st: st, log: log.With("component", "broker"), stop: make(chan struct{})}
+	b := &Broker{cfg: cfg, st: st, log: log.With("component", "broker"), stop: make(chan struct{}),
+		id: "ID:" + cfg.Name}
 	b.mem.init(cfg.MemoryLimit)
 	b.start = cfg.Now().UnixNano()
 	b.mu.queues = map[string]*queue{}
@@ -161,6 +164,13 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Broker, error) {
 // Config returns the effective configuration.
 func (b *Broker) Config() Config { return b.cfg }
 
+// ID returns the broker id, "ID:" and the broker name: what protocol
+// adapters announce (OpenWire's BrokerInfo) and what network bridges put in
+// broker paths. It is the same for every listener and across restarts and
+// failovers (the members of a replicated group are one broker), so broker
+// names must be unique among the brokers of a network, as in ActiveMQ.
+func (b *Broker) ID() string { return b.id }
+
 // Start recovers the store's content and starts background work.
 func (b *Broker) Start(ctx context.Context) error {
 	state, err := b.st.Recover(ctx)
@@ -169,9 +179,13 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	b.seq.Store(state.LastSeq)
 	b.audit = newProducerAudit(state.ProducerSeqs)
+	b.mu.Lock()
 	for _, s := range state.Subscriptions {
-		b.mu.durables[s.Key()] = b.newDurable(s)
+		d := b.newDurable(s)
+		b.mu.durables[s.Key()] = d
+		b.countDurable(d, 1)
 	}
+	b.mu.Unlock()
 	for _, d := range state.Dests {
 		q := b.queueForKey(d.Dest)
 		if q == nil {

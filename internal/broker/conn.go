@@ -233,6 +233,9 @@ func (c *Conn) Subscribe(ctx context.Context, o SubOptions) (*Subscription, erro
 	if o.DurableName != "" && o.Dest.Kind != message.Topic {
 		return nil, fmt.Errorf("%w: durable subscriptions are for topics, not %s", message.ErrBadDestination, o.Dest)
 	}
+	if err := checkBrokerPath(o.BrokerPath); err != nil {
+		return nil, err
+	}
 	s := newSubscription(c, o)
 	s.sel = sel
 	for _, p := range parts {
@@ -257,6 +260,7 @@ func (c *Conn) Subscribe(ctx context.Context, o SubOptions) (*Subscription, erro
 		c.mu.Unlock()
 		return nil, err
 	}
+	c.b.consumerAdded(s)
 	return s, nil
 }
 
@@ -267,6 +271,8 @@ func (b *Broker) attach(ctx context.Context, c *Conn, s *Subscription) error {
 	case s.opts.DurableName != "":
 		return b.subscribeDurable(ctx, c, s)
 	case d.Kind.IsTopic():
+		l := b.listen(s) // a subscriber of consumer advisories hears of existing consumers
+		defer l.done()
 		b.mu.Lock()
 		if d.Kind == message.TempTopic && b.mu.temps[d] == nil {
 			b.mu.Unlock()
@@ -276,7 +282,10 @@ func (b *Broker) attach(ctx context.Context, c *Conn, s *Subscription) error {
 		s.attach(s.own)
 		s.own.addConsumer(s)
 		b.mu.topicSubs[s] = struct{}{}
+		l.count()
 		b.mu.Unlock()
+		l.replayConsumers()
+		l.done()
 		b.replayTemps(s)
 		return nil
 	case d.Kind == message.TempQueue:
@@ -363,6 +372,7 @@ func (c *Conn) Subscription(id string) (*Subscription, bool) {
 func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 	b.mu.Lock()
 	delete(b.mu.topicSubs, s)
+	b.unlisten(s)
 	delete(b.mu.wildQs, s)
 	if s.durable != nil && s.durable.active == s {
 		s.durable.active = nil
@@ -381,6 +391,7 @@ func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 	if s.own != nil {
 		s.own.delete()
 	}
+	b.consumerRemoved(s)
 }
 
 // redeliver returns deliveries to their queues, dead-lettering those past

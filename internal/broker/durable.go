@@ -80,9 +80,11 @@ func (b *Broker) subscribeDurable(ctx context.Context, c *Conn, s *Subscription)
 	b.mu.Lock()
 	if old := b.mu.durables[want.Key()]; old != nil {
 		defer old.q.delete()
+		b.countDurable(old, -1)
 	}
 	nd.active = s
 	b.mu.durables[want.Key()] = nd
+	b.countDurable(nd, 1)
 	b.mu.Unlock()
 	return b.attachDurable(nd, s)
 }
@@ -114,15 +116,18 @@ func (c *Conn) DeleteDurable(ctx context.Context, name string) error {
 		return fmt.Errorf("%w: %s/%s", ErrDurableInUse, c.clientID, name)
 	}
 	delete(b.mu.durables, key)
+	b.countDurable(d, -1)
 	b.mu.Unlock()
 	var batch store.Batch
 	batch.DeleteSub(d.sub)
 	if err := b.st.Apply(ctx, &batch); err != nil {
 		b.mu.Lock()
 		b.mu.durables[key] = d
+		b.countDurable(d, 1)
 		b.mu.Unlock()
 		return fmt.Errorf("broker: delete durable subscription: %w", err)
 	}
 	d.q.delete()
+	b.durableDeleted(c, d)
 	return nil
 }

@@ -32,6 +32,13 @@ type SubOptions struct {
 	Selector    string // JMS message selector; empty: every message
 	DurableName string // topic only: makes the subscription durable
 	NoLocal     bool   // topic only: skip messages sent on this connection
+	// Network marks the subscription of a network bridge, made for the
+	// consumers of another broker; BrokerPath lists the ids of the brokers
+	// its demand came through, the nearest last (ActiveMQ's ConsumerInfo
+	// networkSubscription and brokerPath). The core announces both in
+	// consumer advisories, so that bridges do not send demand round a loop.
+	Network    bool
+	BrokerPath []string
 }
 
 // PrefetchPull makes a consumer with no window: it gets a message only
@@ -63,6 +70,7 @@ type Subscription struct {
 	sel      *selector.Selector // nil: every message
 	own      *queue             // private queue of a non-durable topic subscription
 	durable  *durable           // set for durable subscriptions
+	adv      advisoryState      // its part in consumer advisories (advisory_registry.go)
 
 	mu struct {
 		sync.Mutex
