@@ -68,6 +68,7 @@ type client struct {
 	dec *wire.Decoder
 	enc *wire.Encoder
 	id  int32
+	bi  *wire.BrokerInfo // what the broker announced after negotiation
 }
 
 func (r *rig) dial() *client {
@@ -97,9 +98,11 @@ func (r *rig) dialVersion(v int) *client {
 	if err := c.enc.SetVersion(v); err != nil {
 		r.t.Fatal(err)
 	}
-	if _, ok := c.read().(*wire.BrokerInfo); !ok {
+	bi, ok := c.read().(*wire.BrokerInfo)
+	if !ok {
 		r.t.Fatal("no BrokerInfo after negotiation")
 	}
+	c.bi = bi
 	return c
 }
 

@@ -161,6 +161,7 @@ func (c *conn) onConsumerInfo(info *wire.ConsumerInfo) error {
 	if info.PrefetchSize == 0 {
 		o.Prefetch = broker.PrefetchPull
 	}
+	subOptionsOf(info, &o)
 	sub, err := c.bc.Subscribe(c.ctx, o)
 	if err != nil {
 		c.cmu.Lock()
@@ -242,7 +243,13 @@ func (c *conn) Deliver(d *broker.Delivery) {
 		c.bc.Poison(c.ctx, d.Sub.ID(), []uint64{d.Tag}, err.Error())
 		return
 	}
-	if op, ok := d.Msg.Properties[broker.PropAdvisoryOp].(string); ok {
+	if a, ok := broker.ConsumerAdvisoryOf(d.Msg); ok {
+		if w, err = c.consumerAdvisoryToWire(w, &a, d.Msg); err != nil {
+			c.log.Error("cannot convert a consumer advisory; dead-lettering it", "err", err)
+			c.bc.Poison(c.ctx, d.Sub.ID(), []uint64{d.Tag}, err.Error())
+			return
+		}
+	} else if op, ok := d.Msg.Properties[broker.PropAdvisoryOp].(string); ok {
 		w = advisoryToWire(w, d.Msg, op)
 	}
 	w.MessageID.BrokerSequenceID = int64(d.Tag)

@@ -72,6 +72,7 @@ func toCore(w *wire.Message) (*message.Message, error) {
 		Dest: dest, CorrelationID: w.CorrelationID, Type: w.JMSType, Priority: w.Priority,
 		Expiration: w.Expiration, Timestamp: w.Timestamp, Persistent: w.Persistent,
 		GroupID: w.GroupID, GroupSeq: w.GroupSequence, UserID: w.UserID, BodyKind: kind,
+		BrokerPath: brokerPathToCore(w.BrokerPath),
 	}
 	if m.Priority > 9 {
 		m.Priority = 9
@@ -134,6 +135,7 @@ func toWire(m *message.Message) (*wire.Message, error) {
 		OriginalDestination: destToWire(m.OriginalDest), CorrelationID: m.CorrelationID, JMSType: m.Type,
 		Priority: m.Priority, Expiration: m.Expiration, Timestamp: m.Timestamp, Persistent: m.Persistent,
 		GroupID: m.GroupID, GroupSequence: m.GroupSeq, UserID: m.UserID, RedeliveryCounter: m.DeliveryCount,
+		BrokerPath: brokerPathToWire(m.BrokerPath),
 	}
 	w.ProducerID = parseProducerID(m.ProducerID)
 	w.MessageID = &wire.MessageID{TextView: m.ID, ProducerID: w.ProducerID, ProducerSequenceID: m.ProducerSeq}

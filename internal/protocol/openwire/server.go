@@ -5,7 +5,6 @@
 package openwire
 
 import (
-	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -26,7 +25,8 @@ type Config struct {
 	MaxFrameSize int64
 	// MaxConnections bounds concurrent connections; 0 means no limit.
 	MaxConnections int
-	// BrokerName is announced in BrokerInfo.
+	// BrokerName is announced in BrokerInfo; empty: the broker's name.
+	// BrokerInfo's broker id is the core's (broker.Broker.ID).
 	BrokerName string
 	// BrokerURL is announced in BrokerInfo (the client URL of this broker).
 	BrokerURL string
@@ -72,7 +72,7 @@ type Server struct {
 	cfg      Config
 	b        *broker.Broker
 	log      *slog.Logger
-	brokerID string
+	brokerID string // the core's: every listener and span of service announces the same one
 
 	mu struct {
 		sync.Mutex
@@ -91,12 +91,14 @@ type Server struct {
 
 // NewServer returns a server for b.
 func NewServer(cfg Config, b *broker.Broker, log *slog.Logger) *Server {
+	if cfg.BrokerName == "" {
+		cfg.BrokerName = b.Config().Name
+	}
 	cfg.EnsureDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, b: b, log: log.With("component", "openwire")}
-	s.brokerID = fmt.Sprintf("ID:%s-%d", cfg.BrokerName, time.Now().UnixMilli())
+	s := &Server{cfg: cfg, b: b, log: log.With("component", "openwire"), brokerID: b.ID()}
 	s.mu.byConnID = map[string]*conn{}
 	s.Server = netserve.New("openwire", s, cfg.MaxConnections)
 	return s
