@@ -164,7 +164,9 @@ func (c *Conn) Err() error {
 }
 
 // BrokerName returns the name the broker announced in its BrokerInfo ("" if
-// none arrived yet).
+// none arrived yet). Brokers send their BrokerInfo before they answer the
+// connection, so it is known when Dial returns; after a failover it is the
+// new broker's.
 func (c *Conn) BrokerName() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -172,6 +174,19 @@ func (c *Conn) BrokerName() string {
 		return ""
 	}
 	return c.mu.brokerInfo.BrokerName
+}
+
+// BrokerID returns the broker id the broker announced in its BrokerInfo
+// ("" if none arrived yet; see BrokerName): what a network bridge puts in
+// broker paths. Pier's is "ID:" and its broker name, the same across
+// restarts; ActiveMQ's changes with every start.
+func (c *Conn) BrokerID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.brokerInfo == nil || c.mu.brokerInfo.BrokerID == nil {
+		return ""
+	}
+	return c.mu.brokerInfo.BrokerID.Value
 }
 
 // oneway sends cmd without asking for a response (see send).

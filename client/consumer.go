@@ -46,6 +46,9 @@ type consumerOptions struct {
 	hasPrefetch bool
 	noLocal     bool
 	durable     string
+	network     bool
+	brokerPath  []string
+	priority    int
 }
 
 // Selector filters messages with a JMS selector (SQL-92 subset).
@@ -93,8 +96,12 @@ func (s *Session) Consumer(ctx context.Context, dest *Destination, opts ...Consu
 	if prefetch < 0 {
 		return nil, fmt.Errorf("client: consumer: negative prefetch %d", prefetch)
 	}
+	if err := checkPriority(o.priority); err != nil {
+		return nil, err
+	}
 	info := &wire.ConsumerInfo{Destination: dest.toWire(), PrefetchSize: int32(prefetch), DispatchAsync: true,
-		Selector: o.selector, SubscriptionName: o.durable, NoLocal: o.noLocal}
+		Selector: o.selector, SubscriptionName: o.durable, NoLocal: o.noLocal,
+		Priority: byte(int8(o.priority)), NetworkSubscription: o.network, BrokerPath: brokerPathToWire(o.brokerPath)}
 	k, err := s.openConsumer(ctx, info, false)
 	if err != nil {
 		return nil, fmt.Errorf("client: consumer of %s: %w", dest, err)

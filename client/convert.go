@@ -24,7 +24,7 @@ func (m *Message) toWire() (*wire.Message, error) {
 		Type: kindTypes[m.kind], Destination: m.Destination.toWire(), ReplyTo: m.ReplyTo.toWire(),
 		CorrelationID: m.CorrelationID, JMSType: m.Type, Persistent: m.Persistent,
 		Priority: byte(min(max(m.Priority, 0), 9)), Timestamp: millis(m.Timestamp), Expiration: millis(m.Expiration),
-		GroupID: m.GroupID, GroupSequence: int32(m.GroupSeq),
+		GroupID: m.GroupID, GroupSequence: int32(m.GroupSeq), BrokerPath: brokerPathToWire(m.BrokerPath),
 	}
 	if err := w.SetProperties(m.props); err != nil {
 		return nil, fmt.Errorf("client: properties: %w", err)
@@ -81,7 +81,8 @@ func fromWire(w *wire.Message, redeliveries int32) (*Message, error) {
 		CorrelationID: w.CorrelationID, Type: w.JMSType, Priority: int(w.Priority),
 		Expiration: fromMillis(w.Expiration), Timestamp: fromMillis(w.Timestamp), Persistent: w.Persistent,
 		Redelivered: redeliveries > 0, DeliveryCount: int(redeliveries) + 1,
-		GroupID: w.GroupID, GroupSeq: int(w.GroupSequence),
+		GroupID: w.GroupID, GroupSeq: int(w.GroupSequence), BrokerPath: brokerPathFromWire(w.BrokerPath),
+		data: w.DataStructure,
 	}
 	if w.MessageID != nil {
 		m.ID = messageIDString(w.MessageID)

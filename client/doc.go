@@ -16,6 +16,30 @@
 // broker's refusal is a *BrokerError that matches ErrInvalidClientID,
 // ErrInvalidDestination, ErrInvalidSelector, ErrTransactionRolledBack, ...
 //
+// # Advisories
+//
+// Brokers publish advisories about themselves on topics named
+// ActiveMQ.Advisory.*; ActiveMQ and Pier both do. A consumer advisory, on
+// ConsumerAdvisoryTopic(d), announces each consumer of d that is added
+// (Message.ConsumerInfo) or removed (Message.RemoveInfo), and each durable
+// subscription of d deleted (Message.RemoveSubscriptionInfo); a new
+// subscriber of a consumer advisory topic first receives a ConsumerInfo
+// advisory for every consumer that exists. Consumers of advisory topics
+// are not announced. This is how a network bridge learns where the
+// consumers of a broker are:
+//
+//	k, err := sess.Consumer(ctx, client.ConsumerAdvisoryTopic(client.Queue(">")))
+//	m, err := k.Receive(ctx)
+//	if info, ok := m.ConsumerInfo(); ok { ... info.ConsumerID, info.BrokerPath ... }
+//	if gone, ok := m.RemoveInfo(); ok { ... gone.ConsumerID ... }
+//
+// Advisories carry the properties consumerCount (int32: the consumers of
+// the destination after the change), originBrokerName, originBrokerId and
+// (from ActiveMQ, or from a Pier that knows its URL) originBrokerURL. A
+// bridge subscribes with the options Network, BrokerPath and
+// ConsumerPriority, sets Message.BrokerPath on what it forwards, and puts
+// Conn.BrokerID in paths.
+//
 // # Design
 //
 // Three layers, each replaceable under the one above, so that failover

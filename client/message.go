@@ -52,6 +52,11 @@ type Message struct {
 	DeliveryCount int          // JMSXDeliveryCount: 1 on the first delivery
 	GroupID       string       // JMSXGroupID
 	GroupSeq      int          // JMSXGroupSeq
+	// BrokerPath lists the ids of the brokers the message crossed through
+	// network bridges, the nearest last (ActiveMQ's Message.brokerPath). A
+	// bridge sets it on the messages it forwards (its broker appended), and
+	// does not forward a message to a broker on its path.
+	BrokerPath []string
 
 	kind  BodyKind
 	body  any // string (with textNull), []byte, map[string]any, []any
@@ -61,6 +66,7 @@ type Message struct {
 	// Set on received messages.
 	cons *Consumer
 	md   *wire.MessageDispatch
+	data wire.DataStructure // an advisory's subject (see ConsumerInfo)
 }
 
 func newMessage(kind BodyKind, body any) *Message {
