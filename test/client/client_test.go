@@ -56,6 +56,7 @@ var scenarios = []struct {
 	{"selectors", testSelectors},
 	{"prefetch0", testPrefetchZero},
 	{"browse", testBrowse},
+	{"advisories", testAdvisories},
 	{"errors", testErrors},
 	{"crash", testCrash},
 	{"failover", testFailover},

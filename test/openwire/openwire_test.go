@@ -61,6 +61,7 @@ func failoverURL(addr string) string {
 // audit, exceptions straight from the socket).
 var plainTCP = []string{
 	"client-id", "ack-client", "tx-rollback", "temp-request-reply", "prefetch-zero", "close-cascade", "dlq",
+	"advisory-consumers",
 }
 
 // TestScenarios runs every scenario of java/Scenarios.java, one subtest

@@ -50,6 +50,7 @@ public final class Scenarios {
         ALL.put("close-cascade", ConnectionScenarios::closeCascade);
         ALL.put("dlq", ConnectionScenarios::deadLetter);
         ALL.put("producer-window", ConnectionScenarios::producerWindow);
+        ALL.put("advisory-consumers", AdvisoryScenarios::consumers);
     }
 
     public static void main(String[] args) {
