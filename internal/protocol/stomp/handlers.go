@@ -73,6 +73,14 @@ func (s *session) onSubscribe(f *Frame) error {
 		}
 		o.Prefetch = n
 	}
+	if v := f.Get("activemq.priority"); v != "" {
+		// ActiveMQ sets ConsumerInfo.priority, a signed byte, from it.
+		n, err := strconv.ParseInt(v, 10, 8)
+		if err != nil {
+			return &protoError{msg: fmt.Sprintf("activemq.priority %q: want an integer from -128 to 127", v)}
+		}
+		o.Priority = int(n)
+	}
 	o.DurableName = f.Get("activemq.subscriptionName")
 	o.NoLocal = strings.EqualFold(f.Get("activemq.noLocal"), "true")
 	if strings.EqualFold(f.Get("browser"), "true") {
