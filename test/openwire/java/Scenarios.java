@@ -30,6 +30,7 @@ public final class Scenarios {
         ALL.put("tx-commit", AckScenarios::txCommit);
         ALL.put("tx-rollback", AckScenarios::txRollback);
         ALL.put("queue-competing", DestinationScenarios::competing);
+        ALL.put("consumer-priority", PriorityScenarios::consumers);
         ALL.put("topic-fanout", DestinationScenarios::fanout);
         ALL.put("durable", DestinationScenarios::durable);
         ALL.put("temp-request-reply", DestinationScenarios::requestReply);
