@@ -144,11 +144,12 @@ func IsAdvisory(d message.Destination) bool {
 }
 
 // ConsumerAdvisoryOf reads a consumer advisory; ok is false for any other
-// message.
+// message (one that is not of type "Advisory" on a consumer advisory topic
+// included).
 func ConsumerAdvisoryOf(m *message.Message) (a ConsumerAdvisory, ok bool) {
 	p := m.Properties
 	conn, ok := p[propConnectionID].(string)
-	if !ok || m.Type != AdvisoryType {
+	if !ok || m.Type != AdvisoryType || m.Dest.Kind != message.Topic || !strings.HasPrefix(m.Dest.Name, AdvisoryConsumerPrefix) {
 		return ConsumerAdvisory{}, false
 	}
 	op, _ := p[PropAdvisoryOp].(string)
