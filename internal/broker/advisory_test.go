@@ -250,6 +250,23 @@ func TestTempConsumerRemovedWithItsDestination(t *testing.T) {
 	k.none(t) // the destination is gone: as ActiveMQ, no removal
 }
 
+func TestOnlyAdvisoriesReadAsAdvisories(t *testing.T) {
+	a := &ConsumerAdvisory{Op: AdvisoryAdd, Dest: q("a"), ConsumerID: "c", ConnectionID: "ID:x"}
+	m := &message.Message{Dest: topic(ConsumerAdvisoryTopic(a.Dest)), Type: AdvisoryType, Properties: a.properties()}
+	if got, ok := ConsumerAdvisoryOf(m); !ok || got.ConsumerID != "c" {
+		t.Fatalf("advisory not read: %+v", got)
+	}
+	for _, forged := range []*message.Message{
+		{Dest: q("ActiveMQ.Advisory.Consumer.Queue.a"), Type: AdvisoryType, Properties: m.Properties},
+		{Dest: topic("orders"), Type: AdvisoryType, Properties: m.Properties},
+		{Dest: m.Dest, Type: "other", Properties: m.Properties},
+	} {
+		if _, ok := ConsumerAdvisoryOf(forged); ok {
+			t.Errorf("%v of type %q read as an advisory", forged.Dest, forged.Type)
+		}
+	}
+}
+
 func TestBrokerPathIsChecked(t *testing.T) {
 	b := startBroker(t, newMemStore(), Config{})
 	c, _ := connect(t, b, "")
