@@ -110,6 +110,11 @@ type Node struct {
 	closing  sync.Once
 	closed   atomic.Bool
 
+	// The lease guard (lease.go).
+	lastTick  atomic.Int64 // unix nanoseconds of the guard's last tick
+	suspect   atomic.Bool  // stalled since leadership was last confirmed
+	verifying atomic.Bool
+
 	mu struct {
 		sync.Mutex
 		term     context.Context // non-nil while leader
@@ -152,7 +157,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: &hclogWriter{log: n.log}, Level: hclog.Info, DisableTime: true})
 	jopts := cfg.Journal
-	jopts.SizeLimit = 0 // the master enforces the limit before proposing
+	jopts.SizeLimit = 0  // the master enforces the limit before proposing
 	jopts.GroupWait = -1 // one writer (the FSM): never wait for more
 	var err error
 	if n.fsm, err = openFSM(ctx, jdir, vfs.OS{}, jopts, n.log, n.fail); err != nil {
@@ -207,7 +212,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
 	n.ready.Store(n.raft)
-	n.wg.Add(2)
+	n.lastTick.Store(time.Now().UnixNano())
+	n.wg.Add(3)
+	go n.guard()
 	go n.watch()
 	go n.pollMembers()
 	ok = true
@@ -288,6 +295,7 @@ func (n *Node) setLeader(leader bool) {
 		return
 	}
 	if leader {
+		n.suspect.Store(false) // an election was just won: a quorum follows
 		n.mu.term, n.mu.cancel = context.WithCancel(context.Background())
 		n.log.Info("became leader", "term", n.raft.CurrentTerm())
 	} else {

@@ -27,6 +27,9 @@ func (v view) Await(ctx context.Context) (context.Context, error) { return v.n.A
 // Handoff implements server.Gate.
 func (v view) Handoff() error { return v.n.Handoff() }
 
+// Valid implements server.Lease.
+func (v view) Valid() bool { return v.n.Valid() }
+
 // applyTimeout bounds the wait for the Raft leader loop to take a batch;
 // a leader without quorum steps down well before.
 const applyTimeout = 10 * time.Second

@@ -46,6 +46,14 @@ type Gate interface {
 	Handoff() error
 }
 
+// Lease is an optional part of a Gate: Valid reports whether this broker
+// may serve at this instant (a master that was stalled may have been
+// replaced without knowing it yet). While it is false, the listeners close
+// new connections at once and Serving reports false.
+type Lease interface {
+	Valid() bool
+}
+
 // Deps are what cmd/pier wires in.
 type Deps struct {
 	// OpenStore opens (and recovers) the store. If it implements Gate,
@@ -64,6 +72,7 @@ type Server struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 	serving   atomic.Bool
+	lease     atomic.Pointer[Lease]
 	mu        struct {
 		sync.Mutex
 		addrs map[string]net.Addr
@@ -85,7 +94,15 @@ func New(bcfg broker.Config, deps Deps) (*Server, error) {
 
 // Serving reports whether the broker is serving clients: every listener is
 // open and shutdown has not begun.
-func (s *Server) Serving() bool { return s.serving.Load() }
+func (s *Server) Serving() bool {
+	if !s.serving.Load() {
+		return false
+	}
+	if l := s.lease.Load(); l != nil {
+		return (*l).Valid()
+	}
+	return true
+}
 
 // Ready is closed once every listener accepts connections.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
@@ -116,6 +133,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("server: open store: %w", err)
 	}
 	gate, _ := st.(Gate)
+	if l, ok := st.(Lease); ok {
+		s.lease.Store(&l)
+	}
 	for {
 		term := ctx
 		if gate != nil {
@@ -173,6 +193,9 @@ func (s *Server) serve(ctx, term context.Context, st store.Store, gate Gate, sta
 			stop()
 			return fmt.Errorf("server: %s listener: %w", l.Name, err)
 		}
+		if lease := s.lease.Load(); lease != nil {
+			ln = leasedListener{ln, *lease, s.log}
+		}
 		r := &running{name: l.Name, ln: ln, p: l.New(b), done: make(chan error, 1)}
 		rs = append(rs, r)
 		s.mu.Lock()
@@ -218,4 +241,22 @@ func firstFailure(rs []*running, stopping *atomic.Bool) <-chan error {
 		}()
 	}
 	return ch
+}
+
+// leasedListener closes connections accepted while the lease is not valid.
+type leasedListener struct {
+	net.Listener
+	lease Lease
+	log   *slog.Logger
+}
+
+func (l leasedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil || l.lease.Valid() {
+			return c, err
+		}
+		l.log.Info("connection refused: mastership not confirmed", "remote", c.RemoteAddr().String())
+		c.Close()
+	}
 }

@@ -1,0 +1,101 @@
+package replication
+
+import (
+	"time"
+)
+
+// The lease guard. Raft's leader steps down when it has not heard from a
+// quorum for LeaderLeaseTimeout, but only when its own goroutines run: a
+// leader that was paused (SIGSTOP, a VM stall, a long GC) for longer than an
+// election takes, and then resumes, still believes it leads for the moment
+// it takes Raft to notice — long enough to accept a connection or answer
+// /readyz. The guard closes that gap: a goroutine notes the time every
+// guardTick; Valid is false whenever that note is stale (the process has
+// been stalled, whatever runs first after resuming), and after a stall it
+// stays false until Raft confirms leadership with a quorum (VerifyLeader).
+
+const guardTick = 20 * time.Millisecond
+
+// stallLimit is the longest gap between guard ticks that is not a stall:
+// well under the heartbeat timeout, the shortest time in which the others
+// can elect a new leader.
+func (n *Node) stallLimit() time.Duration { return n.cfg.HeartbeatTimeout / 4 }
+
+// guard runs the guard goroutine.
+func (n *Node) guard() {
+	defer n.wg.Done()
+	t := time.NewTicker(guardTick)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-t.C:
+		case <-n.quit:
+			return
+		}
+		now := time.Now()
+		if now.Sub(last) > n.stallLimit() {
+			n.suspect.Store(true)
+			n.log.Warn("this process stalled; serving only once leadership is confirmed",
+				"stalled", now.Sub(last).Round(time.Millisecond).String())
+			n.wg.Add(1)
+			go n.reverify()
+		}
+		n.lastTick.Store(now.UnixNano())
+		last = now
+	}
+}
+
+// reverify asks Raft to confirm leadership with a quorum after a stall.
+func (n *Node) reverify() {
+	defer n.wg.Done()
+	if !n.verifying.CompareAndSwap(false, true) {
+		return
+	}
+	defer n.verifying.Store(false)
+	for {
+		r := n.ready.Load()
+		if r == nil {
+			return
+		}
+		// A future can be left unanswered when Raft shuts down, so the
+		// wait also ends when the node closes.
+		f := r.VerifyLeader()
+		done := make(chan error, 1)
+		go func() { done <- f.Error() }()
+		var err error
+		select {
+		case err = <-done:
+		case <-n.quit:
+			return
+		}
+		if err == nil {
+			n.suspect.Store(false)
+			return
+		}
+		// Not the leader (or shutting down): Raft steps down and ends the
+		// span; a later election clears the suspicion (setLeader).
+		select {
+		case <-n.quit:
+			return
+		case <-time.After(guardTick):
+		}
+		n.mu.Lock()
+		leader := n.mu.term != nil
+		n.mu.Unlock()
+		if !leader {
+			return
+		}
+	}
+}
+
+// Valid reports whether this replica may serve clients at this instant:
+// it is the leader, it has not stalled since Raft last confirmed that, and
+// its guard is current.
+func (n *Node) Valid() bool {
+	n.mu.Lock()
+	leader := n.mu.term != nil && n.mu.term.Err() == nil
+	n.mu.Unlock()
+	return leader && !n.suspect.Load() &&
+		time.Since(time.Unix(0, n.lastTick.Load())) <= n.stallLimit()
+}
