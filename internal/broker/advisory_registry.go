@@ -308,7 +308,7 @@ func (b *Broker) advisoryMessage(a *ConsumerAdvisory) *message.Message {
 	p[PropOriginBrokerName] = b.cfg.Name
 	p[PropOriginBrokerID] = b.id
 	return &message.Message{
-		ID:   fmt.Sprintf("ID:%s-%d-0:0:0:%d", b.cfg.Name, b.start/1e6, b.nextID()),
+		ID:   fmt.Sprintf("ID:%s-%s-0:0:0:%d", b.cfg.Name, b.run, b.nextID()),
 		Dest: message.Destination{Kind: message.Topic, Name: ConsumerAdvisoryTopic(a.Dest)}, Type: AdvisoryType,
 		Priority: message.DefaultPriority, Timestamp: b.now(), BodyKind: message.Plain, Properties: p,
 	}

@@ -7,6 +7,7 @@ package broker
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -119,6 +120,7 @@ type Broker struct {
 	idGen atomic.Uint64
 	stop  chan struct{}
 	start int64
+	run   string // this run's part of the ids it makes: start time and random bits
 	id    string // the broker id (ID())
 	adv   advisories
 
@@ -149,6 +151,14 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Broker, error) {
 		id: "ID:" + cfg.Name}
 	b.mem.init(cfg.MemoryLimit)
 	b.start = cfg.Now().UnixNano()
+	// Ids made by this broker (connections, hence STOMP producers, and
+	// advisories) carry the start time and random bits: a producer id of
+	// an earlier run is remembered by the store, and a restart within the
+	// same millisecond (or after the clock stepped back) must not reuse it,
+	// or its first sends would be taken for resends and dropped.
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	b.run = fmt.Sprintf("%d-%x", b.start/1e6, rnd)
 	b.mu.queues = map[string]*queue{}
 	b.mu.temps = map[message.Destination]*Conn{}
 	b.mu.tempQs = map[message.Destination]*queue{}

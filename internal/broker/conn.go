@@ -48,7 +48,7 @@ type Conn struct {
 // Connect registers a new connection.
 func (b *Broker) Connect(o ConnOptions) (*Conn, error) {
 	c := &Conn{b: b, id: b.nextID(), clientID: o.ClientID, userID: o.UserID, sink: o.Sink}
-	c.name = fmt.Sprintf("ID:%s-%d-%d", b.cfg.Name, b.start/1e6, c.id)
+	c.name = fmt.Sprintf("ID:%s-%s-%d", b.cfg.Name, b.run, c.id)
 	c.mu.subs = map[string]*Subscription{}
 	c.mu.txs = map[string]*change{}
 	c.mu.temps = map[message.Destination]struct{}{}

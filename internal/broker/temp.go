@@ -104,7 +104,7 @@ func advisory(d message.Destination, op string) *message.Message {
 func (b *Broker) advise(d message.Destination, op string) {
 	m := advisory(d, op)
 	m.Timestamp = b.now()
-	m.ID = fmt.Sprintf("ID:%s-%d-0:0:0:%d", b.cfg.Name, b.start/1e6, b.nextID())
+	m.ID = fmt.Sprintf("ID:%s-%s-0:0:0:%d", b.cfg.Name, b.run, b.nextID())
 	if err := b.apply(context.Background(), &change{sends: []*message.Message{m}}); err != nil {
 		b.log.Warn("advisory not published", "dest", d.String(), "op", op, "err", err)
 	}
@@ -129,7 +129,7 @@ func (b *Broker) replayTemps(s *Subscription) {
 	for _, d := range ds {
 		m := advisory(d, "add")
 		m.Timestamp = b.now()
-		m.ID = fmt.Sprintf("ID:%s-%d-0:0:0:%d", b.cfg.Name, b.start/1e6, b.nextID())
+		m.ID = fmt.Sprintf("ID:%s-%s-0:0:0:%d", b.cfg.Name, b.run, b.nextID())
 		if e, ok := s.own.enqueue(m, 0); ok {
 			es = append(es, e)
 		}
