@@ -2,22 +2,18 @@ package raftlog
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"hash/crc32"
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/piermq/pier/internal/store/frame"
 )
 
-// Record framing, the journal's (docs/journal.md): every record in a
-// segment, the first-index file and the stable file is
-//
-//	length  uint32 LE   length of payload
-//	crc     uint32 LE   CRC-32C of the length bytes, the type and the payload
-//	type    uint8
-//	payload [length]byte
-const frameSize = 9
+// Record framing: internal/store/frame, as the journal's (length, CRC-32C,
+// type, payload); every record in a segment, the first-index file and the
+// stable file is one.
+const frameSize = frame.HeaderSize
 
 // Record types.
 const (
@@ -39,59 +35,25 @@ const entryFixed = 8 + 8 + 1 + 8 + 4
 // zeroUnix is time.Time{}.Unix(): the zero AppendedAt is stored as it.
 const zeroUnix = -62135596800
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+var castagnoli = frame.Castagnoli
 
 // Reasons a record cannot be read.
 var (
-	// errTorn: the bytes end inside the record (a write that did not finish).
-	errTorn = errors.New("torn record")
-	// errCorrupt: the record is complete but fails its checks.
-	errCorrupt = errors.New("corrupt record")
+	errTorn    = frame.ErrTorn
+	errCorrupt = frame.ErrCorrupt
 )
 
 // appendFrame appends a record with the given payload to dst.
-func appendFrame(dst []byte, typ byte, payload []byte) []byte {
-	start := len(dst)
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
-	dst = append(dst, 0, 0, 0, 0, typ)
-	dst = append(dst, payload...)
-	seal(dst[start:])
-	return dst
-}
+func appendFrame(dst []byte, typ byte, payload []byte) []byte { return frame.Append(dst, typ, payload) }
 
 // seal fills in the length and CRC of the record rec, whose type and
 // payload are in place.
-func seal(rec []byte) {
-	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(rec)-frameSize))
-	c := crc32.Update(0, castagnoli, rec[0:4])
-	c = crc32.Update(c, castagnoli, rec[8:])
-	binary.LittleEndian.PutUint32(rec[4:8], c)
-}
+func seal(rec []byte) { frame.Seal(rec) }
 
 // parseFrame reads the record at the start of b: its type, its payload
 // (aliasing b) and its total length.
 func parseFrame(b []byte, maxPayload int64) (typ byte, payload []byte, n int, err error) {
-	if len(b) < frameSize {
-		return 0, nil, 0, errTorn
-	}
-	length := binary.LittleEndian.Uint32(b[0:4])
-	typ = b[8]
-	if typ == 0 || typ > recMaxType {
-		return 0, nil, 0, fmt.Errorf("%w: unknown type %d", errCorrupt, typ)
-	}
-	if int64(length) > maxPayload {
-		return 0, nil, 0, fmt.Errorf("%w: length %d over the limit %d", errCorrupt, length, maxPayload)
-	}
-	if int64(len(b)) < frameSize+int64(length) {
-		return 0, nil, 0, errTorn
-	}
-	n = frameSize + int(length)
-	c := crc32.Update(0, castagnoli, b[0:4])
-	c = crc32.Update(c, castagnoli, b[8:n])
-	if c != binary.LittleEndian.Uint32(b[4:8]) {
-		return 0, nil, 0, fmt.Errorf("%w: checksum mismatch", errCorrupt)
-	}
-	return typ, b[frameSize:n], n, nil
+	return frame.Parse(b, recMaxType, maxPayload)
 }
 
 // entrySize is the size of the record of e.

@@ -2,21 +2,16 @@ package journal
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/store"
+	"github.com/piermq/pier/internal/store/frame"
 )
 
-// Record framing: every record in a segment or checkpoint file is
-//
-//	length  uint32 LE   length of payload
-//	crc     uint32 LE   CRC-32C of length bytes, type and payload
-//	type    uint8
-//	payload [length]byte
-const headerSize = 9
+// Record framing: internal/store/frame (length, CRC-32C, type, payload).
+const headerSize = frame.HeaderSize
 
 // Record types.
 const (
@@ -33,58 +28,26 @@ const (
 	ckptMagicV1 = "pier-checkpoint-v1" // still read; no mark, no producer table
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+var castagnoli = frame.Castagnoli
 
 // Reasons a record cannot be read; both end the valid part of a segment.
 var (
-	// errTorn: the bytes end inside the record (a write that did not finish).
-	errTorn = errors.New("torn record")
-	// errCorrupt: the record is complete but fails its checks.
-	errCorrupt = errors.New("corrupt record")
+	errTorn    = frame.ErrTorn
+	errCorrupt = frame.ErrCorrupt
 )
 
 // appendRecord appends a framed record with the given payload to dst.
 func appendRecord(dst []byte, typ byte, payload []byte) []byte {
-	start := len(dst)
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
-	dst = append(dst, 0, 0, 0, 0, typ)
-	dst = append(dst, payload...)
-	sealRecord(dst[start:])
-	return dst
+	return frame.Append(dst, typ, payload)
 }
 
-// sealRecord fills in the CRC of the framed record rec, whose length and
-// type are set.
-func sealRecord(rec []byte) {
-	c := crc32.Update(0, castagnoli, rec[0:4])
-	c = crc32.Update(c, castagnoli, rec[8:])
-	binary.LittleEndian.PutUint32(rec[4:8], c)
-}
+// sealRecord fills in the length and CRC of the framed record rec.
+func sealRecord(rec []byte) { frame.Seal(rec) }
 
 // parseRecord reads the record at the start of b. It returns the type, the
 // payload (aliasing b) and the record's total length.
 func parseRecord(b []byte, maxPayload int) (typ byte, payload []byte, n int, err error) {
-	if len(b) < headerSize {
-		return 0, nil, 0, errTorn
-	}
-	length := binary.LittleEndian.Uint32(b[0:4])
-	typ = b[8]
-	if typ < recSegment || typ > recCkptHeader {
-		return 0, nil, 0, fmt.Errorf("%w: unknown type %d", errCorrupt, typ)
-	}
-	if int64(length) > int64(maxPayload) {
-		return 0, nil, 0, fmt.Errorf("%w: length %d over limit %d", errCorrupt, length, maxPayload)
-	}
-	n = headerSize + int(length)
-	if len(b) < n {
-		return 0, nil, 0, errTorn
-	}
-	c := crc32.Update(0, castagnoli, b[0:4])
-	c = crc32.Update(c, castagnoli, b[8:n])
-	if c != binary.LittleEndian.Uint32(b[4:8]) {
-		return 0, nil, 0, fmt.Errorf("%w: checksum mismatch", errCorrupt)
-	}
-	return typ, b[headerSize:n], n, nil
+	return frame.Parse(b, recCkptHeader, int64(maxPayload))
 }
 
 // opMove is the journal's own op: a copy of a live message made by
