@@ -135,6 +135,7 @@ type Broker struct {
 		wildQs    map[*Subscription]struct{}     // wildcard queue consumers
 		clientIDs map[string]*Conn
 		conns     map[*Conn]struct{}
+		outboxes  map[string]*sync.Mutex // by outbox name (outbox.go)
 	}
 }
 
@@ -167,6 +168,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Broker, error) {
 	b.mu.wildQs = map[*Subscription]struct{}{}
 	b.mu.clientIDs = map[string]*Conn{}
 	b.mu.conns = map[*Conn]struct{}{}
+	b.mu.outboxes = map[string]*sync.Mutex{}
 	b.acks = newAckFlusher(b)
 	return b, nil
 }
@@ -197,6 +199,13 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	b.mu.Unlock()
 	for _, d := range state.Dests {
+		if name, ok := strings.CutPrefix(d.Dest, OutboxPrefix); ok {
+			// A bridge's outbox: read by its sender, never dispatched.
+			b.mu.Lock()
+			b.mu.outboxes[name] = new(sync.Mutex)
+			b.mu.Unlock()
+			continue
+		}
 		q := b.queueForKey(d.Dest)
 		if q == nil {
 			b.log.Warn("store holds an unknown destination; ignored", "dest", d.Dest, "count", d.Count)
