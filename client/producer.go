@@ -31,6 +31,8 @@ type sendOptions struct {
 	priority    int
 	hasPriority bool
 	persistent  *bool
+	fwdID       string // Forward: the message id's producer
+	fwdSeq      int64  // Forward: the message id's sequence
 }
 
 // To names the destination of a send through an anonymous producer.
@@ -48,6 +50,16 @@ func Priority(p int) SendOption {
 // if the broker fails), overriding Message.Persistent.
 func NonPersistent() SendOption {
 	return func(o *sendOptions) { f := false; o.persistent = &f }
+}
+
+// Forward sends the message as a network bridge forwards one: its message
+// id is producerID and seq instead of the producer's own, and its
+// Timestamp is kept if set. A broker's duplicate detection keeps, per
+// producer id, the highest sequence it stored, so a bridge that names one
+// stable producer id and sends growing sequences in order has every resend
+// (from another connection, after a restart) dropped, not stored twice.
+func Forward(producerID string, seq int64) SendOption {
+	return func(o *sendOptions) { o.fwdID, o.fwdSeq = producerID, seq }
 }
 
 // Producer creates a producer for dest; a nil dest makes an anonymous
@@ -109,7 +121,10 @@ func (p *Producer) Send(ctx context.Context, msg *Message, opts ...SendOption) e
 		msg.Persistent = *o.persistent
 	}
 	now := time.Now()
-	msg.Destination, msg.Timestamp = dest, now
+	msg.Destination = dest
+	if o.fwdID == "" || msg.Timestamp.IsZero() {
+		msg.Timestamp = now
+	}
 	if o.ttl > 0 {
 		msg.Expiration = now.Add(o.ttl)
 	}
@@ -119,6 +134,9 @@ func (p *Producer) Send(ctx context.Context, msg *Message, opts ...SendOption) e
 	}
 	w.ProducerID = p.id
 	w.MessageID = &wire.MessageID{ProducerID: p.id, ProducerSequenceID: p.seq.Add(1)}
+	if o.fwdID != "" {
+		w.MessageID = &wire.MessageID{ProducerID: &wire.ProducerID{ConnectionID: o.fwdID}, ProducerSequenceID: o.fwdSeq}
+	}
 	msg.ID = messageIDString(w.MessageID)
 	if s.mode == Transacted {
 		if w.TransactionID, err = s.ensureTx(); err != nil {

@@ -46,6 +46,21 @@ func Imports() []ImportRule {
 			Why:       "protocol adapters talk to the core, never to a store implementation",
 		},
 		{
+			From: Set{Include: []string{"internal/network/..."}},
+			Deny: Set{
+				Include: []string{
+					"internal/protocol/...", "internal/store/...", "internal/replication/...",
+					"internal/server/...", "internal/config/...", "internal/admin/...", "internal/ha/...",
+					"net/http", "net/http/...",
+				},
+				Exclude: []string{"internal/store", "internal/protocol/openwire/wire"},
+			},
+			TestAllow: []string{"internal/store/storetest", "internal/protocol/openwire", "internal/protocol/netserve"},
+			Why: "a bridge uses the core for its local side and the Go client for the remote one " +
+				"(and OpenWire's body codec, the core's encoding of map and stream bodies); " +
+				"the server wires it, and tests start brokers",
+		},
+		{
 			From: Set{Include: []string{"internal/message/..."}},
 			Deny: Set{Include: []string{"internal/..."}, Exclude: []string{"internal/message/..."}},
 			Why:  "the message model is the bottom layer",

@@ -1,0 +1,352 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/piermq/pier/client"
+	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/protocol/netserve"
+	"github.com/piermq/pier/internal/protocol/openwire"
+	"github.com/piermq/pier/internal/store/storetest"
+)
+
+func startBroker(t *testing.T, name string) *broker.Broker {
+	t.Helper()
+	b, err := broker.New(broker.Config{Name: name, MaxRedeliveries: broker.DefaultMaxRedeliveries}, storetest.NewMemory(0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// serve runs OpenWire for b on addr ("127.0.0.1:0" for any port) and
+// returns the address and a function that stops it (also run at cleanup).
+func serve(t *testing.T, b *broker.Broker, addr string) (string, func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := openwire.NewServer(openwire.Config{}, b, nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			srv.Shutdown(context.Background())
+			if err := <-done; !errors.Is(err, netserve.ErrServerClosed) {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return ln.Addr().String(), stop
+}
+
+func dialer(uri string) Dialer {
+	return func(ctx context.Context) (*client.Conn, error) {
+		return client.Dial(ctx, uri, client.Options{})
+	}
+}
+
+// fill sends n persistent messages to queue work on a and moves them all
+// into a's outbox, as a bridge's local side does.
+func fill(t *testing.T, a *broker.Broker, o *broker.Outbox, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	p, err := a.Connect(broker.ConnOptions{Sink: discard{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var bodies []string
+	for i := range n {
+		bodies = append(bodies, fmt.Sprintf("m%03d", i))
+		m := &message.Message{Dest: message.Destination{Kind: message.Queue, Name: "work"}, Body: []byte(bodies[i]),
+			BodyKind: message.Text, Persistent: true, Priority: 4, Properties: map[string]any{"i": int32(i)}}
+		if err := p.Send(ctx, m, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := &collect{ch: make(chan *broker.Delivery, n)}
+	bc, err := a.Connect(broker.ConnOptions{Sink: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.Close()
+	if _, err := bc.Subscribe(ctx, broker.SubOptions{ID: "bridge", Dest: message.Destination{Kind: message.Queue, Name: "work"},
+		Ack: broker.AckIndividual, Prefetch: n, Priority: -5, Network: true}); err != nil {
+		t.Fatal(err)
+	}
+	var tags []uint64
+	for range n {
+		select {
+		case d := <-k.ch:
+			tags = append(tags, d.Tag)
+		case <-time.After(5 * time.Second):
+			t.Fatal("bridge subscription got no delivery")
+		}
+	}
+	if err := bc.Forward(ctx, "bridge", tags, o); err != nil {
+		t.Fatal(err)
+	}
+	return bodies
+}
+
+type discard struct{}
+
+func (discard) Deliver(*broker.Delivery) {}
+
+type collect struct{ ch chan *broker.Delivery }
+
+func (k *collect) Deliver(d *broker.Delivery) { k.ch <- d }
+
+// run starts s and returns a function that stops it and returns Run's error.
+func run(t *testing.T, s *Sender) func() error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop := func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func outboxLen(t *testing.T, o Outbox) int {
+	t.Helper()
+	recs, err := o.Read(context.Background(), 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(recs)
+}
+
+func pending(b *broker.Broker, q string) int {
+	st, _ := b.QueueStats(q)
+	return st.Pending
+}
+
+// receiveAll consumes queue work on the broker at addr and checks it
+// holds exactly want, each once, forwarded by a.
+func receiveAll(t *testing.T, addr string, want []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, "tcp://"+addr, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	sess, err := c.Session(ctx, client.AutoAck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := sess.Consumer(ctx, client.Queue("work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range want {
+		m, err := k.Receive(ctx)
+		if err != nil {
+			t.Fatalf("received %d of %d: %v", len(got), len(want), err)
+		}
+		text, _ := m.Text()
+		got = append(got, text)
+		if !slices.Equal(m.BrokerPath, []string{"ID:a"}) || !m.Persistent {
+			t.Errorf("%s: broker path %v, persistent %v", text, m.BrokerPath, m.Persistent)
+		}
+		if i, err := m.IntProperty("i"); err != nil || fmt.Sprintf("m%03d", i) != text {
+			t.Errorf("%s: property i = %d, %v", text, i, err)
+		}
+	}
+	qctx, qcancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer qcancel()
+	if m, err := k.Receive(qctx); err == nil {
+		text, _ := m.Text()
+		t.Fatalf("extra message %q (a duplicate)", text)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("received %v, want %v", got, want)
+	}
+}
+
+func newSender(t *testing.T, ob Outbox, addr string) *Sender {
+	t.Helper()
+	return newSenderURI(t, ob, "tcp://"+addr)
+}
+
+func newSenderURI(t *testing.T, ob Outbox, uri string) *Sender {
+	t.Helper()
+	s, err := NewSender(SenderConfig{Poll: 20 * time.Millisecond, MinBackoff: 10 * time.Millisecond,
+		MaxBackoff: 50 * time.Millisecond, Batch: 7}, ob, dialer(uri), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSenderForwardsOutboxOnce(t *testing.T) {
+	a, b := startBroker(t, "a"), startBroker(t, "b")
+	addr, _ := serve(t, b, "127.0.0.1:0")
+	o, err := a.Outbox("c/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fill(t, a, o, 20)
+	s := newSender(t, o, addr)
+	stop := run(t, s)
+	waitFor(t, "the outbox to drain", func() bool { return outboxLen(t, o) == 0 })
+	// Entries moved while the sender waits are sent too.
+	more := fill(t, a, o, 5)
+	s.Notify()
+	waitFor(t, "the outbox to drain again", func() bool { return outboxLen(t, o) == 0 })
+	if err := stop(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+	if st := s.Stats(); st.Sent != 25 || st.Dropped != 0 || st.Connects != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if n := pending(a, "work"); n != 0 {
+		t.Fatalf("%d left in a's queue", n)
+	}
+	all := append(want, more...)
+	slices.Sort(all)
+	receiveAll(t, addr, all)
+}
+
+// crashAfter is an outbox whose Remove fails (and stops the sender) from
+// its n+1st call on: the sender stops after the remote acknowledged an
+// entry and before it is removed, as when the local broker crashes there.
+type crashAfter struct {
+	Outbox
+	n       int
+	stop    context.CancelFunc
+	mu      sync.Mutex
+	refused []uint64
+}
+
+func (c *crashAfter) Remove(ctx context.Context, seqs ...uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		c.refused = append(c.refused, seqs...)
+		c.stop()
+		return errors.New("crashed")
+	}
+	c.n--
+	return c.Outbox.Remove(ctx, seqs...)
+}
+
+func TestSenderResendAfterRestartIsDropped(t *testing.T) {
+	a, b := startBroker(t, "a"), startBroker(t, "b")
+	addr, _ := serve(t, b, "127.0.0.1:0")
+	o, err := a.Outbox("c/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fill(t, a, o, 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	crash := &crashAfter{Outbox: o, n: 5, stop: cancel}
+	s1 := newSender(t, crash, addr)
+	if err := s1.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(crash.refused) != 1 {
+		t.Fatalf("refused removes %v", crash.refused)
+	}
+	// b stored six, a still holds the sixth: it is in both for now.
+	if n := pending(b, "work"); n != 6 {
+		t.Fatalf("b holds %d after the crash, want 6", n)
+	}
+	recs, err := o.Read(context.Background(), 0, 100)
+	if err != nil || len(recs) != 15 || recs[0].Seq != crash.refused[0] {
+		t.Fatalf("outbox after the crash: %d entries, first %v, refused %v (%v)", len(recs), recs[0].Seq, crash.refused, err)
+	}
+
+	// A restarted sender resends the sixth first; b drops it.
+	s2 := newSender(t, o, addr)
+	stop := run(t, s2)
+	waitFor(t, "the outbox to drain", func() bool { return outboxLen(t, o) == 0 })
+	stop()
+	if st := s2.Stats(); st.Sent != 15 {
+		t.Fatalf("restarted sender sent %d, want 15 (the resend included)", st.Sent)
+	}
+	if n := pending(b, "work"); n != 20 {
+		t.Fatalf("b holds %d, want 20: the resend was stored again", n)
+	}
+	receiveAll(t, addr, want)
+}
+
+// TestSenderReconnects cuts the remote's listener mid-way: the sender
+// dials again with back-off (tcp:) or the client's failover reconnects
+// (failover:), and the outbox is sent from the first entry left.
+func TestSenderReconnects(t *testing.T) {
+	for _, scheme := range []string{"tcp", "failover"} {
+		t.Run(scheme, func(t *testing.T) { testReconnects(t, scheme) })
+	}
+}
+
+func testReconnects(t *testing.T, scheme string) {
+	a, b := startBroker(t, "a"), startBroker(t, "b")
+	addr, stopServer := serve(t, b, "127.0.0.1:0")
+	o, err := a.Outbox("c/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fill(t, a, o, 10)
+	uri := "tcp://" + addr
+	if scheme == "failover" {
+		uri = "failover:(tcp://" + addr + ")?initialReconnectDelay=10&maxReconnectDelay=50"
+	}
+	s := newSenderURI(t, o, uri)
+	stop := run(t, s)
+	waitFor(t, "the outbox to drain", func() bool { return outboxLen(t, o) == 0 })
+	stopServer()
+	more := fill(t, a, o, 10)
+	s.Notify()
+	time.Sleep(100 * time.Millisecond) // the sender fails to dial a few times
+	if n := outboxLen(t, o); n != 10 {
+		t.Fatalf("outbox holds %d while b is unreachable, want 10", n)
+	}
+	serve(t, b, addr)
+	waitFor(t, "the outbox to drain after reconnecting", func() bool { return outboxLen(t, o) == 0 })
+	stop()
+	st := s.Stats()
+	if scheme == "tcp" && st.Connects < 2 || scheme == "failover" && st.Connects != 1 || st.Sent != 20 {
+		t.Fatalf("%s: stats %+v", scheme, st)
+	}
+	all := append(want, more...)
+	slices.Sort(all)
+	receiveAll(t, addr, all)
+}
