@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 )
 
 // forwardN receives n deliveries on k and forwards them to o.
@@ -163,5 +164,65 @@ func TestForwardRestartKeepsEveryMessageOnce(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, all) {
 		t.Fatalf("outbox %v + queue %v, want each of %v once", moved, queued, all)
+	}
+}
+
+// TestConcurrentForwardsKeepOutboxOrder forwards from two subscriptions at
+// once while a reader follows the outbox as a sender does (reading after
+// the last sequence it saw): it must see every entry, which it would not
+// if a lower sequence were stored after a higher one.
+func TestConcurrentForwardsKeepOutboxOrder(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{Name: "a"})
+	p, _ := connect(t, b, "")
+	o, _ := b.Outbox("c/b")
+	const n = 50
+	done := make(chan error, 2)
+	for _, name := range []string{"x", "y"} {
+		for i := range n {
+			send(t, p, q(name), fmt.Sprintf("%s%02d", name, i), true)
+		}
+		c, k := connect(t, b, "")
+		subscribe(t, c, SubOptions{ID: "bridge", Dest: q(name), Ack: AckIndividual, Prefetch: 1})
+		go func() {
+			for range n {
+				d := <-k.ch
+				if err := c.Forward(context.Background(), "bridge", []uint64{d.Tag}, o); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	seen := make(chan int, 1)
+	go func() {
+		var last uint64
+		count := 0
+		deadline := time.Now().Add(10 * time.Second)
+		for count < 2*n && time.Now().Before(deadline) {
+			recs, _ := o.Read(context.Background(), last, 7)
+			for _, r := range recs {
+				last = r.Seq
+				count++
+			}
+		}
+		seen <- count
+	}()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := <-seen; got != 2*n {
+		t.Fatalf("a reader following the outbox saw %d entries of %d", got, 2*n)
+	}
+	recs, err := o.Read(context.Background(), 0, 1000)
+	if err != nil || len(recs) != 2*n {
+		t.Fatalf("outbox holds %d, want %d (%v)", len(recs), 2*n, err)
+	}
+	for i, r := range recs {
+		if r.Msg.ProducerSeq != int64(r.Seq) || i > 0 && r.Seq <= recs[i-1].Seq {
+			t.Fatalf("entry %d: seq %d, producer seq %d", i, r.Seq, r.Msg.ProducerSeq)
+		}
 	}
 }
