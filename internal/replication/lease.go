@@ -14,17 +14,19 @@ import (
 // been stalled, whatever runs first after resuming), and after a stall it
 // stays false until Raft confirms leadership with a quorum (VerifyLeader).
 
-const guardTick = 20 * time.Millisecond
-
 // stallLimit is the longest gap between guard ticks that is not a stall:
 // well under the heartbeat timeout, the shortest time in which the others
 // can elect a new leader.
 func (n *Node) stallLimit() time.Duration { return n.cfg.HeartbeatTimeout / 4 }
 
+// guardTick is how often the guard notes the time: at most 20 ms, and often
+// enough that a few ticks fit in the stall limit.
+func (n *Node) guardTick() time.Duration { return min(20*time.Millisecond, n.stallLimit()/4) }
+
 // guard runs the guard goroutine.
 func (n *Node) guard() {
 	defer n.wg.Done()
-	t := time.NewTicker(guardTick)
+	t := time.NewTicker(n.guardTick())
 	defer t.Stop()
 	last := time.Now()
 	for {
@@ -58,15 +60,8 @@ func (n *Node) reverify() {
 		if r == nil {
 			return
 		}
-		// A future can be left unanswered when Raft shuts down, so the
-		// wait also ends when the node closes.
-		f := r.VerifyLeader()
-		done := make(chan error, 1)
-		go func() { done <- f.Error() }()
-		var err error
-		select {
-		case err = <-done:
-		case <-n.quit:
+		closed, err := n.wait(r.VerifyLeader())
+		if closed {
 			return
 		}
 		if err == nil {
@@ -78,7 +73,7 @@ func (n *Node) reverify() {
 		select {
 		case <-n.quit:
 			return
-		case <-time.After(guardTick):
+		case <-time.After(n.guardTick()):
 		}
 		n.mu.Lock()
 		leader := n.mu.term != nil

@@ -338,6 +338,20 @@ func (n *Node) Await(ctx context.Context) (context.Context, error) {
 	}
 }
 
+// wait waits for a Raft future, or for the node to close: Raft can leave a
+// future unanswered when it shuts down with it in flight (it has no
+// shutdown channel), and a wait for it must not hang Close.
+func (n *Node) wait(f raft.Future) (closed bool, err error) {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err = <-done:
+		return false, err
+	case <-n.quit:
+		return true, nil
+	}
+}
+
 // Handoff transfers leadership to another replica if this one is the
 // leader, so that a planned stop costs clients a reconnection rather than
 // an election timeout.
@@ -353,11 +367,7 @@ func (n *Node) Handoff() error {
 	return nil
 }
 
-// Failed is closed when the replica cannot go on (its journal failed); Err
-// then says why. The process should exit and be restarted.
-func (n *Node) Failed() <-chan struct{} { return n.fatalCh }
-
-// Err returns the failure after Failed is closed.
+// Err returns why the replica failed (its journal or Raft log), or nil.
 func (n *Node) Err() error {
 	select {
 	case <-n.fatalCh:

@@ -27,7 +27,7 @@ func (v view) Await(ctx context.Context) (context.Context, error) { return v.n.A
 // Handoff implements server.Gate.
 func (v view) Handoff() error { return v.n.Handoff() }
 
-// Valid implements server.Lease.
+// Valid implements server.Gate.
 func (v view) Valid() bool { return v.n.Valid() }
 
 // applyTimeout bounds the wait for the Raft leader loop to take a batch;
@@ -70,13 +70,8 @@ func (v view) Apply(ctx context.Context, b *store.Batch) error {
 		return store.ErrFull
 	}
 	f := v.n.raft.Apply(data, applyTimeout)
-	// A future can be left unanswered when Raft shuts down with it in
-	// flight, so the wait also ends when the node closes.
-	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
-	select {
-	case err = <-done:
-	case <-v.n.quit:
+	closed, err := v.n.wait(f)
+	if closed {
 		return store.ErrClosed
 	}
 	if err != nil {

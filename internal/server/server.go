@@ -44,13 +44,10 @@ type Gate interface {
 	// Handoff is called at shutdown while still master: it hands
 	// mastership to another member, so clients move at once.
 	Handoff() error
-}
-
-// Lease is an optional part of a Gate: Valid reports whether this broker
-// may serve at this instant (a master that was stalled may have been
-// replaced without knowing it yet). While it is false, the listeners close
-// new connections at once and Serving reports false.
-type Lease interface {
+	// Valid reports whether this broker may serve at this instant (a
+	// master that was stalled may have been replaced without knowing it
+	// yet). While it is false, the listeners close new connections at once
+	// and Serving reports false.
 	Valid() bool
 }
 
@@ -72,7 +69,7 @@ type Server struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 	serving   atomic.Bool
-	lease     atomic.Pointer[Lease]
+	gate      atomic.Pointer[Gate]
 	mu        struct {
 		sync.Mutex
 		addrs map[string]net.Addr
@@ -98,8 +95,8 @@ func (s *Server) Serving() bool {
 	if !s.serving.Load() {
 		return false
 	}
-	if l := s.lease.Load(); l != nil {
-		return (*l).Valid()
+	if g := s.gate.Load(); g != nil {
+		return (*g).Valid()
 	}
 	return true
 }
@@ -133,8 +130,8 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("server: open store: %w", err)
 	}
 	gate, _ := st.(Gate)
-	if l, ok := st.(Lease); ok {
-		s.lease.Store(&l)
+	if gate != nil {
+		s.gate.Store(&gate)
 	}
 	for {
 		term := ctx
@@ -193,8 +190,8 @@ func (s *Server) serve(ctx, term context.Context, st store.Store, gate Gate, sta
 			stop()
 			return fmt.Errorf("server: %s listener: %w", l.Name, err)
 		}
-		if lease := s.lease.Load(); lease != nil {
-			ln = leasedListener{ln, *lease, s.log}
+		if gate != nil {
+			ln = leasedListener{ln, gate, s.log}
 		}
 		r := &running{name: l.Name, ln: ln, p: l.New(b), done: make(chan error, 1)}
 		rs = append(rs, r)
@@ -243,17 +240,17 @@ func firstFailure(rs []*running, stopping *atomic.Bool) <-chan error {
 	return ch
 }
 
-// leasedListener closes connections accepted while the lease is not valid.
+// leasedListener closes connections accepted while the gate is not valid.
 type leasedListener struct {
 	net.Listener
-	lease Lease
-	log   *slog.Logger
+	gate Gate
+	log  *slog.Logger
 }
 
 func (l leasedListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
-		if err != nil || l.lease.Valid() {
+		if err != nil || l.gate.Valid() {
 			return c, err
 		}
 		l.log.Info("connection refused: mastership not confirmed", "remote", c.RemoteAddr().String())
