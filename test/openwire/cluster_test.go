@@ -17,6 +17,7 @@ import (
 	"github.com/piermq/pier/internal/protocol/netserve"
 	owserver "github.com/piermq/pier/internal/protocol/openwire"
 	"github.com/piermq/pier/internal/store/storetest"
+	"github.com/piermq/pier/test/internal/piertest"
 )
 
 // TestClusterFailover: the ActiveMQ 5.17 client, given only broker A's URL
@@ -30,7 +31,7 @@ func TestClusterFailover(t *testing.T) {
 	}
 	classpath(t)
 	bAddr, _ := startInProcess(t, "127.0.0.1:0", owserver.Config{})
-	aAddr := freeLoopbackAddr(t)
+	aAddr := piertest.FreeAddr(t)
 	group := []string{"tcp://" + aAddr, "tcp://" + bAddr}
 	_, stopA := startInProcess(t, aAddr, owserver.Config{ClusterURLs: func() []string { return group }})
 
@@ -101,15 +102,4 @@ func startInProcess(t *testing.T, addr string, cfg owserver.Config) (string, fun
 	}
 	t.Cleanup(stop)
 	return ln.Addr().String(), stop
-}
-
-// freeLoopbackAddr returns a loopback address nobody listens on.
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

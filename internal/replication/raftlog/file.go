@@ -1,9 +1,7 @@
 package raftlog
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/piermq/pier/internal/store/vfs"
@@ -33,26 +31,4 @@ func writeFileAtomic(fsys vfs.FS, path string, data []byte) error {
 		return err
 	}
 	return fsys.SyncDir(filepath.Dir(path))
-}
-
-// readFile returns the contents of path.
-func readFile(fsys vfs.FS, path string) ([]byte, error) {
-	f, err := fsys.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return readAll(f)
-}
-
-func readAll(f vfs.File) ([]byte, error) {
-	size, err := f.Size()
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, size)
-	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return b, nil
 }

@@ -11,6 +11,9 @@ import (
 	"strings"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/piermq/pier/internal/store/frame"
+	"github.com/piermq/pier/internal/store/vfs"
 )
 
 // recover opens the segments in order, checks every record, cuts off a torn
@@ -34,7 +37,7 @@ func (l *Log) recover(ctx context.Context) error {
 	var metaFirst uint64
 	if hasFirst {
 		path := filepath.Join(l.dir, firstName)
-		b, err := readFile(l.fs, path)
+		b, err := vfs.ReadFile(l.fs, path)
 		if err == nil {
 			metaSeg, metaFirst, err = parseFirst(b)
 		}
@@ -156,7 +159,7 @@ func (l *Log) loadSegment(num uint32, newest bool) (*segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftlog: open segment %d: %w", num, err)
 	}
-	b, err := readAll(f)
+	b, err := vfs.ReadAll(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("raftlog: read segment %d: %w", num, err)
@@ -250,7 +253,7 @@ func scanSegment(b []byte) scan {
 				err = fmt.Errorf("%w: unexpected record type %d", errCorrupt, typ)
 			}
 		}
-		if err != nil && !errors.Is(err, errTorn) && allZero(b[pos:]) {
+		if err != nil && !errors.Is(err, errTorn) && frame.Unwritten(b[pos:]) {
 			// Space the file system allocated but never filled: a write
 			// that did not finish before a power loss.
 			err = fmt.Errorf("%w: zero-filled tail", errTorn)
@@ -269,13 +272,4 @@ func scanSegment(b []byte) scan {
 	}
 	sc.locs = locs[:committed]
 	return sc
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -53,7 +53,7 @@ func OpenStable(ctx context.Context, path string, fsys vfs.FS) (*Stable, error) 
 	if err := fsys.Remove(path + ".tmp"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("raftlog: remove %s.tmp: %w", path, err)
 	}
-	b, err := readFile(fsys, path)
+	b, err := vfs.ReadFile(fsys, path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		s.mu.kv = map[string][]byte{}

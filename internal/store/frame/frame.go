@@ -76,3 +76,14 @@ func Parse(b []byte, maxType byte, maxPayload int64) (typ byte, payload []byte, 
 	}
 	return typ, b[HeaderSize:n], n, nil
 }
+
+// Unwritten reports whether b is all zeros: space a file system allocated
+// but never filled, as after a power loss — an unfinished write, not damage.
+func Unwritten(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -51,3 +51,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestUnwritten(t *testing.T) {
+	if !Unwritten(nil) || !Unwritten(make([]byte, 100)) {
+		t.Fatal("zeros not unwritten")
+	}
+	b := make([]byte, 100)
+	b[99] = 1
+	if Unwritten(b) {
+		t.Fatal("a non-zero byte counted as unwritten")
+	}
+}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/piermq/pier/internal/store/frame"
 	"github.com/piermq/pier/internal/store/vfs"
 )
 
@@ -112,7 +112,7 @@ func (s *Store) recover(ctx context.Context) error {
 // loadCheckpoint reads the checkpoint file. A bad checkpoint is an error:
 // segments before it may be gone, so the journal alone cannot rebuild state.
 func (s *Store) loadCheckpoint() (checkpoint, error) {
-	b, err := s.readFile(filepath.Join(s.dir, ckptName))
+	b, err := vfs.ReadFile(s.fs, filepath.Join(s.dir, ckptName))
 	if err != nil {
 		return checkpoint{}, fmt.Errorf("journal: read checkpoint: %w", err)
 	}
@@ -193,7 +193,7 @@ func (s *Store) openOldSegments(ids []uint32, start checkpoint) (replay []uint32
 // reports cut.
 func (s *Store) replaySegment(id uint32, from int64) (cut bool, err error) {
 	f := s.mu.segs[id]
-	b, err := s.readAll(f)
+	b, err := vfs.ReadAll(f)
 	if err != nil {
 		return false, fmt.Errorf("journal: read segment %d: %w", id, err)
 	}
@@ -280,27 +280,6 @@ func (s *Store) setAside(ids []uint32) error {
 	return nil
 }
 
-func (s *Store) readFile(name string) ([]byte, error) {
-	f, err := s.fs.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return s.readAll(f)
-}
-
-func (s *Store) readAll(f vfs.File) ([]byte, error) {
-	size, err := f.Size()
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, size)
-	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return b, nil
-}
-
 // zeroFrom reports whether f holds only zero bytes from pos to size.
 func zeroFrom(f vfs.File, pos, size int64) bool {
 	buf := make([]byte, 64<<10)
@@ -309,10 +288,8 @@ func zeroFrom(f vfs.File, pos, size int64) bool {
 		if _, err := f.ReadAt(buf[:n], pos); err != nil {
 			return false
 		}
-		for _, b := range buf[:n] {
-			if b != 0 {
-				return false
-			}
+		if !frame.Unwritten(buf[:n]) {
+			return false
 		}
 		pos += int64(n)
 	}

@@ -129,3 +129,26 @@ var ErrCrashed = errors.New("vfs: file handle from before a crash")
 
 // ErrInjected is a convenient error for FailNext.
 var ErrInjected = errors.New("vfs: injected error")
+
+// ReadFile returns the contents of the file name on fsys.
+func ReadFile(fsys FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadAll(f)
+}
+
+// ReadAll returns the whole contents of f.
+func ReadAll(f File) ([]byte, error) {
+	size, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, size)
+	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b, nil
+}
