@@ -381,6 +381,9 @@ func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 	hs, qs := s.close()
 	for _, q := range qs {
 		q.removeConsumer(s)
+		if !s.opts.Network {
+			q.kick() // a network subscription may now take what was held back for s
+		}
 	}
 	for _, h := range hs {
 		if h.tag > lastSeen {

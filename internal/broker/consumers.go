@@ -19,6 +19,7 @@ import (
 type consumerList struct {
 	bands []band
 	n     int
+	local int // consumers that are not network subscriptions
 }
 
 // band is the consumers of one priority, in the order they subscribed.
@@ -42,6 +43,9 @@ func (l *consumerList) add(s *Subscription) {
 	}
 	l.bands[i].subs = append(l.bands[i].subs, s)
 	l.n++
+	if !s.opts.Network {
+		l.local++
+	}
 }
 
 // remove takes s out of its band, dropping the band when it empties.
@@ -57,6 +61,9 @@ func (l *consumerList) remove(s *Subscription) {
 	}
 	b.subs = slices.Delete(b.subs, j, j+1)
 	l.n--
+	if !s.opts.Network {
+		l.local--
+	}
 	if len(b.subs) == 0 {
 		l.bands = slices.Delete(l.bands, i, i+1)
 		return
@@ -87,7 +94,7 @@ func (l *consumerList) pick(m *message.Message) (s *Subscription, room bool) {
 				continue
 			}
 			room = true
-			if c.accepts(m) {
+			if c.accepts(m) && c.forwards(m, l.local > 0) {
 				if b.next = j + 1; b.next == n {
 					b.next = 0
 				}

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"slices"
 	"sort"
 	"sync"
 
@@ -39,6 +40,15 @@ type SubOptions struct {
 	// consumer advisories, so that bridges do not send demand round a loop.
 	Network    bool
 	BrokerPath []string
+	// Remote (network subscriptions) is the id of the broker the bridge
+	// forwards to, and TTL how many brokers a message may have crossed to
+	// be forwarded (network_ttl; 0: no limit). Such a subscription is not
+	// given a message that passed through Remote already (it would go round
+	// a loop) unless the queue has no other consumer here: then the message
+	// would be stranded, and going back is the way to a consumer
+	// (docs/network.md). Nor a message that crossed TTL brokers.
+	Remote string
+	TTL    int
 }
 
 // PrefetchPull makes a consumer with no window: it gets a message only
@@ -133,6 +143,20 @@ func newSubscription(c *Conn, o SubOptions) *Subscription {
 
 // accepts reports whether the subscription's selector accepts m.
 func (s *Subscription) accepts(m *message.Message) bool { return s.sel.Match(m) }
+
+// forwards reports whether a network subscription may take m (see
+// SubOptions.Remote); local says whether the queue has consumers that are
+// not network subscriptions. Every other subscription takes everything.
+func (s *Subscription) forwards(m *message.Message, local bool) bool {
+	r := s.opts.Remote
+	if r == "" {
+		return true
+	}
+	if slices.Contains(m.BrokerPath, r) {
+		return !local && !s.dest.Kind.IsTopic()
+	}
+	return s.opts.TTL <= 0 || len(m.BrokerPath) < s.opts.TTL
+}
 
 // matches reports whether the subscription covers destination name.
 func (s *Subscription) matches(name string) bool {
