@@ -44,9 +44,11 @@ type SubOptions struct {
 	// forwards to, and TTL how many brokers a message may have crossed to
 	// be forwarded (network_ttl; 0: no limit). Such a subscription is not
 	// given a message that passed through Remote already (it would go round
-	// a loop) unless the queue has no other consumer here: then the message
-	// would be stranded, and going back is the way to a consumer
-	// (docs/network.md). Nor a message that crossed TTL brokers.
+	// a loop) unless the queue has no other consumer here and the
+	// subscription serves consumers on Remote itself (BrokerPath is just
+	// Remote): then the message would be stranded, and going back is the
+	// way to a consumer (docs/network.md). Nor a message that crossed TTL
+	// brokers.
 	Remote string
 	TTL    int
 }
@@ -153,7 +155,10 @@ func (s *Subscription) forwards(m *message.Message, local bool) bool {
 		return true
 	}
 	if slices.Contains(m.BrokerPath, r) {
-		return !local && !s.dest.Kind.IsTopic()
+		// Back only to consumers on the remote broker itself (its path
+		// is just the remote): bridges among brokers without consumers
+		// must not pass a message round.
+		return !local && !s.dest.Kind.IsTopic() && len(s.opts.BrokerPath) == 1
 	}
 	return s.opts.TTL <= 0 || len(m.BrokerPath) < s.opts.TTL
 }

@@ -135,3 +135,61 @@ func splitTop(s string) []string {
 	}
 	return append(out, s[start:])
 }
+
+// Members returns the remote brokers a connector bridges to: one entry per
+// member of its static:(...) list (or the single URI), each the tcp
+// addresses (host:port) to try in turn — several for a failover:(...)
+// member. URI options are dropped. The URI must have passed Validate.
+func (n NetworkConnector) Members() ([][]string, error) {
+	var list []string
+	if rest, ok := strings.CutPrefix(n.URI, "static:"); ok {
+		body, err := groupBody(rest)
+		if err != nil {
+			return nil, err
+		}
+		list = splitTop(body)
+	} else {
+		list = []string{n.URI}
+	}
+	var out [][]string
+	for _, m := range list {
+		m = strings.TrimSpace(m)
+		var addrs []string
+		if rest, ok := strings.CutPrefix(m, "failover:"); ok {
+			body, err := groupBody(rest)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range splitTop(body) {
+				addr, err := memberAddr(a)
+				if err != nil {
+					return nil, err
+				}
+				addrs = append(addrs, addr)
+			}
+		} else {
+			addr, err := memberAddr(m)
+			if err != nil {
+				return nil, err
+			}
+			addrs = []string{addr}
+		}
+		out = append(out, addrs)
+	}
+	return out, nil
+}
+
+// groupBody returns what is between the parentheses of "(...)[?options]".
+func groupBody(s string) (string, error) {
+	body, ok := strings.CutPrefix(s, "(")
+	end := closing(body)
+	if !ok || end < 0 {
+		return "", fmt.Errorf("%q: want (uri,uri,...)", s)
+	}
+	return body[:end], nil
+}
+
+func memberAddr(m string) (string, error) {
+	u, _, _ := strings.Cut(strings.TrimSpace(m), "?")
+	return remoteAddr(u)
+}

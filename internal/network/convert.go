@@ -22,6 +22,8 @@ func toClient(m *message.Message) (*client.Message, *client.Destination, error) 
 		dest = client.Queue(m.Dest.Name)
 	case message.Topic:
 		dest = client.Topic(m.Dest.Name)
+	case message.TempQueue, message.TempTopic: // a reply to a remote requester
+		dest = client.ParseDestination(m.Dest.String())
 	default:
 		return nil, nil, fmt.Errorf("%w: destination %v", errCannotForward, m.Dest)
 	}
@@ -34,11 +36,8 @@ func toClient(m *message.Message) (*client.Message, *client.Destination, error) 
 			return nil, nil, fmt.Errorf("%w: %w", errCannotForward, err)
 		}
 	}
-	switch m.ReplyTo.Kind {
-	case message.Queue:
-		cm.ReplyTo = client.Queue(m.ReplyTo.Name)
-	case message.Topic:
-		cm.ReplyTo = client.Topic(m.ReplyTo.Name)
+	if !m.ReplyTo.IsZero() {
+		cm.ReplyTo = client.ParseDestination(m.ReplyTo.String())
 	}
 	cm.CorrelationID, cm.Type = m.CorrelationID, m.Type
 	cm.Priority, cm.Persistent = int(m.Priority), true

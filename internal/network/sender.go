@@ -141,21 +141,27 @@ func (s *Sender) connectAndSend(ctx context.Context) (progressed bool, err error
 	if err != nil {
 		return false, fmt.Errorf("network: dial: %w", err)
 	}
-	s.connects.Add(1)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		conn.Close(cctx)
 		cancel()
 	}()
+	return true, s.Pump(ctx, conn)
+}
+
+// Pump sends the outbox over conn, from its first entry on, until ctx
+// ends, conn is lost or a send fails; it does not close conn.
+func (s *Sender) Pump(ctx context.Context, conn *client.Conn) error {
+	s.connects.Add(1)
 	sess, err := conn.Session(ctx, client.AutoAck)
 	if err != nil {
-		return true, fmt.Errorf("network: session: %w", err)
+		return fmt.Errorf("network: session: %w", err)
 	}
 	prod, err := sess.Producer(ctx, nil)
 	if err != nil {
-		return true, fmt.Errorf("network: producer: %w", err)
+		return fmt.Errorf("network: producer: %w", err)
 	}
-	return true, s.pump(ctx, conn, prod)
+	return s.pump(ctx, conn, prod)
 }
 
 // pump sends the outbox from its first entry, then each new one.

@@ -1,0 +1,385 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/piermq/pier/client"
+	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/message"
+)
+
+// Connector is one network connector: the bridges from this broker to the
+// members of its URI (docs/network.md), with ActiveMQ's options.
+type Connector struct {
+	// Name names the connector (and its outboxes).
+	Name string
+	// Members are the remote brokers, one bridge each: the host:port
+	// addresses to try in turn (several for a failover:(...) member).
+	Members [][]string
+	// TTL is how many brokers a message or a consumer's demand may cross
+	// (network_ttl).
+	TTL int
+	// Conduit merges the remote consumers of a queue into one local
+	// subscription; without it each remote consumer gets its own, so the
+	// remote broker gets a share of the queue in proportion to its
+	// consumers. Topic subscriptions are always merged: a topic message
+	// crosses once per remote broker.
+	Conduit bool
+	// DecreasePriority lowers a bridge subscription's priority by one per
+	// broker the demand came through, so nearer consumers are preferred.
+	DecreasePriority bool
+	// Excluded destinations are never forwarded; if DynamicallyIncluded is
+	// not empty, only what it matches is forwarded on demand;
+	// StaticallyIncluded destinations are forwarded with or without demand.
+	Excluded, DynamicallyIncluded, StaticallyIncluded []message.Destination
+	// Prefetch is the window of each bridge subscription.
+	Prefetch int
+	// Username and Password authenticate to the remote brokers.
+	Username, Password string
+	// MinBackoff and MaxBackoff bound the wait between connection
+	// attempts (doubling from the first). Defaults 100ms and 1s: a member
+	// that is a slave refuses connections until it becomes master, and the
+	// bridge should follow a failover at once.
+	MinBackoff, MaxBackoff time.Duration
+	// Sender tunes how outboxes are sent.
+	Sender SenderConfig
+}
+
+// NetworkConsumerPriority is the priority of a bridge subscription (minus
+// one per hop with DecreasePriority), below every local consumer's
+// default 0: ActiveMQ 5.18's ConsumerInfo.NETWORK_CONSUMER_PRIORITY.
+const NetworkConsumerPriority = -5
+
+func (c *Connector) ensureDefaults() {
+	if c.TTL == 0 {
+		c.TTL = 1
+	}
+	if c.Prefetch == 0 {
+		c.Prefetch = broker.DefaultQueuePrefetch
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = 100 * time.Millisecond
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = time.Second
+	}
+	c.Sender.EnsureDefaults()
+}
+
+func (c *Connector) validate() error {
+	switch {
+	case c.Name == "" || strings.ContainsAny(c.Name, "/\x00\n"):
+		return fmt.Errorf("network: connector name %q: want a name without '/'", c.Name)
+	case len(c.Members) == 0:
+		return fmt.Errorf("network: connector %s: no remote broker", c.Name)
+	case c.TTL < 1 || c.Prefetch < 1 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff:
+		return fmt.Errorf("network: connector %s: invalid settings", c.Name)
+	}
+	for _, m := range c.Members {
+		if len(m) == 0 {
+			return fmt.Errorf("network: connector %s: a member without an address", c.Name)
+		}
+	}
+	return c.Sender.Validate()
+}
+
+// Bridge states, as Status reports them.
+const (
+	StateConnecting = "connecting"
+	StateConnected  = "connected"
+	StateBackoff    = "backing off"
+	StateStandby    = "standby" // connected to a broker another bridge of the connector already serves
+	StateStopped    = "stopped"
+)
+
+// Status is what one bridge shows (pier network status, metrics).
+type Status struct {
+	Connector    string    `json:"connector"`
+	Remote       string    `json:"remote"`                  // the member's addresses, comma-separated
+	RemoteBroker string    `json:"remote_broker,omitempty"` // the id of the broker it is connected to
+	Address      string    `json:"address,omitempty"`       // the address it is connected to
+	State        string    `json:"state"`
+	Since        time.Time `json:"since"`
+	LastError    string    `json:"last_error,omitempty"`
+	Demand       int       `json:"demand"`        // remote consumers it forwards for
+	Subs         int       `json:"subscriptions"` // its subscriptions on this broker
+	Forwarded    int64     `json:"forwarded"`     // messages moved into its outbox
+	Sent         int64     `json:"sent"`          // outbox entries the remote broker acknowledged (resends included)
+	Connects     int64     `json:"connects"`
+	Outbox       string    `json:"outbox,omitempty"`
+}
+
+// Network runs the bridges of every connector over one broker: Run starts
+// them, and they stop when its context ends. Only a master runs it.
+type Network struct {
+	conns []Connector
+	log   *slog.Logger
+
+	mu struct {
+		sync.Mutex
+		bridges []*bridge
+		claims  map[string]*bridge // outbox name → the bridge sending it
+	}
+}
+
+// New checks the connectors and returns a Network.
+func New(conns []Connector, log *slog.Logger) (*Network, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &Network{log: log.With("component", "network")}
+	for _, c := range conns {
+		c.ensureDefaults()
+		if err := c.validate(); err != nil {
+			return nil, err
+		}
+		n.conns = append(n.conns, c)
+	}
+	n.mu.claims = map[string]*bridge{}
+	return n, nil
+}
+
+// Run runs every bridge over b until ctx ends; it returns when all of them
+// stopped.
+func (n *Network) Run(ctx context.Context, b *broker.Broker) error {
+	var wg sync.WaitGroup
+	var bs []*bridge
+	for i := range n.conns {
+		for _, m := range n.conns[i].Members {
+			br := &bridge{net: n, cfg: &n.conns[i], addrs: m, b: b,
+				log: n.log.With("connector", n.conns[i].Name, "remote", strings.Join(m, ","))}
+			br.setState(StateConnecting, nil)
+			bs = append(bs, br)
+		}
+	}
+	n.mu.Lock()
+	n.mu.bridges = bs
+	n.mu.Unlock()
+	for _, br := range bs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			br.run(ctx)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// Status returns every bridge's status, in configuration order.
+func (n *Network) Status() []Status {
+	n.mu.Lock()
+	bs := slices.Clone(n.mu.bridges)
+	n.mu.Unlock()
+	out := make([]Status, 0, len(bs))
+	for _, br := range bs {
+		out = append(out, br.status())
+	}
+	return out
+}
+
+// claim makes br the sender of outbox name unless another bridge is.
+func (n *Network) claim(name string, br *bridge) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if o := n.mu.claims[name]; o != nil && o != br {
+		return false
+	}
+	n.mu.claims[name] = br
+	return true
+}
+
+func (n *Network) release(name string, br *bridge) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.mu.claims[name] == br {
+		delete(n.mu.claims, name)
+	}
+}
+
+// bridge links this broker to one member of a connector.
+type bridge struct {
+	net   *Network
+	cfg   *Connector
+	addrs []string
+	b     *broker.Broker
+	log   *slog.Logger
+
+	forwarded, sent, connects atomic.Int64
+
+	mu struct {
+		sync.Mutex
+		state   string
+		since   time.Time
+		lastErr string
+		remote  string
+		addr    string
+		outbox  string
+		sender  *Sender
+		demand  int
+		subs    int
+	}
+}
+
+func (br *bridge) setState(s string, err error) {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.mu.state != s {
+		br.mu.state, br.mu.since = s, time.Now()
+	}
+	if err != nil {
+		br.mu.lastErr = err.Error()
+	}
+}
+
+func (br *bridge) status() Status {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	st := Status{Connector: br.cfg.Name, Remote: strings.Join(br.addrs, ","), RemoteBroker: br.mu.remote,
+		Address: br.mu.addr, State: br.mu.state, Since: br.mu.since, LastError: br.mu.lastErr,
+		Demand: br.mu.demand, Subs: br.mu.subs, Forwarded: br.forwarded.Load(),
+		Connects: br.connects.Load(), Outbox: br.mu.outbox, Sent: br.sent.Load()}
+	if br.mu.sender != nil {
+		st.Sent += br.mu.sender.Stats().Sent
+	}
+	return st
+}
+
+// run connects, bridges until the connection fails, and connects again
+// with back-off, until ctx ends.
+func (br *bridge) run(ctx context.Context) {
+	wait := br.cfg.MinBackoff
+	for {
+		connected, err := br.session(ctx)
+		if ctx.Err() != nil {
+			br.setState(StateStopped, nil)
+			return
+		}
+		if connected {
+			wait = br.cfg.MinBackoff
+			br.log.Warn("bridge down; connecting again", "err", err)
+		} else {
+			br.log.Debug("bridge cannot connect", "err", err)
+		}
+		br.setState(StateBackoff, err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			br.setState(StateStopped, nil)
+			return
+		case <-t.C:
+		}
+		wait = min(2*wait, br.cfg.MaxBackoff)
+		br.setState(StateConnecting, nil)
+	}
+}
+
+// dial connects to the first member address that answers.
+func (br *bridge) dial(ctx context.Context) (*client.Conn, string, error) {
+	var errs []error
+	for _, a := range br.addrs {
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		c, err := client.Dial(dctx, "tcp://"+a, client.Options{Username: br.cfg.Username, Password: br.cfg.Password,
+			NoTopicAdvisories: true, Logger: br.log, MaxInactivity: 10 * time.Second})
+		cancel()
+		if err == nil {
+			return c, a, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, "", errors.Join(errs...)
+}
+
+// session runs one connection: demand from the remote broker's consumer
+// advisories becomes bridge subscriptions here, whose deliveries are moved
+// into the outbox, which the sender sends. connected says whether the
+// remote broker was reached.
+func (br *bridge) session(ctx context.Context) (connected bool, err error) {
+	conn, addr, err := br.dial(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		conn.Close(cctx)
+		cancel()
+	}()
+	remote := conn.BrokerID()
+	switch {
+	case remote == "":
+		return false, fmt.Errorf("network: %s announced no broker id", addr)
+	case remote == br.b.ID():
+		return false, fmt.Errorf("network: %s is this broker (%s)", addr, remote)
+	}
+	obName := br.cfg.Name + "/" + strings.TrimPrefix(remote, "ID:")
+	if !br.net.claim(obName, br) {
+		br.setState(StateStandby, nil)
+		return false, fmt.Errorf("network: %s (%s) is already bridged by another member of %s", addr, remote, br.cfg.Name)
+	}
+	defer br.net.release(obName, br)
+	ob, err := br.b.Outbox(obName)
+	if err != nil {
+		return true, err
+	}
+	snd, err := NewSender(br.cfg.Sender, ob, nil, br.log)
+	if err != nil {
+		return true, err
+	}
+	br.connects.Add(1)
+	br.mu.Lock()
+	br.mu.remote, br.mu.addr, br.mu.outbox, br.mu.sender = remote, addr, obName, snd
+	br.mu.Unlock()
+	defer func() {
+		br.mu.Lock()
+		br.sent.Add(snd.Stats().Sent)
+		br.mu.sender, br.mu.demand, br.mu.subs = nil, 0, 0
+		br.mu.Unlock()
+	}()
+
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	fw := newForwarder(br, ob, snd)
+	local, err := br.b.Connect(broker.ConnOptions{Sink: fw})
+	if err != nil {
+		return true, err
+	}
+	defer local.CloseAfter(0) // what the bridge holds was never forwarded: not a redelivery
+	fw.conn = local
+	d := &demand{br: br, local: local, remote: remote, keys: map[string]*need{}, consumers: map[string]string{}}
+	if err := d.static(sctx); err != nil {
+		return true, err
+	}
+	br.setState(StateConnected, nil)
+	br.log.Info("bridge connected", "remote_broker", remote, "address", addr)
+
+	var wg sync.WaitGroup
+	run := func(f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(sctx); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+	run(func(ctx context.Context) error { return snd.Pump(ctx, conn) })
+	run(fw.run)
+	run(func(ctx context.Context) error { return d.watch(ctx, conn) })
+	select {
+	case <-sctx.Done():
+	case <-conn.Done():
+		cancel(fmt.Errorf("network: connection to %s lost: %w", addr, conn.Err()))
+	}
+	wg.Wait()
+	return true, context.Cause(sctx)
+}
+
