@@ -382,4 +382,3 @@ func (br *bridge) session(ctx context.Context) (connected bool, err error) {
 	wg.Wait()
 	return true, context.Cause(sctx)
 }
-
