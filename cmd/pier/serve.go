@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"runtime/pprof"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/config"
 	"github.com/piermq/pier/internal/ha"
+	"github.com/piermq/pier/internal/network"
 	"github.com/piermq/pier/internal/protocol/openwire"
 	"github.com/piermq/pier/internal/protocol/stomp"
 	"github.com/piermq/pier/internal/replication"
@@ -74,10 +74,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	srv, err := newServer(cfg, log)
+	srv, nw, err := newServer(cfg, log)
 	if err != nil {
 		return err
 	}
+	_ = nw
 	if cfg.Console.Listen == "" {
 		return srv.Run(ctx)
 	}
@@ -116,9 +117,9 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 // newServer wires the configuration's store and transports into a server.
-func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
+func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.Network, error) {
 	if cfg.Store.Kind == config.StoreSQL {
-		return nil, fmt.Errorf("store.kind %q is not available yet; use journal or replicated", cfg.Store.Kind)
+		return nil, nil, fmt.Errorf("store.kind %q is not available yet; use journal or replicated", cfg.Store.Kind)
 	}
 	bcfg := broker.Config{
 		Name:            cfg.Broker.Name,
@@ -176,7 +177,7 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
 		}
 		_, addr, err := config.ListenAddr(t.url)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var newProto func(b *broker.Broker) server.Protocol
 		switch t.name {
@@ -199,14 +200,15 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
 		}
 		deps.Listeners = append(deps.Listeners, server.Listener{Name: t.name, Addr: addr, New: newProto})
 	}
-	if len(cfg.NetworkConnectors) > 0 {
-		names := make([]string, len(cfg.NetworkConnectors))
-		for i, n := range cfg.NetworkConnectors {
-			names[i] = n.Name
-		}
-		log.Warn("network connectors not available yet; not started", "connectors", strings.Join(names, ","))
+	nw, err := newNetwork(cfg, log)
+	if err != nil {
+		return nil, nil, err
 	}
-	return server.New(bcfg, deps)
+	if nw != nil {
+		deps.Services = append(deps.Services, server.Service{Name: "network", Run: nw.Run})
+	}
+	srv, err := server.New(bcfg, deps)
+	return srv, nw, err
 }
 
 // openReplicated starts this broker's replica of a replicated group. The

@@ -57,7 +57,19 @@ type Deps struct {
 	// the broker serves only while the gate says it is master.
 	OpenStore func(ctx context.Context) (store.Store, error)
 	Listeners []Listener
-	Log       *slog.Logger
+	// Services run beside the listeners in every span of service, over
+	// that span's broker (the network bridges: only a master runs them).
+	// Each is started once the listeners are open and stopped (its
+	// context ended, its return awaited) before they close.
+	Services []Service
+	Log      *slog.Logger
+}
+
+// Service is work a master does besides serving clients.
+type Service struct {
+	Name string
+	// Run runs until ctx ends; an error it returns before that is logged.
+	Run func(ctx context.Context, b *broker.Broker) error
 }
 
 // Server runs one broker.
@@ -171,9 +183,13 @@ func (s *Server) serve(ctx, term context.Context, st store.Store, gate Gate, sta
 	}
 	var rs []*running
 	var stopping atomic.Bool
+	svcCtx, svcStop := context.WithCancel(term)
+	var svcs sync.WaitGroup
 	stop := func() {
 		stopping.Store(true)
 		s.serving.Store(false)
+		svcStop()
+		svcs.Wait()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for _, r := range rs {
@@ -200,6 +216,15 @@ func (s *Server) serve(ctx, term context.Context, st store.Store, gate Gate, sta
 		s.mu.Unlock()
 		go func() { r.done <- r.p.Serve(ln) }()
 		s.log.Info("listening", "proto", l.Name, "addr", ln.Addr().String())
+	}
+	for _, sv := range s.deps.Services {
+		svcs.Add(1)
+		go func() {
+			defer svcs.Done()
+			if err := sv.Run(svcCtx, b); err != nil && svcCtx.Err() == nil {
+				s.log.Error("service stopped", "service", sv.Name, "err", err)
+			}
+		}()
 	}
 	s.readyOnce.Do(func() { close(s.ready) })
 	s.serving.Store(true)
