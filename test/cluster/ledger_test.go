@@ -67,6 +67,13 @@ func (l *ledger) ackedCount() int {
 
 // longestGap is the longest time between two acknowledged sends, and when
 // it ended.
+// receivedCount returns how many distinct messages the consumer got.
+func (l *ledger) receivedCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.mu.got)
+}
+
 func (l *ledger) longestGap() (time.Duration, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

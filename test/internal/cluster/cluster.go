@@ -70,6 +70,7 @@ type Cluster struct {
 	Nodes []*Node // in ID order: a, b, c, ...
 
 	t    testing.TB
+	opts Options
 	bin  string
 	http *http.Client
 	stop chan struct{}
@@ -94,6 +95,16 @@ const pollTimeout = 500 * time.Millisecond
 // Master). Every process is killed when the test ends.
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
+	c := Plan(t, opts)
+	c.Launch("")
+	return c
+}
+
+// Plan chooses the nodes' ports and directories without starting them, so
+// that two groups can name each other in their configurations (network
+// connectors); Launch starts them.
+func Plan(t testing.TB, opts Options) *Cluster {
+	t.Helper()
 	bin := os.Getenv("PIER_BIN")
 	if bin == "" {
 		t.Skip("PIER_BIN is not set: go build -o /tmp/pier ./cmd/pier && PIER_BIN=/tmp/pier go test -tags crossprocess ./test/cluster/")
@@ -104,7 +115,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.Name == "" {
 		opts.Name = "cluster"
 	}
-	c := &Cluster{t: t, bin: bin, stop: make(chan struct{}),
+	c := &Cluster{t: t, bin: bin, stop: make(chan struct{}), opts: opts,
 		http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
 	dir := t.TempDir()
 	for i := range opts.Nodes {
@@ -128,6 +139,17 @@ func Start(t testing.TB, opts Options) *Cluster {
 			Replication: hp(3), DataDir: pl.DataDir, Config: filepath.Join(dir, id+".yaml"),
 			c: c, prefix: pl.Prefix, log: &logBuffer{}})
 	}
+	return c
+}
+
+// Launch writes the configurations (with extra YAML appended to each, after
+// Options.Extra), starts every node and waits until each replication port
+// answers.
+func (c *Cluster) Launch(extra string) {
+	t := c.t
+	t.Helper()
+	opts := c.opts
+	opts.Extra += "\n" + extra
 	for _, n := range c.Nodes {
 		if err := os.MkdirAll(n.DataDir, 0o755); err != nil {
 			t.Fatal(err)
@@ -144,7 +166,15 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	c.wg.Add(1)
 	go c.watch()
-	return c
+}
+
+// OpenWireURLs returns the nodes' client URLs, tcp://host:port each.
+func (c *Cluster) OpenWireURLs() []string {
+	urls := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		urls[i] = "tcp://" + n.OpenWire
+	}
+	return urls
 }
 
 // indent puts prefix before every non-empty line of s.
@@ -218,11 +248,7 @@ func freePorts(host string, k int) ([]int, error) {
 // failover:(tcp://a,tcp://b,...)?randomize=false&initialReconnectDelay=100&maxReconnectDelay=1000.
 // Append more options with "&".
 func (c *Cluster) FailoverURL() string {
-	urls := make([]string, len(c.Nodes))
-	for i, n := range c.Nodes {
-		urls[i] = "tcp://" + n.OpenWire
-	}
-	return "failover:(" + strings.Join(urls, ",") + ")?randomize=false&initialReconnectDelay=100&maxReconnectDelay=1000"
+	return "failover:(" + strings.Join(c.OpenWireURLs(), ",") + ")?randomize=false&initialReconnectDelay=100&maxReconnectDelay=1000"
 }
 
 // Master waits up to timeout until exactly one node answers /readyz with

@@ -1,0 +1,90 @@
+//go:build crossprocess
+
+package cluster
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/piermq/pier/test/internal/cluster"
+)
+
+// connectorYAML is a network connector to every member of group to, as in
+// ../shared/examples/seed.
+func connectorYAML(name string, to *cluster.Cluster) string {
+	return fmt.Sprintf("network_connectors:\n  - name: %s\n    uri: static:(%s)\n    duplex: false\n    network_ttl: 1\n",
+		name, strings.Join(to.OpenWireURLs(), ","))
+}
+
+// seed starts the seed topology: two replicated groups of three, each
+// bridged to every member of the other.
+func seed(t *testing.T) (one, two *cluster.Cluster) {
+	t.Helper()
+	name := strings.ToLower(t.Name())
+	one = cluster.Plan(t, cluster.Options{Name: name + "-one"})
+	two = cluster.Plan(t, cluster.Options{Name: name + "-two"})
+	one.Launch(connectorYAML("to-group-two", two))
+	two.Launch(connectorYAML("to-group-one", one))
+	for _, g := range []*cluster.Cluster{one, two} {
+		if _, err := g.Master(electTimeout); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return one, two
+}
+
+// waitReceived waits until the consumer got more messages than now.
+func waitReceived(t *testing.T, l *ledger, more int) {
+	t.Helper()
+	target := l.receivedCount() + more
+	deadline := time.Now().Add(progressTimeout)
+	for l.receivedCount() < target {
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer stuck: %d messages received, want %d within %s", l.receivedCount(), target, progressTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSeedTopologyKillMasters: producers on group one, consumers on group
+// two, the two groups bridged both ways by network connectors. The master
+// of each group is killed in turn (twice each) while messages flow; every
+// acknowledged send is consumed exactly once.
+func TestSeedTopologyKillMasters(t *testing.T) {
+	one, two := seed(t)
+	l := newLedger(queueName(t))
+	k := l.startConsumer(t, two.FailoverURL(), 1)
+	p := l.startProducer(t, one.FailoverURL(), 2*time.Millisecond)
+	waitProgress(t, l, 200)
+	waitReceived(t, l, 100)
+	for round := range 2 {
+		for _, g := range []struct {
+			name string
+			c    *cluster.Cluster
+		}{{"one", one}, {"two", two}} {
+			m, err := g.c.Master(electTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			m.Kill()
+			next, err := g.c.Master(electTimeout)
+			if err != nil {
+				t.Fatalf("group %s after killing %s: %v", g.name, m.ID, err)
+			}
+			took := time.Since(start)
+			if err := m.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitProgress(t, l, 100)
+			waitReceived(t, l, 100)
+			t.Logf("round %d: group %s's master %s killed; %s master after %s; messages flow again",
+				round+1, g.name, m.ID, next.ID, took.Round(time.Millisecond))
+		}
+	}
+	p.stop()
+	k.drain(t, drainTimeout)
+	l.check(t, true)
+}
