@@ -104,6 +104,28 @@ func (o *Outbox) Remove(ctx context.Context, seqs ...uint64) error {
 	return nil
 }
 
+// DeadLetter moves an entry the remote broker cannot take to the dead
+// letter queue, with reason as its dlqDeliveryFailureCause, in one synced
+// batch.
+func (o *Outbox) DeadLetter(ctx context.Context, r store.Record, reason string) error {
+	m := r.Msg.Clone()
+	if m.OriginalDest.IsZero() {
+		m.OriginalDest = m.Dest
+	}
+	m.Dest = message.Destination{Kind: message.Queue, Name: o.b.cfg.DLQ}
+	m.Expiration = 0
+	if m.Properties == nil {
+		m.Properties = map[string]any{}
+	}
+	m.Properties["dlqDeliveryFailureCause"] = reason
+	ch := &change{sends: []*message.Message{m}, moved: true}
+	ch.also.Remove(o.key, r.Seq)
+	if err := o.b.apply(ctx, ch); err != nil {
+		return fmt.Errorf("broker: dead-letter from outbox %s: %w", o.name, err)
+	}
+	return nil
+}
+
 // Forward moves the given deliveries of subscription subID into the outbox
 // in one synced store batch: each is removed from its queue and added to
 // the outbox, re-stamped with the outbox's producer id, its new sequence

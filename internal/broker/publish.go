@@ -17,6 +17,11 @@ type change struct {
 	sends  []*message.Message
 	acks   []held
 	dead   []deadItem
+	// moved says the sends are moved from elsewhere in this broker's
+	// store (an outbox's dead letters), not sent by a producer: no
+	// duplicate check. also holds more store operations of the batch.
+	moved bool
+	also  store.Batch
 }
 
 type deadItem struct {
@@ -90,7 +95,7 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 	}
 	var sent []*message.Message
 	for _, m := range ch.sends {
-		if b.audit.duplicate(m) {
+		if !ch.moved && b.audit.duplicate(m) {
 			continue // a resend after failover: stored already
 		}
 		sent = append(sent, m)
@@ -119,6 +124,7 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 			places = append(places, p)
 		}
 	}
+	batch.Ops = append(batch.Ops, ch.also.Ops...)
 	if len(batch.Ops) > 0 {
 		if err := b.st.Apply(ctx, &batch); err != nil {
 			if errors.Is(err, store.ErrFull) {
@@ -128,7 +134,9 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 		}
 	}
 	for _, m := range sent {
-		b.audit.stored(m)
+		if !ch.moved {
+			b.audit.stored(m)
+		}
 	}
 	b.settle(places)
 	for q, es := range groupByQueue(ch.acks) {

@@ -113,6 +113,7 @@ type Status struct {
 	Subs         int       `json:"subscriptions"` // its subscriptions on this broker
 	Forwarded    int64     `json:"forwarded"`     // messages moved into its outbox
 	Sent         int64     `json:"sent"`          // outbox entries the remote broker acknowledged (resends included)
+	DeadLettered int64     `json:"dead_lettered"` // outbox entries moved to the dead letter queue here (no form on the remote, or refused)
 	Connects     int64     `json:"connects"`
 	Outbox       string    `json:"outbox,omitempty"`
 }
@@ -213,7 +214,7 @@ type bridge struct {
 	b     *broker.Broker
 	log   *slog.Logger
 
-	forwarded, sent, connects atomic.Int64
+	forwarded, sent, dead, connects atomic.Int64
 
 	mu struct {
 		sync.Mutex
@@ -246,9 +247,11 @@ func (br *bridge) status() Status {
 	st := Status{Connector: br.cfg.Name, Remote: strings.Join(br.addrs, ","), RemoteBroker: br.mu.remote,
 		Address: br.mu.addr, State: br.mu.state, Since: br.mu.since, LastError: br.mu.lastErr,
 		Demand: br.mu.demand, Subs: br.mu.subs, Forwarded: br.forwarded.Load(),
-		Connects: br.connects.Load(), Outbox: br.mu.outbox, Sent: br.sent.Load()}
+		Connects: br.connects.Load(), Outbox: br.mu.outbox, Sent: br.sent.Load(), DeadLettered: br.dead.Load()}
 	if br.mu.sender != nil {
-		st.Sent += br.mu.sender.Stats().Sent
+		ss := br.mu.sender.Stats()
+		st.Sent += ss.Sent
+		st.DeadLettered += ss.DeadLettered
 	}
 	return st
 }
@@ -340,7 +343,9 @@ func (br *bridge) session(ctx context.Context) (connected bool, err error) {
 	br.mu.Unlock()
 	defer func() {
 		br.mu.Lock()
-		br.sent.Add(snd.Stats().Sent)
+		ss := snd.Stats()
+		br.sent.Add(ss.Sent)
+		br.dead.Add(ss.DeadLettered)
 		br.mu.sender, br.mu.demand, br.mu.subs = nil, 0, 0
 		br.mu.Unlock()
 	}()

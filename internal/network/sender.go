@@ -20,6 +20,8 @@ type Outbox interface {
 	Read(ctx context.Context, after uint64, max int) ([]store.Record, error)
 	// Remove deletes entries durably.
 	Remove(ctx context.Context, seqs ...uint64) error
+	// DeadLetter moves an entry to the dead letter queue, durably.
+	DeadLetter(ctx context.Context, r store.Record, reason string) error
 }
 
 // Dialer connects to the remote broker. A failover: URI makes the client
@@ -36,6 +38,10 @@ type SenderConfig struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Batch is how many outbox entries are read at once.
 	Batch int
+	// MaxRefusals is how often in a row the remote broker may refuse an
+	// entry (an error answer, not a lost connection) before it is
+	// dead-lettered here, so that it does not hold up the rest.
+	MaxRefusals int
 }
 
 // EnsureDefaults fills unset fields.
@@ -52,11 +58,14 @@ func (c *SenderConfig) EnsureDefaults() {
 	if c.Batch == 0 {
 		c.Batch = 100
 	}
+	if c.MaxRefusals == 0 {
+		c.MaxRefusals = 3
+	}
 }
 
 // Validate reports settings that cannot work.
 func (c *SenderConfig) Validate() error {
-	if c.Poll <= 0 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff || c.Batch <= 0 {
+	if c.Poll <= 0 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff || c.Batch <= 0 || c.MaxRefusals <= 0 {
 		return fmt.Errorf("network: sender: invalid config %+v", *c)
 	}
 	return nil
@@ -64,9 +73,9 @@ func (c *SenderConfig) Validate() error {
 
 // SenderStats counts what a Sender did.
 type SenderStats struct {
-	Sent     int64 // entries the remote acknowledged (resends included)
-	Dropped  int64 // entries removed unsent: no form on the remote broker
-	Connects int64 // connections made
+	Sent         int64 // entries the remote acknowledged (resends included)
+	DeadLettered int64 // entries moved to the dead letter queue: no form on the remote broker, or refused
+	Connects     int64 // connections made
 }
 
 // Sender sends an outbox to a remote broker: in sequence order, each
@@ -82,7 +91,8 @@ type Sender struct {
 	log    *slog.Logger
 	notify chan struct{}
 
-	sent, dropped, connects atomic.Int64
+	sent, dead, connects atomic.Int64
+	refused              struct{ seq, n uint64 } // the entry refused last, and how often in a row (pump's goroutine)
 }
 
 // NewSender creates a Sender; Run runs it.
@@ -108,7 +118,7 @@ func (s *Sender) Notify() {
 
 // Stats returns the counters.
 func (s *Sender) Stats() SenderStats {
-	return SenderStats{Sent: s.sent.Load(), Dropped: s.dropped.Load(), Connects: s.connects.Load()}
+	return SenderStats{Sent: s.sent.Load(), DeadLettered: s.dead.Load(), Connects: s.connects.Load()}
 }
 
 // Run sends until ctx ends, then returns ctx's error.
@@ -196,20 +206,36 @@ func (s *Sender) pump(ctx context.Context, conn *client.Conn, prod *client.Produ
 	}
 }
 
-// send forwards one entry and removes it.
+// send forwards one entry and removes it. An entry that has no form on
+// the remote broker, or that it refused MaxRefusals times in a row, is
+// dead-lettered here instead.
 func (s *Sender) send(ctx context.Context, prod *client.Producer, r store.Record) error {
 	m, dest, err := toClient(r.Msg)
 	if errors.Is(err, errCannotForward) {
-		s.log.Warn("outbox entry cannot be forwarded; dropped", "dest", r.Msg.Dest.String(), "seq", r.Seq, "err", err)
-		if err := s.ob.Remove(ctx, r.Seq); err != nil {
-			return err
-		}
-		s.dropped.Add(1)
-		return nil
+		return s.deadLetter(ctx, r, err.Error())
 	}
-	if err := prod.Send(ctx, m, client.To(dest), client.Forward(r.Msg.ProducerID, r.Msg.ProducerSeq)); err != nil {
+	err = prod.Send(ctx, m, client.To(dest), client.Forward(r.Msg.ProducerID, r.Msg.ProducerSeq))
+	var refused *client.BrokerError
+	if errors.As(err, &refused) || errors.Is(err, client.ErrInvalidDestination) {
+		if s.refused.seq != r.Seq {
+			s.refused.seq, s.refused.n = r.Seq, 0
+		}
+		if s.refused.n++; s.refused.n >= uint64(s.cfg.MaxRefusals) {
+			return s.deadLetter(ctx, r, fmt.Sprintf("refused by the remote broker %d times: %v", s.refused.n, err))
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("network: send %d: %w", r.Seq, err)
 	}
 	s.sent.Add(1)
 	return s.ob.Remove(ctx, r.Seq)
+}
+
+func (s *Sender) deadLetter(ctx context.Context, r store.Record, reason string) error {
+	s.log.Warn("outbox entry cannot be forwarded; dead-lettered", "dest", r.Msg.Dest.String(), "seq", r.Seq, "reason", reason)
+	if err := s.ob.DeadLetter(ctx, r, reason); err != nil {
+		return err
+	}
+	s.dead.Add(1)
+	return nil
 }

@@ -233,7 +233,7 @@ func TestSenderForwardsOutboxOnce(t *testing.T) {
 	if err := stop(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run: %v", err)
 	}
-	if st := s.Stats(); st.Sent != 25 || st.Dropped != 0 || st.Connects != 1 {
+	if st := s.Stats(); st.Sent != 25 || st.DeadLettered != 0 || st.Connects != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	if n := pending(a, "work"); n != 0 {
