@@ -48,6 +48,10 @@ type Options struct {
 	// Placement places node i (IDs "a", "b", ... in order); missing
 	// entries and empty fields take the defaults.
 	Placement []Placement
+	// Journal makes each node a single broker with its own journal
+	// (store.kind: journal) instead of a replica: with Nodes 1, a single
+	// broker for network tests.
+	Journal bool
 }
 
 // Placement says where a node runs.
@@ -192,6 +196,23 @@ func (c *Cluster) config(n *Node, opts Options) string {
 	var peers strings.Builder
 	for _, p := range c.Nodes {
 		fmt.Fprintf(&peers, "      %s: tcp://%s\n", p.ID, p.Replication)
+	}
+	if opts.Journal {
+		return fmt.Sprintf(`broker:
+  name: %s
+  data_dir: %s
+transports:
+  openwire: tcp://%s
+  stomp: stomp://%s
+  mqtt: ""
+  ws: ""
+  amqp: ""
+console:
+  listen: %s
+store:
+  kind: journal
+%s
+`, opts.Name, n.DataDir, n.OpenWire, n.STOMP, n.Console, opts.Extra)
 	}
 	return fmt.Sprintf(`broker:
   name: %s

@@ -86,7 +86,12 @@ func (n *Node) awaitUp(p *proc) error {
 	deadline := time.Now().Add(UpTimeout)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := replication.QueryStatus(ctx, n.Replication)
+		var err error
+		if n.c.opts.Journal {
+			err = n.healthy(ctx) // no replication port
+		} else {
+			_, err = replication.QueryStatus(ctx, n.Replication)
+		}
 		cancel()
 		if err == nil {
 			return nil
@@ -100,6 +105,23 @@ func (n *Node) awaitUp(p *proc) error {
 			return fmt.Errorf("cluster: node %s: replication port %s not up after %s: %v", n.ID, n.Replication, UpTimeout, err)
 		}
 	}
+}
+
+// healthy asks the node's console for /healthz.
+func (n *Node) healthy(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.Console+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := n.c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cluster: /healthz of %s: %s", n.ID, resp.Status)
+	}
+	return nil
 }
 
 // take detaches the running process (nil if none) and marks its end as
