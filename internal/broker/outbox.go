@@ -166,7 +166,6 @@ func (o *Outbox) add(ctx context.Context, hs []held) error {
 		m = m.Clone()
 		m.ProducerID, m.ProducerSeq = o.producer, int64(seq)
 		m.BrokerPath = append(slices.Clip(m.BrokerPath), o.b.ID())
-		m.Persistent = true
 		m.DeliveryCount = 0
 		batch.Add(o.key, seq, m)
 	}

@@ -292,7 +292,7 @@ func (br *bridge) dial(ctx context.Context) (*client.Conn, string, error) {
 	for _, a := range br.addrs {
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		c, err := client.Dial(dctx, "tcp://"+a, client.Options{Username: br.cfg.Username, Password: br.cfg.Password,
-			NoTopicAdvisories: true, Logger: br.log, MaxInactivity: 10 * time.Second})
+			NoTopicAdvisories: true, AlwaysSyncSend: true, Logger: br.log, MaxInactivity: 10 * time.Second})
 		cancel()
 		if err == nil {
 			return c, a, nil

@@ -459,3 +459,49 @@ func TestBridgeFullMeshNoCircles(t *testing.T) {
 		t.Errorf("%d forwards for 300 messages", fwd)
 	}
 }
+
+// A non-persistent message stays non-persistent on the remote broker.
+func TestBridgeKeepsDeliveryMode(t *testing.T) {
+	ns := nodes(t, "a", "b")
+	a, b := ns[0], ns[1]
+	link(t, a, 1, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := dial(t, b)
+	s, err := c.Session(ctx, client.AutoAck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := s.Consumer(ctx, client.Queue("work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a's bridge to see b's consumer", func() bool { return demandOf(a) == 1 })
+	pc := dial(t, a)
+	ps, err := pc.Session(ctx, client.AutoAck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ps.Producer(ctx, client.Queue("work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, client.NewTextMessage("np"), client.NonPersistent()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, client.NewTextMessage("p")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		text       string
+		persistent bool
+	}{{"np", false}, {"p", true}} {
+		m, err := k.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text, _ := m.Text(); text != want.text || m.Persistent != want.persistent {
+			t.Errorf("got %q persistent=%v, want %q persistent=%v", text, m.Persistent, want.text, want.persistent)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func toClient(m *message.Message) (*client.Message, *client.Destination, error) 
 		cm.ReplyTo = client.ParseDestination(m.ReplyTo.String())
 	}
 	cm.CorrelationID, cm.Type = m.CorrelationID, m.Type
-	cm.Priority, cm.Persistent = int(m.Priority), true
+	cm.Priority, cm.Persistent = int(m.Priority), m.Persistent
 	cm.GroupID, cm.GroupSeq = m.GroupID, int(m.GroupSeq)
 	cm.BrokerPath = m.BrokerPath
 	if m.Timestamp > 0 {
