@@ -62,7 +62,8 @@ func TestForwardMovesDeliveriesToOutbox(t *testing.T) {
 	}
 	for _, r := range recs {
 		m := r.Msg
-		if m.ProducerID != "ID:pier-bridge:ID:a:c/b" || m.ProducerSeq != int64(r.Seq) || !m.Persistent {
+		// Stored either way; the delivery mode stays the producer's.
+		if m.ProducerID != "ID:pier-bridge:ID:a:c/b" || m.ProducerSeq != int64(r.Seq) || m.Persistent != (string(m.Body) != "m2") {
 			t.Errorf("%s: producer %q seq %d (entry %d), persistent %v", m.Body, m.ProducerID, m.ProducerSeq, r.Seq, m.Persistent)
 		}
 		if !slices.Equal(m.BrokerPath, []string{"ID:a"}) {
