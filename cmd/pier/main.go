@@ -1,5 +1,6 @@
 // Command pier is the Pier message broker and its tools: serve runs a
-// broker; produce, consume and bench talk to one. main only wires: every
+// broker; produce, consume and bench talk to one; cluster and network show
+// its replication group and bridges. main only wires: every
 // piece of behaviour lives in internal/.
 package main
 
@@ -28,6 +29,7 @@ func commands() []command {
 		{"browse", "print the messages on a queue without consuming them", runBrowse},
 		{"bench", "measure throughput and latency against a broker", runBench},
 		{"cluster", "show the members of a replicated group (cluster status)", runCluster},
+		{"network", "show the network bridges of a broker (network status)", runNetwork},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -78,7 +78,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	_ = nw
 	if cfg.Console.Listen == "" {
 		return srv.Run(ctx)
 	}
@@ -87,7 +86,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("console listener: %w", err)
 	}
-	adm := admin.New(srv.Serving, log)
+	opts := admin.Options{Ready: srv.Serving}
+	if nw != nil { // nil: no connectors configured
+		opts.Network = func() any { return nw.Status() }
+	}
+	adm := admin.New(opts, log)
 	served := make(chan error, 1)
 	go func() { served <- adm.Serve(ln) }()
 	log.Info("listening", "proto", "http", "addr", ln.Addr().String())

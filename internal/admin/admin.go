@@ -1,53 +1,118 @@
 // Package admin serves the broker's HTTP side on the console port: health
-// (/healthz: the process is up) and readiness (/readyz: this broker is
-// master and serving clients) for load balancers and orchestrators. The web
-// console, REST API and metrics will live here too.
+// (/healthz: the process is up), readiness (/readyz: this broker is master
+// and serving clients), the network bridges (/network, JSON) and Prometheus
+// metrics (/metrics). The web console and REST API will live here too.
 package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
+
+// Options are what the console reports on.
+type Options struct {
+	// Ready reports whether the broker serves clients (/readyz,
+	// pier_serving). Required.
+	Ready func() bool
+	// Network returns the status of every network bridge, a slice of
+	// records that encode to JSON with the fields connector, remote, state,
+	// demand, subscriptions, forwarded, sent and connects (others are
+	// served as they are). Nil when no connectors are configured.
+	Network func() any
+}
 
 // Server is the HTTP server of the console port.
 type Server struct {
-	http  *http.Server
-	ready func() bool
+	http *http.Server
+	opts Options
 }
 
-// New returns a server; ready reports whether the broker serves clients.
-func New(ready func() bool, log *slog.Logger) *Server {
+// New returns a server with its own metrics registry.
+func New(opts Options, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{ready: ready}
+	log = log.With("component", "admin")
+	s := &Server{opts: opts}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collector{s},
+	)
+	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /network", s.network)
+	// A broken bridge record must not hide the other metrics: serve what
+	// was gathered and log the error.
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: errLog, ErrorHandling: promhttp.ContinueOnError,
+	}))
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.With("component", "admin").Handler(), slog.LevelWarn),
+		ErrorLog:          errLog,
 	}
 	return s
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if !s.ready() {
+	if !s.opts.Ready() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("not ready\n"))
 		return
 	}
 	w.Write([]byte("ready\n"))
 }
+
+// network serves {"bridges":[...]}: what Options.Network returns, as it is.
+func (s *Server) network(w http.ResponseWriter, _ *http.Request) {
+	raw, err := s.bridges()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		Bridges json.RawMessage `json:"bridges"`
+	}{raw})
+}
+
+// bridges returns the bridges' status as a JSON array, empty when there are
+// none.
+func (s *Server) bridges() (json.RawMessage, error) {
+	if s.opts.Network == nil {
+		return json.RawMessage("[]"), nil
+	}
+	raw, err := json.Marshal(s.opts.Network())
+	if err != nil {
+		return nil, fmt.Errorf("admin: network status: %w", err)
+	}
+	if string(raw) == "null" {
+		return json.RawMessage("[]"), nil
+	}
+	return raw, nil
+}
+
+// Handler returns the console's routes, for tests and for mounting
+// elsewhere.
+func (s *Server) Handler() http.Handler { return s.http.Handler }
 
 // Serve serves HTTP on ln until Shutdown; it then returns nil.
 func (s *Server) Serve(ln net.Listener) error {

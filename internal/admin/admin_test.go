@@ -2,16 +2,20 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
 	var ready atomic.Bool
-	s := New(ready.Load, nil)
+	s := New(Options{Ready: ready.Load}, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -47,5 +51,103 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Serve after Shutdown: %v", err)
+	}
+}
+
+// fakeBridge stands in for network.Status: the same JSON field names.
+type fakeBridge struct {
+	Connector string    `json:"connector"`
+	Remote    string    `json:"remote"`
+	State     string    `json:"state"`
+	Since     time.Time `json:"since"`
+	LastError string    `json:"last_error,omitempty"`
+	Demand    int       `json:"demand"`
+	Subs      int       `json:"subscriptions"`
+	Forwarded int64     `json:"forwarded"`
+	Sent      int64     `json:"sent"`
+	Connects  int64     `json:"connects"`
+}
+
+var fakeBridges = []fakeBridge{
+	{Connector: "east", Remote: "tcp://10.0.0.2:61616", State: "connected", Since: time.Unix(1700000000, 0).UTC(),
+		Demand: 3, Subs: 2, Forwarded: 40, Sent: 39, Connects: 1},
+	{Connector: "east", Remote: "tcp://10.0.0.3:61616", State: "backing off", LastError: "connection refused",
+		Connects: 4},
+}
+
+// get serves one request on s and returns the status code and body.
+func get(t *testing.T, s *Server, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec.Code, rec.Body.String()
+}
+
+func TestNetwork(t *testing.T) {
+	ready := func() bool { return true }
+	tests := []struct {
+		name    string
+		network func() any
+		want    string
+	}{
+		{"no connectors", nil, `{"bridges":[]}`},
+		{"nil slice", func() any { return []fakeBridge(nil) }, `{"bridges":[]}`},
+		{"bridges", func() any { return fakeBridges }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := get(t, New(Options{Ready: ready, Network: tt.network}, nil), "/network")
+			if code != http.StatusOK {
+				t.Fatalf("code %d: %s", code, body)
+			}
+			if tt.want != "" {
+				if strings.TrimSpace(body) != tt.want {
+					t.Fatalf("body %s, want %s", body, tt.want)
+				}
+				return
+			}
+			var got struct{ Bridges []fakeBridge }
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatalf("%v: %s", err, body)
+			}
+			if len(got.Bridges) != 2 || got.Bridges[0] != fakeBridges[0] || got.Bridges[1] != fakeBridges[1] {
+				t.Fatalf("bridges %+v", got.Bridges)
+			}
+		})
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	var ready atomic.Bool
+	s := New(Options{Ready: ready.Load, Network: func() any { return fakeBridges }}, nil)
+	code, body := get(t, s, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("code %d: %s", code, body)
+	}
+	const a, b = `{connector="east",remote="tcp://10.0.0.2:61616"}`, `{connector="east",remote="tcp://10.0.0.3:61616"}`
+	for _, want := range []string{
+		"pier_up 1", "pier_serving 0",
+		"pier_bridge_up" + a + " 1", "pier_bridge_up" + b + " 0",
+		"pier_bridge_demand" + a + " 3", "pier_bridge_demand" + b + " 0",
+		"pier_bridge_subscriptions" + a + " 2",
+		"pier_bridge_forwarded_total" + a + " 40",
+		"pier_bridge_sent_total" + a + " 39",
+		"pier_bridge_connects_total" + a + " 1", "pier_bridge_connects_total" + b + " 4",
+		"# TYPE pier_bridge_sent_total counter", "# TYPE pier_bridge_demand gauge",
+		"go_goroutines ", "process_cpu_seconds_total ",
+	} {
+		if !strings.Contains(body, "\n"+want) {
+			t.Errorf("no %q in:\n%s", want, body)
+		}
+	}
+	ready.Store(true)
+	if _, body := get(t, s, "/metrics"); !strings.Contains(body, "\npier_serving 1\n") {
+		t.Errorf("pier_serving when ready:\n%s", body)
+	}
+	// Without connectors there are no bridge series, and two servers have
+	// registries of their own.
+	_, body = get(t, New(Options{Ready: ready.Load}, nil), "/metrics")
+	if strings.Contains(body, "pier_bridge_") || !strings.Contains(body, "\npier_up 1\n") {
+		t.Errorf("no connectors:\n%s", body)
 	}
 }

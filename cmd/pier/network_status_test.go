@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/piermq/pier/internal/admin"
+	"github.com/piermq/pier/internal/network"
+)
+
+// startConsole serves a console whose network has bridges; it returns the
+// console's host:port.
+func startConsole(t *testing.T, bridges []network.Status) string {
+	t.Helper()
+	opts := admin.Options{Ready: func() bool { return true }}
+	if bridges != nil {
+		opts.Network = func() any { return bridges }
+	}
+	ts := httptest.NewServer(admin.New(opts, nil).Handler())
+	t.Cleanup(ts.Close)
+	return strings.TrimPrefix(ts.URL, "http://")
+}
+
+func TestNetworkStatus(t *testing.T) {
+	bridges := []network.Status{
+		{Connector: "east", Remote: "tcp://10.0.0.2:61616", RemoteBroker: "b2", Address: "tcp://10.0.0.2:61616",
+			State: network.StateConnected, Since: time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local),
+			Demand: 3, Subs: 2, Forwarded: 40, Sent: 39, Connects: 1},
+		{Connector: "east", Remote: "tcp://10.0.0.3:61616", State: network.StateBackoff,
+			LastError: "dial tcp 10.0.0.3:61616: connection refused", Connects: 4},
+	}
+	addr := startConsole(t, bridges)
+
+	out := pier(t, runNetwork, "status", "--console", addr)
+	ls := lines(out)
+	if len(ls) != 3 {
+		t.Fatalf("want a header and two rows:\n%s", out)
+	}
+	for _, col := range []string{"CONNECTOR", "REMOTE", "BROKER", "STATE", "SINCE", "DEMAND", "SUBS",
+		"FORWARDED", "SENT", "CONNECTS", "LAST ERROR"} {
+		if !strings.Contains(ls[0], col) {
+			t.Errorf("header without %s: %q", col, ls[0])
+		}
+	}
+	if f := strings.Fields(ls[1]); strings.Join(f, " ") !=
+		"east tcp://10.0.0.2:61616 b2 connected 2026-01-02 03:04:05 3 2 40 39 1" {
+		t.Errorf("connected row: %q", ls[1])
+	}
+	if !strings.Contains(ls[2], "backing off") || !strings.HasSuffix(ls[2], "connection refused") {
+		t.Errorf("backing-off row: %q", ls[2])
+	}
+
+	var got struct{ Bridges []network.Status }
+	js := pier(t, runNetwork, "status", "--console", addr, "--json")
+	if err := json.Unmarshal([]byte(js), &got); err != nil {
+		t.Fatalf("--json: %v: %s", err, js)
+	}
+	if len(got.Bridges) != 2 || !got.Bridges[0].Since.Equal(bridges[0].Since) || got.Bridges[1].LastError != bridges[1].LastError {
+		t.Fatalf("--json: %s", js)
+	}
+
+	// From the configuration's console.listen; no connectors: no rows and
+	// no LAST ERROR column.
+	cfg := filepath.Join(t.TempDir(), "pier.yaml")
+	if err := os.WriteFile(cfg, []byte("console:\n  listen: "+startConsole(t, nil)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = pier(t, runNetwork, "status", "--config", cfg)
+	if ls := lines(out); len(ls) != 1 || strings.Contains(out, "LAST ERROR") {
+		t.Fatalf("no connectors:\n%s", out)
+	}
+	if js := pier(t, runNetwork, "status", "--config", cfg, "--json"); strings.TrimSpace(js) != `{"bridges":[]}` {
+		t.Fatalf("no connectors --json: %s", js)
+	}
+}
+
+func TestNetworkStatusErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there now
+
+	var out, errb strings.Builder
+	if code := run([]string{"network", "status", "--console", dead}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "pier network: console "+dead+" unreachable") {
+		t.Fatalf("unreachable console: exit %d, stderr %q", code, errb.String())
+	}
+	tests := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"network"}, 2},
+		{[]string{"network", "stats"}, 2},
+		{[]string{"network", "status", "--bogus"}, 2},
+		{[]string{"network", "status", "extra"}, 2},
+		{[]string{"network", "status", "--console", dead, "--config", "pier.yaml"}, 1},
+		{[]string{"network", "--help"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errb strings.Builder
+			if code := run(tt.args, &out, &errb); code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tt.code, errb.String())
+			}
+		})
+	}
+}
