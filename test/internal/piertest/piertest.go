@@ -69,6 +69,11 @@ func Start(t testing.TB, extraYAML string) *Pier {
 type Options struct {
 	Extra    string // top-level YAML sections appended to the configuration
 	OpenWire bool   // also listen for OpenWire on a free loopback port
+	// OpenWireAddr is the OpenWire address to listen on (with OpenWire);
+	// default a free loopback port.
+	OpenWireAddr string
+	// Name is broker.name; default "piertest".
+	Name string
 }
 
 // StartWith is Start with options; Start(t, extra) is
@@ -79,11 +84,17 @@ func StartWith(t testing.TB, opts Options) *Pier {
 	p.Addr = FreeAddr(t)
 	openwire := `""`
 	if opts.OpenWire {
-		p.OpenWireAddr = FreeAddr(t)
+		p.OpenWireAddr = opts.OpenWireAddr
+		if p.OpenWireAddr == "" {
+			p.OpenWireAddr = FreeAddr(t)
+		}
 		openwire = "tcp://" + p.OpenWireAddr
 	}
+	if opts.Name == "" {
+		opts.Name = "piertest"
+	}
 	cfg := fmt.Sprintf(`broker:
-  name: piertest
+  name: %s
   data_dir: %s
 transports:
   openwire: %s
@@ -95,7 +106,7 @@ store:
   journal:
     dir: %s
 %s
-`, p.DataDir, openwire, p.Addr, filepath.Join(p.DataDir, "journal"), opts.Extra)
+`, opts.Name, p.DataDir, openwire, p.Addr, filepath.Join(p.DataDir, "journal"), opts.Extra)
 	p.cfgPath = filepath.Join(t.TempDir(), "pier.yaml")
 	if err := os.WriteFile(p.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
