@@ -20,7 +20,7 @@ func startConsole(t *testing.T, bridges []network.Status) string {
 	t.Helper()
 	opts := admin.Options{Ready: func() bool { return true }}
 	if bridges != nil {
-		opts.Network = func() any { return bridges }
+		opts.Network = func() []network.Status { return bridges }
 	}
 	ts := httptest.NewServer(admin.New(opts, nil).Handler())
 	t.Cleanup(ts.Close)

@@ -88,7 +88,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	opts := admin.Options{Ready: srv.Serving}
 	if nw != nil { // nil: no connectors configured
-		opts.Network = func() any { return nw.Status() }
+		opts.Network = nw.Status
 	}
 	adm := admin.New(opts, log)
 	served := make(chan error, 1)

@@ -8,12 +8,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/piermq/pier/internal/network"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -24,11 +24,9 @@ type Options struct {
 	// Ready reports whether the broker serves clients (/readyz,
 	// pier_serving). Required.
 	Ready func() bool
-	// Network returns the status of every network bridge, a slice of
-	// records that encode to JSON with the fields connector, remote, state,
-	// demand, subscriptions, forwarded, sent and connects (others are
-	// served as they are). Nil when no connectors are configured.
-	Network func() any
+	// Network returns the status of every network bridge. Nil when no
+	// connectors are configured.
+	Network func() []network.Status
 }
 
 // Server is the HTTP server of the console port.
@@ -83,31 +81,22 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 
 // network serves {"bridges":[...]}: what Options.Network returns, as it is.
 func (s *Server) network(w http.ResponseWriter, _ *http.Request) {
-	raw, err := s.bridges()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(struct {
-		Bridges json.RawMessage `json:"bridges"`
-	}{raw})
+		Bridges []network.Status `json:"bridges"`
+	}{s.bridges()})
 }
 
-// bridges returns the bridges' status as a JSON array, empty when there are
-// none.
-func (s *Server) bridges() (json.RawMessage, error) {
-	if s.opts.Network == nil {
-		return json.RawMessage("[]"), nil
+// bridges returns the bridges' status, empty (not nil) when there are none.
+func (s *Server) bridges() []network.Status {
+	var bs []network.Status
+	if s.opts.Network != nil {
+		bs = s.opts.Network()
 	}
-	raw, err := json.Marshal(s.opts.Network())
-	if err != nil {
-		return nil, fmt.Errorf("admin: network status: %w", err)
+	if bs == nil {
+		bs = []network.Status{}
 	}
-	if string(raw) == "null" {
-		return json.RawMessage("[]"), nil
-	}
-	return raw, nil
+	return bs
 }
 
 // Handler returns the console's routes, for tests and for mounting

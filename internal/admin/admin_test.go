@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/piermq/pier/internal/network"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
@@ -54,23 +56,9 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 }
 
-// fakeBridge stands in for network.Status: the same JSON field names.
-type fakeBridge struct {
-	Connector string    `json:"connector"`
-	Remote    string    `json:"remote"`
-	State     string    `json:"state"`
-	Since     time.Time `json:"since"`
-	LastError string    `json:"last_error,omitempty"`
-	Demand    int       `json:"demand"`
-	Subs      int       `json:"subscriptions"`
-	Forwarded int64     `json:"forwarded"`
-	Sent      int64     `json:"sent"`
-	Connects  int64     `json:"connects"`
-}
-
-var fakeBridges = []fakeBridge{
+var fakeBridges = []network.Status{
 	{Connector: "east", Remote: "tcp://10.0.0.2:61616", State: "connected", Since: time.Unix(1700000000, 0).UTC(),
-		Demand: 3, Subs: 2, Forwarded: 40, Sent: 39, Connects: 1},
+		Demand: 3, Subs: 2, Forwarded: 40, Sent: 39, DeadLettered: 1, Connects: 1},
 	{Connector: "east", Remote: "tcp://10.0.0.3:61616", State: "backing off", LastError: "connection refused",
 		Connects: 4},
 }
@@ -87,12 +75,12 @@ func TestNetwork(t *testing.T) {
 	ready := func() bool { return true }
 	tests := []struct {
 		name    string
-		network func() any
+		network func() []network.Status
 		want    string
 	}{
 		{"no connectors", nil, `{"bridges":[]}`},
-		{"nil slice", func() any { return []fakeBridge(nil) }, `{"bridges":[]}`},
-		{"bridges", func() any { return fakeBridges }, ""},
+		{"nil slice", func() []network.Status { return nil }, `{"bridges":[]}`},
+		{"bridges", func() []network.Status { return fakeBridges }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,7 +94,7 @@ func TestNetwork(t *testing.T) {
 				}
 				return
 			}
-			var got struct{ Bridges []fakeBridge }
+			var got struct{ Bridges []network.Status }
 			if err := json.Unmarshal([]byte(body), &got); err != nil {
 				t.Fatalf("%v: %s", err, body)
 			}
@@ -119,7 +107,7 @@ func TestNetwork(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	var ready atomic.Bool
-	s := New(Options{Ready: ready.Load, Network: func() any { return fakeBridges }}, nil)
+	s := New(Options{Ready: ready.Load, Network: func() []network.Status { return fakeBridges }}, nil)
 	code, body := get(t, s, "/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("code %d: %s", code, body)
@@ -133,6 +121,7 @@ func TestMetrics(t *testing.T) {
 		"pier_bridge_forwarded_total" + a + " 40",
 		"pier_bridge_sent_total" + a + " 39",
 		"pier_bridge_connects_total" + a + " 1", "pier_bridge_connects_total" + b + " 4",
+		"pier_bridge_dead_lettered_total" + a + " 1",
 		"# TYPE pier_bridge_sent_total counter", "# TYPE pier_bridge_demand gauge",
 		"go_goroutines ", "process_cpu_seconds_total ",
 	} {

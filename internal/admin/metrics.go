@@ -1,9 +1,9 @@
 package admin
 
 import (
-	"encoding/json"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/piermq/pier/internal/network"
 )
 
 // Metric descriptions (never changed after init). The bridge metrics are read from Options.Network at
@@ -24,6 +24,8 @@ var (
 		"Outbox entries the remote broker acknowledged (resends included).")
 	descBridgeConnects = bridgeDesc("pier_bridge_connects_total",
 		"Connections the network bridge made to its remote broker.")
+	descBridgeDead = bridgeDesc("pier_bridge_dead_lettered_total",
+		"Outbox entries dead-lettered on this broker: no form on the remote broker, or refused by it.")
 )
 
 // bridgeDesc describes a metric with one series per bridge.
@@ -31,29 +33,13 @@ func bridgeDesc(name, help string) *prometheus.Desc {
 	return prometheus.NewDesc(name, help, []string{"connector", "remote"}, nil)
 }
 
-// bridgeMetrics is the part of a bridge's status that metrics show, read
-// through its JSON encoding so that this package needs no bridge type.
-type bridgeMetrics struct {
-	Connector string `json:"connector"`
-	Remote    string `json:"remote"`
-	State     string `json:"state"`
-	Demand    int    `json:"demand"`
-	Subs      int    `json:"subscriptions"`
-	Forwarded int64  `json:"forwarded"`
-	Sent      int64  `json:"sent"`
-	Connects  int64  `json:"connects"`
-}
-
-// stateConnected is the state of a connected bridge (network.StateConnected).
-const stateConnected = "connected"
-
 // collector is the server's prometheus.Collector for the broker's own
 // metrics.
 type collector struct{ s *Server }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUp, descServing, descBridgeUp, descBridgeDemand,
-		descBridgeSubs, descBridgeForwarded, descBridgeSent, descBridgeConnects} {
+		descBridgeSubs, descBridgeForwarded, descBridgeSent, descBridgeConnects, descBridgeDead} {
 		ch <- d
 	}
 }
@@ -61,15 +47,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 1)
 	ch <- prometheus.MustNewConstMetric(descServing, prometheus.GaugeValue, boolValue(c.s.opts.Ready()))
-	raw, err := c.s.bridges()
-	var bs []bridgeMetrics
-	if err == nil {
-		err = json.Unmarshal(raw, &bs)
-	}
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(descBridgeUp, err)
-		return
-	}
+	bs := c.s.bridges()
 	for _, b := range bs {
 		gauge := func(d *prometheus.Desc, v float64) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, b.Connector, b.Remote)
@@ -77,12 +55,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter := func(d *prometheus.Desc, v int64) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), b.Connector, b.Remote)
 		}
-		gauge(descBridgeUp, boolValue(b.State == stateConnected))
+		gauge(descBridgeUp, boolValue(b.State == network.StateConnected))
 		gauge(descBridgeDemand, float64(b.Demand))
 		gauge(descBridgeSubs, float64(b.Subs))
 		counter(descBridgeForwarded, b.Forwarded)
 		counter(descBridgeSent, b.Sent)
 		counter(descBridgeConnects, b.Connects)
+		counter(descBridgeDead, b.DeadLettered)
 	}
 }
 
