@@ -121,7 +121,7 @@ func printBridges(w io.Writer, bs []network.Status) error {
 		withErr = withErr || b.LastError != ""
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	head := "CONNECTOR\tREMOTE\tBROKER\tSTATE\tSINCE\tDEMAND\tSUBS\tFORWARDED\tSENT\tCONNECTS"
+	head := "CONNECTOR\tREMOTE\tBROKER\tSTATE\tSINCE\tDEMAND\tSUBS\tFORWARDED\tSENT\tDLQ\tCONNECTS"
 	if withErr {
 		head += "\tLAST ERROR"
 	}
@@ -131,8 +131,8 @@ func printBridges(w io.Writer, bs []network.Status) error {
 		if !b.Since.IsZero() {
 			since = b.Since.Local().Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d", b.Connector, b.Remote, b.RemoteBroker,
-			b.State, since, b.Demand, b.Subs, b.Forwarded, b.Sent, b.Connects)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d", b.Connector, b.Remote, b.RemoteBroker,
+			b.State, since, b.Demand, b.Subs, b.Forwarded, b.Sent, b.DeadLettered, b.Connects)
 		if withErr {
 			fmt.Fprintf(tw, "\t%s", b.LastError)
 		}

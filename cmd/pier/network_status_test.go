@@ -43,7 +43,7 @@ func TestNetworkStatus(t *testing.T) {
 		t.Fatalf("want a header and two rows:\n%s", out)
 	}
 	for _, col := range []string{"CONNECTOR", "REMOTE", "BROKER", "STATE", "SINCE", "DEMAND", "SUBS",
-		"FORWARDED", "SENT", "CONNECTS", "LAST ERROR"} {
+		"FORWARDED", "SENT", "DLQ", "CONNECTS", "LAST ERROR"} {
 		if !strings.Contains(ls[0], col) {
 			t.Errorf("header without %s: %q", col, ls[0])
 		}
