@@ -31,7 +31,7 @@ func TestNetworkStatus(t *testing.T) {
 	bridges := []network.Status{
 		{Connector: "east", Remote: "tcp://10.0.0.2:61616", RemoteBroker: "b2", Address: "tcp://10.0.0.2:61616",
 			State: network.StateConnected, Since: time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local),
-			Demand: 3, Subs: 2, Forwarded: 40, Sent: 39, Connects: 1},
+			Demand: 3, Subs: 2, Forwarded: 40, Sent: 39, DeadLettered: 2, Connects: 1},
 		{Connector: "east", Remote: "tcp://10.0.0.3:61616", State: network.StateBackoff,
 			LastError: "dial tcp 10.0.0.3:61616: connection refused", Connects: 4},
 	}
@@ -49,7 +49,7 @@ func TestNetworkStatus(t *testing.T) {
 		}
 	}
 	if f := strings.Fields(ls[1]); strings.Join(f, " ") !=
-		"east tcp://10.0.0.2:61616 b2 connected 2026-01-02 03:04:05 3 2 40 39 1" {
+		"east tcp://10.0.0.2:61616 b2 connected 2026-01-02 03:04:05 3 2 40 39 2 1" {
 		t.Errorf("connected row: %q", ls[1])
 	}
 	if !strings.Contains(ls[2], "backing off") || !strings.HasSuffix(ls[2], "connection refused") {
