@@ -9,16 +9,16 @@ import (
 	"github.com/piermq/pier/internal/network"
 )
 
-// newNetwork builds the network connectors of cfg (nil if there are none).
-func newNetwork(cfg *config.Config, log *slog.Logger) (*network.Network, error) {
-	if len(cfg.NetworkConnectors) == 0 {
-		return nil, nil
-	}
+// newNetwork builds the network connectors of cfg. The network exists
+// without connectors too: it bridges back to other brokers' duplex
+// connectors. advertise returns this broker's client URLs (the group's,
+// for a replicated store), which a duplex connector sends.
+func newNetwork(cfg *config.Config, advertise func() []string, log *slog.Logger) (*network.Network, error) {
 	var conns []network.Connector
 	for i, n := range cfg.NetworkConnectors {
 		path := fmt.Sprintf("network_connectors[%d]", i)
-		if n.Duplex {
-			return nil, fmt.Errorf("%s.duplex: true is not supported yet; configure a connector on each side instead", path)
+		if n.Duplex && cfg.Transports.OpenWire == "" {
+			return nil, fmt.Errorf("%s.duplex: the remote broker bridges back over OpenWire: transports.openwire must be set", path)
 		}
 		members, err := n.Members()
 		if err != nil {
@@ -26,7 +26,7 @@ func newNetwork(cfg *config.Config, log *slog.Logger) (*network.Network, error) 
 		}
 		c := network.Connector{Name: n.Name, Members: members, TTL: n.NetworkTTL, Conduit: n.ConduitSubscriptions,
 			DecreasePriority: n.DecreaseNetworkConsumerPriority, Prefetch: n.PrefetchSize,
-			Username: n.Username, Password: n.Password}
+			Username: n.Username, Password: n.Password, Duplex: n.Duplex, Advertise: advertise}
 		for _, f := range []struct {
 			key  string
 			in   []string

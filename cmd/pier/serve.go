@@ -87,7 +87,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("console listener: %w", err)
 	}
 	opts := admin.Options{Ready: srv.Serving}
-	if nw != nil { // nil: no connectors configured
+	if nw != nil {
 		opts.Network = nw.Status
 	}
 	adm := admin.New(opts, log)
@@ -171,6 +171,17 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.N
 		},
 		MaxConnections: cfg.Limits.MaxConnections,
 	}
+	advertise := func() []string {
+		if cfg.Store.Kind == config.StoreReplicated {
+			return clusterURLs()
+		}
+		return []string{cfg.Transports.OpenWire}
+	}
+	nw, err := newNetwork(cfg, advertise, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	deps.Services = append(deps.Services, server.Service{Name: "network", Run: nw.Run})
 	for _, t := range []struct{ name, url string }{
 		{"openwire", cfg.Transports.OpenWire}, {"stomp", cfg.Transports.STOMP}, {"mqtt", cfg.Transports.MQTT},
 		{"ws", cfg.Transports.WS}, {"amqp", cfg.Transports.AMQP},
@@ -192,6 +203,9 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.N
 			if cfg.Store.Kind == config.StoreReplicated {
 				ocfg.ClusterURLs = func() []string { return clusterURLs() }
 			}
+			ocfg.Duplex = func(ctx context.Context, req openwire.DuplexRequest) error {
+				return nw.Duplex(ctx, req.BrokerName, req.URL, req.Properties)
+			}
 			newProto = func(b *broker.Broker) server.Protocol {
 				s := openwire.NewServer(ocfg, b, log)
 				openwireSrv.Store(s)
@@ -202,13 +216,6 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.N
 			continue
 		}
 		deps.Listeners = append(deps.Listeners, server.Listener{Name: t.name, Addr: addr, New: newProto})
-	}
-	nw, err := newNetwork(cfg, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	if nw != nil {
-		deps.Services = append(deps.Services, server.Service{Name: "network", Run: nw.Run})
 	}
 	srv, err := server.New(bcfg, deps)
 	return srv, nw, err

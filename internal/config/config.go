@@ -124,7 +124,9 @@ type NetworkConnector struct {
 	// URI is static:(tcp://a:61616,tcp://b:61616) or a single tcp:// URL;
 	// each member may itself be a failover:(...) group.
 	URI string
-	// Duplex runs both directions over one connection.
+	// Duplex makes each remote broker bridge back to this one: it dials
+	// this broker's OpenWire URL (every member's, for a group), which
+	// must be reachable from it (ActiveMQ reuses the one connection).
 	Duplex bool
 	// NetworkTTL is how many brokers a message may cross; default 1.
 	NetworkTTL int

@@ -51,6 +51,11 @@ type Connector struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Sender tunes how outboxes are sent.
 	Sender SenderConfig
+	// Duplex asks each remote broker to bridge back to this one (it dials
+	// Advertise's URLs, see Network.Duplex); Advertise returns this
+	// broker's client URLs (every member's, for a group).
+	Duplex    bool
+	Advertise func() []string
 }
 
 // NetworkConsumerPriority is the priority of a bridge subscription (minus
@@ -82,6 +87,8 @@ func (c *Connector) validate() error {
 		return fmt.Errorf("network: connector %s: no remote broker", c.Name)
 	case c.TTL < 1 || c.Prefetch < 1 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff:
 		return fmt.Errorf("network: connector %s: invalid settings", c.Name)
+	case c.Duplex && c.Advertise == nil:
+		return fmt.Errorf("network: connector %s: duplex without this broker's URLs", c.Name)
 	}
 	for _, m := range c.Members {
 		if len(m) == 0 {
@@ -128,6 +135,11 @@ type Network struct {
 		sync.Mutex
 		bridges []*bridge
 		claims  map[string]*bridge // outbox name → the bridge sending it
+		// While Run runs: its broker and context, and its bridges'
+		// goroutines (duplex bridges join them).
+		b   *broker.Broker
+		ctx context.Context
+		wg  *sync.WaitGroup
 	}
 }
 
@@ -155,24 +167,81 @@ func (n *Network) Run(ctx context.Context, b *broker.Broker) error {
 	var bs []*bridge
 	for i := range n.conns {
 		for _, m := range n.conns[i].Members {
-			br := &bridge{net: n, cfg: &n.conns[i], addrs: m, b: b,
-				log: n.log.With("connector", n.conns[i].Name, "remote", strings.Join(m, ","))}
-			br.setState(StateConnecting, nil)
-			bs = append(bs, br)
+			bs = append(bs, n.newBridge(&n.conns[i], m, b))
 		}
 	}
 	n.mu.Lock()
 	n.mu.bridges = bs
-	n.mu.Unlock()
+	n.mu.b, n.mu.ctx, n.mu.wg = b, ctx, &wg
 	for _, br := range bs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			br.run(ctx)
-		}()
+		n.start(ctx, br)
 	}
+	n.mu.Unlock()
+	<-ctx.Done()
+	n.mu.Lock()
+	n.mu.b, n.mu.ctx, n.mu.wg = nil, nil, nil
+	n.mu.Unlock()
 	wg.Wait()
 	return ctx.Err()
+}
+
+func (n *Network) newBridge(c *Connector, addrs []string, b *broker.Broker) *bridge {
+	br := &bridge{net: n, cfg: c, addrs: addrs, b: b,
+		log: n.log.With("connector", c.Name, "remote", strings.Join(addrs, ","))}
+	br.setState(StateConnecting, nil)
+	return br
+}
+
+// start runs br until ctx ends. Called with n.mu held, while Run runs.
+func (n *Network) start(ctx context.Context, br *bridge) {
+	n.mu.wg.Add(1)
+	go func() {
+		defer n.mu.wg.Done()
+		br.run(ctx)
+	}()
+}
+
+// Duplex runs a bridge back to a remote broker whose duplex connector
+// connected to this one, until ctx ends (its connection closes) or Run
+// stops: to the addresses of its URL (failover:(tcp://a,tcp://b,...), the
+// remote group's members, tried in turn), with the settings its connector
+// sent. It returns at once.
+func (n *Network) Duplex(ctx context.Context, remoteName, url, props string) error {
+	members, err := failoverAddrs(url)
+	if err != nil {
+		return err
+	}
+	c, err := parseDuplexProperties(props)
+	if err != nil {
+		return err
+	}
+	c.Name = "duplex-" + c.Name
+	c.Members = [][]string{members}
+	c.ensureDefaults()
+	if err := c.validate(); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.mu.b == nil {
+		return errors.New("network: not serving")
+	}
+	bctx, cancel := context.WithCancel(n.mu.ctx)
+	stop := context.AfterFunc(ctx, cancel)
+	br := n.newBridge(&c, members, n.mu.b)
+	br.log = br.log.With("duplex_for", remoteName)
+	n.mu.bridges = append(n.mu.bridges, br)
+	n.mu.wg.Add(1)
+	go func() {
+		defer n.mu.wg.Done()
+		defer stop()
+		defer cancel()
+		br.run(bctx)
+		n.mu.Lock()
+		n.mu.bridges = slices.DeleteFunc(n.mu.bridges, func(x *bridge) bool { return x == br })
+		n.mu.Unlock()
+	}()
+	return nil
 }
 
 // Status returns every bridge's status, in configuration order.
@@ -329,6 +398,14 @@ func (br *bridge) session(ctx context.Context) (connected bool, err error) {
 		return false, fmt.Errorf("network: %s (%s) is already bridged by another member of %s", addr, remote, br.cfg.Name)
 	}
 	defer br.net.release(obName, br)
+	if br.cfg.Duplex {
+		err := conn.AnnounceBridge(client.BridgeInfo{BrokerID: br.b.ID(), BrokerName: br.b.Config().Name,
+			URL: "failover:(" + strings.Join(br.cfg.Advertise(), ",") + ")", Duplex: true,
+			Properties: duplexProperties(br.cfg)})
+		if err != nil {
+			return true, fmt.Errorf("network: ask %s to bridge back: %w", addr, err)
+		}
+	}
 	ob, err := br.b.Outbox(obName)
 	if err != nil {
 		return true, err

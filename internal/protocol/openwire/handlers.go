@@ -31,6 +31,8 @@ func (c *conn) handle(cmd wire.Command) (done bool) {
 				k.sub.SetPrefetch(int(x.Prefetch))
 			}
 		}
+	case *wire.BrokerInfo:
+		err = c.onBrokerInfo(x)
 	case *wire.ConnectionControl:
 		// A failover client says so first on every new socket.
 		c.faultTolerant.Store(x.FaultTolerant)
@@ -63,6 +65,27 @@ func (c *conn) handle(cmd wire.Command) (done bool) {
 	}
 	c.pending = c.pending[:0]
 	return done
+}
+
+// onBrokerInfo handles a network bridge's announcement of the broker it
+// comes from; a duplex one asks this broker to bridge back.
+func (c *conn) onBrokerInfo(x *wire.BrokerInfo) error {
+	if !x.DuplexConnection {
+		return nil
+	}
+	id := ""
+	if x.BrokerID != nil {
+		id = x.BrokerID.Value
+	}
+	if c.srv.cfg.Duplex == nil || x.BrokerURL == "" {
+		c.log.Warn("duplex bridge not supported here; forwarding one way only", "remote_broker", id)
+		return nil
+	}
+	req := DuplexRequest{BrokerID: id, BrokerName: x.BrokerName, URL: x.BrokerURL, Properties: x.NetworkProperties}
+	if err := c.srv.cfg.Duplex(c.ctx, req); err != nil {
+		c.log.Warn("cannot bridge back to a duplex bridge's broker", "remote_broker", id, "url", x.BrokerURL, "err", err)
+	}
+	return nil
 }
 
 func (c *conn) handleConnected(cmd wire.Command) (done bool, err error) {

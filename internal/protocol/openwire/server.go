@@ -5,6 +5,7 @@
 package openwire
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"sync"
@@ -45,6 +46,18 @@ type Config struct {
 	// Server.UpdateCluster when they change (see cluster.go). It is called
 	// from connection goroutines and must return quickly.
 	ClusterURLs func() []string
+	// Duplex, when not nil, is asked to bridge back to a broker whose
+	// network bridge connected with a duplex BrokerInfo (Pier's duplex
+	// connectors): it starts a bridge that runs until ctx ends (the
+	// connection closes) and returns at once; an error is logged.
+	Duplex func(ctx context.Context, req DuplexRequest) error
+}
+
+// DuplexRequest is a remote broker's request to be bridged back to.
+type DuplexRequest struct {
+	BrokerID, BrokerName string
+	URL                  string // where to reach it
+	Properties           string // its bridge's settings, as it wrote them
 }
 
 // EnsureDefaults fills unset fields with ActiveMQ's defaults.
