@@ -94,7 +94,7 @@ func (l *consumerList) pick(m *message.Message) (s *Subscription, room bool) {
 				continue
 			}
 			room = true
-			if c.accepts(m) && c.forwards(m, l.local > 0) {
+			if c.accepts(m) && c.forwards(m, l) {
 				if b.next = j + 1; b.next == n {
 					b.next = 0
 				}
@@ -103,4 +103,20 @@ func (l *consumerList) pick(m *message.Message) (s *Subscription, room bool) {
 		}
 	}
 	return nil, room
+}
+
+// localWants reports whether a consumer that is not a network subscription
+// accepts m (whether or not it has room).
+func (l *consumerList) localWants(m *message.Message) bool {
+	if l.local == 0 {
+		return false
+	}
+	for _, b := range l.bands {
+		for _, s := range b.subs {
+			if !s.opts.Network && s.accepts(m) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -79,3 +79,30 @@ func TestNetworkSubscriptionFilter(t *testing.T) {
 		nk.none(t)
 	})
 }
+
+// A consumer here whose selector does not want a message does not keep it
+// from going back to the broker it came from.
+func TestNetworkSubscriptionSelectorStrands(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	nc, nk := connect(t, b, "")
+	lc, lk := connect(t, b, "")
+	subscribe(t, nc, SubOptions{ID: "net", Dest: q("w"), Ack: AckIndividual, Priority: -5,
+		Network: true, BrokerPath: []string{"ID:r"}, Remote: "ID:r", TTL: 1})
+	subscribe(t, lc, SubOptions{ID: "local", Dest: q("w"), Ack: AckIndividual, Selector: "color = 'red'"})
+	red := &message.Message{Dest: q("w"), Body: []byte("red"), BrokerPath: []string{"ID:r"}, Properties: map[string]any{"color": "red"}}
+	blue := &message.Message{Dest: q("w"), Body: []byte("blue"), BrokerPath: []string{"ID:r"}, Properties: map[string]any{"color": "blue"}}
+	for _, m := range []*message.Message{red, blue} {
+		if err := p.Send(context.Background(), m, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := lk.next(t); string(d.Msg.Body) != "red" {
+		t.Fatalf("local got %q", d.Msg.Body)
+	}
+	if d := nk.next(t); string(d.Msg.Body) != "blue" {
+		t.Fatalf("network got %q, want blue back to r", d.Msg.Body)
+	}
+	lk.none(t)
+	nk.none(t)
+}

@@ -60,7 +60,7 @@ func (b *Broker) route(origin *Conn, m *message.Message) ([]*queue, error) {
 		}
 		var qs []*queue
 		for s := range b.mu.topicSubs {
-			if s.dest.Kind == d.Kind && s.matches(d.Name) && !(s.opts.NoLocal && s.conn == origin) && s.accepts(m) && s.forwards(m, true) {
+			if s.dest.Kind == d.Kind && s.matches(d.Name) && !(s.opts.NoLocal && s.conn == origin) && s.accepts(m) && s.forwards(m, nil) {
 				qs = append(qs, s.own)
 			}
 		}

@@ -44,7 +44,7 @@ type SubOptions struct {
 	// forwards to, and TTL how many brokers a message may have crossed to
 	// be forwarded (network_ttl; 0: no limit). Such a subscription is not
 	// given a message that passed through Remote already (it would go round
-	// a loop) unless the queue has no other consumer here and the
+	// a loop) unless no other consumer of the queue here accepts it and the
 	// subscription serves consumers on Remote itself (BrokerPath is just
 	// Remote): then the message would be stranded, and going back is the
 	// way to a consumer (docs/network.md). Nor a message that crossed TTL
@@ -147,18 +147,19 @@ func newSubscription(c *Conn, o SubOptions) *Subscription {
 func (s *Subscription) accepts(m *message.Message) bool { return s.sel.Match(m) }
 
 // forwards reports whether a network subscription may take m (see
-// SubOptions.Remote); local says whether the queue has consumers that are
-// not network subscriptions. Every other subscription takes everything.
-func (s *Subscription) forwards(m *message.Message, local bool) bool {
+// SubOptions.Remote); l is the queue's consumers (nil for a topic). Every
+// other subscription takes everything.
+func (s *Subscription) forwards(m *message.Message, l *consumerList) bool {
 	r := s.opts.Remote
 	if r == "" {
 		return true
 	}
 	if slices.Contains(m.BrokerPath, r) {
 		// Back only to consumers on the remote broker itself (its path
-		// is just the remote): bridges among brokers without consumers
-		// must not pass a message round.
-		return !local && !s.dest.Kind.IsTopic() && len(s.opts.BrokerPath) == 1
+		// is just the remote), and only if no consumer here wants it:
+		// bridges among brokers without consumers must not pass a
+		// message round.
+		return l != nil && len(s.opts.BrokerPath) == 1 && !l.localWants(m)
 	}
 	return s.opts.TTL <= 0 || len(m.BrokerPath) < s.opts.TTL
 }

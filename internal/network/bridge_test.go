@@ -129,7 +129,8 @@ func (l *ledger) exactlyOnce(t *testing.T, from, to int) {
 
 // consume receives on d at n into l until stop is closed; each message is
 // acknowledged after delay. It returns a function that closes the consumer.
-func consume(t *testing.T, n *node, d *client.Destination, who string, l *ledger, prefetch int, delay time.Duration) func() {
+func consume(t *testing.T, n *node, d *client.Destination, who string, l *ledger, prefetch int, delay time.Duration,
+	opts ...client.ConsumerOption) func() {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := dial(t, n)
@@ -137,7 +138,7 @@ func consume(t *testing.T, n *node, d *client.Destination, who string, l *ledger
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := s.Consumer(ctx, d, client.Prefetch(prefetch))
+	k, err := s.Consumer(ctx, d, append([]client.ConsumerOption{client.Prefetch(prefetch)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,4 +505,46 @@ func TestBridgeKeepsDeliveryMode(t *testing.T) {
 			t.Errorf("got %q persistent=%v, want %q persistent=%v", text, m.Persistent, want.text, want.persistent)
 		}
 	}
+}
+
+// With conduit subscriptions, a queue's remote consumers that all have
+// selectors get only what one of them selects: the rest stays here rather
+// than be stranded there.
+func TestBridgeConduitSelectors(t *testing.T) {
+	ns := nodes(t, "a", "b")
+	a, b := ns[0], ns[1]
+	link(t, a, 1, b)
+	lr, lg := newLedger(), newLedger()
+	consume(t, b, client.Queue("work"), "red", lr, 10, 0, client.Selector("color = 'red'"))
+	consume(t, b, client.Queue("work"), "green", lg, 10, 0, client.Selector("color = 'green'"))
+	waitFor(t, "a's bridge to see both", func() bool { return demandOf(a) == 2 })
+	ctx := context.Background()
+	pc := dial(t, a)
+	ps, err := pc.Session(ctx, client.AutoAck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ps.Producer(ctx, client.Queue("work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, color := range []string{"red", "blue", "green", "blue", "red"} {
+		m := client.NewTextMessage(fmt.Sprintf("m%04d", i))
+		m.SetProperty("color", color)
+		if err := p.Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "red and green on b", func() bool { return lr.distinct() == 2 && lg.distinct() == 1 })
+	time.Sleep(200 * time.Millisecond)
+	if st, _ := a.b.QueueStats("work"); st.Pending != 2 {
+		t.Errorf("a holds %d, want the two blue ones", st.Pending)
+	}
+	if st, _ := b.b.QueueStats("work"); st.Pending != 0 {
+		t.Errorf("b holds %d stranded", st.Pending)
+	}
+	// A consumer that takes everything: blue goes too.
+	lall := newLedger()
+	consume(t, b, client.Queue("work"), "all", lall, 10, 0)
+	waitFor(t, "blue on b", func() bool { return lall.distinct() == 2 })
 }

@@ -30,10 +30,12 @@ type demand struct {
 
 // need is one bridge subscription and the remote consumers it serves.
 type need struct {
-	sub       string
+	sub       string // its id; "" before the first Subscribe
+	sel       string // its selector
 	dest      message.Destination
-	temp      bool // the bridge made the temporary destination here
-	consumers map[string]bool
+	path      []string          // the path the consumers' demand came
+	temp      bool              // the bridge made the temporary destination here
+	consumers map[string]string // remote consumer id → its selector
 }
 
 // advisoryPrefix starts every advisory topic; consumers of advisories are
@@ -124,7 +126,7 @@ func (d *demand) handle(ctx context.Context, m *client.Message) {
 		return
 	}
 	if info, ok := m.RemoveInfo(); ok {
-		d.remove(info.ConsumerID.String())
+		d.remove(ctx, info.ConsumerID.String())
 	}
 }
 
@@ -157,13 +159,13 @@ func (d *demand) add(ctx context.Context, info client.ConsumerInfo) {
 	}
 	// Consumers whose demand came the same way share a subscription (the
 	// path decides where a message may go, see broker.SubOptions.Remote).
-	key, selector := dest.String()+"|"+strings.Join(info.BrokerPath, ","), ""
+	key := dest.String() + "|" + strings.Join(info.BrokerPath, ",")
 	if !dest.Kind.IsTopic() && !d.br.cfg.Conduit {
-		key, selector = "consumer:"+id, info.Selector
+		key = "consumer:" + id
 	}
 	n := d.keys[key]
 	if n == nil {
-		n = &need{dest: dest, consumers: map[string]bool{}}
+		n = &need{dest: dest, path: info.BrokerPath, consumers: map[string]string{}}
 		if dest.Kind.IsTemp() {
 			// The remote consumer's temporary destination gets a local
 			// stand-in, so replies sent here reach it (request/reply).
@@ -173,22 +175,71 @@ func (d *demand) add(ctx context.Context, info client.ConsumerInfo) {
 			}
 			n.temp = true
 		}
-		o := d.options(dest, info.BrokerPath, selector)
-		if _, err := d.local.Subscribe(ctx, o); err != nil {
-			d.br.log.Warn("bridge subscription refused", "dest", dest.String(), "err", err)
-			if n.temp {
-				d.local.DeleteTemp(dest)
-			}
-			return
-		}
-		n.sub = o.ID
-		d.keys[key] = n
 	}
-	n.consumers[id] = true
+	n.consumers[id] = info.Selector
+	if !d.subscribe(ctx, n) {
+		delete(n.consumers, id)
+		if len(n.consumers) == 0 && n.temp {
+			d.local.DeleteTemp(dest)
+		}
+		return
+	}
+	d.keys[key] = n
 	d.consumers[id] = key
 }
 
-func (d *demand) remove(id string) {
+// subscribe makes n's subscription select what its consumers select (all
+// of it if one of them has no selector), subscribing again when that
+// changed: a message none of the remote consumers would take is not sent
+// there to be stranded. It reports whether n has a subscription.
+func (d *demand) subscribe(ctx context.Context, n *need) bool {
+	sel := anyOf(n.consumers)
+	if n.sub != "" && sel == n.sel {
+		return true
+	}
+	o := d.options(n.dest, n.path, sel)
+	_, err := d.local.Subscribe(ctx, o)
+	if errors.Is(err, broker.ErrSelector) && sel != "" {
+		// A selector this broker cannot read (from another kind of
+		// broker): forward everything rather than nothing.
+		d.br.log.Warn("remote consumer's selector not understood here; forwarding all of the destination", "dest", n.dest.String(), "err", err)
+		sel, o.Selector = "", ""
+		_, err = d.local.Subscribe(ctx, o)
+	}
+	if err != nil {
+		d.br.log.Warn("bridge subscription refused", "dest", n.dest.String(), "err", err)
+		return n.sub != ""
+	}
+	if n.sub != "" {
+		d.unsubscribe(n)
+	}
+	n.sub, n.sel = o.ID, sel
+	return true
+}
+
+// unsubscribe ends n's subscription. What it holds was not forwarded: back
+// to the queue, not counted as a redelivery.
+func (d *demand) unsubscribe(n *need) {
+	if err := d.local.UnsubscribeAfter(n.sub, 0); err != nil && !errors.Is(err, broker.ErrNoSuchSub) {
+		d.br.log.Warn("bridge unsubscribe failed", "dest", n.dest.String(), "err", err)
+	}
+}
+
+// anyOf returns a selector that selects what any of the given ones does
+// ("" for all).
+func anyOf(consumers map[string]string) string {
+	var sels []string
+	for _, s := range consumers {
+		if strings.TrimSpace(s) == "" {
+			return ""
+		}
+		sels = append(sels, "("+s+")")
+	}
+	slices.Sort(sels)
+	return strings.Join(slices.Compact(sels), " OR ")
+}
+
+func (d *demand) remove(ctx context.Context, id string) {
 	key, ok := d.consumers[id]
 	if !ok {
 		return
@@ -197,14 +248,11 @@ func (d *demand) remove(id string) {
 	n := d.keys[key]
 	delete(n.consumers, id)
 	if len(n.consumers) > 0 {
+		d.subscribe(ctx, n) // perhaps narrower now
 		return
 	}
 	delete(d.keys, key)
-	// What the subscription holds was not forwarded: back to the queue,
-	// not counted as a redelivery.
-	if err := d.local.UnsubscribeAfter(n.sub, 0); err != nil && !errors.Is(err, broker.ErrNoSuchSub) {
-		d.br.log.Warn("bridge unsubscribe failed", "dest", n.dest.String(), "err", err)
-	}
+	d.unsubscribe(n)
 	if n.temp {
 		d.local.DeleteTemp(n.dest)
 	}
