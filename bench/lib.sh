@@ -10,12 +10,16 @@
 # default 120), STOP_TIMEOUT (seconds between SIGTERM and SIGKILL, default
 # 10), CLIENT_TIMEOUT (seconds any one benchmark client may run, default
 # 300), PIER_BIN (a prebuilt pier binary instead of `go build`), KEEP_WORK=1
-# (keep the temp directory), and for start_activemq AMQ_OPENWIRE_PORT and
-# AMQ_STOMP_PORT (empty: no STOMP connector).
+# (keep the temp directory), and for start_activemq AMQ_OPENWIRE_PORT,
+# AMQ_STOMP_PORT (empty: no STOMP connector), AMQ_BROKER_NAME (empty: Debian's
+# "localhost" in $WORK/activemq; else that brokerName in
+# $WORK/activemq-NAME), AMQ_NETWORK_NAME and AMQ_NETWORK_URI (a network
+# connector; empty: none) and AMQ_HEAP (JVM heap, default 512M).
 
 START_TIMEOUT=${START_TIMEOUT:-120}
 STOP_TIMEOUT=${STOP_TIMEOUT:-10}
 CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-300}
+AMQ_HEAP=${AMQ_HEAP:-512M}
 AMQ_HOME=/usr/share/activemq
 AMQ_INSTANCE_XML=/etc/activemq/instances-available/main/activemq.xml
 SERVER_PIDS=()
@@ -135,6 +139,56 @@ ratio() {
 	awk -v p="$1" -v a="$2" 'BEGIN { if (a+0 > 0 && p ~ /^[0-9.]+$/) printf "%.2f", p / a; else print "-" }'
 }
 
+# start_pier_broker NAME PORT [CONNECTOR URI]: starts `pier serve` named NAME
+# (its brokerName) with OpenWire only on 127.0.0.1:PORT, the journal store in
+# $WORK/pier-NAME/data and, when given, one network connector CONNECTOR to
+# URI (e.g. static:(tcp://127.0.0.1:61617)).
+start_pier_broker() {
+	local name=$1 port=$2 base="$WORK/pier-$1" what="OpenWire on 127.0.0.1:$2"
+	mkdir -p "$base/data"
+	cat >"$base/pier.yaml" <<-EOF
+		broker:
+		  name: $name
+		  data_dir: $base/data
+		transports:
+		  openwire: tcp://127.0.0.1:$port
+		  stomp: ""
+		  mqtt: ""
+		  ws: ""
+		  amqp: ""
+		console:
+		  listen: ""
+		store:
+		  kind: journal
+	EOF
+	if (($# > 2)); then
+		printf 'network_connectors:\n  - name: %s\n    uri: "%s"\n' "$3" "$4" >>"$base/pier.yaml"
+		what+=", network connector $3 to $4"
+	fi
+	port_free "$port" || die "port $port is busy"
+	log "starting pier serve $name ($what, data in $base/data)"
+	"$PIER" serve --config "$base/pier.yaml" >"$base/serve.log" 2>&1 &
+	SERVER_PIDS+=($!)
+	local took
+	took=$(wait_port "$port" "pier serve $name" "$base/serve.log")
+	log "pier $name listening after ${took}s"
+}
+
+# metrics FILE: "msg/s p50_us p99_us sent received send_msg/s" of one `pier
+# bench --json` result (msg/s: the receive rate), with - for what it lacks
+# (needs python3).
+metrics() {
+	python3 - "$1" <<-'EOF'
+		import json, sys
+		try:
+		    r = json.load(open(sys.argv[1]))
+		    l = r["latency"]
+		    print("%.0f %.0f %.0f %d %d %.0f" % (r["receive_rate"], l["p50_us"], l["p99_us"], r["sent"], r["received"], r["send_rate"]))
+		except (OSError, ValueError, KeyError, TypeError):
+		    print("- - - - - -")
+	EOF
+}
+
 install_activemq() {
 	if dpkg-query -W -f='${Status}' activemq 2>/dev/null | grep -q 'install ok installed'; then
 		return
@@ -149,10 +203,13 @@ install_activemq() {
 # $WORK/activemq and starts the broker with the same JVM options as Debian's
 # /usr/bin/activemq. Debian's instance config opens only OpenWire on
 # 127.0.0.1:61616; the copy moves it to AMQ_OPENWIRE_PORT and, unless
-# AMQ_STOMP_PORT is empty, adds a STOMP connector there. Its default store
-# (KahaDB with journal disk syncs) is kept.
+# AMQ_STOMP_PORT is empty, adds a STOMP connector there. With
+# AMQ_BROKER_NAME it renames the broker and lives in $WORK/activemq-NAME
+# (two can run at once); with AMQ_NETWORK_URI it adds a network connector
+# named AMQ_NETWORK_NAME (default "network"), one-way (duplex="false"). Its
+# default store (KahaDB with journal disk syncs) is kept.
 start_activemq() {
-	local base="$WORK/activemq" connectors what
+	local base="$WORK/activemq${AMQ_BROKER_NAME:+-$AMQ_BROKER_NAME}" connectors what network=""
 	mkdir -p "$base/conf" "$base/data" "$base/tmp"
 	[[ -r "$AMQ_INSTANCE_XML" ]] || die "missing $AMQ_INSTANCE_XML"
 	cp /etc/activemq/instances-available/main/log4j2.properties "$base/conf/" 2>/dev/null || true
@@ -162,11 +219,23 @@ start_activemq() {
 		connectors+="\n            <transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:$AMQ_STOMP_PORT\"/>"
 		what="STOMP on 127.0.0.1:$AMQ_STOMP_PORT, OpenWire on $AMQ_OPENWIRE_PORT"
 	fi
+	if [[ -n "${AMQ_NETWORK_URI:-}" ]]; then
+		network="<networkConnectors><networkConnector name=\"${AMQ_NETWORK_NAME:-network}\" uri=\"$AMQ_NETWORK_URI\" duplex=\"false\"/></networkConnectors>\n        "
+		what+=", network connector to $AMQ_NETWORK_URI"
+	fi
 	sed -e "s#<transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:61616\"/>#$connectors#" \
+		-e "s#<transportConnectors>#$network<transportConnectors>#" \
+		-e "s#brokerName=\"localhost\"#brokerName=\"${AMQ_BROKER_NAME:-localhost}\"#" \
 		-e 's#\${activemq.base}/data#${activemq.data}#g' \
 		"$AMQ_INSTANCE_XML" >"$base/conf/activemq.xml"
 	grep -q "tcp://127.0.0.1:$AMQ_OPENWIRE_PORT\"" "$base/conf/activemq.xml" ||
 		die "could not move the OpenWire connector of $AMQ_INSTANCE_XML (layout changed?)"
+	grep -q "brokerName=\"${AMQ_BROKER_NAME:-localhost}\"" "$base/conf/activemq.xml" ||
+		die "could not set the brokerName in $AMQ_INSTANCE_XML (layout changed?)"
+	if [[ -n "$network" ]]; then
+		grep -q "<networkConnector name=" "$base/conf/activemq.xml" ||
+			die "could not add a network connector to $AMQ_INSTANCE_XML (layout changed?)"
+	fi
 	if [[ -n "${AMQ_STOMP_PORT:-}" ]]; then
 		grep -q "stomp://127.0.0.1:$AMQ_STOMP_PORT" "$base/conf/activemq.xml" ||
 			die "could not add a STOMP connector to $AMQ_INSTANCE_XML (layout changed?)"
@@ -184,8 +253,8 @@ start_activemq() {
 		--add-opens java.base/java.util.concurrent=ALL-UNNAMED
 		--add-opens java.base/java.util.concurrent.atomic=ALL-UNNAMED
 	)
-	log "starting ActiveMQ ($what, data in $base/data)"
-	(cd "$base" && exec java -Xms512M -Xmx512M "${java_opens[@]}" \
+	log "starting ActiveMQ ${AMQ_BROKER_NAME:+$AMQ_BROKER_NAME }($what, data in $base/data)"
+	(cd "$base" && exec java -Xms"$AMQ_HEAP" -Xmx"$AMQ_HEAP" "${java_opens[@]}" \
 		-Dactivemq.classpath="$base/conf" -Dactivemq.home="$AMQ_HOME" -Dactivemq.base="$base" \
 		-Dactivemq.conf="$base/conf" -Dactivemq.data="$base/data" -Djava.io.tmpdir="$base/tmp" \
 		-jar "$AMQ_HOME/bin/activemq.jar" start "xbean:file:$base/conf/activemq.xml" \

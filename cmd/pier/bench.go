@@ -16,7 +16,8 @@ failover: URLs, the default) or STOMP (stomp:// URLs): --producers and
 --consumers connections on one destination, --count messages in total (or
 for --duration), optionally at a steady total --rate for latency
 percentiles. Persistent sends wait for the broker, like synchronous JMS
-sends. A progress line is drawn on stderr when it is a terminal (or with
+sends. --consume-url puts the consumers on another broker than the
+producers, e.g. across a network of brokers. A progress line is drawn on stderr when it is a terminal (or with
 --progress); the result goes to stdout as text or, with --json, JSON.`
 
 // runBench implements `pier bench`.
@@ -34,6 +35,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&cfg.Rate, "rate", 0, "total messages per second (0 = as fast as possible)")
 	fs.IntVar(&cfg.Prefetch, "prefetch", 0, "consumer prefetch (0 = the default)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", 0, "give up when consumers get nothing for this long after sending (default 10s)")
+	consumeURL := fs.String("consume-url", "", "broker URL of the consumers, in --url's protocol (default: --url)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	progress := fs.Bool("progress", false, "draw the progress line even when stderr is not a terminal")
 	verbose := fs.Bool("v", false, "log connection events to stderr")
@@ -57,6 +59,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.Logger = log
 	cfg.Transport = benchTransport(&conn, e, log, stderr)
+	if *consumeURL != "" {
+		if cfg.Transport, err = withConsumeURL(cfg.Transport, conn, *consumeURL, e, log, stderr); err != nil {
+			return err
+		}
+	}
 	res, err := bench.Run(ctx, cfg)
 	if res == nil {
 		return err
@@ -78,4 +85,30 @@ func benchTransport(conn *connFlags, e *endpoint, log *slog.Logger, stderr io.Wr
 	return &bench.OpenWire{Dial: func(ctx context.Context) (*client.Conn, error) {
 		return conn.dialOpenWire(ctx, e, stderr)
 	}}
+}
+
+// withConsumeURL returns a transport that opens producers through t and
+// consumers on the broker of url, which must speak e's protocol (the result
+// names one).
+func withConsumeURL(t bench.Transport, conn connFlags, url string, e *endpoint, log *slog.Logger, stderr io.Writer) (bench.Transport, error) {
+	conn.url = url
+	ce, err := conn.resolve()
+	if err != nil {
+		return nil, fmt.Errorf("--consume-url: %w", err)
+	}
+	if ce.stomp() != e.stomp() {
+		return nil, errors.New("--url and --consume-url must both be OpenWire or both be STOMP")
+	}
+	return splitTransport{Transport: t, consumers: benchTransport(&conn, ce, log, stderr)}, nil
+}
+
+// splitTransport opens producers through the embedded transport and
+// consumers through another one.
+type splitTransport struct {
+	bench.Transport
+	consumers bench.Transport
+}
+
+func (s splitTransport) Consumer(ctx context.Context, role string, dest bench.Destination, prefetch int, deliver func(bench.Delivery)) (bench.Consumer, error) {
+	return s.consumers.Consumer(ctx, role, dest, prefetch, deliver)
 }
