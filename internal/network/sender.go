@@ -171,16 +171,45 @@ func (s *Sender) Pump(ctx context.Context, conn *client.Conn) error {
 	if err != nil {
 		return fmt.Errorf("network: producer: %w", err)
 	}
-	return s.pump(ctx, conn, prod)
+	tx, err := conn.Session(ctx, client.Transacted)
+	if err != nil {
+		return fmt.Errorf("network: session: %w", err)
+	}
+	txProd, err := tx.Producer(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("network: producer: %w", err)
+	}
+	return s.pump(ctx, conn, prod, &batcher{tx, txProd})
 }
 
-// pump sends the outbox from its first entry, then each new one.
-func (s *Sender) pump(ctx context.Context, conn *client.Conn, prod *client.Producer) error {
+// batcher sends several outbox entries in one transaction: the remote
+// broker stores them with one write, where one synchronous send each
+// would cost a write each.
+type batcher struct {
+	sess *client.Session
+	prod *client.Producer
+}
+
+// pump sends the outbox from its first entry, then each new one: what it
+// reads at once in one transaction, falling back to one send each when
+// the remote broker refuses the transaction (to find the entry it
+// refuses).
+func (s *Sender) pump(ctx context.Context, conn *client.Conn, prod *client.Producer, b *batcher) error {
 	var after uint64
 	for {
 		recs, err := s.ob.Read(ctx, after, s.cfg.Batch)
 		if err != nil {
 			return err
+		}
+		if len(recs) > 1 {
+			sent, err := s.sendBatch(ctx, b, recs)
+			if err != nil {
+				return err
+			}
+			if sent {
+				after = recs[len(recs)-1].Seq
+				continue
+			}
 		}
 		for _, r := range recs {
 			if err := s.send(ctx, prod, r); err != nil {
@@ -206,6 +235,44 @@ func (s *Sender) pump(ctx context.Context, conn *client.Conn, prod *client.Produ
 	}
 }
 
+// sendBatch sends recs in one transaction and removes them in one batch.
+// sent is false, with no error, when one of them cannot go or the remote
+// broker refused the transaction: they are then sent one by one.
+func (s *Sender) sendBatch(ctx context.Context, b *batcher, recs []store.Record) (sent bool, err error) {
+	seqs := make([]uint64, 0, len(recs))
+	for _, r := range recs {
+		m, dest, err := toClient(r.Msg)
+		if err == nil {
+			err = b.prod.Send(ctx, m, client.To(dest), client.Forward(r.Msg.ProducerID, r.Msg.ProducerSeq))
+		}
+		if err != nil {
+			if rerr := b.sess.Rollback(ctx); rerr != nil {
+				return false, fmt.Errorf("network: rollback: %w", rerr)
+			}
+			if errors.Is(err, errCannotForward) || refusal(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("network: send %d: %w", r.Seq, err)
+		}
+		seqs = append(seqs, r.Seq)
+	}
+	if err := b.sess.Commit(ctx); err != nil {
+		if refusal(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("network: commit %d..%d: %w", seqs[0], seqs[len(seqs)-1], err)
+	}
+	s.sent.Add(int64(len(seqs)))
+	return true, s.ob.Remove(ctx, seqs...)
+}
+
+// refusal reports whether err is the remote broker (or the client on its
+// behalf) refusing what was sent, rather than a failed connection.
+func refusal(err error) bool {
+	var be *client.BrokerError
+	return errors.As(err, &be) || errors.Is(err, client.ErrInvalidDestination)
+}
+
 // send forwards one entry and removes it. An entry that has no form on
 // the remote broker, or that it refused MaxRefusals times in a row, is
 // dead-lettered here instead.
@@ -215,8 +282,7 @@ func (s *Sender) send(ctx context.Context, prod *client.Producer, r store.Record
 		return s.deadLetter(ctx, r, err.Error())
 	}
 	err = prod.Send(ctx, m, client.To(dest), client.Forward(r.Msg.ProducerID, r.Msg.ProducerSeq))
-	var refused *client.BrokerError
-	if errors.As(err, &refused) || errors.Is(err, client.ErrInvalidDestination) {
+	if refusal(err) {
 		if s.refused.seq != r.Seq {
 			s.refused.seq, s.refused.n = r.Seq, 0
 		}

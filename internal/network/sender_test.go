@@ -205,6 +205,16 @@ func newSender(t *testing.T, ob Outbox, addr string) *Sender {
 	return newSenderURI(t, ob, "tcp://"+addr)
 }
 
+func newSenderBatch(t *testing.T, ob Outbox, addr string, batch int) *Sender {
+	t.Helper()
+	s, err := NewSender(SenderConfig{Poll: 20 * time.Millisecond, MinBackoff: 10 * time.Millisecond,
+		MaxBackoff: 50 * time.Millisecond, Batch: batch}, ob, dialer("tcp://"+addr), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func newSenderURI(t *testing.T, ob Outbox, uri string) *Sender {
 	t.Helper()
 	s, err := NewSender(SenderConfig{Poll: 20 * time.Millisecond, MinBackoff: 10 * time.Millisecond,
@@ -267,45 +277,60 @@ func (c *crashAfter) Remove(ctx context.Context, seqs ...uint64) error {
 	return c.Outbox.Remove(ctx, seqs...)
 }
 
+// TestSenderResendAfterRestartIsDropped stops a sender after the remote
+// stored what it sent and before it was removed from the outbox: one
+// entry sent on its own, or a transaction of seven.
 func TestSenderResendAfterRestartIsDropped(t *testing.T) {
-	a, b := startBroker(t, "a"), startBroker(t, "b")
-	addr, _ := serve(t, b, "127.0.0.1:0")
-	o, err := a.Outbox("c/b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := fill(t, a, o, 20)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	crash := &crashAfter{Outbox: o, n: 5, stop: cancel}
-	s1 := newSender(t, crash, addr)
-	if err := s1.Run(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run: %v", err)
-	}
-	if len(crash.refused) != 1 {
-		t.Fatalf("refused removes %v", crash.refused)
-	}
-	// b stored six, a still holds the sixth: it is in both for now.
-	if n := pending(b, "work"); n != 6 {
-		t.Fatalf("b holds %d after the crash, want 6", n)
-	}
-	recs, err := o.Read(context.Background(), 0, 100)
-	if err != nil || len(recs) != 15 || recs[0].Seq != crash.refused[0] {
-		t.Fatalf("outbox after the crash: %d entries, first %v, refused %v (%v)", len(recs), recs[0].Seq, crash.refused, err)
-	}
+	for _, tc := range []struct {
+		name         string
+		batch, n     int // Read size, and Remove calls before the crash
+		stored, left int // on b and in a's outbox after the crash
+	}{
+		{"one by one", 1, 5, 6, 15},
+		{"transactions", 7, 1, 14, 13},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := startBroker(t, "a"), startBroker(t, "b")
+			addr, _ := serve(t, b, "127.0.0.1:0")
+			o, err := a.Outbox("c/b")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fill(t, a, o, 20)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			crash := &crashAfter{Outbox: o, n: tc.n, stop: cancel}
+			s1 := newSenderBatch(t, crash, addr, tc.batch)
+			if err := s1.Run(ctx); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run: %v", err)
+			}
+			if want := tc.stored - (20 - tc.left); len(crash.refused) != want {
+				t.Fatalf("refused removes %v, want %d", crash.refused, want)
+			}
+			// b stored what a still holds at the head of its outbox: it
+			// is in both for now.
+			if n := pending(b, "work"); n != tc.stored {
+				t.Fatalf("b holds %d after the crash, want %d", n, tc.stored)
+			}
+			recs, err := o.Read(context.Background(), 0, 100)
+			if err != nil || len(recs) != tc.left || recs[0].Seq != crash.refused[0] {
+				t.Fatalf("outbox after the crash: %d entries, first %v, refused %v (%v)", len(recs), recs[0].Seq, crash.refused, err)
+			}
 
-	// A restarted sender resends the sixth first; b drops it.
-	s2 := newSender(t, o, addr)
-	stop := run(t, s2)
-	waitFor(t, "the outbox to drain", func() bool { return outboxLen(t, o) == 0 })
-	stop()
-	if st := s2.Stats(); st.Sent != 15 {
-		t.Fatalf("restarted sender sent %d, want 15 (the resend included)", st.Sent)
+			// A restarted sender resends those first; b drops them.
+			s2 := newSenderBatch(t, o, addr, tc.batch)
+			stop := run(t, s2)
+			waitFor(t, "the outbox to drain", func() bool { return outboxLen(t, o) == 0 })
+			stop()
+			if st := s2.Stats(); st.Sent != int64(tc.left) {
+				t.Fatalf("restarted sender sent %d, want %d (the resends included)", st.Sent, tc.left)
+			}
+			if n := pending(b, "work"); n != 20 {
+				t.Fatalf("b holds %d, want 20: a resend was stored again", n)
+			}
+			receiveAll(t, addr, want)
+		})
 	}
-	if n := pending(b, "work"); n != 20 {
-		t.Fatalf("b holds %d, want 20: the resend was stored again", n)
-	}
-	receiveAll(t, addr, want)
 }
 
 // TestSenderReconnects cuts the remote's listener mid-way: the sender
