@@ -72,33 +72,6 @@ declare -A LABELS=([activemq]=ActiveMQ [pier]=Pier [replicated]=Pier-x3) # resul
 . "$ROOT/bench/lib.sh"
 setup_work pier-compare-replicated
 
-start_single() {
-	local base="$WORK/pier-single"
-	mkdir -p "$base/data"
-	cat >"$base/pier.yaml" <<-EOF
-		broker:
-		  name: localhost
-		  data_dir: $base/data
-		transports:
-		  openwire: tcp://127.0.0.1:$PIER_OPENWIRE_PORT
-		  stomp: ""
-		  mqtt: ""
-		  ws: ""
-		  amqp: ""
-		console:
-		  listen: ""
-		store:
-		  kind: journal
-	EOF
-	port_free "$PIER_OPENWIRE_PORT" || die "port $PIER_OPENWIRE_PORT is busy"
-	log "starting pier serve, journal (OpenWire on 127.0.0.1:$PIER_OPENWIRE_PORT, data in $base/data)"
-	"$PIER" serve --config "$base/pier.yaml" >"$base/serve.log" 2>&1 &
-	SERVER_PIDS+=($!)
-	local took
-	took=$(wait_port "$PIER_OPENWIRE_PORT" "pier serve" "$base/serve.log")
-	log "pier listening after ${took}s"
-}
-
 # replica_config I: the YAML of replica REPLICAS[I] (ports base+I+1).
 replica_config() {
 	local i=$1 j base="$WORK/pier-group/${REPLICAS[$1]}"
@@ -232,20 +205,6 @@ bench() {
 	[[ -s "$out" ]] || echo '{}' >"$out"
 }
 
-# metrics FILE: "msg/s p50_us p99_us sent received" of one result, with -
-# for what it lacks.
-metrics() {
-	python3 - "$1" <<-'EOF'
-		import json, sys
-		try:
-		    r = json.load(open(sys.argv[1]))
-		    l = r["latency"]
-		    print("%.0f %.0f %.0f %d %d" % (r["receive_rate"], l["p50_us"], l["p99_us"], r["sent"], r["received"]))
-		except (OSError, ValueError, KeyError, TypeError):
-		    print("- - - - -")
-	EOF
-}
-
 report() {
 	local s i a p r name
 	local -a amq pier repl m
@@ -296,7 +255,7 @@ main() {
 		sync
 	fi
 	if [[ "${SKIP_SINGLE:-0}" != 1 ]]; then
-		start_single
+		start_pier_broker single "$PIER_OPENWIRE_PORT"
 		BENCH_PORT=$PIER_OPENWIRE_PORT
 		run_scenarios pier
 		stop_server

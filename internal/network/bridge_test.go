@@ -70,11 +70,11 @@ func dial(t *testing.T, n *node) *client.Conn {
 	return c
 }
 
-func produce(t *testing.T, n *node, d *client.Destination, from, to int) {
+// producer returns a producer to d on a new connection to n.
+func producer(t *testing.T, n *node, d *client.Destination) *client.Producer {
 	t.Helper()
 	ctx := context.Background()
-	c := dial(t, n)
-	s, err := c.Session(ctx, client.AutoAck)
+	s, err := dial(t, n).Session(ctx, client.AutoAck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +82,13 @@ func produce(t *testing.T, n *node, d *client.Destination, from, to int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func produce(t *testing.T, n *node, d *client.Destination, from, to int) {
+	t.Helper()
+	ctx := context.Background()
+	p := producer(t, n, d)
 	for i := from; i < to; i++ {
 		if err := p.Send(ctx, client.NewTextMessage(fmt.Sprintf("m%04d", i))); err != nil {
 			t.Fatal(err)
@@ -478,15 +485,7 @@ func TestBridgeKeepsDeliveryMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "a's bridge to see b's consumer", func() bool { return demandOf(a) == 1 })
-	pc := dial(t, a)
-	ps, err := pc.Session(ctx, client.AutoAck)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := ps.Producer(ctx, client.Queue("work"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := producer(t, a, client.Queue("work"))
 	if err := p.Send(ctx, client.NewTextMessage("np"), client.NonPersistent()); err != nil {
 		t.Fatal(err)
 	}
@@ -519,15 +518,7 @@ func TestBridgeConduitSelectors(t *testing.T) {
 	consume(t, b, client.Queue("work"), "green", lg, 10, 0, client.Selector("color = 'green'"))
 	waitFor(t, "a's bridge to see both", func() bool { return demandOf(a) == 2 })
 	ctx := context.Background()
-	pc := dial(t, a)
-	ps, err := pc.Session(ctx, client.AutoAck)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := ps.Producer(ctx, client.Queue("work"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := producer(t, a, client.Queue("work"))
 	for i, color := range []string{"red", "blue", "green", "blue", "red"} {
 		m := client.NewTextMessage(fmt.Sprintf("m%04d", i))
 		m.SetProperty("color", color)

@@ -225,14 +225,21 @@ func newSenderURI(t *testing.T, ob Outbox, uri string) *Sender {
 	return s
 }
 
-func TestSenderForwardsOutboxOnce(t *testing.T) {
-	a, b := startBroker(t, "a"), startBroker(t, "b")
-	addr, _ := serve(t, b, "127.0.0.1:0")
+// outboxPair starts brokers a and b, b served on OpenWire at addr (stop
+// stops that), and fills a's outbox c/b with n messages (want).
+func outboxPair(t *testing.T, n int) (a, b *broker.Broker, addr string, stop func(), o *broker.Outbox, want []string) {
+	t.Helper()
+	a, b = startBroker(t, "a"), startBroker(t, "b")
+	addr, stop = serve(t, b, "127.0.0.1:0")
 	o, err := a.Outbox("c/b")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fill(t, a, o, 20)
+	return a, b, addr, stop, o, fill(t, a, o, n)
+}
+
+func TestSenderForwardsOutboxOnce(t *testing.T) {
+	a, _, addr, _, o, want := outboxPair(t, 20)
 	s := newSender(t, o, addr)
 	stop := run(t, s)
 	waitFor(t, "the outbox to drain", func() bool { return outboxLen(t, o) == 0 })
@@ -290,13 +297,7 @@ func TestSenderResendAfterRestartIsDropped(t *testing.T) {
 		{"transactions", 7, 1, 14, 13},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, b := startBroker(t, "a"), startBroker(t, "b")
-			addr, _ := serve(t, b, "127.0.0.1:0")
-			o, err := a.Outbox("c/b")
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := fill(t, a, o, 20)
+			_, b, addr, _, o, want := outboxPair(t, 20)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			crash := &crashAfter{Outbox: o, n: tc.n, stop: cancel}
@@ -343,13 +344,7 @@ func TestSenderReconnects(t *testing.T) {
 }
 
 func testReconnects(t *testing.T, scheme string) {
-	a, b := startBroker(t, "a"), startBroker(t, "b")
-	addr, stopServer := serve(t, b, "127.0.0.1:0")
-	o, err := a.Outbox("c/b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := fill(t, a, o, 10)
+	a, b, addr, stopServer, o, want := outboxPair(t, 10)
 	uri := "tcp://" + addr
 	if scheme == "failover" {
 		uri = "failover:(tcp://" + addr + ")?initialReconnectDelay=10&maxReconnectDelay=50"

@@ -18,15 +18,14 @@ func connectorYAML(name string, to *cluster.Cluster) string {
 		name, strings.Join(to.OpenWireURLs(), ","))
 }
 
-// seed starts the seed topology: two replicated groups of three, each
-// bridged to every member of the other.
-func seed(t *testing.T) (one, two *cluster.Cluster) {
+// linked starts two groups (or single brokers), each with a network
+// connector to every member of the other, as in ../shared/examples/seed,
+// and waits for their masters.
+func linked(t *testing.T, o1, o2 cluster.Options) (one, two *cluster.Cluster) {
 	t.Helper()
-	name := strings.ToLower(t.Name())
-	one = cluster.Plan(t, cluster.Options{Name: name + "-one"})
-	two = cluster.Plan(t, cluster.Options{Name: name + "-two"})
-	one.Launch(connectorYAML("to-group-two", two))
-	two.Launch(connectorYAML("to-group-one", one))
+	one, two = cluster.Plan(t, o1), cluster.Plan(t, o2)
+	one.Launch(connectorYAML("to-"+o2.Name, two))
+	two.Launch(connectorYAML("to-"+o1.Name, one))
 	for _, g := range []*cluster.Cluster{one, two} {
 		if _, err := g.Master(electTimeout); err != nil {
 			t.Fatal(err)
@@ -53,37 +52,14 @@ func waitReceived(t *testing.T, l *ledger, more int) {
 // of each group is killed in turn (twice each) while messages flow; every
 // acknowledged send is consumed exactly once.
 func TestSeedTopologyKillMasters(t *testing.T) {
-	one, two := seed(t)
+	name := strings.ToLower(t.Name())
+	one, two := linked(t, cluster.Options{Name: name + "-one"}, cluster.Options{Name: name + "-two"})
 	l := newLedger(queueName(t))
 	k := l.startConsumer(t, two.FailoverURL(), 1)
 	p := l.startProducer(t, one.FailoverURL(), 2*time.Millisecond)
 	waitProgress(t, l, 200)
 	waitReceived(t, l, 100)
-	for round := range 2 {
-		for _, g := range []struct {
-			name string
-			c    *cluster.Cluster
-		}{{"one", one}, {"two", two}} {
-			m, err := g.c.Master(electTimeout)
-			if err != nil {
-				t.Fatal(err)
-			}
-			start := time.Now()
-			m.Kill()
-			next, err := g.c.Master(electTimeout)
-			if err != nil {
-				t.Fatalf("group %s after killing %s: %v", g.name, m.ID, err)
-			}
-			took := time.Since(start)
-			if err := m.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitProgress(t, l, 100)
-			waitReceived(t, l, 100)
-			t.Logf("round %d: group %s's master %s killed; %s master after %s; messages flow again",
-				round+1, g.name, m.ID, next.ID, took.Round(time.Millisecond))
-		}
-	}
+	killInTurn(t, l, []group{{"one", one}, {"two", two}})
 	p.stop()
 	k.drain(t, drainTimeout)
 	l.check(t, true)
@@ -96,39 +72,56 @@ func TestSeedTopologyKillMasters(t *testing.T) {
 // redelivered by b after its own crash (an acknowledgement the crash
 // undid), and so marked redelivered.
 func TestBridgedBrokersKillEitherSide(t *testing.T) {
-	a := cluster.Plan(t, cluster.Options{Name: "a", Nodes: 1, Journal: true})
-	b := cluster.Plan(t, cluster.Options{Name: "b", Nodes: 1, Journal: true})
-	a.Launch(connectorYAML("to-b", b))
-	b.Launch(connectorYAML("to-a", a))
-	for _, g := range []*cluster.Cluster{a, b} {
-		if _, err := g.Master(electTimeout); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a, b := linked(t, cluster.Options{Name: "a", Nodes: 1, Journal: true}, cluster.Options{Name: "b", Nodes: 1, Journal: true})
 	l := newLedger(queueName(t))
 	k := l.startConsumer(t, b.FailoverURL(), 1)
 	p := l.startProducer(t, a.FailoverURL(), 2*time.Millisecond)
 	waitProgress(t, l, 200)
 	waitReceived(t, l, 100)
-	for round := range 2 {
-		for _, g := range []struct {
-			name string
-			c    *cluster.Cluster
-		}{{"a (sending side)", a}, {"b (receiving side)", b}} {
-			n := g.c.Nodes[0]
-			n.Kill()
-			if err := n.Start(); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := g.c.Master(electTimeout); err != nil {
-				t.Fatal(err)
-			}
-			waitProgress(t, l, 100)
-			waitReceived(t, l, 100)
-			t.Logf("round %d: %s killed and restarted; messages flow again", round+1, g.name)
-		}
-	}
+	killInTurn(t, l, []group{{"a (sending side)", a}, {"b (receiving side)", b}})
 	p.stop()
 	k.drain(t, drainTimeout)
 	l.check(t, false)
+}
+
+// group is a named group (or single broker) of a network test.
+type group struct {
+	name string
+	c    *cluster.Cluster
+}
+
+// killInTurn kills the master of each group in turn with SIGKILL, twice
+// round, restarting it each time and waiting until another (or the same,
+// for a single broker) serves and messages flow again end to end.
+func killInTurn(t *testing.T, l *ledger, groups []group) {
+	t.Helper()
+	for round := range 2 {
+		for _, g := range groups {
+			m, err := g.c.Master(electTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			m.Kill()
+			if len(g.c.Nodes) == 1 {
+				if err := m.Start(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			next, err := g.c.Master(electTimeout)
+			if err != nil {
+				t.Fatalf("%s after killing %s: %v", g.name, m.ID, err)
+			}
+			took := time.Since(start)
+			if len(g.c.Nodes) > 1 {
+				if err := m.Start(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitProgress(t, l, 100)
+			waitReceived(t, l, 100)
+			t.Logf("round %d: %s: master %s killed; %s master after %s; messages flow again",
+				round+1, g.name, m.ID, next.ID, took.Round(time.Millisecond))
+		}
+	}
 }

@@ -193,26 +193,14 @@ func indent(s, prefix string) string {
 }
 
 func (c *Cluster) config(n *Node, opts Options) string {
-	var peers strings.Builder
-	for _, p := range c.Nodes {
-		fmt.Fprintf(&peers, "      %s: tcp://%s\n", p.ID, p.Replication)
-	}
-	if opts.Journal {
-		return fmt.Sprintf(`broker:
-  name: %s
-  data_dir: %s
-transports:
-  openwire: tcp://%s
-  stomp: stomp://%s
-  mqtt: ""
-  ws: ""
-  amqp: ""
-console:
-  listen: %s
-store:
-  kind: journal
-%s
-`, opts.Name, n.DataDir, n.OpenWire, n.STOMP, n.Console, opts.Extra)
+	store := "  kind: journal\n"
+	if !opts.Journal {
+		var peers strings.Builder
+		for _, p := range c.Nodes {
+			fmt.Fprintf(&peers, "      %s: tcp://%s\n", p.ID, p.Replication)
+		}
+		store = fmt.Sprintf("  kind: replicated\n  replicated:\n    node_id: %s\n    bind: tcp://%s\n%s    peers:\n%s",
+			n.ID, n.Replication, indent(opts.Replicated, "    "), peers.String())
 	}
 	return fmt.Sprintf(`broker:
   name: %s
@@ -226,13 +214,8 @@ transports:
 console:
   listen: %s
 store:
-  kind: replicated
-  replicated:
-    node_id: %s
-    bind: tcp://%s
-%s    peers:
 %s%s
-`, opts.Name, n.DataDir, n.OpenWire, n.STOMP, n.Console, n.ID, n.Replication, indent(opts.Replicated, "    "), peers.String(), opts.Extra)
+`, opts.Name, n.DataDir, n.OpenWire, n.STOMP, n.Console, store, opts.Extra)
 }
 
 // freePorts returns k distinct ports free on host (on 127.0.0.1 when host
