@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,38 @@ func FuzzParse(f *testing.F) {
 		}
 		if err := c.Validate(); err != nil {
 			t.Fatalf("Parse accepted a config that Validate rejects: %v", err)
+		}
+	})
+}
+
+// FuzzMembers: a connector URI that passes validation always yields its
+// members, each with at least one host:port address.
+func FuzzMembers(f *testing.F) {
+	for _, s := range []string{"tcp://a:1", "static:(tcp://a:1,tcp://b:2)",
+		"static:(tcp://a:1,failover:(tcp://b:2,tcp://c:3)?randomize=false)?x=1", "failover:(tcp://a:1)",
+		"static:(", "static:(tcp://a:1))", "static:(failover:(failover:(tcp://a:1)))"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		if checkBridgeURI(uri) != nil {
+			return
+		}
+		ms, err := NetworkConnector{URI: uri}.Members()
+		if err != nil {
+			t.Fatalf("%q passes validation but Members: %v", uri, err)
+		}
+		if len(ms) == 0 {
+			t.Fatalf("%q: no members", uri)
+		}
+		for _, m := range ms {
+			if len(m) == 0 {
+				t.Fatalf("%q: a member without addresses: %v", uri, ms)
+			}
+			for _, a := range m {
+				if _, _, err := net.SplitHostPort(a); err != nil {
+					t.Fatalf("%q: address %q: %v", uri, a, err)
+				}
+			}
 		}
 	})
 }

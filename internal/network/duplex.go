@@ -16,10 +16,13 @@ import (
 func duplexProperties(c *Connector) string {
 	v := url.Values{}
 	v.Set("name", c.Name)
-	v.Set("network_ttl", strconv.Itoa(c.TTL))
 	v.Set("conduit_subscriptions", strconv.FormatBool(c.Conduit))
 	v.Set("decrease_network_consumer_priority", strconv.FormatBool(c.DecreasePriority))
-	v.Set("prefetch_size", strconv.Itoa(c.Prefetch))
+	for key, n := range map[string]int{"network_ttl": c.TTL, "prefetch_size": c.Prefetch} {
+		if n > 0 { // 0: unset, the default
+			v.Set(key, strconv.Itoa(n))
+		}
+	}
 	for _, f := range []struct {
 		key  string
 		list []message.Destination
