@@ -115,12 +115,12 @@ type Status struct {
 	Address      string    `json:"address,omitempty"`       // the address it is connected to
 	State        string    `json:"state"`
 	Since        time.Time `json:"since"`
-	LastError    string    `json:"last_error,omitempty"`
-	Demand       int       `json:"demand"`        // remote consumers it forwards for
-	Subs         int       `json:"subscriptions"` // its subscriptions on this broker
-	Forwarded    int64     `json:"forwarded"`     // messages moved into its outbox
-	Sent         int64     `json:"sent"`          // outbox entries the remote broker acknowledged (resends included)
-	DeadLettered int64     `json:"dead_lettered"` // outbox entries moved to the dead letter queue here (no form on the remote, or refused)
+	LastError    string    `json:"last_error,omitempty"` // why it last failed, until it connects again
+	Demand       int       `json:"demand"`               // remote consumers it forwards for
+	Subs         int       `json:"subscriptions"`        // its subscriptions on this broker
+	Forwarded    int64     `json:"forwarded"`            // messages moved into its outbox
+	Sent         int64     `json:"sent"`                 // outbox entries the remote broker acknowledged (resends included)
+	DeadLettered int64     `json:"dead_lettered"`        // outbox entries moved to the dead letter queue here (no form on the remote, or refused)
 	Connects     int64     `json:"connects"`
 	Outbox       string    `json:"outbox,omitempty"`
 }
@@ -305,8 +305,11 @@ func (br *bridge) setState(s string, err error) {
 	if br.mu.state != s {
 		br.mu.state, br.mu.since = s, time.Now()
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		br.mu.lastErr = err.Error()
+	case s == StateConnected:
+		br.mu.lastErr = ""
 	}
 }
 
@@ -392,7 +395,14 @@ func (br *bridge) session(ctx context.Context) (connected bool, err error) {
 	case remote == br.b.ID():
 		return false, fmt.Errorf("network: %s is this broker (%s)", addr, remote)
 	}
-	obName := br.cfg.Name + "/" + strings.TrimPrefix(remote, "ID:")
+	// The outbox is per remote broker name: Pier's id is "ID:" and its
+	// name, the same on every member of a group and across restarts;
+	// ActiveMQ's id changes with every start, its name does not.
+	remoteName := conn.BrokerName()
+	if remoteName == "" || strings.ContainsAny(remoteName, "\x00\n") {
+		remoteName = strings.TrimPrefix(remote, "ID:")
+	}
+	obName := br.cfg.Name + "/" + remoteName
 	if !br.net.claim(obName, br) {
 		br.setState(StateStandby, nil)
 		return false, fmt.Errorf("network: %s (%s) is already bridged by another member of %s", addr, remote, br.cfg.Name)

@@ -13,6 +13,10 @@
 # service and /var/lib/activemq are left alone. The approach, JVM options
 # included, is the one of bench/compare-activemq.sh.
 #
+# Optional environment: AMQ_BROKER_NAME (brokerName, default localhost) and
+# AMQ_NETWORK_URI (adds a network connector "network" with that URI, e.g.
+# static:(tcp://127.0.0.1:61617), for network-of-brokers tests).
+#
 # The script ends with `exec java`, so its pid is the broker's: SIGKILL it to
 # crash the broker, SIGTERM it for a clean stop.
 set -euo pipefail
@@ -36,9 +40,19 @@ if [[ -n "$STOMP_PORT" ]]; then
 	extra="\n            <transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:$STOMP_PORT\"/>"
 fi
 cp "$AMQ_INSTANCE/log4j2.properties" "$BASE/conf/" 2>/dev/null || true
+network=""
+if [[ -n "${AMQ_NETWORK_URI:-}" ]]; then
+	network="<networkConnectors><networkConnector name=\"network\" uri=\"$AMQ_NETWORK_URI\" duplex=\"false\"/></networkConnectors>\n        "
+fi
 sed -e "s#<transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:61616\"/>#<transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:$OPENWIRE_PORT\"/>$extra#" \
+	-e "s#<transportConnectors>#$network<transportConnectors>#" \
+	-e "s#brokerName=\"localhost\"#brokerName=\"${AMQ_BROKER_NAME:-localhost}\"#" \
 	-e 's#\${activemq.base}/data#${activemq.data}#g' \
 	"$AMQ_INSTANCE/activemq.xml" >"$BASE/conf/activemq.xml"
+if [[ -n "$network" ]]; then
+	grep -q "<networkConnector name=" "$BASE/conf/activemq.xml" ||
+		die "could not add a network connector to $AMQ_INSTANCE/activemq.xml (layout changed?)"
+fi
 grep -q "tcp://127.0.0.1:$OPENWIRE_PORT\"" "$BASE/conf/activemq.xml" ||
 	die "could not move the OpenWire connector in $AMQ_INSTANCE/activemq.xml (layout changed?)"
 

@@ -44,6 +44,7 @@ type Broker struct {
 	t    testing.TB
 	base string
 	addr string // OpenWire host:port
+	opts Options
 	log  *os.File
 
 	mu   sync.Mutex
@@ -51,10 +52,23 @@ type Broker struct {
 	done chan struct{}
 }
 
+// Options select what StartWith configures beyond Start's defaults.
+type Options struct {
+	Name       string // brokerName; default localhost
+	NetworkURI string // a network connector with this URI, e.g. static:(tcp://127.0.0.1:61617)
+	Addr       string // OpenWire host:port; default a free loopback port
+}
+
 // Start starts ActiveMQ with OpenWire on a free loopback port and waits
 // until it accepts connections. The process is killed when the test ends;
 // if the test failed, the tail of ActiveMQ's console is logged.
 func Start(t testing.TB) *Broker {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opts Options) *Broker {
 	t.Helper()
 	for _, f := range required {
 		if _, err := os.Stat(f); err != nil {
@@ -64,7 +78,10 @@ func Start(t testing.TB) *Broker {
 	if _, err := exec.LookPath("java"); err != nil {
 		t.Fatalf("ActiveMQ needs java (apt-get install activemq pulls in a JRE): %v", err)
 	}
-	b := &Broker{t: t, base: t.TempDir(), addr: freeAddr(t)}
+	b := &Broker{t: t, base: t.TempDir(), addr: opts.Addr, opts: opts}
+	if b.addr == "" {
+		b.addr = freeAddr(t)
+	}
 	var err error
 	if b.log, err = os.Create(filepath.Join(b.base, "console.log")); err != nil {
 		t.Fatal(err)
@@ -91,6 +108,7 @@ func (b *Broker) Restart() {
 	_, port, _ := net.SplitHostPort(b.addr)
 	cmd := exec.Command("bash", script(b.t), filepath.Join(b.base, "instance"), port)
 	cmd.Stdout, cmd.Stderr = b.log, b.log
+	cmd.Env = append(os.Environ(), "AMQ_BROKER_NAME="+b.opts.Name, "AMQ_NETWORK_URI="+b.opts.NetworkURI)
 	if err := cmd.Start(); err != nil {
 		b.t.Fatalf("activemq: start: %v", err)
 	}
