@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/piermq/pier/internal/broker/selector"
 	"github.com/piermq/pier/internal/message"
@@ -54,6 +56,9 @@ func (b *Broker) subscribeDurable(ctx context.Context, c *Conn, s *Subscription)
 	}
 	want := store.Subscription{ClientID: c.clientID, Name: s.opts.DurableName, Topic: s.dest.Name,
 		Selector: s.opts.Selector, NoLocal: s.opts.NoLocal}
+	if s.opts.Network {
+		want.Remote, want.TTL = s.opts.Remote, s.opts.TTL
+	}
 	want.Dest = durableKey(want.ClientID, want.Name)
 	b.mu.Lock()
 	d := b.mu.durables[want.Key()]
@@ -66,15 +71,27 @@ func (b *Broker) subscribeDurable(ctx context.Context, c *Conn, s *Subscription)
 		b.mu.Unlock()
 		return b.attachDurable(d, s)
 	}
+	// A bridge's durable whose TTL changed keeps its backlog: only the
+	// record is rewritten.
+	sameBacklog := d != nil && sameMessages(d.sub, want)
 	b.mu.Unlock()
 
 	var batch store.Batch
-	if d != nil {
+	if d != nil && !sameBacklog {
 		batch.DeleteSub(d.sub)
 	}
 	batch.PutSub(want)
 	if err := b.st.Apply(ctx, &batch); err != nil {
 		return fmt.Errorf("broker: create durable subscription: %w", err)
+	}
+	if sameBacklog {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if cur := b.mu.durables[want.Key()]; cur != d || d.active != nil {
+			return fmt.Errorf("%w: %s/%s", ErrDurableInUse, c.clientID, s.opts.DurableName)
+		}
+		d.sub, d.active = want, s
+		return b.attachDurable(d, s)
 	}
 	nd := b.newDurable(want)
 	b.mu.Lock()
@@ -87,6 +104,38 @@ func (b *Broker) subscribeDurable(ctx context.Context, c *Conn, s *Subscription)
 	b.countDurable(nd, 1)
 	b.mu.Unlock()
 	return b.attachDurable(nd, s)
+}
+
+// sameMessages reports whether two versions of a durable subscription
+// select the same messages (they may differ in their network fields).
+func sameMessages(a, b store.Subscription) bool {
+	a.Remote, a.TTL, b.Remote, b.TTL = "", 0, "", 0
+	return a == b
+}
+
+// forwards reports whether a message published on the durable's topic is
+// kept for it: a network bridge's durable does not keep what came through
+// its remote broker or crossed its TTL (see SubOptions.Remote).
+func (d *durable) forwards(m *message.Message) bool {
+	if d.sub.Remote == "" {
+		return true
+	}
+	return !slices.Contains(m.BrokerPath, d.sub.Remote) && (d.sub.TTL <= 0 || len(m.BrokerPath) < d.sub.TTL)
+}
+
+// Durables returns the durable subscriptions of a client id (a network
+// bridge finds its own this way after a restart).
+func (b *Broker) Durables(clientID string) []store.Subscription {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var out []store.Subscription
+	for _, d := range b.mu.durables {
+		if d.sub.ClientID == clientID {
+			out = append(out, d.sub)
+		}
+	}
+	slices.SortFunc(out, func(x, y store.Subscription) int { return strings.Compare(x.Name, y.Name) })
+	return out
 }
 
 func (b *Broker) attachDurable(d *durable, s *Subscription) error {

@@ -9,7 +9,7 @@ import (
 
 func sendPath(t *testing.T, c *Conn, d message.Destination, body string, path ...string) {
 	t.Helper()
-	m := &message.Message{Dest: d, Body: []byte(body), BodyKind: message.Text, BrokerPath: path}
+	m := &message.Message{Dest: d, Body: []byte(body), BodyKind: message.Text, BrokerPath: path, Persistent: true}
 	if err := c.Send(context.Background(), m, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -105,4 +105,52 @@ func TestNetworkSubscriptionSelectorStrands(t *testing.T) {
 	}
 	lk.none(t)
 	nk.none(t)
+}
+
+// A network bridge's durable subscription keeps, while offline and across
+// a restart, only what it may forward: not what came through its remote
+// broker, not what crossed its TTL. A new TTL keeps the backlog.
+func TestNetworkDurableSubscription(t *testing.T) {
+	st := newMemStore()
+	b := startBroker(t, st, Config{})
+	p, _ := connect(t, b, "")
+	nc, _ := connect(t, b, "pier-bridge:net/r")
+	o := SubOptions{ID: "net", Dest: topic("t"), DurableName: "topic://t|", Network: true,
+		BrokerPath: []string{"ID:r"}, Remote: "ID:r", TTL: 2}
+	subscribe(t, nc, o)
+	if err := nc.Unsubscribe("net"); err != nil {
+		t.Fatal(err)
+	}
+	sendPath(t, p, topic("t"), "here")
+	sendPath(t, p, topic("t"), "from-r", "ID:r")
+	sendPath(t, p, topic("t"), "two-hops", "ID:x", "ID:y")
+	sendPath(t, p, topic("t"), "one-hop", "ID:x")
+	b.Close()
+
+	b2 := startBroker(t, st, Config{})
+	subs := b2.Durables("pier-bridge:net/r")
+	if len(subs) != 1 || subs[0].Remote != "ID:r" || subs[0].TTL != 2 {
+		t.Fatalf("recovered %+v", subs)
+	}
+	sendPath(t, connectOnly(t, b2), topic("t"), "after-restart-from-r", "ID:r")
+	nc2, nk := connect(t, b2, "pier-bridge:net/r")
+	o.TTL = 3 // changed: the record is rewritten, the backlog kept
+	subscribe(t, nc2, o)
+	var got []string
+	for range 2 {
+		got = append(got, string(nk.next(t).Msg.Body))
+	}
+	nk.none(t)
+	if got[0] != "here" || got[1] != "one-hop" {
+		t.Fatalf("the bridge's durable kept %v, want [here one-hop]", got)
+	}
+	if subs := b2.Durables("pier-bridge:net/r"); len(subs) != 1 || subs[0].TTL != 3 {
+		t.Fatalf("after the TTL change: %+v", subs)
+	}
+}
+
+func connectOnly(t *testing.T, b *Broker) *Conn {
+	t.Helper()
+	c, _ := connect(t, b, "")
+	return c
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/store"
@@ -59,8 +60,18 @@ func encodeBatch(b *store.Batch) (out []byte, addBytes int64, err error) {
 			for _, f := range []string{s.ClientID, s.Name, s.Topic, s.Selector} {
 				out = appendBytes(out, f)
 			}
-			out = append(out, boolByte(s.NoLocal))
+			// Flags: bit 0 no-local, bit 1 a network subscription, whose
+			// remote broker id and TTL follow the destination.
+			flags := boolByte(s.NoLocal)
+			if s.Remote != "" {
+				flags |= 2
+			}
+			out = append(out, flags)
 			out = appendBytes(out, s.Dest)
+			if s.Remote != "" {
+				out = appendBytes(out, s.Remote)
+				out = binary.AppendUvarint(out, uint64(max(s.TTL, 0)))
+			}
 		default:
 			return nil, 0, fmt.Errorf("replication: op %d: unknown kind %d", i, o.Kind)
 		}
@@ -113,14 +124,20 @@ func decodeBatch(ops []store.Op, p []byte) ([]store.Op, error) {
 			s.Name = string(d.bytes())
 			s.Topic = string(d.bytes())
 			s.Selector = string(d.bytes())
-			switch d.byte() {
-			case 0:
-			case 1:
-				s.NoLocal = true
-			default:
+			flags := d.byte()
+			if flags&^3 != 0 {
 				d.fail()
 			}
+			s.NoLocal = flags&1 != 0
 			s.Dest = string(d.bytes())
+			if flags&2 != 0 {
+				s.Remote = string(d.bytes())
+				ttl := d.uvarint()
+				if ttl > math.MaxInt32 || s.Remote == "" {
+					d.fail()
+				}
+				s.TTL = int(ttl)
+			}
 			o.Sub = s
 		default:
 			if d.err == nil {

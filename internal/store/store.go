@@ -112,6 +112,11 @@ type Subscription struct {
 	Selector string
 	NoLocal  bool
 	Dest     string // the destination key its messages are stored under
+	// Remote is set on a network bridge's subscription: the id of the
+	// broker it forwards to; TTL is how many brokers a message may have
+	// crossed to be forwarded (0: no limit). See broker.SubOptions.Remote.
+	Remote string
+	TTL    int
 }
 
 // Key identifies a durable subscription: client id and subscription name.

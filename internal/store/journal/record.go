@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/store"
@@ -148,13 +149,29 @@ func appendSub(dst []byte, s *store.Subscription) []byte {
 	dst = appendString(dst, s.Name)
 	dst = appendString(dst, s.Topic)
 	dst = appendString(dst, s.Selector)
-	noLocal := byte(0)
+	flags := byte(0)
 	if s.NoLocal {
-		noLocal = 1
+		flags |= subNoLocal
 	}
-	dst = append(dst, noLocal)
-	return appendString(dst, s.Dest)
+	if s.Remote != "" {
+		flags |= subNetwork
+	}
+	dst = append(dst, flags)
+	dst = appendString(dst, s.Dest)
+	if s.Remote != "" {
+		dst = appendString(dst, s.Remote)
+		dst = binary.AppendUvarint(dst, uint64(max(s.TTL, 0)))
+	}
+	return dst
 }
+
+// Flags of a stored subscription. subNetwork (a network bridge's
+// subscription) is followed, after the destination, by the remote broker's
+// id and the TTL; journals without it read the same.
+const (
+	subNoLocal = 1 << 0
+	subNetwork = 1 << 1
+)
 
 // decoder reads the fields of a payload; the first failure sticks.
 type decoder struct {
@@ -208,14 +225,20 @@ func (d *decoder) sub() store.Subscription {
 	s.Name = d.string("subscription name")
 	s.Topic = d.string("topic")
 	s.Selector = d.string("selector")
-	switch d.byte("no-local flag") {
-	case 0:
-	case 1:
-		s.NoLocal = true
-	default:
-		d.fail("no-local flag")
+	flags := d.byte("subscription flags")
+	if flags&^(subNoLocal|subNetwork) != 0 {
+		d.fail("subscription flags")
 	}
+	s.NoLocal = flags&subNoLocal != 0
 	s.Dest = d.string("subscription dest")
+	if flags&subNetwork != 0 {
+		s.Remote = d.string("subscription remote")
+		ttl := d.uvarint("subscription ttl")
+		if ttl > math.MaxInt32 || s.Remote == "" {
+			d.fail("subscription network fields")
+		}
+		s.TTL = int(ttl)
+	}
 	return s
 }
 

@@ -165,6 +165,9 @@ func testSubscriptions(t *testing.T, e *env) {
 	b.PutSub(sub("c1", "s1"))
 	b.PutSub(sub("c1", "s2"))
 	b.PutSub(sub("c2", "s1"))
+	network := sub("pier-bridge:net/b", "topic://prices|ID:c")
+	network.Remote, network.TTL = "ID:b", 3
+	b.PutSub(network)
 	apply(t, s, &b)
 	replaced := sub("c1", "s2")
 	replaced.Selector = ""
@@ -184,7 +187,8 @@ func testSubscriptions(t *testing.T, e *env) {
 		}
 		got[sb.Key()] = sb
 	}
-	want := map[string]store.Subscription{sub("c1", "s1").Key(): sub("c1", "s1"), replaced.Key(): replaced}
+	want := map[string]store.Subscription{sub("c1", "s1").Key(): sub("c1", "s1"), replaced.Key(): replaced,
+		network.Key(): network}
 	if len(got) != len(want) {
 		t.Fatalf("recovered subscriptions %+v, want %+v", st.Subscriptions, want)
 	}
