@@ -25,6 +25,7 @@ func newNetwork(cfg *config.Config, advertise func() []string, log *slog.Logger)
 			return nil, fmt.Errorf("%s.uri: %w", path, err)
 		}
 		c := network.Connector{Name: n.Name, Members: members, TTL: n.NetworkTTL, Conduit: n.ConduitSubscriptions,
+			DynamicOnly:      n.DynamicOnly,
 			DecreasePriority: n.DecreaseNetworkConsumerPriority, Prefetch: n.PrefetchSize,
 			Username: n.Username, Password: n.Password, Duplex: n.Duplex, Advertise: advertise}
 		for _, f := range []struct {

@@ -33,6 +33,13 @@ type Connector struct {
 	// consumers. Topic subscriptions are always merged: a topic message
 	// crosses once per remote broker.
 	Conduit bool
+	// DynamicOnly forwards a topic only while the remote broker has
+	// subscribers for it. Without it (the default) the bridge's
+	// subscription to a topic is durable here: what is published while
+	// the bridge is down waits for it, and it stays while the remote
+	// broker has a durable subscriber for the topic, online or not, so
+	// that subscriber gets everything.
+	DynamicOnly bool
 	// DecreasePriority lowers a bridge subscription's priority by one per
 	// broker the demand came through, so nearer consumers are preferred.
 	DecreasePriority bool
@@ -440,7 +447,8 @@ func (br *bridge) session(ctx context.Context) (connected bool, err error) {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fw := newForwarder(br, ob, snd)
-	local, err := br.b.Connect(broker.ConnOptions{Sink: fw})
+	// The client id names the bridge's durable subscriptions here.
+	local, err := br.b.Connect(broker.ConnOptions{Sink: fw, ClientID: "pier-bridge:" + obName})
 	if err != nil {
 		return true, err
 	}
@@ -448,6 +456,9 @@ func (br *bridge) session(ctx context.Context) (connected bool, err error) {
 	fw.conn = local
 	d := &demand{br: br, local: local, remote: remote, keys: map[string]*need{}, consumers: map[string]string{}}
 	if err := d.static(sctx); err != nil {
+		return true, err
+	}
+	if err := d.recover(sctx); err != nil {
 		return true, err
 	}
 	br.setState(StateConnected, nil)

@@ -33,8 +33,16 @@ func nodes(t *testing.T, names ...string) []*node {
 	return out
 }
 
-// link runs a connector on from toward each of to, with ttl.
+// link runs a connector on from toward each of to, with ttl, until the
+// end of the test.
 func link(t *testing.T, from *node, ttl int, to ...*node) {
+	t.Helper()
+	linkStoppable(t, from, ttl, to...)
+}
+
+// linkStoppable is link, returning a function that stops the bridges
+// (idempotent; also run at the end of the test).
+func linkStoppable(t *testing.T, from *node, ttl int, to ...*node) (stop func()) {
 	t.Helper()
 	c := Connector{Name: "net", TTL: ttl, Conduit: true}
 	for _, n := range to {
@@ -48,7 +56,10 @@ func link(t *testing.T, from *node, ttl int, to ...*node) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- nw.Run(ctx, from.b) }()
-	t.Cleanup(func() { cancel(); <-done })
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
 }
 
 // demandOf returns the remote consumers from's bridges serve.
@@ -538,4 +549,84 @@ func TestBridgeConduitSelectors(t *testing.T) {
 	lall := newLedger()
 	consume(t, b, client.Queue("work"), "all", lall, 10, 0)
 	waitFor(t, "blue on b", func() bool { return lall.distinct() == 2 })
+}
+
+// A durable subscriber on b gets, exactly once, what is published on a
+// while it is offline and while a's bridge is down; deleting it ends the
+// bridge's durable subscription on a.
+func TestBridgeDurableSubscriber(t *testing.T) {
+	ns := nodes(t, "a", "b")
+	a, b := ns[0], ns[1]
+	stopA := linkStoppable(t, a, 1, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	news := client.Topic("news")
+	subscribe := func() (*client.Conn, *client.Consumer) {
+		c, err := client.Dial(ctx, b.addr, client.Options{ClientID: "app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := c.Session(ctx, client.AutoAck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := s.Consumer(ctx, news, client.Durable("d1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, k
+	}
+	receive := func(k *client.Consumer, from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			m, err := k.Receive(ctx)
+			if err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			if text, _ := m.Text(); text != fmt.Sprintf("m%04d", i) {
+				t.Fatalf("got %q, want m%04d", text, i)
+			}
+		}
+	}
+	c, k := subscribe()
+	waitFor(t, "a's bridge to see the durable subscriber", func() bool { return demandOf(a) == 1 })
+	produce(t, a, news, 0, 10)
+	receive(k, 0, 10)
+
+	// Offline: the bridge keeps forwarding; b keeps them for d1.
+	c.Close(ctx)
+	waitFor(t, "the subscriber to go", func() bool { return demandOf(a) == 0 })
+	if st := a.net.Status()[0]; st.Subs != 1 {
+		t.Fatalf("a's bridge dropped its subscription for the offline durable subscriber: %+v", st)
+	}
+	produce(t, a, news, 10, 20)
+	waitFor(t, "b to keep 10 for d1", func() bool { st, _ := b.b.DurableStats("app", "d1"); return st.Pending == 10 })
+
+	// The bridge down: a keeps them in the bridge's durable subscription.
+	stopA()
+	produce(t, a, news, 20, 30)
+	durables := a.b.Durables("pier-bridge:net/b")
+	if len(durables) != 1 || durables[0].Remote != b.b.ID() {
+		t.Fatalf("a's bridge durables: %+v", durables)
+	}
+	link(t, a, 1, b)
+	waitFor(t, "b to keep 20 for d1", func() bool { st, _ := b.b.DurableStats("app", "d1"); return st.Pending == 20 })
+
+	c, k = subscribe()
+	receive(k, 10, 30)
+	rctx, rcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer rcancel()
+	if m, err := k.Receive(rctx); err == nil {
+		t.Fatalf("one more: %v", m)
+	}
+
+	// Deleted: a's bridge deletes its durable subscription.
+	if err := k.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unsubscribe(ctx, "d1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a's bridge durable to go", func() bool { return len(a.b.Durables("pier-bridge:net/b")) == 0 })
+	c.Close(ctx)
 }

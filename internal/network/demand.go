@@ -36,6 +36,12 @@ type need struct {
 	path      []string          // the path the consumers' demand came
 	temp      bool              // the bridge made the temporary destination here
 	consumers map[string]string // remote consumer id → its selector
+	// durable names the subscription's durable subscription here (topics
+	// unless dynamic_only): what is published while the bridge is down
+	// waits in it. durables are the remote durable subscriptions it
+	// serves (client id and name); they keep it while offline.
+	durable  string
+	durables map[string]bool
 }
 
 // advisoryPrefix starts every advisory topic; consumers of advisories are
@@ -50,6 +56,31 @@ func (d *demand) static(ctx context.Context) error {
 			return fmt.Errorf("network: statically included %s: %w", dest, err)
 		}
 		d.keys["static:"+dest.String()] = &need{sub: o.ID, dest: dest}
+	}
+	d.publish()
+	return nil
+}
+
+// recover resumes the bridge's durable subscriptions from before (this
+// broker or the bridge was down): what they kept is forwarded now. Each
+// stays until the remote consumers that come for it are all gone.
+func (d *demand) recover(ctx context.Context) error {
+	for _, sub := range d.br.b.Durables(d.local.ClientID()) {
+		destStr, pathStr, _ := strings.Cut(sub.Name, "|")
+		dest, err := message.ParseDestination(destStr)
+		if err != nil || !dest.Kind.IsTopic() {
+			d.br.log.Warn("not a bridge's durable subscription; left alone", "client_id", sub.ClientID, "name", sub.Name)
+			continue
+		}
+		var path []string
+		if pathStr != "" {
+			path = strings.Split(pathStr, ",")
+		}
+		n := &need{dest: dest, path: path, durable: sub.Name, consumers: map[string]string{}, durables: map[string]bool{}}
+		if !d.subscribe(ctx, n) {
+			return fmt.Errorf("network: resume durable subscription %s", sub.Name)
+		}
+		d.keys[sub.Name] = n
 	}
 	d.publish()
 	return nil
@@ -127,6 +158,10 @@ func (d *demand) handle(ctx context.Context, m *client.Message) {
 	}
 	if info, ok := m.RemoveInfo(); ok {
 		d.remove(ctx, info.ConsumerID.String())
+		return
+	}
+	if info, ok := m.RemoveSubscriptionInfo(); ok {
+		d.unsubscribed(ctx, info)
 	}
 }
 
@@ -165,7 +200,10 @@ func (d *demand) add(ctx context.Context, info client.ConsumerInfo) {
 	}
 	n := d.keys[key]
 	if n == nil {
-		n = &need{dest: dest, path: info.BrokerPath, consumers: map[string]string{}}
+		n = &need{dest: dest, path: info.BrokerPath, consumers: map[string]string{}, durables: map[string]bool{}}
+		if dest.Kind == message.Topic && !d.br.cfg.DynamicOnly {
+			n.durable = key
+		}
 		if dest.Kind.IsTemp() {
 			// The remote consumer's temporary destination gets a local
 			// stand-in, so replies sent here reach it (request/reply).
@@ -184,9 +222,14 @@ func (d *demand) add(ctx context.Context, info client.ConsumerInfo) {
 		}
 		return
 	}
+	if n.durable != "" && info.SubscriptionName != "" {
+		n.durables[durableIdent(info.ClientID, info.SubscriptionName)] = true
+	}
 	d.keys[key] = n
 	d.consumers[id] = key
 }
+
+func durableIdent(clientID, name string) string { return clientID + "\x00" + name }
 
 // subscribe makes n's subscription select what its consumers select (all
 // of it if one of them has no selector), subscribing again when that
@@ -194,10 +237,14 @@ func (d *demand) add(ctx context.Context, info client.ConsumerInfo) {
 // there to be stranded. It reports whether n has a subscription.
 func (d *demand) subscribe(ctx context.Context, n *need) bool {
 	sel := anyOf(n.consumers)
+	if n.durable != "" {
+		sel = "" // a durable's selector is part of it: fixed (it serves offline subscribers too)
+	}
 	if n.sub != "" && sel == n.sel {
 		return true
 	}
 	o := d.options(n.dest, n.path, sel)
+	o.DurableName = n.durable
 	_, err := d.local.Subscribe(ctx, o)
 	if errors.Is(err, broker.ErrSelector) && sel != "" {
 		// A selector this broker cannot read (from another kind of
@@ -247,14 +294,36 @@ func (d *demand) remove(ctx context.Context, id string) {
 	delete(d.consumers, id)
 	n := d.keys[key]
 	delete(n.consumers, id)
-	if len(n.consumers) > 0 {
+	d.drop(ctx, key, n)
+}
+
+// drop ends n's subscription once it serves nobody (no remote consumer,
+// no remote durable subscription), or narrows its selector.
+func (d *demand) drop(ctx context.Context, key string, n *need) {
+	if len(n.consumers) > 0 || len(n.durables) > 0 {
 		d.subscribe(ctx, n) // perhaps narrower now
 		return
 	}
 	delete(d.keys, key)
 	d.unsubscribe(n)
+	if n.durable != "" {
+		if err := d.local.DeleteDurable(ctx, n.durable); err != nil && !errors.Is(err, broker.ErrNoSuchDurable) {
+			d.br.log.Warn("bridge durable subscription not deleted", "name", n.durable, "err", err)
+		}
+	}
 	if n.temp {
 		d.local.DeleteTemp(n.dest)
+	}
+}
+
+// unsubscribed forgets a remote durable subscription that was deleted.
+func (d *demand) unsubscribed(ctx context.Context, info client.RemoveSubscriptionInfo) {
+	ident := durableIdent(info.ClientID, info.SubscriptionName)
+	for key, n := range d.keys {
+		if n.durables[ident] {
+			delete(n.durables, ident)
+			d.drop(ctx, key, n)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ func duplexProperties(c *Connector) string {
 	v.Set("name", c.Name)
 	v.Set("conduit_subscriptions", strconv.FormatBool(c.Conduit))
 	v.Set("decrease_network_consumer_priority", strconv.FormatBool(c.DecreasePriority))
+	v.Set("dynamic_only", strconv.FormatBool(c.DynamicOnly))
 	for key, n := range map[string]int{"network_ttl": c.TTL, "prefetch_size": c.Prefetch} {
 		if n > 0 { // 0: unset, the default
 			v.Set(key, strconv.Itoa(n))
@@ -59,7 +60,8 @@ func parseDuplexProperties(s string) (Connector, error) {
 	for _, f := range []struct {
 		key string
 		b   *bool
-	}{{"conduit_subscriptions", &c.Conduit}, {"decrease_network_consumer_priority", &c.DecreasePriority}} {
+	}{{"conduit_subscriptions", &c.Conduit}, {"decrease_network_consumer_priority", &c.DecreasePriority},
+		{"dynamic_only", &c.DynamicOnly}} {
 		if x := v.Get(f.key); x != "" {
 			if *f.b, err = strconv.ParseBool(x); err != nil {
 				return c, fmt.Errorf("network: duplex properties: %s %q: want true or false", f.key, x)
