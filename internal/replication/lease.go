@@ -12,7 +12,8 @@ import (
 // /readyz. The guard closes that gap: a goroutine notes the time every
 // guardTick; Valid is false whenever that note is stale (the process has
 // been stalled, whatever runs first after resuming), and after a stall it
-// stays false until Raft confirms leadership with a quorum (VerifyLeader).
+// stays false until Raft confirms leadership with a quorum (a committed
+// barrier, see reverify).
 
 // stallLimit is the longest gap between guard ticks that is not a stall:
 // well under the heartbeat timeout, the shortest time in which the others
@@ -48,7 +49,13 @@ func (n *Node) guard() {
 	}
 }
 
-// reverify asks Raft to confirm leadership with a quorum after a stall.
+// reverify asks Raft to confirm leadership with a quorum after a stall,
+// by committing a barrier entry: a quorum must acknowledge an entry
+// appended after the stall. (VerifyLeader is not enough: a heartbeat
+// answer that arrived during the stall, from before the others elected a
+// new leader, is read after it and counts as a confirmation; a paused
+// master test caught the resumed old master answering /readyz 200 that
+// way.)
 func (n *Node) reverify() {
 	defer n.wg.Done()
 	if !n.verifying.CompareAndSwap(false, true) {
@@ -60,7 +67,7 @@ func (n *Node) reverify() {
 		if r == nil {
 			return
 		}
-		closed, err := n.wait(r.VerifyLeader())
+		closed, err := n.wait(r.Barrier(n.cfg.HeartbeatTimeout))
 		if closed {
 			return
 		}
