@@ -22,6 +22,9 @@ func (s *Store) compact() error {
 	if s.opts.CompactLivePercent < 0 {
 		return nil
 	}
+	if err := s.fenced(); err != nil {
+		return err
+	}
 	var victims []uint32
 	for id, f := range s.mu.segs {
 		if id >= s.w.seg || s.mu.idx.segLive[id] == 0 {

@@ -50,6 +50,13 @@ type Options struct {
 	// breaks the store.Store guarantee and is meant for tests. At most
 	// 1<<24.
 	MaxProducers int
+	// Fence, when set, is asked before every write to the journal
+	// directory (a group of batches, a checkpoint, a segment deleted): a
+	// non-nil answer means another broker took the directory over (a
+	// shared-directory group's newer master). That write and every later
+	// one fail with an error wrapping store.ErrUnavailable, so a stale
+	// master stops writing at once.
+	Fence func() error
 }
 
 // Defaults.

@@ -160,7 +160,10 @@ func (s *Store) commit(group []*request) {
 	for _, r := range accepted {
 		sync = sync || !r.noSync
 	}
-	err := s.write(buf, sync)
+	err := s.fenced()
+	if err == nil {
+		err = s.write(buf, sync)
+	}
 	if err != nil {
 		err = s.fail(err)
 		for _, r := range accepted {
@@ -203,6 +206,17 @@ func (s *Store) write(buf []byte, sync bool) error {
 	return nil
 }
 
+// fenced asks Options.Fence whether this store may still write.
+func (s *Store) fenced() error {
+	if s.opts.Fence == nil {
+		return nil
+	}
+	if err := s.opts.Fence(); err != nil {
+		return fmt.Errorf("journal: fenced off: %w: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}
+
 // fail makes err sticky and returns what Apply reports from now on.
 func (s *Store) fail(err error) error {
 	err = fmt.Errorf("%w: %w", ErrFailed, err)
@@ -241,6 +255,9 @@ func (s *Store) createSegment(id uint32) (vfs.File, int64, error) {
 
 // roll moves on to a new segment, and checkpoints if one is due.
 func (s *Store) roll() error {
+	if err := s.fenced(); err != nil {
+		return err
+	}
 	// A later sync of the new segment would not cover this one.
 	if s.w.dirty {
 		if err := s.w.f.Sync(); err != nil {
@@ -276,6 +293,9 @@ const (
 // which must be the end of the journal, then deletes the segments it made
 // unnecessary. Called by the writer (or Close after it has stopped).
 func (s *Store) checkpoint(seg uint32, off uint32) error {
+	if err := s.fenced(); err != nil {
+		return err
+	}
 	// Only the writer changes the index, so it can read it unlocked.
 	payload := encodeCheckpoint(checkpoint{seg: seg, off: off, idx: s.mu.idx})
 	var dead []uint32
