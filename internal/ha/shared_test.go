@@ -1,0 +1,113 @@
+package ha
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/piermq/pier/internal/store"
+	"github.com/piermq/pier/internal/store/storetest"
+)
+
+// member is one member of a shared-directory group over a memory store;
+// fences records the fence each open was given.
+type member struct {
+	*SharedDir
+	fences []func() error
+}
+
+func newMember(t *testing.T, dir string) *member {
+	m := &member{}
+	m.SharedDir = NewSharedDir(dir, func(ctx context.Context, fence func() error) (store.Store, error) {
+		m.fences = append(m.fences, fence)
+		return storetest.NewMemory(0), nil
+	}, SharedConfig{Poll: 20 * time.Millisecond, Check: 20 * time.Millisecond, Timeout: time.Second}, nil)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func awaitWithin(t *testing.T, m *member, d time.Duration) (context.Context, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return m.Await(ctx)
+}
+
+func TestSharedDirOneMasterAtATime(t *testing.T) {
+	dir := t.TempDir()
+	a, b := newMember(t, dir), newMember(t, dir)
+	if _, err := awaitWithin(t, a, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Valid() {
+		t.Fatal("a holds the lock but is not valid")
+	}
+	if _, err := awaitWithin(t, b, 200*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("b became master while a holds the lock: %v", err)
+	}
+	if e, _ := readEpoch(dir); e != 1 {
+		t.Fatalf("epoch %d, want 1", e)
+	}
+	if err := b.Apply(context.Background(), &store.Batch{}); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("the waiting member's store: %v, want ErrUnavailable", err)
+	}
+	// a stops: b takes over, with a new epoch that fences a's store off.
+	a.Close()
+	start := time.Now()
+	if _, err := awaitWithin(t, b, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("b master %s after a released the lock", time.Since(start).Round(time.Millisecond))
+	if e, _ := readEpoch(dir); e != 2 {
+		t.Fatalf("epoch %d, want 2", e)
+	}
+	if err := a.fences[0](); err == nil {
+		t.Fatal("a's store is not fenced off after b started")
+	}
+	if err := b.fences[0](); err != nil {
+		t.Fatalf("b's own fence: %v", err)
+	}
+}
+
+// The master ends its term when its lock file is replaced or another
+// master raised the epoch.
+func TestSharedDirLostLock(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		lose func(dir string) error
+	}{
+		{"lock file replaced", func(dir string) error {
+			if err := os.Remove(filepath.Join(dir, lockName)); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, lockName), nil, 0o644)
+		}},
+		{"epoch raised", func(dir string) error {
+			_, err := raiseEpoch(dir)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a := newMember(t, dir)
+			term, err := awaitWithin(t, a, time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.lose(dir); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-term.Done():
+			case <-time.After(2 * time.Second):
+				t.Fatal("the master did not notice")
+			}
+			if a.Valid() {
+				t.Fatal("still valid after losing the directory")
+			}
+		})
+	}
+}
