@@ -147,21 +147,17 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.N
 				}
 			}, &clusterURLs)
 		}
-		// One broker per journal: a second one on the same directory is
-		// refused (master/slave over a shared directory is issue 7).
-		lock, err := ha.LockDir(jcfg.Dir)
-		if err != nil {
-			return nil, err
-		}
-		st, err := journal.Open(ctx, jcfg.Dir, vfs.OS{}, journal.Options{
-			SegmentSize: int64(jcfg.SegmentSize),
-			SizeLimit:   int64(jcfg.MaxSize),
-		}, log)
-		if err != nil {
-			lock.Unlock()
-			return nil, err
-		}
-		return lockedStore{st, lock}, nil
+		// The journal's directory decides who is master: the broker that
+		// holds its lock. Alone, that is this one at once; members of a
+		// shared-directory group name the same directory and wait their
+		// turn (docs/shared-dir.md).
+		return ha.NewSharedDir(jcfg.Dir, func(ctx context.Context, fence func() error) (store.Store, error) {
+			return journal.Open(ctx, jcfg.Dir, vfs.OS{}, journal.Options{
+				SegmentSize: int64(jcfg.SegmentSize),
+				SizeLimit:   int64(jcfg.MaxSize),
+				Fence:       fence,
+			}, log)
+		}, ha.SharedConfig{}, log), nil
 	}
 	scfg := stomp.Config{
 		Limits: stomp.Limits{

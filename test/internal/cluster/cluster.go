@@ -52,6 +52,9 @@ type Options struct {
 	// (store.kind: journal) instead of a replica: with Nodes 1, a single
 	// broker for network tests.
 	Journal bool
+	// SharedDir, with Journal, is the journal directory every node names:
+	// a shared-directory master/slave group.
+	SharedDir string
 }
 
 // Placement says where a node runs.
@@ -194,6 +197,9 @@ func indent(s, prefix string) string {
 
 func (c *Cluster) config(n *Node, opts Options) string {
 	store := "  kind: journal\n"
+	if opts.SharedDir != "" {
+		store += "  journal:\n    dir: " + opts.SharedDir + "\n"
+	}
 	if !opts.Journal {
 		var peers strings.Builder
 		for _, p := range c.Nodes {

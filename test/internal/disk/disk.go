@@ -113,17 +113,31 @@ func (d *Disk) unmount() error {
 // the unmount). It returns how long the filesystem was away.
 func (d *Disk) PowerLoss() (time.Duration, error) {
 	start := time.Now()
-	if err := d.shutdown(); err != nil {
+	if err := d.Fail(); err != nil {
 		return 0, err
 	}
 	d.losses++
-	if err := d.unmount(); err != nil {
+	if err := d.Recover(); err != nil {
 		return 0, fmt.Errorf("disk: power loss %d: %w", d.losses, err)
 	}
-	if err := d.mount(); err != nil {
-		return 0, fmt.Errorf("disk: power loss %d: mount again: %w", d.losses, err)
-	}
 	return time.Since(start), nil
+}
+
+// Fail makes the filesystem answer every read and write with an error
+// from now on, as storage that became unreachable, while processes keep
+// using it; what was not durable is lost. Recover brings it back.
+func (d *Disk) Fail() error { return d.shutdown() }
+
+// Recover mounts the filesystem again after Fail (detaching it lazily
+// from processes that still hold files on it).
+func (d *Disk) Recover() error {
+	if err := d.unmount(); err != nil && !strings.Contains(err.Error(), "detached lazily") {
+		return err
+	}
+	if err := d.mount(); err != nil {
+		return fmt.Errorf("mount again: %w", err)
+	}
+	return nil
 }
 
 // shutdown stops the filesystem at once: from here on it reads and writes

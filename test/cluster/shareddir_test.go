@@ -1,0 +1,143 @@
+//go:build crossprocess
+
+package cluster
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/piermq/pier/test/internal/cluster"
+	"github.com/piermq/pier/test/internal/disk"
+)
+
+// startShared starts a shared-directory group of two `pier serve`
+// (store.kind: journal, both naming dir) and waits for its master.
+func startShared(t *testing.T, dir string) (*cluster.Cluster, *cluster.Node) {
+	t.Helper()
+	c := cluster.Start(t, cluster.Options{Name: strings.ToLower(t.Name()), Nodes: 2, Journal: true, SharedDir: dir})
+	m, err := c.Master(electTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, m
+}
+
+// TestSharedDirKillMaster: the master of a shared-directory group is
+// killed with SIGKILL three times under a failover producer and consumer;
+// each time the other takes the lock, recovers the journal and serves.
+// Every acknowledged send is consumed (a duplicate only if marked
+// redelivered).
+func TestSharedDirKillMaster(t *testing.T) {
+	c, _ := startShared(t, filepath.Join(t.TempDir(), "journal"))
+	l := newLedger(queueName(t))
+	url := c.FailoverURL()
+	k := l.startConsumer(t, url, 10)
+	p := l.startProducer(t, url, 2*time.Millisecond)
+	waitProgress(t, l, 200)
+	var takeovers []time.Duration
+	for i := range 3 {
+		m, err := c.Master(electTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Kill()
+		next, took := newMaster(t, c, m)
+		takeovers = append(takeovers, took)
+		if err := m.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitProgress(t, l, 100)
+		t.Logf("kill %d: master %s killed; %s master after %s", i+1, m.ID, next.ID, took.Round(time.Millisecond))
+	}
+	p.stop()
+	k.drain(t, drainTimeout)
+	med, most := median(takeovers)
+	t.Logf("takeover (SIGKILL to the other's /readyz 200): median %s, max %s; all: %s",
+		med.Round(time.Millisecond), most.Round(time.Millisecond), durations(takeovers))
+	l.check(t, false)
+}
+
+// TestSharedDirLockFileReplaced: the master's lock file is deleted and
+// replaced (its lock no longer guards the directory): the master stops
+// serving within its check interval, then takes the new lock as a new
+// master with a new epoch.
+func TestSharedDirLockFileReplaced(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "journal")
+	c, m := startShared(t, dir)
+	other := others(c, m)[0]
+	if err := other.Stop(stopTimeout); err != nil { // alone, so only m can take the new lock
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "lock")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lock"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// m stops serving (and, alone, takes the new lock at once, as a new
+	// master with a new epoch: too quickly for /readyz polls to see).
+	start := time.Now()
+	for !strings.Contains(m.Log(), "lost the shared directory; no longer master") {
+		if time.Since(start) > stepDownTimeout {
+			t.Fatalf("%s did not give up its lock %s after its lock file was replaced", m.ID, stepDownTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("%s stopped serving %s after its lock file was replaced", m.ID, time.Since(start).Round(time.Millisecond))
+	if _, err := c.Master(electTimeout); err != nil {
+		t.Fatal(err)
+	}
+	epoch, err := os.ReadFile(filepath.Join(dir, "epoch"))
+	if err != nil || strings.TrimSpace(string(epoch)) != "2" {
+		t.Fatalf("epoch %q (%v), want 2", epoch, err)
+	}
+}
+
+// TestSharedDirUnreachable: the shared directory's filesystem fails (every
+// read and write an I/O error, as storage that became unreachable) under
+// load: the master stops serving within its check interval and neither
+// member serves while the directory is gone; when it is back, one of them
+// takes over and every acknowledged send is consumed.
+func TestSharedDirUnreachable(t *testing.T) {
+	d := disk.New(t, 256<<20)
+	c, m := startShared(t, filepath.Join(d.Dir, "journal"))
+	l := newLedger(queueName(t))
+	url := c.FailoverURL()
+	k := l.startConsumer(t, url, 10)
+	p := l.startProducer(t, url, 2*time.Millisecond)
+	waitProgress(t, l, 200)
+
+	if err := d.Fail(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for len(c.Masters()) > 0 {
+		if time.Since(start) > stepDownTimeout {
+			t.Fatalf("%s still serves %s after its directory failed", m.ID, stepDownTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("master %s stopped serving %s after the directory failed", m.ID, time.Since(start).Round(time.Millisecond))
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if ms := c.Masters(); len(ms) > 0 {
+			t.Fatalf("%s serves without its directory", ms[0].ID)
+		}
+	}
+	acked := l.ackedCount()
+	if err := d.Recover(); err != nil {
+		t.Fatal(err)
+	}
+	next, err := c.Master(electTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("directory back: %s master after %s", next.ID, time.Since(start).Round(time.Millisecond))
+	waitProgress(t, l, 100)
+	p.stop()
+	k.drain(t, drainTimeout)
+	t.Logf("%d sends acknowledged before the directory failed", acked)
+	l.check(t, false)
+}
