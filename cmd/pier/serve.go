@@ -157,7 +157,7 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.N
 				SizeLimit:   int64(jcfg.MaxSize),
 				Fence:       fence,
 			}, log)
-		}, ha.SharedConfig{}, log), nil
+		}, ha.GroupConfig{}, log), nil
 	}
 	scfg := stomp.Config{
 		Limits: stomp.Limits{

@@ -15,16 +15,16 @@ import (
 // member is one member of a shared-directory group over a memory store;
 // fences records the fence each open was given.
 type member struct {
-	*SharedDir
+	*Group
 	fences []func() error
 }
 
 func newMember(t *testing.T, dir string) *member {
 	m := &member{}
-	m.SharedDir = NewSharedDir(dir, func(ctx context.Context, fence func() error) (store.Store, error) {
+	m.Group = NewSharedDir(dir, func(ctx context.Context, fence func() error) (store.Store, error) {
 		m.fences = append(m.fences, fence)
 		return storetest.NewMemory(0), nil
-	}, SharedConfig{Poll: 20 * time.Millisecond, Check: 20 * time.Millisecond, Timeout: time.Second}, nil)
+	}, GroupConfig{Poll: 20 * time.Millisecond, Check: 20 * time.Millisecond, Timeout: time.Second}, nil)
 	t.Cleanup(func() { m.Close() })
 	return m
 }

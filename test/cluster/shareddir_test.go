@@ -80,7 +80,7 @@ func TestSharedDirLockFileReplaced(t *testing.T) {
 	// m stops serving (and, alone, takes the new lock at once, as a new
 	// master with a new epoch: too quickly for /readyz polls to see).
 	start := time.Now()
-	for !strings.Contains(m.Log(), "lost the shared directory; no longer master") {
+	for !strings.Contains(m.Log(), "lost the claim; no longer master") {
 		if time.Since(start) > stepDownTimeout {
 			t.Fatalf("%s did not give up its lock %s after its lock file was replaced", m.ID, stepDownTimeout)
 		}
