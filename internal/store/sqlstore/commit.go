@@ -79,6 +79,14 @@ func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 	}
 	s.mu.queue = append(s.mu.queue, r)
 	s.mu.Unlock()
+	s.active.Add(1)
+	defer func() {
+		// A committer holding a group open for this caller's next batch
+		// must learn that it left instead.
+		if s.active.Add(-1); s.holding.Load() {
+			s.signal()
+		}
+	}()
 	s.signal()
 	select {
 	case err := <-r.done:
@@ -89,14 +97,40 @@ func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 }
 
 // committer writes queued batches, a group per transaction, until Close
-// and an empty queue.
+// and an empty queue. When fewer batches wait than Apply calls are in
+// progress (callers just answered, about to send their next batch), it
+// holds the group open for up to GroupWait so they join it: without that,
+// closed-loop callers settle into two cohorts taking turns, each group half
+// of them.
 func (s *Store) committer() {
 	defer close(s.done)
+	hold := time.NewTimer(time.Hour)
+	hold.Stop()
+	var holdUntil time.Time
 	for {
 		s.mu.Lock()
+		n, closed := len(s.mu.queue), s.mu.closed
+		if n > 0 && !closed && s.opts.GroupWait > 0 && int64(n) < s.active.Load() {
+			now := time.Now()
+			if holdUntil.IsZero() {
+				holdUntil = now.Add(s.opts.GroupWait)
+			}
+			if now.Before(holdUntil) {
+				s.holding.Store(true)
+				s.mu.Unlock()
+				hold.Reset(holdUntil.Sub(now))
+				select {
+				case <-s.wake:
+					hold.Stop()
+				case <-hold.C:
+				}
+				continue
+			}
+		}
+		s.holding.Store(false)
 		reqs := s.take()
-		closed := s.mu.closed
 		s.mu.Unlock()
+		holdUntil = time.Time{}
 		if len(reqs) == 0 {
 			if closed {
 				return

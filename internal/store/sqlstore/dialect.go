@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -30,8 +31,9 @@ func (d Dialect) Placeholder(n int) string {
 }
 
 // connect opens a connection pool for driver ("postgres" or "pgx", or
-// "mysql") without registering anything globally.
-func connect(driver, dsn string) (*sql.DB, Dialect, error) {
+// "mysql") without registering anything globally. log (may be nil) gets
+// the MySQL driver's messages.
+func connect(driver, dsn string, log *slog.Logger) (*sql.DB, Dialect, error) {
 	switch driver {
 	case "postgres", "pgx":
 		cfg, err := pgx.ParseConfig(dsn)
@@ -49,6 +51,9 @@ func connect(driver, dsn string) (*sql.DB, Dialect, error) {
 		cfg.InterpolateParams = true
 		// Learn the server's max_allowed_packet rather than assume 64 MiB.
 		cfg.MaxAllowedPacket = 0
+		if log != nil {
+			cfg.Logger = mysqlLogger{log}
+		}
 		c, err := mysql.NewConnector(cfg)
 		if err != nil {
 			return nil, "", fmt.Errorf("sqlstore: mysql: %w", err)
@@ -57,6 +62,12 @@ func connect(driver, dsn string) (*sql.DB, Dialect, error) {
 	}
 	return nil, "", fmt.Errorf("sqlstore: unknown driver %q (want postgres or mysql)", driver)
 }
+
+// mysqlLogger hands the MySQL driver's messages (a dropped idle
+// connection, a broken packet) to slog.
+type mysqlLogger struct{ log *slog.Logger }
+
+func (l mysqlLogger) Print(v ...any) { l.log.Warn("mysql driver", "msg", fmt.Sprint(v...)) }
 
 // stmt is one statement with its arguments.
 type stmt struct {
