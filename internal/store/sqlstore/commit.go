@@ -33,6 +33,9 @@ type committerState struct {
 	// unknown (a lost connection at COMMIT): the index is reloaded from the
 	// database before the next group.
 	stale bool
+	// fenced is set once Options.Fence refused a transaction: every later
+	// group fails with it.
+	fenced error
 }
 
 // commitTimeout bounds one group's transaction, so a database that stops
@@ -164,13 +167,15 @@ func (s *Store) commit(reqs []*request) {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	c := &s.c
-	if c.stale {
-		if err := s.load(ctx); err != nil {
-			for _, r := range reqs {
-				r.done <- err
-			}
-			return
+	err := c.fenced
+	if err == nil && c.stale {
+		err = s.load(ctx)
+	}
+	if err != nil {
+		for _, r := range reqs {
+			r.done <- err
 		}
+		return
 	}
 	g := newGroup(c.idx, s.bytes.Load(), s.messages.Load(), c.lastSeq, c.mark)
 	var accepted []*request
@@ -185,7 +190,7 @@ func (s *Store) commit(reqs []*request) {
 	if len(accepted) == 0 {
 		return
 	}
-	err := s.write(ctx, g)
+	err = s.write(ctx, g)
 	if err == nil {
 		g.merge()
 		s.bytes.Store(g.bytes)
@@ -198,6 +203,8 @@ func (s *Store) commit(reqs []*request) {
 		}
 		s.commits.Add(1)
 		s.batches.Add(uint64(len(accepted)))
+	} else if errors.Is(err, store.ErrUnavailable) {
+		c.fenced = err
 	} else {
 		c.stale = true
 		err = s.dbErr("commit", err)
@@ -235,6 +242,11 @@ func (s *Store) write(ctx context.Context, g *group) (err error) {
 	if c.prodsSinceTrim+len(g.prods) >= store.MinProducers {
 		if err := s.trimProducers(ctx, tx); err != nil {
 			return err
+		}
+	}
+	if s.opts.Fence != nil {
+		if err := s.opts.Fence(ctx, tx); err != nil {
+			return fmt.Errorf("sqlstore: fenced: %w: %w", store.ErrUnavailable, err)
 		}
 	}
 	return tx.Commit()

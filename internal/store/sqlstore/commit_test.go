@@ -293,3 +293,46 @@ func TestReconnectAfterConnectionsKilled(t *testing.T) {
 		})
 	}
 }
+
+// TestFence: a fence that answers nil lets groups commit; once it refuses,
+// the group is rolled back and it and every later Apply fail with
+// store.ErrUnavailable.
+func TestFence(t *testing.T) {
+	for _, db := range databases {
+		t.Run(db.name, func(t *testing.T) {
+			dsn := db.fresh(t)
+			var lost atomic.Bool
+			var calls atomic.Int64
+			fence := func(ctx context.Context, tx *sql.Tx) error {
+				calls.Add(1)
+				var one int
+				if err := tx.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+					return err
+				}
+				if lost.Load() {
+					return errors.New("lease lost")
+				}
+				return nil
+			}
+			s := open(t, db.driver, dsn, Options{Fence: fence})
+			defer s.Close()
+			var b store.Batch
+			b.Add("queue://f", 1, textMsg("1"))
+			mustApply(t, s, &b)
+			lost.Store(true)
+			for seq := uint64(2); seq <= 3; seq++ {
+				b = store.Batch{}
+				b.Add("queue://f", seq, textMsg(fmt.Sprint(seq)))
+				if err := s.Apply(context.Background(), &b); !errors.Is(err, store.ErrUnavailable) {
+					t.Fatalf("Apply %d after the fence refused: %v, want ErrUnavailable", seq, err)
+				}
+			}
+			if n := calls.Load(); n != 2 {
+				t.Fatalf("fence called %d times, want 2 (not again once refused)", n)
+			}
+			if got := ids(t, s, "queue://f"); got != "1:1 " {
+				t.Fatalf("after the fence refused: %q", got)
+			}
+		})
+	}
+}

@@ -35,6 +35,15 @@ type Options struct {
 	// trades a little latency for larger groups under concurrency. Default
 	// 500 µs; negative turns it off.
 	GroupWait time.Duration
+	// Fence, when set, is called inside every group's transaction, after
+	// its writes and before COMMIT: a non-nil answer means this broker is
+	// no longer its group's master. The transaction is rolled back, and
+	// that group and every later Apply fail with an error wrapping
+	// store.ErrUnavailable. For an exact fence, it should read the lease
+	// row with a shared lock (SELECT … FOR SHARE on PostgreSQL, LOCK IN
+	// SHARE MODE on MySQL), so a new master's take-over waits for this
+	// commit, and check that this broker's lease epoch is current.
+	Fence func(ctx context.Context, tx *sql.Tx) error
 }
 
 // Defaults.
