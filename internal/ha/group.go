@@ -221,6 +221,9 @@ func (g *Group) fence() error {
 	return g.claim.Fence(mine)
 }
 
+// Epoch returns this member's epoch while it is master, 0 otherwise.
+func (g *Group) Epoch() uint64 { return g.epoch.Load() }
+
 // Handoff does nothing: the next member takes over when this one releases
 // its claim at Close.
 func (g *Group) Handoff() error { return nil }

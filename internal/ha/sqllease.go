@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 )
@@ -22,23 +21,14 @@ type SQLLeaseConfig struct {
 	Lease time.Duration
 }
 
-// NewSQLGroup returns a member of a shared-database group: the member
-// holding the lease row is master and renews it every Lease/4; the others
-// try every Lease/4 (at most every second) and take it once it expired.
-// A master serves only until Lease×9/10 after the start of its last
+// SQLLease is the lease row of a shared-database group as a Claim: the
+// member holding it is master and renews it every Lease/4; the others try
+// every Lease/4 (at most every second) and take it once it expired. A
+// master serves only until Lease×9/10 after the start of its last
 // successful renewal, by its own clock, so it stops before the lease can
-// expire for anyone else (docs/sqlstore.md).
-func NewSQLGroup(db *sql.DB, cfg SQLLeaseConfig, open OpenFunc, log *slog.Logger) (*Group, error) {
-	c, err := newSQLLease(db, cfg)
-	if err != nil {
-		return nil, err
-	}
-	step := cfg.Lease / 4
-	return NewGroup(c, open, GroupConfig{Poll: min(step, time.Second), Check: step, Timeout: step}, log), nil
-}
-
-// sqlLease is the lease row as a Claim.
-type sqlLease struct {
+// expire for anyone else (docs/sqlstore.md). Use it with NewGroup and
+// GroupConfig; FenceTx fences the store's transactions.
+type SQLLease struct {
 	db  *sql.DB
 	cfg SQLLeaseConfig
 	q   leaseQueries
@@ -48,13 +38,35 @@ type sqlLease struct {
 	ready bool // the table exists
 }
 
+// GroupConfig returns the group timing that goes with the lease.
+func (c *SQLLease) GroupConfig() GroupConfig {
+	step := c.cfg.Lease / 4
+	return GroupConfig{Poll: min(step, time.Second), Check: step, Timeout: step}
+}
+
+// FenceTx reports an error unless this member holds an unexpired lease of
+// epoch, reading the lease row inside tx with a share lock: a member that
+// wants to take the lease over waits until tx ends, so a store
+// transaction fenced this way cannot commit after a new master started.
+func (c *SQLLease) FenceTx(ctx context.Context, tx *sql.Tx, epoch uint64) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, c.q.fenceTx, c.cfg.Name, c.cfg.Holder, epoch).Scan(&n); err != nil {
+		return fmt.Errorf("ha: check the lease: %w", err)
+	}
+	if n != 1 {
+		return fmt.Errorf("ha: lease %s of epoch %d is not this member's any more", c.cfg.Name, epoch)
+	}
+	return nil
+}
+
 // leaseQueries are the statements of one dialect; the lease is computed
 // with the database's clock.
 type leaseQueries struct {
-	create, insert, take, epoch, holder, renew, fence, release string
+	create, insert, take, epoch, holder, renew, fence, fenceTx, release string
 }
 
-func newSQLLease(db *sql.DB, cfg SQLLeaseConfig) (*sqlLease, error) {
+// NewSQLLease returns the lease; the table is created at the first Acquire.
+func NewSQLLease(db *sql.DB, cfg SQLLeaseConfig) (*SQLLease, error) {
 	if cfg.Lease <= 0 || cfg.Name == "" || cfg.Holder == "" {
 		return nil, fmt.Errorf("ha: sql lease: invalid config %+v", cfg)
 	}
@@ -71,6 +83,7 @@ func newSQLLease(db *sql.DB, cfg SQLLeaseConfig) (*sqlLease, error) {
 			holder:  `SELECT holder, CAST(EXTRACT(EPOCH FROM (expires_at - clock_timestamp())) * 1000 AS BIGINT) FROM pier_lease WHERE name = $1`,
 			renew:   `UPDATE pier_lease SET expires_at = clock_timestamp() + $4::float8 * interval '1 microsecond' WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > clock_timestamp()`,
 			fence:   `SELECT COUNT(*) FROM pier_lease WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > clock_timestamp()`,
+			fenceTx: `SELECT COUNT(*) FROM (SELECT 1 FROM pier_lease WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > clock_timestamp() FOR SHARE) AS held`,
 			release: `UPDATE pier_lease SET holder = '', expires_at = clock_timestamp() WHERE name = $1 AND holder = $2 AND epoch = $3`,
 		}
 	case "mysql":
@@ -84,27 +97,28 @@ func newSQLLease(db *sql.DB, cfg SQLLeaseConfig) (*sqlLease, error) {
 			holder:  `SELECT holder, TIMESTAMPDIFF(MICROSECOND, SYSDATE(6), expires_at) DIV 1000 FROM pier_lease WHERE name = ?`,
 			renew:   `UPDATE pier_lease SET expires_at = SYSDATE(6) + INTERVAL ? MICROSECOND WHERE name = ? AND holder = ? AND epoch = ? AND expires_at > SYSDATE(6)`,
 			fence:   `SELECT COUNT(*) FROM pier_lease WHERE name = ? AND holder = ? AND epoch = ? AND expires_at > SYSDATE(6)`,
+			fenceTx: `SELECT COUNT(*) FROM (SELECT 1 FROM pier_lease WHERE name = ? AND holder = ? AND epoch = ? AND expires_at > SYSDATE(6) LOCK IN SHARE MODE) AS held`,
 			release: `UPDATE pier_lease SET holder = '', expires_at = SYSDATE(6) WHERE name = ? AND holder = ? AND epoch = ?`,
 		}
 	default:
 		return nil, fmt.Errorf("ha: sql lease: dialect %q: want postgres or mysql", cfg.Dialect)
 	}
-	return &sqlLease{db: db, cfg: cfg, q: q}, nil
+	return &SQLLease{db: db, cfg: cfg, q: q}, nil
 }
 
-func (c *sqlLease) Where() string { return "lease " + c.cfg.Name }
+func (c *SQLLease) Where() string { return "lease " + c.cfg.Name }
 
-func (c *sqlLease) mysql() bool { return c.cfg.Dialect == "mysql" }
+func (c *SQLLease) mysql() bool { return c.cfg.Dialect == "mysql" }
 
 // deadline is how long after the start of a successful take or renewal
 // this member may serve: well inside the lease.
-func (c *sqlLease) deadline(start time.Time) time.Time {
+func (c *SQLLease) deadline(start time.Time) time.Time {
 	return start.Add(c.cfg.Lease * 9 / 10)
 }
 
 // Acquire takes the lease if nobody holds it or it expired, raising the
 // epoch.
-func (c *sqlLease) Acquire(ctx context.Context) (uint64, error) {
+func (c *SQLLease) Acquire(ctx context.Context) (uint64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.ready {
@@ -145,7 +159,7 @@ func (c *sqlLease) Acquire(ctx context.Context) (uint64, error) {
 }
 
 // Check renews the lease.
-func (c *sqlLease) Check(ctx context.Context) (time.Time, error) {
+func (c *SQLLease) Check(ctx context.Context) (time.Time, error) {
 	c.mu.Lock()
 	epoch := c.epoch
 	c.mu.Unlock()
@@ -169,7 +183,7 @@ func (c *sqlLease) Check(ctx context.Context) (time.Time, error) {
 
 // Fence reports an error unless this member holds an unexpired lease of
 // epoch.
-func (c *sqlLease) Fence(epoch uint64) error {
+func (c *SQLLease) Fence(epoch uint64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Lease/4)
 	defer cancel()
 	var n int
@@ -185,7 +199,7 @@ func (c *sqlLease) Fence(epoch uint64) error {
 
 // Release gives the lease up at once, so another member takes over
 // without waiting for it to expire.
-func (c *sqlLease) Release() {
+func (c *SQLLease) Release() {
 	c.mu.Lock()
 	epoch := c.epoch
 	c.epoch = 0

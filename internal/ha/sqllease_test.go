@@ -47,8 +47,8 @@ func TestSQLLease(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
 			const lease = 600 * time.Millisecond
-			mk := func(holder string) *sqlLease {
-				c, err := newSQLLease(db, SQLLeaseConfig{Dialect: dialect, Name: "group", Holder: holder, Lease: lease})
+			mk := func(holder string) *SQLLease {
+				c, err := NewSQLLease(db, SQLLeaseConfig{Dialect: dialect, Name: "group", Holder: holder, Lease: lease})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -79,6 +79,20 @@ func TestSQLLease(t *testing.T) {
 			if err := a.Fence(ea); err != nil {
 				t.Fatalf("a's own fence: %v", err)
 			}
+			fenceTx := func(c *SQLLease, epoch uint64) error {
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				if err := c.FenceTx(ctx, tx, epoch); err != nil {
+					return err
+				}
+				return tx.Commit()
+			}
+			if err := fenceTx(a, ea); err != nil {
+				t.Fatalf("a's own fence in a transaction: %v", err)
+			}
 			// a stops renewing: b takes it once it expired, with a new epoch;
 			// a's renewal and fence fail from then on.
 			time.Sleep(lease + 100*time.Millisecond)
@@ -94,6 +108,12 @@ func TestSQLLease(t *testing.T) {
 			}
 			if err := a.Fence(ea); err == nil {
 				t.Fatal("a's fence passes after b took over")
+			}
+			if err := fenceTx(a, ea); err == nil {
+				t.Fatal("a's fence in a transaction passes after b took over")
+			}
+			if err := fenceTx(b, eb); err != nil {
+				t.Fatalf("b's fence in a transaction: %v", err)
 			}
 			// Released: a takes it at once.
 			b.Release()
