@@ -121,9 +121,6 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 
 // newServer wires the configuration's store and transports into a server.
 func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.Network, error) {
-	if cfg.Store.Kind == config.StoreSQL {
-		return nil, nil, fmt.Errorf("store.kind %q is not available yet; use journal or replicated", cfg.Store.Kind)
-	}
 	bcfg := broker.Config{
 		Name:            cfg.Broker.Name,
 		MemoryLimit:     int64(cfg.Limits.Memory),
@@ -140,6 +137,9 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.N
 	var openwireSrv atomic.Pointer[openwire.Server]
 	var clusterURLs func() []string
 	deps.OpenStore = func(ctx context.Context) (store.Store, error) {
+		if cfg.Store.Kind == config.StoreSQL {
+			return openSQL(cfg, log)
+		}
 		if cfg.Store.Kind == config.StoreReplicated {
 			return openReplicated(ctx, cfg, log, func() {
 				if s := openwireSrv.Load(); s != nil {

@@ -55,7 +55,20 @@ type Options struct {
 	// SharedDir, with Journal, is the journal directory every node names:
 	// a shared-directory master/slave group.
 	SharedDir string
+	// SQL, when Driver is set, makes every node use that shared database
+	// (store.kind: sql): a shared-database master/slave group.
+	SQL SQL
 }
+
+// SQL is a shared database's settings (store.sql).
+type SQL struct {
+	Driver, DSN string
+	Lease       time.Duration // default: the store's own
+}
+
+// single reports whether the nodes are brokers of their own (a journal or
+// a shared database), not replicas: they have no replication port.
+func (o Options) single() bool { return o.Journal || o.SQL.Driver != "" }
 
 // Placement says where a node runs.
 type Placement struct {
@@ -197,10 +210,15 @@ func indent(s, prefix string) string {
 
 func (c *Cluster) config(n *Node, opts Options) string {
 	store := "  kind: journal\n"
-	if opts.SharedDir != "" {
+	if opts.SQL.Driver != "" {
+		store = fmt.Sprintf("  kind: sql\n  sql:\n    driver: %s\n    dsn: %q\n", opts.SQL.Driver, opts.SQL.DSN)
+		if opts.SQL.Lease > 0 {
+			store += fmt.Sprintf("    lease_duration: %s\n", opts.SQL.Lease)
+		}
+	} else if opts.SharedDir != "" {
 		store += "  journal:\n    dir: " + opts.SharedDir + "\n"
 	}
-	if !opts.Journal {
+	if !opts.single() {
 		var peers strings.Builder
 		for _, p := range c.Nodes {
 			fmt.Fprintf(&peers, "      %s: tcp://%s\n", p.ID, p.Replication)

@@ -87,7 +87,7 @@ func (n *Node) awaitUp(p *proc) error {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		var err error
-		if n.c.opts.Journal {
+		if n.c.opts.single() {
 			err = n.healthy(ctx) // no replication port
 		} else {
 			_, err = replication.QueryStatus(ctx, n.Replication)
