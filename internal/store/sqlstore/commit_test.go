@@ -336,3 +336,74 @@ func TestFence(t *testing.T) {
 		})
 	}
 }
+
+// TestDatabaseCrashLosesNothing: every batch acknowledged before the
+// database is killed (SIGKILL, no shutdown) is there after it restarts, and
+// the store works on once it is back.
+func TestDatabaseCrashLosesNothing(t *testing.T) {
+	restart := map[string]func(testing.TB, time.Duration, bool){
+		"postgres": dbs.RestartPostgres, "mariadb": dbs.RestartMariaDB,
+	}
+	for _, db := range databases {
+		t.Run(db.name, func(t *testing.T) {
+			s := open(t, db.driver, db.fresh(t), Options{})
+			defer s.Close()
+			const workers = 8
+			var seq, count atomic.Uint64
+			acked := make([][]uint64, workers) // by worker
+			var wg sync.WaitGroup
+			stop := make(chan struct{})
+			for w := range workers {
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						var b store.Batch
+						n := seq.Add(1)
+						b.Add("queue://crash", n, textMsg(fmt.Sprint(n)))
+						if s.Apply(context.Background(), &b) != nil {
+							return // the database went away
+						}
+						acked[w] = append(acked[w], n)
+						count.Add(1)
+					}
+				})
+			}
+			for count.Load() < 200 {
+				time.Sleep(time.Millisecond)
+			}
+			restart[db.name](t, 0, true)
+			close(stop)
+			wg.Wait()
+			recs, err := s.Scan(context.Background(), "queue://crash", 0, 0, 0)
+			for i := 0; err != nil && i < 50; i++ { // the pool reconnects
+				time.Sleep(100 * time.Millisecond)
+				recs, err = s.Scan(context.Background(), "queue://crash", 0, 0, 0)
+			}
+			if err != nil {
+				t.Fatalf("Scan after the restart: %v", err)
+			}
+			have := map[uint64]bool{}
+			for _, r := range recs {
+				have[r.Seq] = true
+			}
+			t.Logf("%d batches acknowledged, %d stored", count.Load(), len(have))
+			for _, seqs := range acked {
+				for _, n := range seqs {
+					if !have[n] {
+						t.Fatalf("acknowledged seq %d lost in the crash", n)
+					}
+				}
+			}
+			var b store.Batch
+			b.Add("queue://crash", seq.Add(1), textMsg("after"))
+			mustApply(t, s, &b)
+			if u := s.Usage(); u.Messages != int64(len(recs)+1) {
+				t.Fatalf("usage %+v, want %d messages", u, len(recs)+1)
+			}
+		})
+	}
+}

@@ -21,6 +21,7 @@ package sqltest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -66,6 +67,9 @@ type lazy struct {
 
 func (l *lazy) get(start func() (*server, error)) (*server, error) {
 	l.once.Do(func() { l.srv, l.err = start() })
+	if l.srv == nil && l.err == nil {
+		return nil, errors.New("servers closed")
+	}
 	return l.srv, l.err
 }
 
@@ -103,6 +107,31 @@ func (s *Servers) MariaDB(t testing.TB) string {
 	return strings.Replace(srv.dsn, "/?", "/"+name+"?", 1)
 }
 
+// RestartPostgres stops the private PostgreSQL — a fast shutdown, or with
+// crash a SIGKILL of all its processes — waits down, and starts it again
+// on the same port and data. Pools reconnect; what was committed stays.
+func (s *Servers) RestartPostgres(t testing.TB, down time.Duration, crash bool) {
+	t.Helper()
+	s.restart(t, &s.pg, startPostgres, down, crash)
+}
+
+// RestartMariaDB is RestartPostgres for the private MariaDB.
+func (s *Servers) RestartMariaDB(t testing.TB, down time.Duration, crash bool) {
+	t.Helper()
+	s.restart(t, &s.maria, startMariaDB, down, crash)
+}
+
+func (s *Servers) restart(t testing.TB, l *lazy, start func() (*server, error), down time.Duration, crash bool) {
+	t.Helper()
+	srv, err := l.get(start)
+	if err == nil {
+		err = srv.restart(down, crash)
+	}
+	if err != nil {
+		t.Fatalf("sqltest: restart: %v", err)
+	}
+}
+
 // name returns a new database (schema) name, unique in this process and
 // across test binaries running at once.
 func (s *Servers) name() string {
@@ -130,6 +159,7 @@ type server struct {
 	admin   *sql.DB // connected to the server's default database
 	dsn     string  // without a database (MariaDB) or schema (PostgreSQL)
 	stopSig syscall.Signal
+	log     string // the server's output
 }
 
 func (srv *server) exec(q string) error {
@@ -147,13 +177,7 @@ func (srv *server) stop() {
 	if srv.admin != nil {
 		srv.admin.Close()
 	}
-	_ = srv.cmd.Process.Signal(srv.stopSig)
-	select {
-	case <-srv.exited:
-	case <-time.After(20 * time.Second):
-		_ = srv.cmd.Process.Kill()
-		<-srv.exited
-	}
+	srv.halt(false)
 	os.RemoveAll(srv.dir)
 }
 
@@ -220,26 +244,45 @@ func run(cmd *exec.Cmd) error {
 	return nil
 }
 
-// launch starts a server process logging to logPath and waits until db
-// answers a ping; on failure it stops the process and removes dir.
-func launch(srv *server, logPath string, db *sql.DB) error {
-	logf, err := os.Create(logPath)
+// launch starts a server process and waits until db answers a ping; on
+// failure it stops the process and removes the server's directory.
+func launch(srv *server, db *sql.DB) error {
+	if err := srv.start(); err != nil {
+		os.RemoveAll(srv.dir)
+		return err
+	}
+	srv.admin = db
+	if err := srv.ready(); err != nil {
+		srv.stop()
+		return err
+	}
+	return nil
+}
+
+// start starts srv.cmd, appending its output to srv.log.
+func (srv *server) start() error {
+	logf, err := os.OpenFile(srv.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	srv.cmd.Stdout, srv.cmd.Stderr = logf, logf
 	if err := srv.cmd.Start(); err != nil {
 		logf.Close()
-		os.RemoveAll(srv.dir)
 		return err
 	}
-	srv.exited = make(chan struct{})
-	go func() { _ = srv.cmd.Wait(); logf.Close(); close(srv.exited) }()
-	srv.admin = db
+	exited := make(chan struct{})
+	srv.exited = exited
+	cmd := srv.cmd
+	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
+	return nil
+}
+
+// ready waits until the server answers a ping.
+func (srv *server) ready() error {
 	deadline := time.Now().Add(startTimeout)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err = db.PingContext(ctx)
+		err := srv.admin.PingContext(ctx)
 		cancel()
 		if err == nil {
 			return nil
@@ -252,10 +295,39 @@ func launch(srv *server, logPath string, db *sql.DB) error {
 				continue
 			}
 		}
-		srv.stop()
-		log, _ := os.ReadFile(logPath)
+		log, _ := os.ReadFile(srv.log)
 		return fmt.Errorf("server did not start: %v\n%s", err, log)
 	}
+}
+
+// halt stops the server process: with its own shutdown signal, or, for a
+// crash, SIGKILL to its whole process group (PostgreSQL's backends too).
+func (srv *server) halt(crash bool) {
+	if crash {
+		_ = syscall.Kill(-srv.cmd.Process.Pid, syscall.SIGKILL)
+	} else {
+		_ = srv.cmd.Process.Signal(srv.stopSig)
+	}
+	select {
+	case <-srv.exited:
+	case <-time.After(20 * time.Second):
+		_ = syscall.Kill(-srv.cmd.Process.Pid, syscall.SIGKILL)
+		<-srv.exited
+	}
+}
+
+// restart halts the server, waits down, and starts it again on the same
+// port and data.
+func (srv *server) restart(down time.Duration, crash bool) error {
+	srv.halt(crash)
+	time.Sleep(down)
+	old := srv.cmd
+	srv.cmd = exec.Command(old.Path, old.Args[1:]...)
+	srv.cmd.Dir, srv.cmd.SysProcAttr = old.Dir, old.SysProcAttr
+	if err := srv.start(); err != nil {
+		return err
+	}
+	return srv.ready()
 }
 
 // prepare checks that the binaries are there, makes a temporary directory
@@ -296,7 +368,7 @@ func startPostgres() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &server{dir: dir, stopSig: syscall.SIGINT, // fast shutdown
+	srv := &server{dir: dir, log: filepath.Join(dir, "log"), stopSig: syscall.SIGINT, // fast shutdown
 		cmd: command(cred, dir, filepath.Join(pgBin, "postgres"), "-D", data, "-k", dir,
 			"-h", "127.0.0.1", "-p", strconv.Itoa(port), "-c", "max_connections=200")}
 	srv.dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
@@ -305,7 +377,7 @@ func startPostgres() (*server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := launch(srv, filepath.Join(dir, "log"), stdlib.OpenDB(*cfg)); err != nil {
+	if err := launch(srv, stdlib.OpenDB(*cfg)); err != nil {
 		return nil, err
 	}
 	return srv, nil
@@ -320,7 +392,7 @@ func startMariaDB() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &server{dir: dir, stopSig: syscall.SIGTERM,
+	srv := &server{dir: dir, log: filepath.Join(dir, "log"), stopSig: syscall.SIGTERM,
 		cmd: command(cred, dir, mariadbd, "--no-defaults", "--datadir="+data,
 			"--socket="+filepath.Join(dir, "sock"), "--pid-file="+filepath.Join(dir, "pid"),
 			"--port="+strconv.Itoa(port), "--bind-address=127.0.0.1", "--skip-name-resolve",
@@ -336,7 +408,7 @@ func startMariaDB() (*server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := launch(srv, filepath.Join(dir, "log"), sql.OpenDB(conn)); err != nil {
+	if err := launch(srv, sql.OpenDB(conn)); err != nil {
 		return nil, err
 	}
 	return srv, nil
