@@ -105,12 +105,22 @@ func NewGroup(claim Claim, open OpenFunc, cfg GroupConfig, log *slog.Logger) *Gr
 func (g *Group) Await(ctx context.Context) (context.Context, error) {
 	g.release()
 	var epoch uint64
+	var st store.Store
 	waiting := ""
 	for {
 		e, err := g.claim.Acquire(ctx)
 		if err == nil {
-			epoch = e
-			break
+			// Master: open the store. If that fails (storage that is
+			// not quite back), give the claim up and try again later,
+			// perhaps after another member.
+			g.epoch.Store(e)
+			if st, err = g.open(ctx, g.fence); err == nil {
+				epoch = e
+				break
+			}
+			g.epoch.Store(0)
+			g.claim.Release()
+			err = fmt.Errorf("ha: open the store as master: %w", err)
 		}
 		if msg := err.Error(); msg != waiting {
 			waiting = msg
@@ -127,13 +137,6 @@ func (g *Group) Await(ctx context.Context) (context.Context, error) {
 			return nil, ctx.Err()
 		case <-t.C:
 		}
-	}
-	g.epoch.Store(epoch)
-	st, err := g.open(ctx, g.fence)
-	if err != nil {
-		g.epoch.Store(0)
-		g.claim.Release()
-		return nil, err
 	}
 	term, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -291,13 +294,43 @@ func (g *Group) Recover(ctx context.Context) (*store.State, error) {
 	return st.Recover(ctx)
 }
 
-// Apply implements store.Store.
+// Apply implements store.Store. A write that fails for a reason other
+// than a full store makes the master check its claim at once: if that
+// fails too (the database or directory is gone), the span of service ends
+// and the error wraps store.ErrUnavailable, so the protocol adapters close
+// the connection and failover clients resend to whichever member is
+// master next (their producer marks drop what was stored already) rather
+// than see the send fail.
 func (g *Group) Apply(ctx context.Context, b *store.Batch) error {
 	st, err := g.current()
 	if err != nil {
 		return err
 	}
-	return st.Apply(ctx, b)
+	err = st.Apply(ctx, b)
+	switch {
+	case err == nil, errors.Is(err, store.ErrFull), ctx.Err() != nil:
+		return err
+	case errors.Is(err, store.ErrUnavailable):
+		g.lose(err)
+		return err
+	}
+	if cerr := g.checkWithin(ctx); cerr != nil {
+		g.lose(cerr)
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+// lose ends the current span of service: this member cannot be master.
+func (g *Group) lose(why error) {
+	g.mu.RLock()
+	cancel := g.mu.cancel
+	g.mu.RUnlock()
+	if cancel == nil || !g.valid.Swap(false) {
+		return
+	}
+	g.log.Error("the store cannot write and the claim is lost; no longer master", "err", why)
+	cancel()
 }
 
 // Scan implements store.Store.

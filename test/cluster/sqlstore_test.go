@@ -35,9 +35,12 @@ const sqlLease = 2 * time.Second
 var sqlDatabases = []struct {
 	name, driver string
 	dsn          func(testing.TB) string
+	// restart stops the server (SIGKILL with crash) for down and starts
+	// it again on the same data.
+	restart func(t testing.TB, down time.Duration, crash bool)
 }{
-	{"postgres", "postgres", func(t testing.TB) string { return sqlServers.Postgres(t) }},
-	{"mariadb", "mysql", func(t testing.TB) string { return sqlServers.MariaDB(t) }},
+	{"postgres", "postgres", func(t testing.TB) string { return sqlServers.Postgres(t) }, sqlServers.RestartPostgres},
+	{"mariadb", "mysql", func(t testing.TB) string { return sqlServers.MariaDB(t) }, sqlServers.RestartMariaDB},
 }
 
 // startSQL starts a shared-database group of two on dsn and waits for its
@@ -128,6 +131,37 @@ func TestSQLConnectionCut(t *testing.T) {
 			}
 			t.Logf("database back: %s master after %s", next.ID, time.Since(start).Round(time.Millisecond))
 			waitProgress(t, l, 100)
+			p.stop()
+			k.drain(t, drainTimeout)
+			l.check(t, false)
+		})
+	}
+}
+
+// TestSQLDatabaseRestart: the database server of a running group is
+// killed (SIGKILL) and started again under a failover producer and
+// consumer: the master cannot renew its lease and stops serving, and when
+// the database is back a master serves again; every acknowledged send is
+// consumed.
+func TestSQLDatabaseRestart(t *testing.T) {
+	for _, db := range sqlDatabases {
+		t.Run(db.name, func(t *testing.T) {
+			c, _ := startSQL(t, db.driver, db.dsn(t))
+			l := newLedger(queueName(t))
+			url := c.FailoverURL()
+			k := l.startConsumer(t, url, 10)
+			p := l.startProducer(t, url, 2*time.Millisecond)
+			waitProgress(t, l, 200)
+			before := l.ackedCount()
+			start := time.Now()
+			db.restart(t, 3*time.Second, true)
+			next, err := c.Master(electTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitProgress(t, l, 100)
+			t.Logf("database killed after %d acknowledged sends and back after 3 s; %s serving %s after the kill",
+				before, next.ID, time.Since(start).Round(time.Millisecond))
 			p.stop()
 			k.drain(t, drainTimeout)
 			l.check(t, false)
