@@ -64,30 +64,7 @@ func TestSQLKillMaster(t *testing.T) {
 	for _, db := range sqlDatabases {
 		t.Run(db.name, func(t *testing.T) {
 			c, _ := startSQL(t, db.driver, db.dsn(t))
-			l := newLedger(queueName(t))
-			url := c.FailoverURL()
-			k := l.startConsumer(t, url, 10)
-			p := l.startProducer(t, url, 2*time.Millisecond)
-			waitProgress(t, l, 200)
-			var takeovers []time.Duration
-			for i := range 2 {
-				m, err := c.Master(electTimeout)
-				if err != nil {
-					t.Fatal(err)
-				}
-				m.Kill()
-				next, took := newMaster(t, c, m)
-				takeovers = append(takeovers, took)
-				if err := m.Start(); err != nil {
-					t.Fatal(err)
-				}
-				waitProgress(t, l, 100)
-				t.Logf("kill %d: master %s killed; %s master after %s (lease %s)", i+1, m.ID, next.ID,
-					took.Round(time.Millisecond), sqlLease)
-			}
-			p.stop()
-			k.drain(t, drainTimeout)
-			l.check(t, false)
+			killMasters(t, c, 2) // each waits for the lease (sqlLease) to expire
 		})
 	}
 }
