@@ -14,7 +14,11 @@
 # AMQ_STOMP_PORT (empty: no STOMP connector), AMQ_BROKER_NAME (empty: Debian's
 # "localhost" in $WORK/activemq; else that brokerName in
 # $WORK/activemq-NAME), AMQ_NETWORK_NAME and AMQ_NETWORK_URI (a network
-# connector; empty: none) and AMQ_HEAP (JVM heap, default 512M).
+# connector; empty: none), AMQ_HEAP (JVM heap, default 512M) and AMQ_JDBC_URL
+# (a jdbc:postgresql:// URL: the JDBC store instead of KahaDB; empty: KahaDB),
+# for start_pier_broker PIER_SQL_DSN (a postgres:// DSN: store.kind sql;
+# empty: the journal), and for start_postgres PG_BIN (PostgreSQL's programs,
+# default /usr/lib/postgresql/15/bin).
 
 START_TIMEOUT=${START_TIMEOUT:-120}
 STOP_TIMEOUT=${STOP_TIMEOUT:-10}
@@ -22,6 +26,8 @@ CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-300}
 AMQ_HEAP=${AMQ_HEAP:-512M}
 AMQ_HOME=/usr/share/activemq
 AMQ_INSTANCE_XML=/etc/activemq/instances-available/main/activemq.xml
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_DATA=""
 SERVER_PIDS=()
 CLIENT_PID=""
 WORK=""
@@ -81,6 +87,7 @@ cleanup() {
 		wait "$CLIENT_PID" 2>/dev/null || true
 	fi
 	stop_server
+	stop_postgres
 	[[ -n "$WORK" ]] || return 0
 	if [[ "${KEEP_WORK:-0}" == 1 ]]; then
 		log "kept $WORK"
@@ -141,10 +148,12 @@ ratio() {
 
 # start_pier_broker NAME PORT [CONNECTOR URI]: starts `pier serve` named NAME
 # (its brokerName) with OpenWire only on 127.0.0.1:PORT, the journal store in
-# $WORK/pier-NAME/data and, when given, one network connector CONNECTOR to
-# URI (e.g. static:(tcp://127.0.0.1:61617)).
+# $WORK/pier-NAME/data (with PIER_SQL_DSN: the SQL store on that PostgreSQL
+# database) and, when given, one network connector CONNECTOR to URI (e.g.
+# static:(tcp://127.0.0.1:61617)).
 start_pier_broker() {
-	local name=$1 port=$2 base="$WORK/pier-$1" what="OpenWire on 127.0.0.1:$2"
+	local name=$1 port=$2 base="$WORK/pier-$1" what="OpenWire on 127.0.0.1:$2" store=journal
+	[[ -z "${PIER_SQL_DSN:-}" ]] || store=sql
 	mkdir -p "$base/data"
 	cat >"$base/pier.yaml" <<-EOF
 		broker:
@@ -159,8 +168,12 @@ start_pier_broker() {
 		console:
 		  listen: ""
 		store:
-		  kind: journal
+		  kind: $store
 	EOF
+	if [[ $store == sql ]]; then
+		printf '  sql:\n    driver: postgres\n    dsn: "%s"\n' "$PIER_SQL_DSN" >>"$base/pier.yaml"
+		what+=", SQL store on $PIER_SQL_DSN"
+	fi
 	if (($# > 2)); then
 		printf 'network_connectors:\n  - name: %s\n    uri: "%s"\n' "$3" "$4" >>"$base/pier.yaml"
 		what+=", network connector $3 to $4"
@@ -189,6 +202,26 @@ metrics() {
 	EOF
 }
 
+# pier_bench_run WHAT OUT ERR ARGS...: one `pier bench --json ARGS...` through
+# run_client into OUT (stderr into ERR, then echoed indented). A run that
+# printed nothing leaves {}; a failed run, a shortfall (sent but not
+# received) and a backlog (sending 20% faster than receiving) each append a
+# note starting with WHAT to the caller's NOTES array.
+pier_bench_run() {
+	local what=$1 out=$2 err=$3 m
+	shift 3
+	if ! run_client "$out" "$err" "$PIER" bench --json "$@"; then
+		log "$what FAILED:"
+		NOTES+=("$what FAILED: $(tail -n 1 "$err")")
+	fi
+	[[ ! -s "$err" ]] || sed 's/^/    /' "$err" >&2
+	[[ -s "$out" ]] || echo '{}' >"$out"
+	read -r -a m <<<"$(metrics "$out")"
+	[[ ${m[3]} == - || ${m[3]} == "${m[4]}" ]] || NOTES+=("$what: sent ${m[3]} but received ${m[4]}")
+	[[ ${m[5]} == - ]] || ! awk -v s="${m[5]}" -v r="${m[0]}" 'BEGIN { exit !(s > 1.2 * r) }' ||
+		NOTES+=("$what: producers sent ${m[5]} msg/s, consumers received ${m[0]} msg/s: a backlog built up, which the latencies include")
+}
+
 install_activemq() {
 	if dpkg-query -W -f='${Status}' activemq 2>/dev/null | grep -q 'install ok installed'; then
 		return
@@ -207,9 +240,13 @@ install_activemq() {
 # AMQ_BROKER_NAME it renames the broker and lives in $WORK/activemq-NAME
 # (two can run at once); with AMQ_NETWORK_URI it adds a network connector
 # named AMQ_NETWORK_NAME (default "network"), one-way (duplex="false"). Its
-# default store (KahaDB with journal disk syncs) is kept.
+# default store (KahaDB with journal disk syncs) is kept unless AMQ_JDBC_URL
+# is set: then a jdbcPersistenceAdapter on a commons-dbcp pool of 64
+# connections to that PostgreSQL URL (user postgres), with Debian's
+# /usr/share/java/postgresql.jar copied into the instance's lib/ (ActiveMQ
+# loads $ACTIVEMQ_BASE/lib/*.jar; activemq.classpath does not reach the pool).
 start_activemq() {
-	local base="$WORK/activemq${AMQ_BROKER_NAME:+-$AMQ_BROKER_NAME}" connectors what network=""
+	local base="$WORK/activemq${AMQ_BROKER_NAME:+-$AMQ_BROKER_NAME}" connectors what network="" pgds=""
 	mkdir -p "$base/conf" "$base/data" "$base/tmp"
 	[[ -r "$AMQ_INSTANCE_XML" ]] || die "missing $AMQ_INSTANCE_XML"
 	cp /etc/activemq/instances-available/main/log4j2.properties "$base/conf/" 2>/dev/null || true
@@ -223,11 +260,27 @@ start_activemq() {
 		network="<networkConnectors><networkConnector name=\"${AMQ_NETWORK_NAME:-network}\" uri=\"$AMQ_NETWORK_URI\" duplex=\"false\"/></networkConnectors>\n        "
 		what+=", network connector to $AMQ_NETWORK_URI"
 	fi
+	if [[ -n "${AMQ_JDBC_URL:-}" ]]; then
+		[[ -r /usr/share/java/postgresql.jar ]] ||
+			die "missing /usr/share/java/postgresql.jar (apt-get install libpostgresql-jdbc-java)"
+		mkdir -p "$base/lib"
+		cp /usr/share/java/postgresql.jar "$base/lib/"
+		pgds="<bean id=\"pgds\" class=\"org.apache.commons.dbcp.BasicDataSource\" destroy-method=\"close\"><property name=\"driverClassName\" value=\"org.postgresql.Driver\"/><property name=\"url\" value=\"$AMQ_JDBC_URL\"/><property name=\"username\" value=\"postgres\"/><property name=\"maxActive\" value=\"64\"/><property name=\"poolPreparedStatements\" value=\"true\"/></bean>\n    "
+		what+=", JDBC store on $AMQ_JDBC_URL"
+	fi
 	sed -e "s#<transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:61616\"/>#$connectors#" \
 		-e "s#<transportConnectors>#$network<transportConnectors>#" \
 		-e "s#brokerName=\"localhost\"#brokerName=\"${AMQ_BROKER_NAME:-localhost}\"#" \
 		-e 's#\${activemq.base}/data#${activemq.data}#g' \
 		"$AMQ_INSTANCE_XML" >"$base/conf/activemq.xml"
+	if [[ -n "$pgds" ]]; then
+		sed -i -e "s#<kahaDB directory=\"[^\"]*\"/>#<jdbcPersistenceAdapter dataSource=\"\#pgds\"/>#" \
+			-e "s#^\\( *\\)<broker #\\1$pgds<broker #" "$base/conf/activemq.xml"
+		if ! grep -q '<jdbcPersistenceAdapter dataSource="#pgds"/>' "$base/conf/activemq.xml" ||
+			! grep -q '<bean id="pgds"' "$base/conf/activemq.xml"; then
+			die "could not switch $AMQ_INSTANCE_XML to the JDBC store (layout changed?)"
+		fi
+	fi
 	grep -q "tcp://127.0.0.1:$AMQ_OPENWIRE_PORT\"" "$base/conf/activemq.xml" ||
 		die "could not move the OpenWire connector of $AMQ_INSTANCE_XML (layout changed?)"
 	grep -q "brokerName=\"${AMQ_BROKER_NAME:-localhost}\"" "$base/conf/activemq.xml" ||
@@ -268,4 +321,36 @@ start_activemq() {
 		took=$(wait_port "$AMQ_OPENWIRE_PORT" ActiveMQ "$base/console.log")
 	fi
 	log "ActiveMQ listening after ${took}s"
+}
+
+# start_postgres PORT DB...: initdb's a private PostgreSQL (trust, user
+# postgres) in $WORK/pg/data, owned by postgres, starts it on 127.0.0.1:PORT
+# with its socket in $WORK/pg and creates each DB; cleanup stops it.
+start_postgres() {
+	local port=$1 db
+	shift
+	[[ -x "$PG_BIN/initdb" ]] || die "missing $PG_BIN/initdb (apt-get install postgresql, or set PG_BIN)"
+	[[ $(id -u) == 0 ]] || die "start_postgres runs PostgreSQL as the user postgres and needs root"
+	port_free "$port" || die "port $port is busy"
+	chmod o+x "$WORK"
+	mkdir -p "$WORK/pg/data"
+	chown -R postgres: "$WORK/pg"
+	runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg/data" -A trust -U postgres >"$WORK/pg/initdb.log" 2>&1 ||
+		die "initdb failed (log: $WORK/pg/initdb.log)"
+	log "starting PostgreSQL on 127.0.0.1:$port (data in $WORK/pg/data)"
+	PG_DATA="$WORK/pg/data"
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -l "$WORK/pg/log" \
+		-o "-p $port -k $WORK/pg -c listen_addresses=127.0.0.1" start >/dev/null ||
+		die "PostgreSQL did not start (log: $WORK/pg/log)"
+	for db in "$@"; do
+		"$PG_BIN/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "CREATE DATABASE $db" ||
+			die "could not create database $db"
+	done
+}
+
+# stop_postgres stops what start_postgres started, if anything.
+stop_postgres() {
+	[[ -n "$PG_DATA" ]] || return 0
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null 2>&1 || true
+	PG_DATA=""
 }
