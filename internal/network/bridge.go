@@ -427,7 +427,7 @@ func (br *bridge) session(ctx context.Context) (connected bool, err error) {
 	if err != nil {
 		return true, err
 	}
-	snd, err := NewSender(br.cfg.Sender, ob, nil, br.log)
+	snd, err := NewSender(br.cfg.Sender, ob, br.log)
 	if err != nil {
 		return true, err
 	}

@@ -62,13 +62,7 @@ func TestSenderDeadLettersWhatCannotGo(t *testing.T) {
 		Body: []byte{0xff, 0x01}, BodyKind: message.Map, Persistent: true})
 	want := fill(t, a, o, 3)
 	// As a bridge dials: the broker, not the client, refuses the reply.
-	s, err := NewSender(SenderConfig{Poll: 20 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}, o,
-		func(ctx context.Context) (*client.Conn, error) {
-			return client.Dial(ctx, "tcp://"+addr, client.Options{NoTopicAdvisories: true})
-		}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSenderWith(t, o, addr, SenderConfig{Poll: 20 * time.Millisecond}, client.Options{NoTopicAdvisories: true})
 	run(t, s)
 	waitFor(t, "the outbox to drain", func() bool { return outboxLen(t, o) == 0 })
 	if st := s.Stats(); st.DeadLettered != 2 || st.Sent != 3 {

@@ -24,18 +24,10 @@ type Outbox interface {
 	DeadLetter(ctx context.Context, r store.Record, reason string) error
 }
 
-// Dialer connects to the remote broker. A failover: URI makes the client
-// ride out a remote failover itself; Sender dials again only when a
-// connection is lost for good.
-type Dialer func(ctx context.Context) (*client.Conn, error)
-
 // SenderConfig holds a Sender's settings.
 type SenderConfig struct {
 	// Poll is how often the outbox is read when nobody called Notify.
 	Poll time.Duration
-	// MinBackoff and MaxBackoff bound the wait before dialling again after
-	// a failure; it doubles from MinBackoff with each failure in a row.
-	MinBackoff, MaxBackoff time.Duration
 	// Batch is how many outbox entries are read at once.
 	Batch int
 	// MaxRefusals is how often in a row the remote broker may refuse an
@@ -49,12 +41,6 @@ func (c *SenderConfig) EnsureDefaults() {
 	if c.Poll == 0 {
 		c.Poll = time.Second
 	}
-	if c.MinBackoff == 0 {
-		c.MinBackoff = 100 * time.Millisecond
-	}
-	if c.MaxBackoff == 0 {
-		c.MaxBackoff = 30 * time.Second
-	}
 	if c.Batch == 0 {
 		c.Batch = 100
 	}
@@ -65,7 +51,7 @@ func (c *SenderConfig) EnsureDefaults() {
 
 // Validate reports settings that cannot work.
 func (c *SenderConfig) Validate() error {
-	if c.Poll <= 0 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff || c.Batch <= 0 || c.MaxRefusals <= 0 {
+	if c.Poll <= 0 || c.Batch <= 0 || c.MaxRefusals <= 0 {
 		return fmt.Errorf("network: sender: invalid config %+v", *c)
 	}
 	return nil
@@ -81,13 +67,13 @@ type SenderStats struct {
 // Sender sends an outbox to a remote broker: in sequence order, each
 // message persistent and synchronous with the message id the outbox
 // stamped on it (client.Forward), removing each entry once the remote
-// acknowledged it. After any failure it connects again (with back-off) and
-// starts over from the first entry still in the outbox: what the remote
-// stored already is dropped there by its producer marks.
+// acknowledged it. Pump runs it over one connection; after any failure
+// the bridge connects again (with back-off) and Pump starts over from the
+// first entry still in the outbox: what the remote stored already is
+// dropped there by its producer marks.
 type Sender struct {
 	cfg    SenderConfig
 	ob     Outbox
-	dial   Dialer
 	log    *slog.Logger
 	notify chan struct{}
 
@@ -95,8 +81,8 @@ type Sender struct {
 	refused              struct{ seq, n uint64 } // the entry refused last, and how often in a row (pump's goroutine)
 }
 
-// NewSender creates a Sender; Run runs it.
-func NewSender(cfg SenderConfig, ob Outbox, dial Dialer, log *slog.Logger) (*Sender, error) {
+// NewSender creates a Sender; Pump runs it over a connection.
+func NewSender(cfg SenderConfig, ob Outbox, log *slog.Logger) (*Sender, error) {
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -104,7 +90,7 @@ func NewSender(cfg SenderConfig, ob Outbox, dial Dialer, log *slog.Logger) (*Sen
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Sender{cfg: cfg, ob: ob, dial: dial, log: log.With("component", "bridge"),
+	return &Sender{cfg: cfg, ob: ob, log: log.With("component", "bridge"),
 		notify: make(chan struct{}, 1)}, nil
 }
 
@@ -119,44 +105,6 @@ func (s *Sender) Notify() {
 // Stats returns the counters.
 func (s *Sender) Stats() SenderStats {
 	return SenderStats{Sent: s.sent.Load(), DeadLettered: s.dead.Load(), Connects: s.connects.Load()}
-}
-
-// Run sends until ctx ends, then returns ctx's error.
-func (s *Sender) Run(ctx context.Context) error {
-	wait := s.cfg.MinBackoff
-	for {
-		progressed, err := s.connectAndSend(ctx)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if progressed {
-			wait = s.cfg.MinBackoff
-		}
-		s.log.Warn("bridge send failed; connecting again", "err", err, "backoff", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		wait = min(2*wait, s.cfg.MaxBackoff)
-	}
-}
-
-// connectAndSend dials, then sends until something fails. progressed says
-// whether the connection was made.
-func (s *Sender) connectAndSend(ctx context.Context) (progressed bool, err error) {
-	conn, err := s.dial(ctx)
-	if err != nil {
-		return false, fmt.Errorf("network: dial: %w", err)
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		conn.Close(cctx)
-		cancel()
-	}()
-	return true, s.Pump(ctx, conn)
 }
 
 // Pump sends the outbox over conn, from its first entry on, until ctx

@@ -55,9 +55,27 @@ func serve(t *testing.T, b *broker.Broker, addr string) (string, func()) {
 	return ln.Addr().String(), stop
 }
 
-func dialer(uri string) Dialer {
-	return func(ctx context.Context) (*client.Conn, error) {
-		return client.Dial(ctx, uri, client.Options{})
+// testSender is a Sender with the connection loop a bridge gives it
+// (bridge.session): dial, Pump until something fails, dial again.
+type testSender struct {
+	*Sender
+	dial func(ctx context.Context) (*client.Conn, error)
+}
+
+// Run pumps over one connection after another until ctx ends.
+func (s testSender) Run(ctx context.Context) error {
+	for {
+		if conn, err := s.dial(ctx); err == nil {
+			s.Pump(ctx, conn)
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			conn.Close(cctx)
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
 
@@ -114,7 +132,7 @@ type collect struct{ ch chan *broker.Delivery }
 func (k *collect) Deliver(d *broker.Delivery) { k.ch <- d }
 
 // run starts s and returns a function that stops it and returns Run's error.
-func run(t *testing.T, s *Sender) func() error {
+func run(t *testing.T, s testSender) func() error {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -200,29 +218,23 @@ func receiveAll(t *testing.T, addr string, want []string) {
 	}
 }
 
-func newSender(t *testing.T, ob Outbox, addr string) *Sender {
+func newSender(t *testing.T, ob Outbox, addr string) testSender {
 	t.Helper()
-	return newSenderURI(t, ob, "tcp://"+addr)
+	return newSenderBatch(t, ob, addr, 7)
 }
 
-func newSenderBatch(t *testing.T, ob Outbox, addr string, batch int) *Sender {
+func newSenderBatch(t *testing.T, ob Outbox, addr string, batch int) testSender {
 	t.Helper()
-	s, err := NewSender(SenderConfig{Poll: 20 * time.Millisecond, MinBackoff: 10 * time.Millisecond,
-		MaxBackoff: 50 * time.Millisecond, Batch: batch}, ob, dialer("tcp://"+addr), nil)
+	return newSenderWith(t, ob, addr, SenderConfig{Poll: 20 * time.Millisecond, Batch: batch}, client.Options{})
+}
+
+func newSenderWith(t *testing.T, ob Outbox, addr string, cfg SenderConfig, opts client.Options) testSender {
+	t.Helper()
+	s, err := NewSender(cfg, ob, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
-}
-
-func newSenderURI(t *testing.T, ob Outbox, uri string) *Sender {
-	t.Helper()
-	s, err := NewSender(SenderConfig{Poll: 20 * time.Millisecond, MinBackoff: 10 * time.Millisecond,
-		MaxBackoff: 50 * time.Millisecond, Batch: 7}, ob, dialer(uri), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testSender{s, func(ctx context.Context) (*client.Conn, error) { return client.Dial(ctx, "tcp://"+addr, opts) }}
 }
 
 // outboxPair starts brokers a and b, b served on OpenWire at addr (stop
@@ -332,41 +344,4 @@ func TestSenderResendAfterRestartIsDropped(t *testing.T) {
 			receiveAll(t, addr, want)
 		})
 	}
-}
-
-// TestSenderReconnects cuts the remote's listener mid-way: the sender
-// dials again with back-off (tcp:) or the client's failover reconnects
-// (failover:), and the outbox is sent from the first entry left.
-func TestSenderReconnects(t *testing.T) {
-	for _, scheme := range []string{"tcp", "failover"} {
-		t.Run(scheme, func(t *testing.T) { testReconnects(t, scheme) })
-	}
-}
-
-func testReconnects(t *testing.T, scheme string) {
-	a, b, addr, stopServer, o, want := outboxPair(t, 10)
-	uri := "tcp://" + addr
-	if scheme == "failover" {
-		uri = "failover:(tcp://" + addr + ")?initialReconnectDelay=10&maxReconnectDelay=50"
-	}
-	s := newSenderURI(t, o, uri)
-	stop := run(t, s)
-	waitFor(t, "the outbox to drain", func() bool { return outboxLen(t, o) == 0 })
-	stopServer()
-	more := fill(t, a, o, 10)
-	s.Notify()
-	time.Sleep(100 * time.Millisecond) // the sender fails to dial a few times
-	if n := outboxLen(t, o); n != 10 {
-		t.Fatalf("outbox holds %d while b is unreachable, want 10", n)
-	}
-	serve(t, b, addr)
-	waitFor(t, "the outbox to drain after reconnecting", func() bool { return outboxLen(t, o) == 0 })
-	stop()
-	st := s.Stats()
-	if scheme == "tcp" && st.Connects < 2 || scheme == "failover" && st.Connects != 1 || st.Sent != 20 {
-		t.Fatalf("%s: stats %+v", scheme, st)
-	}
-	all := append(want, more...)
-	slices.Sort(all)
-	receiveAll(t, addr, all)
 }
