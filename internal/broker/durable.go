@@ -117,10 +117,7 @@ func sameMessages(a, b store.Subscription) bool {
 // kept for it: a network bridge's durable does not keep what came through
 // its remote broker or crossed its TTL (see SubOptions.Remote).
 func (d *durable) forwards(m *message.Message) bool {
-	if d.sub.Remote == "" {
-		return true
-	}
-	return !slices.Contains(m.BrokerPath, d.sub.Remote) && (d.sub.TTL <= 0 || len(m.BrokerPath) < d.sub.TTL)
+	return d.sub.Remote == "" || onward(m, d.sub.Remote, d.sub.TTL)
 }
 
 // Durables returns the durable subscriptions of a client id (a network

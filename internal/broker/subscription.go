@@ -151,17 +151,20 @@ func (s *Subscription) accepts(m *message.Message) bool { return s.sel.Match(m) 
 // other subscription takes everything.
 func (s *Subscription) forwards(m *message.Message, l *consumerList) bool {
 	r := s.opts.Remote
-	if r == "" {
+	if r == "" || onward(m, r, s.opts.TTL) {
 		return true
 	}
-	if slices.Contains(m.BrokerPath, r) {
-		// Back only to consumers on the remote broker itself (its path
-		// is just the remote), and only if no consumer here wants it:
-		// bridges among brokers without consumers must not pass a
-		// message round.
-		return l != nil && len(s.opts.BrokerPath) == 1 && !l.localWants(m)
-	}
-	return s.opts.TTL <= 0 || len(m.BrokerPath) < s.opts.TTL
+	// Back only to consumers on the remote broker itself (its path is
+	// just the remote), and only if no consumer here wants it: bridges
+	// among brokers without consumers must not pass a message round.
+	return slices.Contains(m.BrokerPath, r) && l != nil && len(s.opts.BrokerPath) == 1 && !l.localWants(m)
+}
+
+// onward reports whether m may be forwarded toward broker remote: it did
+// not come through remote, and crossed fewer than ttl brokers (0: no
+// limit). Network subscriptions and network durables share this rule.
+func onward(m *message.Message, remote string, ttl int) bool {
+	return !slices.Contains(m.BrokerPath, remote) && (ttl <= 0 || len(m.BrokerPath) < ttl)
 }
 
 // matches reports whether the subscription covers destination name.
