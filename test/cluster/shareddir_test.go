@@ -113,41 +113,55 @@ func TestSharedDirLockFileReplaced(t *testing.T) {
 // takes over and every acknowledged send is consumed.
 func TestSharedDirUnreachable(t *testing.T) {
 	d := disk.New(t, 256<<20)
-	c, m := startShared(t, filepath.Join(d.Dir, "journal"))
+	c, _ := startShared(t, filepath.Join(d.Dir, "journal"))
+	storageOutage(t, c, "its directory", stepDownTimeout, 3*time.Second,
+		func() error { return d.Fail() }, func() error { return d.Recover() })
+}
+
+// storageOutage runs a failover producer and consumer on c and makes the
+// shared storage fail (fail) under them: the master must stop serving
+// within stepDown, and no member may serve for quiet; then heal brings the
+// storage back, a member must serve again, and every acknowledged send
+// must be consumed (a duplicate only if marked redelivered).
+func storageOutage(t *testing.T, c *cluster.Cluster, what string, stepDown, quiet time.Duration, fail, heal func() error) {
+	t.Helper()
 	l := newLedger(queueName(t))
 	url := c.FailoverURL()
 	k := l.startConsumer(t, url, 10)
 	p := l.startProducer(t, url, 2*time.Millisecond)
 	waitProgress(t, l, 200)
-
-	if err := d.Fail(); err != nil {
+	m, err := c.Master(electTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fail(); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
 	for len(c.Masters()) > 0 {
-		if time.Since(start) > stepDownTimeout {
-			t.Fatalf("%s still serves %s after its directory failed", m.ID, stepDownTimeout)
+		if time.Since(start) > stepDown {
+			t.Fatalf("%s still serves %s after losing %s", m.ID, stepDown, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Logf("master %s stopped serving %s after the directory failed", m.ID, time.Since(start).Round(time.Millisecond))
-	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+	t.Logf("master %s stopped serving %s after losing %s", m.ID, time.Since(start).Round(time.Millisecond), what)
+	for end := time.Now().Add(quiet); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		if ms := c.Masters(); len(ms) > 0 {
-			t.Fatalf("%s serves without its directory", ms[0].ID)
+			t.Fatalf("%s serves without %s", ms[0].ID, what)
 		}
 	}
 	acked := l.ackedCount()
-	if err := d.Recover(); err != nil {
+	if err := heal(); err != nil {
 		t.Fatal(err)
 	}
 	next, err := c.Master(electTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("directory back: %s master after %s", next.ID, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s back: %s master %s after the failure; %d sends acknowledged before it",
+		what, next.ID, time.Since(start).Round(time.Millisecond), acked)
 	waitProgress(t, l, 100)
 	p.stop()
 	k.drain(t, drainTimeout)
-	t.Logf("%d sends acknowledged before the directory failed", acked)
 	l.check(t, false)
 }
