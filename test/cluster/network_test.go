@@ -55,15 +55,7 @@ func waitReceived(t *testing.T, l *ledger, more int) {
 func TestSeedTopologyKillMasters(t *testing.T) {
 	name := strings.ToLower(t.Name())
 	one, two := linked(t, cluster.Options{Name: name + "-one"}, cluster.Options{Name: name + "-two"})
-	l := newLedger(queueName(t))
-	k := l.startConsumer(t, two.FailoverURL(), 1)
-	p := l.startProducer(t, one.FailoverURL(), 2*time.Millisecond)
-	waitProgress(t, l, 200)
-	waitReceived(t, l, 100)
-	killInTurn(t, l, []group{{"one", one}, {"two", two}})
-	p.stop()
-	k.drain(t, drainTimeout)
-	l.check(t, true)
+	killInTurn(t, []group{{"one", one}, {"two", two}}, true)
 }
 
 // TestBridgedBrokersKillEitherSide: two single brokers (own journals)
@@ -74,15 +66,7 @@ func TestSeedTopologyKillMasters(t *testing.T) {
 // undid), and so marked redelivered.
 func TestBridgedBrokersKillEitherSide(t *testing.T) {
 	a, b := linked(t, cluster.Options{Name: "a", Nodes: 1, Journal: true}, cluster.Options{Name: "b", Nodes: 1, Journal: true})
-	l := newLedger(queueName(t))
-	k := l.startConsumer(t, b.FailoverURL(), 1)
-	p := l.startProducer(t, a.FailoverURL(), 2*time.Millisecond)
-	waitProgress(t, l, 200)
-	waitReceived(t, l, 100)
-	killInTurn(t, l, []group{{"a (sending side)", a}, {"b (receiving side)", b}})
-	p.stop()
-	k.drain(t, drainTimeout)
-	l.check(t, false)
+	killInTurn(t, []group{{"a (sending side)", a}, {"b (receiving side)", b}}, false)
 }
 
 // group is a named group (or single broker) of a network test.
@@ -91,11 +75,20 @@ type group struct {
 	c    *cluster.Cluster
 }
 
-// killInTurn kills the master of each group in turn with SIGKILL, twice
-// round, restarting it each time and waiting until another (or the same,
-// for a single broker) serves and messages flow again end to end.
-func killInTurn(t *testing.T, l *ledger, groups []group) {
+// killInTurn runs a producer on the first group and a consumer on the
+// second (both failover clients), kills the master of each group in turn
+// with SIGKILL, twice round, restarting it each time and waiting until
+// another (or the same, for a single broker) serves and messages flow
+// again end to end; then it checks the ledger: every acknowledged send
+// consumed, a duplicate only if marked redelivered or, with exactlyOnce,
+// none at all.
+func killInTurn(t *testing.T, groups []group, exactlyOnce bool) {
 	t.Helper()
+	l := newLedger(queueName(t))
+	k := l.startConsumer(t, groups[1].c.FailoverURL(), 1)
+	p := l.startProducer(t, groups[0].c.FailoverURL(), 2*time.Millisecond)
+	waitProgress(t, l, 200)
+	waitReceived(t, l, 100)
 	for round := range 2 {
 		for _, g := range groups {
 			m, err := g.c.Master(electTimeout)
@@ -125,6 +118,9 @@ func killInTurn(t *testing.T, l *ledger, groups []group) {
 				round+1, g.name, m.ID, next.ID, took.Round(time.Millisecond))
 		}
 	}
+	p.stop()
+	k.drain(t, drainTimeout)
+	l.check(t, exactlyOnce)
 }
 
 // TestBridgePartitionHeals: two single brokers in network namespaces of
