@@ -3,8 +3,11 @@
 package cluster
 
 import (
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/piermq/pier/test/internal/cluster"
 )
 
 // TestKillMasterFiveTimes: while a failover producer and consumer run, the
@@ -23,39 +26,7 @@ func TestKillMasterTwentyTimes(t *testing.T) {
 
 func killMaster(t *testing.T, kills int) {
 	c, _ := startGroup(t)
-	l := newLedger(queueName(t))
-	url := c.FailoverURL()
-	k := l.startConsumer(t, url, 10)
-	p := l.startProducer(t, url, 2*time.Millisecond)
-	waitProgress(t, l, 200)
-
-	var takeovers []time.Duration
-	for i := range kills {
-		m, err := c.Master(electTimeout)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := l.ackedCount()
-		start := time.Now()
-		m.Kill()
-		next, err := c.Master(electTimeout)
-		if err != nil {
-			t.Fatalf("kill %d of %s: %v", i+1, m.ID, err)
-		}
-		took := time.Since(start)
-		takeovers = append(takeovers, took)
-		if err := m.Start(); err != nil {
-			t.Fatal(err)
-		}
-		catchUp := caughtUp(t, m, next)
-		waitProgress(t, l, 100)
-		t.Logf("kill %d: master %s killed after %d acknowledged sends; %s master %s later; %s restarted, caught up in %s",
-			i+1, m.ID, before, next.ID, took.Round(time.Millisecond), m.ID, catchUp.Round(time.Millisecond))
-	}
-	p.stop()
-	k.drain(t, drainTimeout)
-	med, most := median(takeovers)
-	t.Logf("takeover (SIGKILL to the new master's /readyz 200): median %s, max %s; all: %s; consumer failovers %d",
-		med.Round(time.Millisecond), most.Round(time.Millisecond), durations(takeovers), k.interruptions.Load())
-	l.check(t, false)
+	killMasters(t, c, kills, func(killed, next *cluster.Node) string {
+		return fmt.Sprintf("%s caught up in %s", killed.ID, caughtUp(t, killed, next).Round(time.Millisecond))
+	})
 }

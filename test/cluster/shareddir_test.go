@@ -32,15 +32,16 @@ func startShared(t *testing.T, dir string) (*cluster.Cluster, *cluster.Node) {
 // redelivered).
 func TestSharedDirKillMaster(t *testing.T) {
 	c, _ := startShared(t, filepath.Join(t.TempDir(), "journal"))
-	killMasters(t, c, 3)
+	killMasters(t, c, 3, nil)
 }
 
 // killMasters runs a failover producer and consumer on c, kills the
 // master with SIGKILL kills times (restarting it each time, waiting for
-// another to serve and the producer to go on), logs the takeover times
-// and checks the ledger: every acknowledged send consumed, a duplicate
-// only if marked redelivered.
-func killMasters(t *testing.T, c *cluster.Cluster, kills int) {
+// another to serve and the producer to go on; restarted, if not nil, is
+// called then and says more for the log), logs the takeover times and
+// checks the ledger: every acknowledged send consumed, a duplicate only
+// if marked redelivered.
+func killMasters(t *testing.T, c *cluster.Cluster, kills int, restarted func(killed, next *cluster.Node) string) {
 	t.Helper()
 	l := newLedger(queueName(t))
 	url := c.FailoverURL()
@@ -53,20 +54,26 @@ func killMasters(t *testing.T, c *cluster.Cluster, kills int) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		before := l.ackedCount()
 		m.Kill()
 		next, took := newMaster(t, c, m)
 		takeovers = append(takeovers, took)
 		if err := m.Start(); err != nil {
 			t.Fatal(err)
 		}
+		more := ""
+		if restarted != nil {
+			more = "; " + restarted(m, next)
+		}
 		waitProgress(t, l, 100)
-		t.Logf("kill %d: master %s killed; %s master after %s", i+1, m.ID, next.ID, took.Round(time.Millisecond))
+		t.Logf("kill %d: master %s killed after %d acknowledged sends; %s master %s later%s",
+			i+1, m.ID, before, next.ID, took.Round(time.Millisecond), more)
 	}
 	p.stop()
 	k.drain(t, drainTimeout)
 	med, most := median(takeovers)
-	t.Logf("takeover (SIGKILL to the other's /readyz 200): median %s, max %s; all: %s",
-		med.Round(time.Millisecond), most.Round(time.Millisecond), durations(takeovers))
+	t.Logf("takeover (SIGKILL to the new master's /readyz 200): median %s, max %s; all: %s; consumer failovers %d",
+		med.Round(time.Millisecond), most.Round(time.Millisecond), durations(takeovers), k.interruptions.Load())
 	l.check(t, false)
 }
 

@@ -64,7 +64,7 @@ func TestSQLKillMaster(t *testing.T) {
 	for _, db := range sqlDatabases {
 		t.Run(db.name, func(t *testing.T) {
 			c, _ := startSQL(t, db.driver, db.dsn(t))
-			killMasters(t, c, 2) // each waits for the lease (sqlLease) to expire
+			killMasters(t, c, 2, nil) // each waits for the lease (sqlLease) to expire
 		})
 	}
 }
