@@ -14,6 +14,11 @@ type Config struct {
 	NetworkConnectors []NetworkConnector
 	Limits            Limits
 	Policies          Policies
+	// TLS is the broker's certificate for ssl:// and stomp+ssl:// listeners
+	// and the console. YAML: tls.
+	TLS TLS
+	// Security is users, groups and permissions. YAML: security.
+	Security Security
 }
 
 // Broker identifies the broker and where it keeps its local files.
@@ -24,6 +29,11 @@ type Broker struct {
 	// DataDir holds the broker's local files. Relative paths are resolved
 	// against the process working directory. YAML: broker.data_dir.
 	DataDir string
+	// AdvertiseHost is the host clients and peers are told to reach this
+	// broker at when a listener binds every interface (0.0.0.0): failover
+	// clients' member lists, duplex bridges. Empty: the machine's host
+	// name. YAML: broker.advertise_host.
+	AdvertiseHost string
 }
 
 // Transports are the client listeners, as URLs (tcp://127.0.0.1:61616,
@@ -114,7 +124,27 @@ type Replicated struct {
 	// store (after which the log is compacted); 0: the default, 65536.
 	// YAML: snapshot_threshold.
 	SnapshotThreshold int
+	// TLS makes the replication port mutually authenticated: only a peer
+	// holding a certificate of the group's CA can connect. Required when
+	// the port binds beyond loopback, unless Insecure. YAML: tls.
+	TLS ReplicationTLS
+	// Insecure allows a replication port beyond loopback without TLS:
+	// anyone who can reach it can join the group. YAML: insecure.
+	Insecure bool
 }
+
+// ReplicationTLS is the mutual TLS of the replication port.
+type ReplicationTLS struct {
+	// CertFile and KeyFile are this member's certificate and key (PEM),
+	// signed by the group's CA. YAML: cert_file, key_file.
+	CertFile, KeyFile string
+	// CAFile is the group's CA (PEM): peers must present a certificate it
+	// signed. YAML: ca_file.
+	CAFile string
+}
+
+// Enabled reports whether the section is set.
+func (t ReplicationTLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" || t.CAFile != "" }
 
 // NetworkConnector is a bridge from this broker to other brokers (a network
 // of brokers), with ActiveMQ's options and defaults.
@@ -255,9 +285,9 @@ func defaultTransports() Transports {
 	return Transports{
 		OpenWire: "tcp://127.0.0.1:61616",
 		STOMP:    "stomp://127.0.0.1:61613",
-		MQTT:     "mqtt://127.0.0.1:1883",
-		WS:       "ws://127.0.0.1:61614",
-		AMQP:     "amqp://127.0.0.1:5672",
+		// MQTT (mqtt://127.0.0.1:1883), WebSocket (ws://127.0.0.1:61614)
+		// and AMQP (amqp://127.0.0.1:5672) join the default set once they
+		// exist.
 	}
 }
 

@@ -69,15 +69,15 @@ func TestExamplesParse(t *testing.T) {
 		"seed/group-two-a.yaml": seed("group-two", "a", 53531, 53631, 8171, 62631, 53511),
 		"seed/group-two-b.yaml": seed("group-two", "b", 53532, 53632, 8172, 62632, 53511),
 		"seed/group-two-c.yaml": seed("group-two", "c", 53533, 53633, 8173, 62633, 53511),
+		"secure.yaml":           secureExample(),
+		"replicated-tls-a.yaml": replicatedTLSExample(),
 	}
-	files, _ := filepath.Glob("testdata/*.yaml")
-	more, _ := filepath.Glob("testdata/seed/*.yaml")
-	files = append(files, more...)
+	files := exampleFiles(t)
 	if len(files) != len(want) {
 		t.Errorf("testdata has %d examples, the test knows %d", len(files), len(want))
 	}
 	for _, f := range files {
-		name, _ := filepath.Rel("testdata", f)
+		name, _ := filepath.Rel(examplesDir, f)
 		t.Run(name, func(t *testing.T) {
 			got, err := Load(f)
 			if err != nil {
@@ -94,6 +94,65 @@ func TestExamplesParse(t *testing.T) {
 	}
 }
 
+// examplesDir holds the repository's example configurations (examples/).
+const examplesDir = "../../examples"
+
+// exampleFiles lists every example configuration of the repository.
+func exampleFiles(t testing.TB) []string {
+	files, _ := filepath.Glob(filepath.Join(examplesDir, "*.yaml"))
+	more, _ := filepath.Glob(filepath.Join(examplesDir, "seed", "*.yaml"))
+	files = append(files, more...)
+	if len(files) == 0 {
+		t.Fatalf("no examples in %s", examplesDir)
+	}
+	return files
+}
+
+func secureExample() *Config {
+	return withDefaults(func(c *Config) {
+		no := false
+		all := []string{"admins"}
+		c.Broker = Broker{Name: "secure", DataDir: "./data/secure"}
+		c.Transports = Transports{OpenWire: "ssl://0.0.0.0:61617", STOMP: "stomp+ssl://0.0.0.0:61612"}
+		c.Console.Listen = "0.0.0.0:8162"
+		c.TLS = TLS{CertFile: "./certs/broker.crt", KeyFile: "./certs/broker.key", ClientCAFile: "./certs/clients-ca.crt"}
+		c.Security = Security{
+			AllowAnonymous: &no,
+			Users: []User{
+				{Name: "app", PasswordHash: "$2a$10$bE8sossOa2GiwcJxKZZuVOXZMhUety/0s6gKlzhJ8ut7z3qLkYjqy", Groups: []string{"apps"}},
+				{Name: "admin", PasswordHash: "$2a$10$XNTbYxGC9N1FfnOp1ppFAumVTAgCTEACKwiMPXkcwCJX/Sjamq6Cq", Groups: []string{"admins"}},
+			},
+			Authorization: []AuthzEntry{
+				{Queue: ">", Grants: Grants{Read: all, Write: all, Admin: all}},
+				{Topic: ">", Grants: Grants{Read: all, Write: all, Admin: all}},
+				{Queue: "orders.>", Grants: Grants{Read: []string{"apps"}, Write: []string{"apps"}, Admin: []string{"apps"}}},
+				{Topic: "ActiveMQ.Advisory.>", Grants: Grants{Read: []string{"*"}, Write: []string{"*"}, Admin: []string{"*"}}},
+			},
+			TempDestinations: &Grants{Read: []string{"apps", "admins"}, Write: []string{"apps", "admins"}, Admin: []string{"apps", "admins"}},
+		}
+	})
+}
+
+func replicatedTLSExample() *Config {
+	return withDefaults(func(c *Config) {
+		users := []string{"users"}
+		c.Broker = Broker{Name: "group-secure", DataDir: "./data/group-secure-a", AdvertiseHost: "10.0.0.1"}
+		c.Transports = Transports{OpenWire: "ssl://0.0.0.0:61617"}
+		c.TLS = TLS{CertFile: "./certs/a.crt", KeyFile: "./certs/a.key"}
+		c.Security = Security{
+			UsersFile: "./conf/users.properties", GroupsFile: "./conf/groups.properties",
+			Authorization: []AuthzEntry{
+				{Queue: ">", Grants: Grants{Read: users, Write: users, Admin: users}},
+				{Topic: ">", Grants: Grants{Read: users, Write: users, Admin: users}},
+			},
+		}
+		c.Store.Kind = StoreReplicated
+		c.Store.Replicated = Replicated{NodeID: "a", Bind: "tcp://0.0.0.0:62621",
+			TLS:   ReplicationTLS{CertFile: "./certs/a-replication.crt", KeyFile: "./certs/a-replication.key", CAFile: "./certs/group-ca.crt"},
+			Peers: map[string]string{"a": "tcp://10.0.0.1:62621", "b": "tcp://10.0.0.2:62621", "c": "tcp://10.0.0.3:62621"}}
+	})
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func indexOf(member string) int { return int(member[0] - 'a') }
@@ -108,9 +167,9 @@ func TestDefault(t *testing.T) {
 		{"data dir", c.Broker.DataDir, "./data"},
 		{"openwire", c.Transports.OpenWire, "tcp://127.0.0.1:61616"},
 		{"stomp", c.Transports.STOMP, "stomp://127.0.0.1:61613"},
-		{"mqtt", c.Transports.MQTT, "mqtt://127.0.0.1:1883"},
-		{"ws", c.Transports.WS, "ws://127.0.0.1:61614"},
-		{"amqp", c.Transports.AMQP, "amqp://127.0.0.1:5672"},
+		{"mqtt (not yet a protocol)", c.Transports.MQTT, ""},
+		{"ws (not yet a protocol)", c.Transports.WS, ""},
+		{"amqp (not yet a protocol)", c.Transports.AMQP, ""},
 		{"console", c.Console.Listen, "127.0.0.1:8161"},
 		{"store kind", c.Store.Kind, StoreJournal},
 		{"journal dir", c.Store.Journal.Dir, filepath.Join("data", "journal")},
@@ -143,6 +202,7 @@ func TestEmptyFileIsDefault(t *testing.T) {
 func TestAllKeys(t *testing.T) {
 	src := `
 broker: {name: b1, data_dir: /var/lib/pier}
+security: {allow_anonymous: true}
 transports:
   openwire: tcp://0.0.0.0:61616
 console: {listen: ""}

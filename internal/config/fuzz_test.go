@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -12,9 +11,7 @@ import (
 // FuzzParse checks that Parse never panics, that every error it returns is
 // a positioned Errors naming the file, and that what it accepts validates.
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.yaml")
-	more, _ := filepath.Glob("testdata/seed/*.yaml")
-	for _, name := range append(files, more...) {
+	for _, name := range exampleFiles(f) {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

@@ -16,6 +16,8 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		{"network_connectors", func(p string, v *yaml.Node) { d.connectors(p, v, &c.NetworkConnectors) }},
 		{"limits", func(p string, v *yaml.Node) { d.limits(p, v, &c.Limits) }},
 		{"policies", func(p string, v *yaml.Node) { d.policies(p, v, &c.Policies) }},
+		{"tls", func(p string, v *yaml.Node) { d.tls(p, v, &c.TLS) }},
+		{"security", func(p string, v *yaml.Node) { d.security(p, v, &c.Security) }},
 	})
 }
 
@@ -23,6 +25,7 @@ func (d *decoder) broker(path string, n *yaml.Node, b *Broker) {
 	d.mapping(path, n, []field{
 		{"name", d.str(&b.Name)},
 		{"data_dir", d.str(&b.DataDir)},
+		{"advertise_host", d.str(&b.AdvertiseHost)},
 	})
 }
 
@@ -70,6 +73,8 @@ func (d *decoder) store(path string, n *yaml.Node, s *Store) {
 				{"peers", d.stringMap(&s.Replicated.Peers)},
 				{"election_timeout", d.duration(&s.Replicated.ElectionTimeout)},
 				{"snapshot_threshold", d.integer(&s.Replicated.SnapshotThreshold)},
+				{"tls", func(p string, v *yaml.Node) { d.replicationTLS(p, v, &s.Replicated.TLS) }},
+				{"insecure", d.boolean(&s.Replicated.Insecure)},
 			})
 		}},
 	})

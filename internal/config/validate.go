@@ -61,12 +61,19 @@ func (c *Config) check() []issue {
 		k.add(ErrMissing, "policies.redelivery.dlq", "must not be empty")
 	}
 	k.conflicts(c)
+	k.tls(c)
+	k.security(c)
+	k.exposure(c)
+	if h := c.Broker.AdvertiseHost; h != "" && (strings.ContainsAny(h, " /:@?#") && net.ParseIP(h) == nil) {
+		k.add(ErrInvalid, "broker.advertise_host", "%q is not a host name or IP address", h)
+	}
 	return k.issues
 }
 
-// transportSchemes is the URL scheme each transport accepts, in key order.
-var transportSchemes = [...]struct{ key, scheme string }{
-	{"openwire", "tcp"}, {"stomp", "stomp"}, {"mqtt", "mqtt"}, {"ws", "ws"}, {"amqp", "amqp"},
+// transportSchemes are the URL schemes each transport accepts (plain,
+// then TLS, as ActiveMQ names them), in key order.
+var transportSchemes = [...]struct{ key, scheme, tls string }{
+	{"openwire", "tcp", "ssl"}, {"stomp", "stomp", "stomp+ssl"}, {"mqtt", "mqtt", ""}, {"ws", "ws", ""}, {"amqp", "amqp", ""},
 }
 
 func (t *Transports) urls() [5]string {
@@ -86,8 +93,12 @@ func (k *checker) transports(t *Transports) {
 		switch {
 		case err != nil:
 			k.add(ErrInvalid, path, "%q: %v", u, err)
-		case scheme != ts.scheme:
-			k.add(ErrInvalid, path, "%q: scheme %q is not allowed here (want %s://host:port)", u, scheme, ts.scheme)
+		case scheme != ts.scheme && (ts.tls == "" || scheme != ts.tls):
+			want := ts.scheme + "://host:port"
+			if ts.tls != "" {
+				want += " or " + ts.tls + "://host:port"
+			}
+			k.add(ErrInvalid, path, "%q: scheme %q is not allowed here (want %s)", u, scheme, want)
 		}
 	}
 	if !enabled {
