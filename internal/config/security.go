@@ -85,11 +85,14 @@ func (s *Security) Anonymous() bool {
 	return !s.HasUsers()
 }
 
-// Enforced reports whether anything is checked at all: users or
-// authorization entries are configured. Without them Pier is open, as
-// before security existed (and allowed only on loopback).
+// Enforced reports whether anything is checked at all: users,
+// authorization entries or allow_anonymous are configured. Without them
+// Pier is open, as before security existed (and allowed only on loopback).
+// With allow_anonymous set explicitly, anonymous clients are let in but
+// network bridges must still be granted (security.bridges).
 func (s *Security) Enforced() bool {
-	return s.HasUsers() || len(s.Authorization) > 0 || s.TempDestinations != nil
+	return s.HasUsers() || len(s.Authorization) > 0 || s.TempDestinations != nil || s.AllowAnonymous != nil ||
+		len(s.Bridges) > 0
 }
 
 func (d *decoder) tls(path string, n *yaml.Node, t *TLS) {

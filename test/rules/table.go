@@ -66,6 +66,14 @@ func Imports() []ImportRule {
 			Why:  "the message model is the bottom layer",
 		},
 		{
+			From: Set{Include: []string{"internal/auth/..."}},
+			Deny: Set{
+				Include: []string{"internal/...", "net/http", "net/http/..."},
+				Exclude: []string{"internal/message", "internal/auth/..."},
+			},
+			Why: "the front door is below the core: it knows users, grants and destination names, nothing else",
+		},
+		{
 			From: Set{Include: []string{"internal/config/..."}},
 			Deny: Set{Include: []string{"internal/..."}, Exclude: []string{"internal/config/..."}},
 			Why:  "the configuration schema is a leaf; cmd/ turns it into each package's options",
