@@ -29,7 +29,9 @@ func commands() []command {
 		{"browse", "print the messages on a queue without consuming them", runBrowse},
 		{"bench", "measure throughput and latency against a broker", runBench},
 		{"cluster", "show the members of a replicated group (cluster status)", runCluster},
+		{"certs", "make a private CA and certificates (broker TLS, group members, clients)", runCerts},
 		{"network", "show the network bridges of a broker (network status)", runNetwork},
+		{"passwd", "read a password and print its bcrypt hash (for security.users)", runPasswd},
 		{"version", "print the version", runVersion},
 	}
 }

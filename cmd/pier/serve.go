@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/piermq/pier/internal/admin"
+	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/config"
 	"github.com/piermq/pier/internal/ha"
@@ -74,7 +76,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	srv, nw, err := newServer(cfg, log)
+	guard, err := newGuard(cfg, log)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := serverTLS(cfg.TLS)
+	if err != nil {
+		return err
+	}
+	srv, nw, err := newServer(cfg, guard, tlsCfg, log)
 	if err != nil {
 		return err
 	}
@@ -86,14 +96,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("console listener: %w", err)
 	}
-	opts := admin.Options{Ready: srv.Serving}
+	proto := "http"
+	if tlsCfg != nil {
+		ln, proto = tls.NewListener(ln, tlsCfg), "https"
+	}
+	opts := admin.Options{Ready: srv.Serving, Guard: guard}
 	if nw != nil {
 		opts.Network = nw.Status
 	}
 	adm := admin.New(opts, log)
 	served := make(chan error, 1)
 	go func() { served <- adm.Serve(ln) }()
-	log.Info("listening", "proto", "http", "addr", ln.Addr().String())
+	log.Info("listening", "proto", proto, "addr", ln.Addr().String())
 	runErr := srv.Run(ctx)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -119,9 +133,12 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
-// newServer wires the configuration's store and transports into a server.
-func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.Network, error) {
+// newServer wires the configuration's store and transports into a server;
+// guard is the front door, tlsCfg the certificate of TLS listeners (nil
+// without one).
+func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *slog.Logger) (*server.Server, *network.Network, error) {
 	bcfg := broker.Config{
+		Guard:           guard,
 		Name:            cfg.Broker.Name,
 		MemoryLimit:     int64(cfg.Limits.Memory),
 		MaxRedeliveries: cfg.Policies.Redelivery.MaxRedeliveries,
@@ -171,7 +188,7 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.N
 		if cfg.Store.Kind == config.StoreReplicated {
 			return clusterURLs()
 		}
-		return []string{cfg.Transports.OpenWire}
+		return []string{advertised(cfg, cfg.Transports.OpenWire)}
 	}
 	nw, err := newNetwork(cfg, advertise, log)
 	if err != nil {
@@ -185,9 +202,16 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.N
 		if t.url == "" {
 			continue
 		}
-		_, addr, err := config.ListenAddr(t.url)
+		scheme, addr, err := config.ListenAddr(t.url)
 		if err != nil {
 			return nil, nil, err
+		}
+		var ltls *tls.Config
+		if config.IsTLSScheme(scheme) {
+			if tlsCfg == nil {
+				return nil, nil, fmt.Errorf("transports.%s: %s needs tls.cert_file and tls.key_file", t.name, t.url)
+			}
+			ltls = tlsCfg
 		}
 		var newProto func(b *broker.Broker) server.Protocol
 		switch t.name {
@@ -195,7 +219,7 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.N
 			newProto = func(b *broker.Broker) server.Protocol { return stomp.NewServer(scfg, b, log) }
 		case "openwire":
 			ocfg := openwire.Config{MaxFrameSize: int64(cfg.Limits.MaxFrameSize), MaxConnections: cfg.Limits.MaxConnections,
-				BrokerName: cfg.Broker.Name, BrokerURL: t.url}
+				BrokerName: cfg.Broker.Name, BrokerURL: advertised(cfg, t.url)}
 			if cfg.Store.Kind == config.StoreReplicated {
 				ocfg.ClusterURLs = func() []string { return clusterURLs() }
 			}
@@ -211,7 +235,7 @@ func newServer(cfg *config.Config, log *slog.Logger) (*server.Server, *network.N
 			log.Warn("transport not available yet; not listening", "proto", t.name, "url", t.url)
 			continue
 		}
-		deps.Listeners = append(deps.Listeners, server.Listener{Name: t.name, Addr: addr, New: newProto})
+		deps.Listeners = append(deps.Listeners, server.Listener{Name: t.name, Addr: addr, New: newProto, TLS: ltls})
 	}
 	srv, err := server.New(bcfg, deps)
 	return srv, nw, err
@@ -233,6 +257,10 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	if err != nil {
 		return nil, fmt.Errorf("store.replicated.bind: %w", err)
 	}
+	groupTLS, err := replicationTLS(r.TLS)
+	if err != nil {
+		return nil, err
+	}
 	lock, err := ha.LockDir(cfg.Store.Journal.Dir)
 	if err != nil {
 		return nil, err
@@ -246,6 +274,7 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		ClientURL:  cfg.Transports.OpenWire,
 		SizeLimit:  int64(cfg.Store.Journal.MaxSize),
 		Journal:    journal.Options{SegmentSize: int64(cfg.Store.Journal.SegmentSize)},
+		TLS:        groupTLS,
 		Log:        log,
 		// One election timeout covers the heartbeat timeout too (raft
 		// needs election >= heartbeat >= lease).

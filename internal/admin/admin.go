@@ -1,7 +1,8 @@
 // Package admin serves the broker's HTTP side on the console port: health
 // (/healthz: the process is up), readiness (/readyz: this broker is master
 // and serving clients), the network bridges (/network, JSON) and Prometheus
-// metrics (/metrics). The web console and REST API will live here too.
+// metrics (/metrics), the last two behind the front door's login when
+// security is on. The web console and REST API will live here too.
 package admin
 
 import (
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/network"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,6 +29,10 @@ type Options struct {
 	// Network returns the status of every network bridge. Nil when no
 	// connectors are configured.
 	Network func() []network.Status
+	// Guard is the front door: with security on, everything but /healthz
+	// and /readyz needs a login (HTTP basic authentication, or a verified
+	// client certificate). Nil: open.
+	Guard *auth.Guard
 }
 
 // Server is the HTTP server of the console port.
@@ -55,12 +61,12 @@ func New(opts Options, log *slog.Logger) *Server {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /network", s.network)
+	mux.Handle("GET /network", s.login(http.HandlerFunc(s.network)))
 	// A broken bridge record must not hide the other metrics: serve what
 	// was gathered and log the error.
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	mux.Handle("GET /metrics", s.login(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog: errLog, ErrorHandling: promhttp.ContinueOnError,
-	}))
+	})))
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -97,6 +103,36 @@ func (s *Server) bridges() []network.Status {
 		bs = []network.Status{}
 	}
 	return bs
+}
+
+// login lets a request through once the front door accepts its
+// credentials; otherwise it answers 401 with a basic-authentication
+// challenge.
+func (s *Server) login(h http.Handler) http.Handler {
+	g := s.opts.Guard
+	if g == nil || !g.Enforced() {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pw, _ := r.BasicAuth()
+		cred := auth.Credentials{Username: user, Password: pw, Remote: r.RemoteAddr, Protocol: "http", Request: true}
+		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+			cred.Certificates = r.TLS.VerifiedChains[0]
+		}
+		if user == "" && cred.Certificates == nil && !g.AllowsAnonymous() {
+			// A browser's first request: ask for credentials (not a
+			// failed login).
+			w.Header().Set("WWW-Authenticate", `Basic realm="Pier", charset="UTF-8"`)
+			http.Error(w, "login required", http.StatusUnauthorized)
+			return
+		}
+		if _, err := g.Authenticate(r.Context(), cred); err != nil {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Pier", charset="UTF-8"`)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Handler returns the console's routes, for tests and for mounting

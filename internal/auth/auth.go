@@ -30,7 +30,7 @@ import (
 // JMSSecurityException).
 var (
 	// ErrAuthentication is a refused login.
-	ErrAuthentication = errors.New("auth: authentication failed")
+	ErrAuthentication = errors.New("authentication failed")
 	// ErrNotAuthorized is a refused access to a destination.
 	ErrNotAuthorized = errors.New("auth: not authorized")
 )
@@ -85,6 +85,11 @@ type Credentials struct {
 	// first (empty without TLS or without a client certificate). Without a
 	// user name, the leaf's common name stands for a configured user.
 	Certificates []*x509.Certificate
+	// Request marks a login per request (HTTP) rather than per
+	// connection: its successes are logged at debug level, so that a
+	// metrics scraper does not fill the audit log (failures are logged as
+	// always).
+	Request bool
 }
 
 // Subject is an authenticated connection's identity.
@@ -273,6 +278,10 @@ func New(opts Options) (*Guard, error) {
 
 // Enforced reports whether security is on.
 func (g *Guard) Enforced() bool { return g.opts.Enforced }
+
+// AllowsAnonymous reports whether connections without credentials are let
+// in.
+func (g *Guard) AllowsAnonymous() bool { return !g.opts.Enforced || g.opts.AllowAnonymous }
 
 // Summary describes the configuration for the startup log line.
 func (g *Guard) Summary() []any {

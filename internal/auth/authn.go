@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime"
 	"sync"
@@ -50,7 +51,11 @@ func (g *Guard) Authenticate(ctx context.Context, c Credentials) (*Subject, erro
 		// ActiveMQ's words, which its users grep their logs for.
 		return nil, fmt.Errorf("%w: User name [%s] or password is invalid.", ErrAuthentication, c.Username)
 	}
-	g.log.Info("login", "user", s.User, "proto", c.Protocol, "peer", c.Remote, "method", method)
+	level := slog.LevelInfo
+	if c.Request {
+		level = slog.LevelDebug
+	}
+	g.log.Log(ctx, level, "login", "user", s.User, "proto", c.Protocol, "peer", c.Remote, "method", method)
 	return s, nil
 }
 

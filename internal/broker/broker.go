@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/store"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	PageSize int
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// Guard authenticates connections and authorizes their access to
+	// destinations (the front door); nil lets everyone do everything.
+	Guard *auth.Guard
 }
 
 // EnsureDefaults fills unset fields with ActiveMQ's defaults.
@@ -67,6 +71,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Guard == nil {
+		c.Guard = auth.Open()
 	}
 }
 
@@ -110,6 +117,7 @@ var (
 // Broker is the core. Create it with New, then Start it.
 type Broker struct {
 	cfg   Config
+	guard *auth.Guard
 	st    store.Store
 	log   *slog.Logger
 	seq   atomic.Uint64
@@ -136,6 +144,7 @@ type Broker struct {
 		clientIDs map[string]*Conn
 		conns     map[*Conn]struct{}
 		outboxes  map[string]*sync.Mutex // by outbox name (outbox.go)
+		topics    map[string]struct{}    // topics created, when security is on (authorize.go)
 	}
 }
 
@@ -148,7 +157,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Broker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Broker{cfg: cfg, st: st, log: log.With("component", "broker"), stop: make(chan struct{}),
+	b := &Broker{cfg: cfg, guard: cfg.Guard, st: st, log: log.With("component", "broker"), stop: make(chan struct{}),
 		id: "ID:" + cfg.Name}
 	b.mem.init(cfg.MemoryLimit)
 	b.start = cfg.Now().UnixNano()
@@ -169,9 +178,18 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Broker, error) {
 	b.mu.clientIDs = map[string]*Conn{}
 	b.mu.conns = map[*Conn]struct{}{}
 	b.mu.outboxes = map[string]*sync.Mutex{}
+	b.mu.topics = map[string]struct{}{}
 	b.acks = newAckFlusher(b)
 	return b, nil
 }
+
+// Secured reports whether security is on: connections are authenticated
+// and their access to destinations authorized.
+func (b *Broker) Secured() bool { return b.guard.Enforced() }
+
+// Guard returns the front door, for what authenticates outside a broker
+// connection (the console).
+func (b *Broker) Guard() *auth.Guard { return b.guard }
 
 // Config returns the effective configuration.
 func (b *Broker) Config() Config { return b.cfg }
@@ -196,6 +214,7 @@ func (b *Broker) Start(ctx context.Context) error {
 		d := b.newDurable(s)
 		b.mu.durables[s.Key()] = d
 		b.countDurable(d, 1)
+		b.mu.topics[s.Topic] = struct{}{}
 	}
 	b.mu.Unlock()
 	for _, d := range state.Dests {

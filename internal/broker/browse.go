@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/broker/selector"
 	"github.com/piermq/pier/internal/message"
 )
@@ -24,6 +25,9 @@ func (c *Conn) Browse(ctx context.Context, d message.Destination, sel string, ma
 	filter, err := selector.Parse(sel)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSelector, err)
+	}
+	if err := c.authorize(auth.Read, d); err != nil {
+		return nil, err
 	}
 	b := c.b
 	b.mu.RLock()

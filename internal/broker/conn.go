@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/broker/selector"
 	"github.com/piermq/pier/internal/message"
 )
@@ -21,7 +22,17 @@ type Sink interface {
 // ConnOptions describe a new connection.
 type ConnOptions struct {
 	ClientID string // optional; unique among connected clients
-	UserID   string
+	// Credentials are what the client presented; Connect authenticates
+	// them (the front door: every protocol's connections come through
+	// here).
+	Credentials auth.Credentials
+	// Subject, when set, is who Broker.Authenticate found the credentials
+	// to be (for an adapter that must act between login and connection);
+	// Credentials are then not looked at.
+	Subject *auth.Subject
+	// Internal marks the broker's own connections (the local side of a
+	// network bridge): no credentials, everything allowed.
+	Internal bool
 	Sink     Sink
 }
 
@@ -32,9 +43,11 @@ type Conn struct {
 	name     string
 	clientID string
 	userID   string
+	subject  *auth.Subject
 	sink     Sink
 	tags     atomic.Uint64
 	msgSeq   atomic.Int64
+	allowed  allowCache
 
 	mu struct {
 		sync.Mutex
@@ -45,9 +58,23 @@ type Conn struct {
 	}
 }
 
-// Connect registers a new connection.
-func (b *Broker) Connect(o ConnOptions) (*Conn, error) {
-	c := &Conn{b: b, id: b.nextID(), clientID: o.ClientID, userID: o.UserID, sink: o.Sink}
+// Connect authenticates and registers a new connection. A refused login
+// wraps auth.ErrAuthentication.
+func (b *Broker) Connect(ctx context.Context, o ConnOptions) (*Conn, error) {
+	subject := o.Subject
+	switch {
+	case o.Internal:
+		subject = auth.System
+	case subject == nil:
+		var err error
+		if subject, err = b.Authenticate(ctx, o.Credentials); err != nil {
+			return nil, err
+		}
+	}
+	c := &Conn{b: b, id: b.nextID(), clientID: o.ClientID, subject: subject, sink: o.Sink}
+	if !subject.IsSystem() && (b.guard.Enforced() || !subject.Anonymous) {
+		c.userID = subject.User // JMSXUserID: who sent it
+	}
 	c.name = fmt.Sprintf("ID:%s-%s-%d", b.cfg.Name, b.run, c.id)
 	c.mu.subs = map[string]*Subscription{}
 	c.mu.txs = map[string]*change{}
@@ -67,11 +94,20 @@ func (b *Broker) Connect(o ConnOptions) (*Conn, error) {
 	return c, nil
 }
 
+// Authenticate checks credentials at the front door (Connect does it
+// too): a refusal wraps auth.ErrAuthentication.
+func (b *Broker) Authenticate(ctx context.Context, cred auth.Credentials) (*auth.Subject, error) {
+	return b.guard.Authenticate(ctx, cred)
+}
+
 // ID returns the connection's broker-assigned name (ID:broker-start-n).
 func (c *Conn) ID() string { return c.name }
 
 // ClientID returns the client id given at Connect.
 func (c *Conn) ClientID() string { return c.clientID }
+
+// Subject returns who the connection authenticated as.
+func (c *Conn) Subject() *auth.Subject { return c.subject }
 
 // Close aborts open transactions, closes subscriptions (their unacknowledged
 // deliveries are redelivered), deletes the connection's temporary
@@ -134,6 +170,11 @@ func (c *Conn) Send(ctx context.Context, m *message.Message, txID string) error 
 			return fmt.Errorf("%w: %s", ErrWildcardSend, d)
 		}
 	}
+	for _, d := range dests { // a composite with one forbidden member is refused whole
+		if err := c.authorize(auth.Write, d); err != nil {
+			return err
+		}
+	}
 	if m.ID == "" {
 		// Like a JMS producer's: every message has a unique (producer id,
 		// sequence) pair, which OpenWire consumers rely on.
@@ -148,8 +189,8 @@ func (c *Conn) Send(ctx context.Context, m *message.Message, txID string) error 
 	if m.Priority > 9 {
 		m.Priority = 9
 	}
-	if m.UserID == "" {
-		m.UserID = c.userID
+	if m.UserID == "" || c.b.guard.Enforced() {
+		m.UserID = c.userID // with security on, no one can send as someone else
 	}
 	if !m.Persistent && c.b.mem.over() {
 		if err := c.b.mem.wait(ctx, c.b.cfg.BlockTimeout); err != nil {
@@ -235,6 +276,11 @@ func (c *Conn) Subscribe(ctx context.Context, o SubOptions) (*Subscription, erro
 	}
 	if err := checkBrokerPath(o.BrokerPath); err != nil {
 		return nil, err
+	}
+	for _, p := range parts {
+		if err := c.authorize(auth.Read, p); err != nil {
+			return nil, err
+		}
 	}
 	s := newSubscription(c, o)
 	s.sel = sel

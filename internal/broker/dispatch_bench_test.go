@@ -32,13 +32,13 @@ func BenchmarkQueueSendAck(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer br.Close()
-			p, err := br.Connect(ConnOptions{Sink: &ackingSink{}})
+			p, err := br.Connect(context.Background(), ConnOptions{Sink: &ackingSink{}})
 			if err != nil {
 				b.Fatal(err)
 			}
 			for i := 0; i < consumers; i++ {
 				k := &ackingSink{}
-				c, err := br.Connect(ConnOptions{Sink: k})
+				c, err := br.Connect(context.Background(), ConnOptions{Sink: k})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -61,7 +61,7 @@ func TestDurableNeedsClientIDAndTopic(t *testing.T) {
 	if _, err := c2.Subscribe(context.Background(), SubOptions{ID: "x", Dest: q("t"), DurableName: "n"}); err == nil {
 		t.Fatal("durable on a queue accepted")
 	}
-	if _, err := b.Connect(ConnOptions{ClientID: "cid", Sink: newSink()}); !errors.Is(err, ErrClientIDInUse) {
+	if _, err := b.Connect(context.Background(), ConnOptions{ClientID: "cid", Sink: newSink()}); !errors.Is(err, ErrClientIDInUse) {
 		t.Fatalf("duplicate client id: %v", err)
 	}
 }

@@ -57,7 +57,7 @@ func startBroker(t *testing.T, st store.Store, cfg Config) *Broker {
 func connect(t *testing.T, b *Broker, clientID string) (*Conn, *sink) {
 	t.Helper()
 	k := newSink()
-	c, err := b.Connect(ConnOptions{ClientID: clientID, Sink: k})
+	c, err := b.Connect(context.Background(), ConnOptions{ClientID: clientID, Sink: k})
 	if err != nil {
 		t.Fatal(err)
 	}

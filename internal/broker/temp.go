@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/message"
 )
 
@@ -31,11 +32,24 @@ func (c *Conn) TempDestination(kind message.DestKind, name string) (message.Dest
 		return message.Destination{}, err
 	}
 	d := message.Destination{Kind: kind, Name: name}
+	if !c.ownsTemp(d) {
+		if err := c.b.guard.Authorize(c.subject, auth.Admin, d); err != nil {
+			return message.Destination{}, err
+		}
+	}
 	created, err := c.addTemp(d)
 	if err == nil && created {
 		c.b.advise(d, "add")
 	}
 	return d, err
+}
+
+// ownsTemp reports whether d is one of c's temporary destinations.
+func (c *Conn) ownsTemp(d message.Destination) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.mu.temps[d]
+	return ok
 }
 
 func (c *Conn) addTemp(d message.Destination) (created bool, err error) {

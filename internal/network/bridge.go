@@ -448,7 +448,7 @@ func (br *bridge) session(ctx context.Context) (connected bool, err error) {
 	defer cancel(nil)
 	fw := newForwarder(br, ob, snd)
 	// The client id names the bridge's durable subscriptions here.
-	local, err := br.b.Connect(broker.ConnOptions{Sink: fw, ClientID: "pier-bridge:" + obName})
+	local, err := br.b.Connect(ctx, broker.ConnOptions{Sink: fw, ClientID: "pier-bridge:" + obName, Internal: true})
 	if err != nil {
 		return true, err
 	}

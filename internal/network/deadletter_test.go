@@ -18,7 +18,7 @@ func moveOne(t *testing.T, a *broker.Broker, o *broker.Outbox, m *message.Messag
 	t.Helper()
 	ctx := context.Background()
 	k := &collect{ch: make(chan *broker.Delivery, 1)}
-	c, err := a.Connect(broker.ConnOptions{Sink: k})
+	c, err := a.Connect(context.Background(), broker.ConnOptions{Sink: k})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestSenderDeadLettersWhatCannotGo(t *testing.T) {
 
 	// Both are in a's dead letter queue, with the reason.
 	k := &collect{ch: make(chan *broker.Delivery, 2)}
-	c, err := a.Connect(broker.ConnOptions{Sink: k})
+	c, err := a.Connect(context.Background(), broker.ConnOptions{Sink: k})
 	if err != nil {
 		t.Fatal(err)
 	}

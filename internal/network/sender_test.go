@@ -84,7 +84,7 @@ func (s testSender) Run(ctx context.Context) error {
 func fill(t *testing.T, a *broker.Broker, o *broker.Outbox, n int) []string {
 	t.Helper()
 	ctx := context.Background()
-	p, err := a.Connect(broker.ConnOptions{Sink: discard{}})
+	p, err := a.Connect(context.Background(), broker.ConnOptions{Sink: discard{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func fill(t *testing.T, a *broker.Broker, o *broker.Outbox, n int) []string {
 		}
 	}
 	k := &collect{ch: make(chan *broker.Delivery, n)}
-	bc, err := a.Connect(broker.ConnOptions{Sink: k})
+	bc, err := a.Connect(context.Background(), broker.ConnOptions{Sink: k})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,8 @@ type Listener struct {
 	Name string
 	Addr string
 	New  func(b *broker.Broker) Protocol
+	// TLS, when set, makes it a TLS listener (ssl://, stomp+ssl://).
+	TLS *tls.Config
 }
 
 // Gate decides when a broker of a master/slave group may serve. A store
@@ -148,8 +151,12 @@ func (s *Server) Run(ctx context.Context) error {
 	for {
 		term := ctx
 		if gate != nil {
-			s.log.Info("waiting to be master")
-			if term, err = gate.Await(ctx); err != nil {
+			// Said only when it takes a while: a lone broker becomes
+			// master at once and has nothing to wait for.
+			waiting := time.AfterFunc(2*time.Second, func() { s.log.Info("waiting to be master") })
+			term, err = gate.Await(ctx)
+			waiting.Stop()
+			if err != nil {
 				break
 			}
 			s.log.Info("master")
@@ -209,13 +216,16 @@ func (s *Server) serve(ctx, term context.Context, st store.Store, gate Gate, sta
 		if gate != nil {
 			ln = leasedListener{ln, gate, s.log}
 		}
+		if l.TLS != nil {
+			ln = tls.NewListener(ln, l.TLS)
+		}
 		r := &running{name: l.Name, ln: ln, p: l.New(b), done: make(chan error, 1)}
 		rs = append(rs, r)
 		s.mu.Lock()
 		s.mu.addrs[l.Name] = ln.Addr()
 		s.mu.Unlock()
 		go func() { r.done <- r.p.Serve(ln) }()
-		s.log.Info("listening", "proto", l.Name, "addr", ln.Addr().String())
+		s.log.Info("listening", "proto", l.Name, "addr", ln.Addr().String(), "tls", l.TLS != nil)
 	}
 	for _, sv := range s.deps.Services {
 		svcs.Add(1)

@@ -32,6 +32,9 @@ type conn struct {
 	readCheck time.Duration // drop the client after this long without data
 	bc        *broker.Conn  // set by ConnectionInfo
 	connID    string
+	// duplex is a network bridge's request to be bridged back, held until
+	// the connection has authenticated (read loop only).
+	duplex *DuplexRequest
 	version   int // negotiated OpenWire version (read loop only)
 	stale     atomic.Bool
 	// faultTolerant: the client fails over (its ConnectionInfo, or a
@@ -118,23 +121,21 @@ func (c *conn) Run() {
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil && !c.stale.Load() {
 		c.log.Debug("connection ends", "err", err)
 	}
-	c.out.Close()
-	select {
-	case <-c.out.Done():
-	case <-time.After(c.srv.cfg.WriteTimeout):
-	}
-	c.cancel()
-	c.nc.Close()
-	<-c.out.Done()
-	c.timers.Lock()
-	for _, t := range c.timers.list {
-		t.Stop()
-	}
-	c.timers.Unlock()
-	if c.bc != nil {
-		c.bc.Close()
-		c.srv.release(c.connID, c)
-	}
+	// When the broker, not the client, ended the connection (a
+	// ConnectionError, a refused ConnectionInfo), the client may still be
+	// sending: the close then lets it read the last commands first.
+	linger := netserve.Linger(err) && c.ctx.Err() == nil && !c.stale.Load()
+	c.out.Finish(c.nc, c.srv.cfg.WriteTimeout, linger, c.cancel, func() {
+		c.timers.Lock()
+		for _, t := range c.timers.list {
+			t.Stop()
+		}
+		c.timers.Unlock()
+		if c.bc != nil {
+			c.bc.Close()
+			c.srv.release(c.connID, c)
+		}
+	})
 }
 
 // send queues a command for the writer.
@@ -215,11 +216,19 @@ func (c *conn) negotiate(info *wire.WireFormatInfo) error {
 		c.readCheck = n.MaxInactivityDuration + n.MaxInactivityDuration/2
 		c.out.SetBeat(n.MaxInactivityDuration / 3)
 	}
+	if !c.srv.b.Secured() {
+		c.sendBrokerInfo()
+	} // else once the client has authenticated: nothing for strangers
+	return nil
+}
+
+// sendBrokerInfo announces the broker: at once on an open broker, as
+// ActiveMQ does, and only after a successful login on a secured one.
+func (c *conn) sendBrokerInfo() {
 	c.send(&wire.BrokerInfo{
 		BrokerID: &wire.BrokerID{Value: c.srv.brokerID}, BrokerName: c.srv.cfg.BrokerName,
 		BrokerURL: c.srv.cfg.BrokerURL,
 	})
-	return nil
 }
 
 // fatal tells the client why the connection ends.

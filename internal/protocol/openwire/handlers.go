@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/protocol/netserve"
 	"github.com/piermq/pier/internal/protocol/openwire/wire"
 	"github.com/piermq/pier/internal/store"
 )
@@ -21,6 +23,9 @@ func (c *conn) handle(cmd wire.Command) (done bool) {
 	switch x := cmd.(type) {
 	case *wire.ConnectionInfo:
 		err = c.onConnectionInfo(x)
+		// A refused login ends the connection (after its answer): one
+		// socket is not a place to try passwords in turn.
+		done = errors.Is(err, auth.ErrAuthentication)
 	case *wire.SessionInfo, *wire.FlushCommand, *wire.ControlCommand, *wire.MessageDispatchNotification:
 		// Nothing to do: sessions exist implicitly.
 	case *wire.ConsumerControl:
@@ -68,9 +73,12 @@ func (c *conn) handle(cmd wire.Command) (done bool) {
 }
 
 // onBrokerInfo handles a network bridge's announcement of the broker it
-// comes from; a duplex one asks this broker to bridge back.
+// comes from; a duplex one asks this broker to bridge back, which is done
+// only for an authenticated connection whose user may open bridges (a
+// stranger's BrokerInfo must not make the broker dial anywhere). A bridge
+// sends it before its ConnectionInfo: it waits for the login.
 func (c *conn) onBrokerInfo(x *wire.BrokerInfo) error {
-	if !x.DuplexConnection {
+	if !x.DuplexConnection || c.duplex != nil {
 		return nil
 	}
 	id := ""
@@ -81,11 +89,25 @@ func (c *conn) onBrokerInfo(x *wire.BrokerInfo) error {
 		c.log.Warn("duplex bridge not supported here; forwarding one way only", "remote_broker", id)
 		return nil
 	}
-	req := DuplexRequest{BrokerID: id, BrokerName: x.BrokerName, URL: x.BrokerURL, Properties: x.NetworkProperties}
-	if err := c.srv.cfg.Duplex(c.ctx, req); err != nil {
-		c.log.Warn("cannot bridge back to a duplex bridge's broker", "remote_broker", id, "url", x.BrokerURL, "err", err)
+	c.duplex = &DuplexRequest{BrokerID: id, BrokerName: x.BrokerName, URL: x.BrokerURL, Properties: x.NetworkProperties}
+	if c.bc != nil {
+		c.bridgeBack()
 	}
 	return nil
+}
+
+// bridgeBack acts on a held duplex request once the connection is
+// authenticated.
+func (c *conn) bridgeBack() {
+	req := *c.duplex
+	if s := c.bc.Subject(); !s.MayBridge() {
+		c.log.Warn("duplex bridge refused: the user may not open network bridges (security.bridges)",
+			"user", s.User, "remote_broker", req.BrokerID, "url", req.URL)
+		return
+	}
+	if err := c.srv.cfg.Duplex(c.ctx, req); err != nil {
+		c.log.Warn("cannot bridge back to a duplex bridge's broker", "remote_broker", req.BrokerID, "url", req.URL, "err", err)
+	}
 }
 
 func (c *conn) handleConnected(cmd wire.Command) (done bool, err error) {
@@ -120,7 +142,12 @@ func (c *conn) handleConnected(cmd wire.Command) (done bool, err error) {
 func (c *conn) answer(cmd wire.Command, err error) {
 	bc, ok := cmd.(wire.BaseCommand)
 	if !ok || !bc.ResponseRequired() {
-		if err != nil {
+		switch {
+		case errors.Is(err, auth.ErrNotAuthorized):
+			// An asynchronous send refused: the client hears of it
+			// through its exception listener (the guard logged it).
+			c.send(&wire.ConnectionError{Exception: throwable(err)})
+		case err != nil:
 			c.log.Warn("command failed", "type", cmd.DataType(), "err", err)
 		}
 		return
@@ -148,6 +175,9 @@ func throwable(err error) *wire.Throwable {
 		class = "javax.jms.ResourceAllocationException"
 	case errors.Is(err, errTxRolledBack):
 		class = "javax.jms.TransactionRolledBackException"
+	case errors.Is(err, auth.ErrAuthentication), errors.Is(err, auth.ErrNotAuthorized):
+		// As ActiveMQ sends them; the JMS client raises JMSSecurityException.
+		class = "java.lang.SecurityException"
 	}
 	return &wire.Throwable{Class: class, Message: err.Error()}
 }
@@ -161,14 +191,29 @@ func (c *conn) onConnectionInfo(info *wire.ConnectionInfo) error {
 	if info.ConnectionID == nil || info.ConnectionID.Value == "" {
 		return errors.New("openwire: ConnectionInfo without a connection id")
 	}
+	cred := auth.Credentials{Username: info.UserName, Password: info.Password, Remote: c.nc.RemoteAddr().String(),
+		Protocol: "openwire", Certificates: netserve.PeerCertificates(c.nc)}
+	subject, err := c.srv.b.Authenticate(c.ctx, cred)
+	if err != nil {
+		return err
+	}
+	// Only now may the client's connection id close a stale connection
+	// of its own (a failover client back before the broker noticed).
 	c.connID = info.ConnectionID.Value
 	c.srv.claim(c.connID, c)
-	bc, err := c.srv.b.Connect(broker.ConnOptions{ClientID: info.ClientID, UserID: info.UserName, Sink: c})
+	bc, err := c.srv.b.Connect(c.ctx, broker.ConnOptions{ClientID: info.ClientID, Subject: subject, Sink: c})
 	if err != nil {
 		c.srv.release(c.connID, c)
 		return err
 	}
 	c.bc = bc
+	if c.srv.b.Secured() {
+		c.sendBrokerInfo() // before the answer: a client knows the broker once connected
+	}
+	if c.duplex != nil {
+		c.duplex.Username, c.duplex.Password = info.UserName, info.Password
+		c.bridgeBack()
+	}
 	c.faultTolerant.Store(info.FaultTolerant)
 	manageable := info.Manageable
 	c.pending = append(c.pending, func() { c.greetCluster(manageable) })

@@ -58,6 +58,9 @@ type DuplexRequest struct {
 	BrokerID, BrokerName string
 	URL                  string // where to reach it
 	Properties           string // its bridge's settings, as it wrote them
+	// Username and Password are what the remote bridge logged in with:
+	// the bridge back presents them to it.
+	Username, Password string
 }
 
 // EnsureDefaults fills unset fields with ActiveMQ's defaults.
@@ -125,7 +128,7 @@ func (s *Server) Refuse(nc net.Conn, reason string) {
 	c := newConn(s, nc)
 	c.sendWireFormat()
 	c.writeNow(&wire.ConnectionError{Exception: &wire.Throwable{Class: "javax.jms.JMSException", Message: reason}})
-	nc.Close()
+	netserve.CloseAfterError(nc, netserve.DrainTime)
 }
 
 // claim registers c under the client's connection id. A connection that

@@ -10,6 +10,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/protocol/netserve"
@@ -58,12 +59,13 @@ func newSession(srv *Server, nc net.Conn) *session {
 	return s
 }
 
-// refuse tells the client why it cannot connect and closes.
+// refuse tells the client why it cannot connect and closes, so that the
+// client reads the ERROR frame even if it is sending already.
 func (s *session) refuse(msg string) {
 	s.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	s.w.WriteFrame(NewFrame(CmdError, "message", msg))
 	s.bw.Flush()
-	s.nc.Close()
+	netserve.CloseAfterError(s.nc, netserve.DrainTime)
 }
 
 // shutdown makes the read loop end (server shutdown).
@@ -80,17 +82,15 @@ func (s *session) Run() {
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		s.log.Debug("connection ends", "err", err)
 	}
-	s.out.Close()
-	select {
-	case <-s.out.Done():
-	case <-time.After(s.srv.cfg.WriteTimeout):
-	}
-	s.cancel()
-	s.nc.Close()
-	<-s.out.Done()
-	if s.conn != nil {
-		s.conn.Close()
-	}
+	// When the session, not the client, ended the connection (an ERROR
+	// frame, a refused CONNECT, DISCONNECT), the client may still be
+	// sending: the close then lets it read the last frames first.
+	linger := netserve.Linger(err) && s.ctx.Err() == nil
+	s.out.Finish(s.nc, s.srv.cfg.WriteTimeout, linger, s.cancel, func() {
+		if s.conn != nil {
+			s.conn.Close()
+		}
+	})
 }
 
 // write writes one frame, and acknowledges an auto-ack delivery once it is.
@@ -273,7 +273,9 @@ func (s *session) connect(f *Frame) bool {
 		s.fail(f, err.Error(), true)
 		return false
 	}
-	conn, err := s.srv.b.Connect(broker.ConnOptions{ClientID: f.Get("client-id"), UserID: f.Get("login"), Sink: s})
+	cred := auth.Credentials{Username: f.Get("login"), Password: f.Get("passcode"), Remote: s.nc.RemoteAddr().String(),
+		Protocol: "stomp", Certificates: netserve.PeerCertificates(s.nc)}
+	conn, err := s.srv.b.Connect(s.ctx, broker.ConnOptions{ClientID: f.Get("client-id"), Credentials: cred, Sink: s})
 	if err != nil {
 		s.fail(f, err.Error(), true)
 		return false
