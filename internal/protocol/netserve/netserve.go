@@ -28,7 +28,8 @@ type Session interface {
 type Handler interface {
 	// NewSession returns the session for a new connection.
 	NewSession(nc net.Conn) Session
-	// Refuse tells a connection over the limit why it is closed, and closes it.
+	// Refuse tells a connection over the limit why it is closed, and closes
+	// it with CloseAfterError.
 	Refuse(nc net.Conn, reason string)
 }
 

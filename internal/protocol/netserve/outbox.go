@@ -126,3 +126,35 @@ func (o *Outbox[T]) Run(ctx context.Context, w Writer[T]) {
 		}
 	}
 }
+
+// Finish ends a connection whose read loop has returned, in the order every
+// protocol needs. The outbox takes nothing more and the writer gets up to
+// timeout to write and flush what is queued; stop then ends the writer (and
+// whatever else runs on the connection's context), release frees what the
+// connection holds in the broker (its client id, its subscriptions), and nc
+// is closed. With linger — the server ended the connection, typically after
+// an error frame, while the peer may still be sending (see Linger) — and a
+// writer that flushed everything, nc is closed by CloseAfterError, after
+// release so that a client reconnecting at once finds its old connection
+// gone; otherwise it is closed at once.
+func (o *Outbox[T]) Finish(nc net.Conn, timeout time.Duration, linger bool, stop, release func()) {
+	o.Close()
+	t := time.NewTimer(timeout)
+	flushed := false
+	select {
+	case <-o.done:
+		flushed = true
+	case <-t.C:
+	}
+	t.Stop()
+	stop()
+	linger = linger && flushed
+	if !linger {
+		nc.Close() // also ends a writer stuck in a write
+	}
+	<-o.done
+	release()
+	if linger {
+		CloseAfterError(nc, DrainTime)
+	}
+}
