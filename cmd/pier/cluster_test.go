@@ -103,3 +103,76 @@ func TestReplicatedStoreIsTheGate(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterStatusMutualTLS: against a replication port with mutual TLS,
+// cluster status answers with the group's certificate (given as flags, or
+// a member's configuration) and fails at once without one.
+func TestClusterStatusMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	certs := filepath.Join(dir, "certs")
+	other := filepath.Join(dir, "other")
+	for _, args := range [][]string{{"--dir", certs, "n1", "admin"}, {"--dir", other, "stranger"}} {
+		if code, out := runCertsCmd(t, args...); code != 0 {
+			t.Fatalf("certs: exit %d: %s", code, out)
+		}
+	}
+	addr := freeTCPAddr(t)
+	src := "broker:\n  data_dir: " + filepath.Join(dir, "data") + "\nstore:\n  kind: replicated\n  replicated:\n    node_id: n1\n" +
+		"    election_timeout: 50ms\n    peers:\n      n1: tcp://" + addr + "\n    tls:\n" +
+		"      cert_file: " + filepath.Join(certs, "n1.crt") + "\n      key_file: " + filepath.Join(certs, "n1.key") +
+		"\n      ca_file: " + filepath.Join(certs, "group-ca.crt") + "\n"
+	path := filepath.Join(dir, "n1.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls func() []string
+	st, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	peers := "n1=" + addr
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"member configuration", []string{"--config", path}, 0, "n1"},
+		{"admin certificate", []string{"--peers", peers, "--cert", filepath.Join(certs, "admin.crt"),
+			"--key", filepath.Join(certs, "admin.key"), "--ca", filepath.Join(certs, "group-ca.crt")}, 0, "n1"},
+		{"no certificate", []string{"--peers", peers}, 1, "give --cert, --key and --ca"},
+		{"only the CA", []string{"--peers", peers, "--ca", filepath.Join(certs, "group-ca.crt")}, 1, "certificate required"},
+		{"another CA", []string{"--peers", peers, "--cert", filepath.Join(other, "stranger.crt"),
+			"--key", filepath.Join(other, "stranger.key"), "--ca", filepath.Join(other, "group-ca.crt")}, 1, "not of the group"},
+		{"missing file", []string{"--peers", peers, "--cert", filepath.Join(certs, "nobody.crt"),
+			"--key", filepath.Join(certs, "admin.key"), "--ca", filepath.Join(certs, "group-ca.crt")}, 1, "--cert: open"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			start := time.Now()
+			code := run(append([]string{"cluster", "status"}, tc.args...), &out, &errb)
+			if code != tc.code || !strings.Contains(out.String()+errb.String(), tc.want) {
+				t.Fatalf("exit %d, want %d with %q:\n%s%s", code, tc.code, tc.want, out.String(), errb.String())
+			}
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("took %s", took)
+			}
+		})
+	}
+}
+
+func freeTCPAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}

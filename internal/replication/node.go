@@ -49,6 +49,11 @@ type Config struct {
 	SizeLimit int64
 	// Journal configures the local journal (its SizeLimit is ignored).
 	Journal journal.Options
+	// TLS, when set, makes the replication port mutually authenticated
+	// TLS: only members holding a certificate of the group's CA can
+	// connect, join or ask for status (see TLS). Nil: plain TCP, which
+	// anyone who reaches the port can use.
+	TLS *TLS
 
 	// Raft timing; zero values take the defaults below.
 	HeartbeatTimeout   time.Duration
@@ -135,6 +140,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if _, ok := cfg.Peers[cfg.NodeID]; !ok || cfg.NodeID == "" {
 		return nil, fmt.Errorf("replication: node id %q is not one of the peers", cfg.NodeID)
 	}
+	if cfg.TLS != nil {
+		if err := cfg.TLS.validate(); err != nil {
+			return nil, err
+		}
+	}
 	setDefaults(&cfg)
 	n := &Node{cfg: cfg, log: cfg.Log.With("component", "replication", "node", cfg.NodeID),
 		notify: make(chan bool, 16), quit: make(chan struct{}), fatalCh: make(chan struct{})}
@@ -180,7 +190,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if n.stable, err = raftlog.OpenStable(ctx, filepath.Join(raftDir, "stable"), vfs.OS{}); err != nil {
 		return nil, fmt.Errorf("replication: raft stable store: %w", err)
 	}
-	if n.layer, err = listenMux(cfg.Bind, cfg.Peers[cfg.NodeID], n.Status); err != nil {
+	if n.layer, err = listenMux(cfg.Bind, cfg.Peers[cfg.NodeID], n.Status, cfg.TLS, openTimeout, n.log); err != nil {
 		return nil, err
 	}
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
@@ -218,7 +228,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	go n.watch()
 	go n.pollMembers()
 	ok = true
-	n.log.Info("replica started", "bind", cfg.Bind, "journal_mark", mark)
+	n.log.Info("replica started", "bind", cfg.Bind, "tls", cfg.TLS != nil, "journal_mark", mark)
 	return n, nil
 }
 
@@ -511,7 +521,7 @@ func (n *Node) pollOnce() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		st, err := QueryStatus(ctx, addr)
+		st, err := QueryStatus(ctx, addr, n.cfg.TLS)
 		cancel()
 		if err != nil || st.ClientURL == "" {
 			continue

@@ -58,6 +58,8 @@ type Options struct {
 	// SQL, when Driver is set, makes every node use that shared database
 	// (store.kind: sql): a shared-database master/slave group.
 	SQL SQL
+	// TLS, when set, gives the replication port mutual TLS (MakeCerts).
+	TLS *TLS
 }
 
 // SQL is a shared database's settings (store.sql).
@@ -225,6 +227,9 @@ func (c *Cluster) config(n *Node, opts Options) string {
 		}
 		store = fmt.Sprintf("  kind: replicated\n  replicated:\n    node_id: %s\n    bind: tcp://%s\n%s    peers:\n%s",
 			n.ID, n.Replication, indent(opts.Replicated, "    "), peers.String())
+		if opts.TLS != nil {
+			store += opts.TLS.yaml(n.ID)
+		}
 	}
 	return fmt.Sprintf(`broker:
   name: %s

@@ -90,7 +90,7 @@ func (n *Node) awaitUp(p *proc) error {
 		if n.c.opts.single() {
 			err = n.healthy(ctx) // no replication port
 		} else {
-			_, err = replication.QueryStatus(ctx, n.Replication)
+			_, err = replication.QueryStatus(ctx, n.Replication, n.c.statusTLS())
 		}
 		cancel()
 		if err == nil {
@@ -267,7 +267,7 @@ func (n *Node) Ready(ctx context.Context) (bool, error) {
 // Status asks the node's replication port for its Raft status
 // (applied_index, state, leader, ...).
 func (n *Node) Status(ctx context.Context) (replication.Status, error) {
-	return replication.QueryStatus(ctx, n.Replication)
+	return replication.QueryStatus(ctx, n.Replication, n.c.statusTLS())
 }
 
 // Log returns everything the node's processes wrote so far, each run
