@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -165,8 +166,7 @@ func (r *Reader) readBody(f *Frame) ([]byte, error) {
 		}
 		var body []byte
 		if n > 0 {
-			body = make([]byte, n)
-			if _, err := io.ReadFull(r.br, body); err != nil {
+			if body, err = readN(r.br, int(n)); err != nil {
 				return nil, r.eofIsUnexpected(err, "body")
 			}
 		}
@@ -191,6 +191,12 @@ func (r *Reader) readBody(f *Frame) ([]byte, error) {
 			}
 			return bytes.Clone(chunk[:len(chunk)-1]), nil
 		}
+		if cap(body)-len(body) < len(chunk) {
+			// Doubling, up to the limit, keeps what a long body costs
+			// within about twice its size.
+			room := r.lim.MaxFrameSize + 1 - len(body)
+			body = slices.Grow(body, max(len(chunk), min(len(body), room)))
+		}
 		body = append(body, chunk...)
 		switch {
 		case err == nil:
@@ -200,6 +206,35 @@ func (r *Reader) readBody(f *Frame) ([]byte, error) {
 			return nil, r.eofIsUnexpected(err, "body")
 		}
 	}
+}
+
+// directReadLimit is the largest body read into a buffer of its declared
+// size at once; a larger one grows as its bytes arrive, so a content-length
+// that the peer never backs with data costs at most this much.
+const directReadLimit = 64 << 10
+
+// readN reads exactly n bytes. It holds at most twice what it has read so
+// far (or directReadLimit), however large n is.
+func readN(rd io.Reader, n int) ([]byte, error) {
+	if n <= directReadLimit {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(rd, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	b := make([]byte, 0, directReadLimit)
+	for len(b) < n {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, min(len(b), n-len(b)))
+		}
+		k, err := io.ReadFull(rd, b[len(b):min(cap(b), n)])
+		b = b[:len(b)+k]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // parseContentLength accepts a non-negative decimal, tolerating surrounding

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +23,18 @@ func FuzzReadFrame(f *testing.F) {
 		"STOMP\nlogin:a\\b\n\n\x00",
 		"SEND\ncontent-length: 2 \n\nab\x00",
 		"SEND\nk:a\rb\n\n\x00",
+		// Lengths and counts out of bounds (Limits small below).
+		"SEND\ncontent-length:99999999999\n\n",
+		"SEND\ncontent-length:99999999999999999999999\n\nab\x00",
+		"SEND\ncontent-length:-1\n\nab\x00",
+		"SEND\ncontent-length:+2\n\nab\x00",
+		"SEND\ncontent-length:\n\nab\x00",
+		"SEND\ncontent-length:4096\n\n0123456789",
+		"SEND\ncontent-length:4097\n\n0123456789",
+		"SEND\n" + strings.Repeat("h:v\n", 40) + "\n\x00",
+		"SEND\nh:" + strings.Repeat("v", 300) + "\n\n\x00",
+		strings.Repeat("S", 300) + "\n\n\x00",
+		"SEND\n\n" + strings.Repeat("b", 5000) + "\x00",
 	}
 	for _, s := range seeds {
 		for v := V10; v <= V12; v++ {

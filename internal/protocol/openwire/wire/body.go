@@ -54,7 +54,11 @@ func (m *Message) Body(maxSize int) ([]byte, error) {
 			return nil, fmt.Errorf("openwire: compressed bytes body: %w", &MalformedError{Detail: "missing length"})
 		}
 		want = int(int32(binary.BigEndian.Uint32(data)))
-		if want < 0 || want > maxSize {
+		if want < 0 {
+			return nil, fmt.Errorf("openwire: compressed bytes body: %w", &MalformedError{
+				Detail: fmt.Sprintf("declared length %d", want)})
+		}
+		if want > maxSize {
 			return nil, fmt.Errorf("%w: compressed bytes body declares %d bytes", ErrFrameTooLarge, want)
 		}
 		data = data[4:]

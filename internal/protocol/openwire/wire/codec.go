@@ -13,8 +13,16 @@ const (
 	defaultMaxFrameSize = 64 << 20
 	defaultMaxDepth     = 32
 	// frames above this size are read incrementally, so a lying size prefix
-	// cannot make the decoder allocate the maximum up front.
-	directReadLimit = 1 << 20
+	// cannot make the decoder allocate the maximum up front: what it holds
+	// is at most twice what the peer actually sent.
+	directReadLimit = 64 << 10
+	// preallocLimit bounds the room reserved from a declared element count
+	// (maps, lists, arrays, stack traces). Counts are checked against the
+	// bytes left, but containers nested to MaxDepth could each declare the
+	// whole rest of the frame, and reserving that at every level would turn
+	// a 1 MiB frame into gigabytes; past the limit a container grows only as
+	// its elements actually decode.
+	preallocLimit = 64
 )
 
 // Options configure a Decoder, an Encoder, Unmarshal and AppendFrame. The

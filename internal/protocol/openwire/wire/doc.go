@@ -30,9 +30,11 @@
 //     two 3-byte sequences): AppendModifiedUTF8, DecodeModifiedUTF8.
 //   - Errors wrap ErrFrameTooLarge, ErrMalformed (*MalformedError with the
 //     offset), ErrUnknownType (*UnknownTypeError), ErrInvalidValue or
-//     ErrNegotiation. Decoding checks every length against the frame, bounds
-//     nesting (Options.MaxDepth) and array counts, and never panics
-//     (FuzzDecode).
+//     ErrNegotiation. Decoding checks every length and count against the
+//     frame before allocating for it, bounds nesting (Options.MaxDepth),
+//     reserves room for at most a few elements of a declared count (the
+//     rest grows as elements arrive), reads a large frame as its bytes
+//     arrive, and never panics (FuzzDecode, hardening_test.go).
 //
 // Nullable strings decode null as "" and encode "" as null; the 5.17 client
 // never sends an empty non-null string in the frames we captured

@@ -36,6 +36,9 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	}
+	for _, b := range malformedLengthFrames(f) {
+		f.Add(append([]byte{4}, b...))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) == 0 {
 			return

@@ -179,7 +179,8 @@ func (r *reader) primitiveMap(maxEntries int) map[string]any {
 	if r.err != nil || n == -1 {
 		return nil
 	}
-	// An entry is at least a 2-byte key length and a type code.
+	// An entry is at least a 2-byte key length and a type code. The count
+	// is checked before anything is allocated for it.
 	if n < 0 || n > r.remaining()/3 || (maxEntries > 0 && n > maxEntries) {
 		r.fail("primitive map of %d entries with %d bytes left", n, r.remaining())
 		return nil
@@ -188,7 +189,7 @@ func (r *reader) primitiveMap(maxEntries int) map[string]any {
 		return nil
 	}
 	defer r.leave()
-	m := make(map[string]any, n)
+	m := make(map[string]any, min(n, preallocLimit))
 	for i := 0; i < n && r.err == nil; i++ {
 		k := r.utf()
 		m[k] = r.primitive(maxEntries)
@@ -267,6 +268,7 @@ func (r *reader) primitiveList(maxEntries int) []any {
 	if r.err != nil {
 		return nil
 	}
+	// Each element is at least its type code.
 	if n < 0 || n > r.remaining() {
 		r.fail("primitive list of %d entries with %d bytes left", n, r.remaining())
 		return nil
@@ -275,7 +277,7 @@ func (r *reader) primitiveList(maxEntries int) []any {
 		return nil
 	}
 	defer r.leave()
-	out := make([]any, 0, n)
+	out := make([]any, 0, min(n, preallocLimit))
 	for i := 0; i < n && r.err == nil; i++ {
 		out = append(out, r.primitive(maxEntries))
 	}

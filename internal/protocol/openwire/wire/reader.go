@@ -221,7 +221,7 @@ func readArray[T DataStructure](r *reader, field string) []T {
 	if !ok {
 		return nil
 	}
-	out := make([]T, 0, n)
+	out := make([]T, 0, min(n, preallocLimit))
 	for i := 0; i < n && r.err == nil; i++ {
 		out = append(out, readNested[T](r, field))
 	}

@@ -44,10 +44,10 @@ func (r *reader) throwable() *Throwable {
 			return nil
 		}
 		if n > 0 {
-			t.StackTrace = make([]StackTraceElement, n)
+			t.StackTrace = make([]StackTraceElement, 0, min(n, preallocLimit))
 		}
-		for i := range t.StackTrace {
-			t.StackTrace[i] = StackTraceElement{Class: r.str(), Method: r.str(), File: r.str(), Line: r.i32()}
+		for i := 0; i < n && r.err == nil; i++ {
+			t.StackTrace = append(t.StackTrace, StackTraceElement{Class: r.str(), Method: r.str(), File: r.str(), Line: r.i32()})
 		}
 		t.Cause = r.throwable()
 	}
