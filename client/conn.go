@@ -30,8 +30,9 @@ type Conn struct {
 	clientID string
 	lost     chan struct{} // closed when the transport failed or was closed
 
-	cmdID atomic.Int32 // commandIds, from 1 as Java's ResponseCorrelator
-	ids   struct{ session, consumer, producer, tx, temp atomic.Int64 }
+	cmdID   atomic.Int32 // commandIds, from 1 as Java's ResponseCorrelator
+	loginID atomic.Int32 // the accepted ConnectionInfo's command id, 0 before
+	ids     struct{ session, consumer, producer, tx, temp atomic.Int64 }
 
 	advisory   *wire.ConsumerInfo
 	advisoryN  int // deliveries since the advisory consumer's last ack (read loop only)
@@ -78,7 +79,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	if u.Failover {
 		return dialFailover(ctx, u, opts)
 	}
-	t, err := dialTCP(ctx, u.Brokers[0].Host, &opts)
+	t, err := dialBroker(ctx, u.Brokers[0], &opts)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,7 @@ func (c *Conn) attach(t *transport) {
 	c.mu.t = t
 	close(c.mu.up)
 	c.mu.Unlock()
-	t.start(socketSink{c, t})
+	t.start(&socketSink{c: c, t: t})
 }
 
 // generateID returns "ID:host-pid-millis-random", the shape of Java's
@@ -135,6 +136,7 @@ func (c *Conn) handshake(ctx context.Context) error {
 	if _, err := c.request(ctx, info); err != nil {
 		return fmt.Errorf("client: connect: %w", err)
 	}
+	c.loginID.Store(info.CommandID()) // the id it is replayed with after a failover
 	if c.opts.NoTopicAdvisories {
 		return nil
 	}
@@ -229,14 +231,11 @@ func (c *Conn) request(ctx context.Context, cmd wire.BaseCommand) (wire.Command,
 	timeout := c.fo.timeoutC() // nil without failover or its timeout
 	select {
 	case resp := <-p.ch:
-		if er, ok := resp.(*wire.ExceptionResponse); ok {
-			return nil, brokerError(er.Exception)
-		}
-		return resp, nil
+		return answer(resp)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-c.lost:
-		return nil, c.Err()
+		return c.answerOrErr(p)
 	case <-timeout:
 		if c.connected() {
 			return c.awaitResponse(ctx, p)
@@ -250,13 +249,32 @@ func (c *Conn) request(ctx context.Context, cmd wire.BaseCommand) (wire.Command,
 func (c *Conn) awaitResponse(ctx context.Context, p *pendingReq) (wire.Command, error) {
 	select {
 	case resp := <-p.ch:
-		if er, ok := resp.(*wire.ExceptionResponse); ok {
-			return nil, brokerError(er.Exception)
-		}
-		return resp, nil
+		return answer(resp)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-c.lost:
+		return c.answerOrErr(p)
+	}
+}
+
+// answer turns a Response into request's result: an ExceptionResponse
+// becomes a *BrokerError.
+func answer(resp wire.Command) (wire.Command, error) {
+	if er, ok := resp.(*wire.ExceptionResponse); ok {
+		return nil, brokerError(er.Exception)
+	}
+	return resp, nil
+}
+
+// answerOrErr is request's result once the connection ended: p's answer if
+// it arrived first (a broker that refuses a login may close the socket
+// right after its ExceptionResponse, which the read loop delivered before
+// it reported the end), else why the connection ended.
+func (c *Conn) answerOrErr(p *pendingReq) (wire.Command, error) {
+	select {
+	case resp := <-p.ch:
+		return answer(resp)
+	default:
 		return nil, c.Err()
 	}
 }
@@ -281,7 +299,11 @@ func (c *Conn) onCommand(cmd wire.Command) {
 		c.mu.brokerInfo = x
 		c.mu.Unlock()
 	case *wire.ConnectionError:
-		c.log.Warn("broker reported a connection error", "err", brokerError(x.Exception))
+		err := brokerError(x.Exception)
+		c.log.Warn("broker reported a connection error", "err", err)
+		if h := c.opts.OnAsyncError; h != nil {
+			h(err)
+		}
 	case *wire.ConsumerControl:
 		if x.Close && x.ConsumerID != nil {
 			if k := c.consumer(x.ConsumerID.String()); k != nil {

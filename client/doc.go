@@ -16,6 +16,27 @@
 // broker's refusal is a *BrokerError that matches ErrInvalidClientID,
 // ErrInvalidDestination, ErrInvalidSelector, ErrTransactionRolledBack, ...
 //
+// # TLS and credentials
+//
+// ssl://host:port (and nio+ssl://) is OpenWire over TLS, as in ActiveMQ;
+// it may be used wherever tcp:// is, inside failover:(...) too, and in the
+// broker lists a broker pushes. Options.TLS says what to trust and which
+// client certificate to present (nil: the system's roots, none); each
+// broker's certificate must name the host dialled unless its URI says
+// socket.verifyHostName=false. When every broker of a failover URL uses
+// TLS, brokers without it that a broker pushes are ignored, so the
+// connection never falls back to plain TCP.
+//
+// Options.Username and Password (jms.userName, jms.password in ActiveMQ
+// URLs; Dial itself does not read jms.* options) go in the ConnectionInfo.
+// A broker that refuses them answers with a SecurityException: Dial fails
+// with a *BrokerError carrying the broker's message that matches
+// ErrSecurity, as does a refused send or subscription (a refused
+// non-persistent send is reported to Options.OnAsyncError). A failover
+// connection whose credentials are refused when it reconnects ends,
+// with an error matching ErrSecurity and ErrConnectionLost, instead of
+// reconnecting.
+//
 // # Advisories
 //
 // Brokers publish advisories about themselves on topics named
@@ -46,10 +67,10 @@
 // (reconnecting with state replay, see Failover) needs no change to the
 // API types:
 //
-//   - transport (transport.go): one negotiated socket. dialTCP(ctx,
-//     "host:port", opts) connects, sends the client's WireFormatInfo
-//     (version 12, loose, no cache), reads the broker's, and sets the
-//     codec to the negotiated version. start runs its two goroutines, the
+//   - transport (transport.go): one negotiated socket. dialBroker(ctx,
+//     broker, opts) connects (over TLS for ssl://, tls.go), sends the
+//     client's WireFormatInfo (version 12, loose, no cache), reads the
+//     broker's, and sets the codec to the negotiated version. start runs its two goroutines, the
 //     read loop (answers KeepAliveInfo, applies the read check: no bytes
 //     for the negotiated MaxInactivityDuration ends the socket) and the
 //     keep-alive writer (KeepAliveInfo when nothing was written for a
@@ -80,8 +101,8 @@
 //
 // # Failover
 //
-// Dial takes any URL ParseURL accepts. A tcp:// URL (or a bare host:port)
-// is one socket: when it fails the Conn ends (Done, Err wraps
+// Dial takes any URL ParseURL accepts. A tcp:// or ssl:// URL (or a bare
+// host:port, which is tcp://) is one socket: when it fails the Conn ends (Done, Err wraps
 // ErrConnectionLost), as ActiveMQ's plain tcp transport. A
 // failover:(uri,...)?options URL (failover.go, failover_send.go) behaves
 // as ActiveMQ's FailoverTransport:

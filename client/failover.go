@@ -30,6 +30,10 @@ type failover struct {
 	done   chan struct{} // closed when the goroutine returned
 
 	installed *transport // the socket restored last (goroutine only)
+	// tlsOnly: every broker of the URL is dialled over TLS, so brokers the
+	// broker names (connectedBrokers, reconnectTo) must be too; a plain
+	// tcp:// one would carry the credentials and messages in clear.
+	tlsOnly bool
 
 	mu struct {
 		sync.Mutex
@@ -49,10 +53,31 @@ func newFailover(c *Conn, u *URL) *failover {
 	if f.sleep == nil {
 		f.sleep = sleepCtx
 	}
+	f.tlsOnly = true
 	for _, b := range u.Brokers {
 		f.mu.static = append(f.mu.static, u.Effective(b))
+		f.tlsOnly = f.tlsOnly && b.TLS()
 	}
 	return f
+}
+
+// pushed parses a broker list the broker sent (what names it in the log),
+// keeping the entries this connection may dial.
+func (f *failover) pushed(what, s string) []BrokerURL {
+	list, err := ParseBrokerList(s)
+	if err != nil {
+		f.c.log.Warn("ignoring bad entries of a broker list from the broker", "list", what, "err", err)
+	}
+	if !f.tlsOnly {
+		return list
+	}
+	return slices.DeleteFunc(list, func(b BrokerURL) bool {
+		if !b.TLS() {
+			f.c.log.Warn("ignoring a broker without TLS named by the broker: this connection uses TLS only",
+				"list", what, "broker", b.String())
+		}
+		return !b.TLS()
+	})
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -117,11 +142,26 @@ func (f *failover) wake() {
 	}
 }
 
-// lost records that socket t failed (its read loop, or a failed write).
+// refusal returns why socket t was lost if its broker refused the
+// connection's credentials, else nil.
+func (f *failover) refusal(t *transport) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.mu.down == t && errors.Is(f.mu.why, errLoginRefused) {
+		return f.mu.why
+	}
+	return nil
+}
+
+// lost records that socket t failed (its read loop, or a failed write). A
+// socket may be reported twice (a refused login, then its end): the first
+// reason stays.
 func (f *failover) lost(t *transport, err error) {
 	f.c.detach(t)
 	f.mu.Lock()
-	f.mu.down, f.mu.why = t, err
+	if f.mu.down != t || f.mu.why == nil {
+		f.mu.down, f.mu.why = t, err
+	}
 	f.mu.Unlock()
 	f.wake()
 }
@@ -178,6 +218,10 @@ func (f *failover) outage(ctx context.Context, b *backoff, down *transport, why 
 	c.log.Warn("connection interrupted, reconnecting", "peer", down.addr, "err", why)
 	down.close()
 	c.interrupt()
+	if errors.Is(why, errLoginRefused) { // the Conn ends: Done, not OnInterrupted
+		c.fail(fmt.Errorf("%w: %w", ErrConnectionLost, why))
+		return false
+	}
 	if h := c.opts.OnInterrupted; h != nil {
 		h(why)
 	}
@@ -199,7 +243,11 @@ func (f *failover) outage(ctx context.Context, b *backoff, down *transport, why 
 		}
 		inDoubt, err := c.restore(t)
 		if err != nil {
-			t.close()
+			t.close() // its read loop has returned: a refusal it read is known
+			if why := f.refusal(t); why != nil {
+				c.fail(fmt.Errorf("%w: %w", ErrConnectionLost, why))
+				return false
+			}
 			if c.Err() != nil || ctx.Err() != nil {
 				return false
 			}
@@ -229,14 +277,14 @@ func (f *failover) connect(ctx context.Context, b *backoff, failed string) (*tra
 			}
 		}
 		for _, br := range f.connectList(failed) {
-			t, err := dialTCP(ctx, br.Host, &f.c.opts)
+			t, err := dialBroker(ctx, br, &f.c.opts)
 			if err == nil {
 				b.succeeded()
 				f.mu.Lock()
 				f.mu.current = br.Host
 				f.mu.Unlock()
 				if f.installed != nil { // the first socket is started by attach
-					t.start(socketSink{f.c, t})
+					t.start(&socketSink{c: f.c, t: t})
 				}
 				return t, nil
 			}
@@ -285,11 +333,7 @@ func (f *failover) control(cc *wire.ConnectionControl) {
 	defer f.mu.Unlock()
 	move := false
 	if s := strings.TrimSpace(cc.ReconnectTo); s != "" && o.ReconnectSupported {
-		list, err := ParseBrokerList(s)
-		if err != nil {
-			f.c.log.Warn("ignoring a bad reconnectTo from the broker", "err", err)
-		}
-		if len(list) > 0 {
+		if list := f.pushed("reconnectTo", s); len(list) > 0 {
 			tg := f.url.Effective(list[0])
 			if !slices.ContainsFunc(f.mu.static, func(b BrokerURL) bool { return b.Host == tg.Host }) {
 				f.mu.static = append(f.mu.static, tg)
@@ -300,11 +344,7 @@ func (f *failover) control(cc *wire.ConnectionControl) {
 		}
 	}
 	if s := strings.TrimSpace(cc.ConnectedBrokers); s != "" && o.UpdateURIsSupported {
-		list, err := ParseBrokerList(s)
-		if err != nil {
-			f.c.log.Warn("ignoring bad entries of the broker list pushed by the broker", "err", err)
-		}
-		if len(list) > 0 && !sameHosts(list, f.mu.updated) {
+		if list := f.pushed("connectedBrokers", s); len(list) > 0 && !sameHosts(list, f.mu.updated) {
 			f.mu.updated = list
 			f.c.log.Info("broker list updated by the broker", "brokers", s)
 			if cc.RebalanceConnection && o.ReconnectSupported && list[0].Host != f.mu.current {
@@ -318,12 +358,12 @@ func (f *failover) control(cc *wire.ConnectionControl) {
 	}
 }
 
-// sameHosts compares two broker lists as sets of host:port.
+// sameHosts compares two broker lists as sets of scheme://host:port.
 func sameHosts(a, b []BrokerURL) bool {
 	hosts := func(l []BrokerURL) []string {
 		out := make([]string, len(l))
 		for i, x := range l {
-			out[i] = x.Host
+			out[i] = x.Scheme + "://" + x.Host
 		}
 		slices.Sort(out)
 		return slices.Compact(out)

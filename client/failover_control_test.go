@@ -19,6 +19,12 @@ func fakeBroker(t *testing.T, control *wire.ConnectionControl) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fakeBrokerOn(t, ln, control)
+}
+
+// fakeBrokerOn is fakeBroker on ln (a TLS listener, say).
+func fakeBrokerOn(t *testing.T, ln net.Listener, control *wire.ConnectionControl) string {
+	t.Helper()
 	var wg sync.WaitGroup
 	t.Cleanup(func() {
 		ln.Close()

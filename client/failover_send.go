@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -19,15 +20,44 @@ type pendingReq struct {
 }
 
 // socketSink feeds one socket's reads to its Conn, so that the failure of
-// an old socket is told apart from that of the current one.
+// an old socket is told apart from that of the current one. Its fields
+// other than c and t belong to the socket's read loop.
 type socketSink struct {
 	c *Conn
 	t *transport
+	// reported is a ConnectionError that is the last thing the broker
+	// sent: the socket's end wraps it, so that a broker that says why
+	// before it closes the connection (a SecurityException, say) is heard.
+	reported *BrokerError
 }
 
-func (s socketSink) onCommand(cmd wire.Command) { s.c.onCommand(cmd) }
+// errLoginRefused marks the end of a socket whose broker refused the
+// connection's replayed ConnectionInfo for its credentials.
+var errLoginRefused = errors.New("client: the broker refused the connection's credentials")
 
-func (s socketSink) onTransportError(err error) {
+func (s *socketSink) onCommand(cmd wire.Command) {
+	s.reported = nil
+	switch x := cmd.(type) {
+	case *wire.ConnectionError:
+		s.reported = brokerError(x.Exception)
+	case *wire.ExceptionResponse:
+		// After a failover the ConnectionInfo is replayed with its
+		// original id and nobody waits for its answer. A broker that
+		// refuses the credentials now will refuse them again: as Java's
+		// ActiveMQConnection, give up instead of reconnecting.
+		be := brokerError(x.Exception)
+		if id := s.c.loginID.Load(); s.c.fo != nil && id != 0 && x.CorrelationID == id && errors.Is(be, ErrSecurity) {
+			s.c.fo.lost(s.t, fmt.Errorf("%w: %w", errLoginRefused, be))
+			return
+		}
+	}
+	s.c.onCommand(cmd)
+}
+
+func (s *socketSink) onTransportError(err error) {
+	if s.reported != nil {
+		err = fmt.Errorf("%w (the broker had reported: %w)", err, s.reported)
+	}
 	if s.c.fo == nil {
 		s.c.onTransportError(err)
 		return

@@ -442,7 +442,11 @@ func TestFailoverStartupAttempts(t *testing.T) {
 	var opts Options
 	var rec recordSleeps
 	rec.install(&opts)
-	u := "failover:(tcp://" + freeAddr(t) + ",tcp://" + freeAddr(t) + ")?startupMaxReconnectAttempts=3"
+	a, b := freeAddr(t), freeAddr(t)
+	for b == a { // the system may hand out the same free port twice
+		b = freeAddr(t)
+	}
+	u := "failover:(tcp://" + a + ",tcp://" + b + ")?startupMaxReconnectAttempts=3"
 	_, err := Dial(testCtx(t), u, opts)
 	if !errors.Is(err, ErrConnectionLost) {
 		t.Fatalf("Dial: %v, want ErrConnectionLost", err)

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,8 +15,19 @@ type Options struct {
 	// ClientID identifies the connection to the broker (needed for durable
 	// subscriptions). Empty: the client generates one, as Java does.
 	ClientID string
-	// Username and Password authenticate the connection.
+	// Username and Password authenticate the connection (sent in its
+	// ConnectionInfo). A broker that refuses them answers with a
+	// SecurityException: Dial's error then matches ErrSecurity.
 	Username, Password string
+	// TLS configures the connections to ssl:// and nio+ssl:// brokers: the
+	// CAs trusted (RootCAs), a client certificate (Certificates or
+	// GetClientCertificate), versions, and so on; tcp:// brokers ignore
+	// it. Nil: the system's roots and no client certificate. Without a
+	// ServerName, each broker's certificate must name the host dialled (so
+	// one Config serves a failover list), unless the broker's URI says
+	// socket.verifyHostName=false (the chain is still verified). Dial does
+	// not modify it.
+	TLS *tls.Config
 	// Logger receives connection-level events; nil discards them.
 	Logger *slog.Logger
 	// ConnectTimeout bounds the TCP connect and the wire format negotiation
@@ -68,6 +80,14 @@ type Options struct {
 	// socket (state replayed, in-flight requests resent), with the
 	// broker's host:port. Same rules as OnInterrupted.
 	OnResumed func(broker string)
+	// OnAsyncError is called with each error the broker reports for a
+	// command that was sent without waiting for an answer (a ConnectionError:
+	// for example a non-persistent send the broker refused, which matches
+	// ErrSecurity when the user may not write there): Java's
+	// ExceptionListener. The error is a *BrokerError. It runs on the
+	// socket's read loop: it must not block and must not call Conn.Close.
+	// Nil: such errors are only logged.
+	OnAsyncError func(err error)
 
 	// sleep waits between reconnect passes; tests replace it to observe
 	// the back-off without waiting. Nil: a timer.

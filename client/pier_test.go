@@ -21,15 +21,23 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // the test and returns its address.
 func startPier(t testing.TB) string {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startPierOn(t, ln)
+}
+
+// startPierOn runs a Pier broker (memory store) serving OpenWire on ln
+// (a TLS listener, say) for the test and returns ln's address.
+func startPierOn(t testing.TB, ln net.Listener) string {
+	t.Helper()
 	b, err := broker.New(broker.Config{MaxRedeliveries: broker.DefaultMaxRedeliveries}, storetest.NewMemory(0), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
 	srv := openwire.NewServer(openwire.Config{}, b, nil)

@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,8 @@ type transportSink interface {
 // InactivityMonitor). It knows nothing of connections, sessions or
 // request/response correlation: those live above it, so that a failover
 // layer can replace the transport under a Conn and replay its state.
+//
+// nc is a *tls.Conn for ssl:// brokers.
 //
 // It owns two goroutines, started by start and awaited by close: the read
 // loop, and the keep-alive writer. Writes from any goroutine are
@@ -71,16 +74,19 @@ func clientWireFormat(opts *Options) *wire.WireFormatInfo {
 	return w
 }
 
-// dialTCP connects to hostport ("host:port"), exchanges WireFormatInfo and
-// applies the negotiated version. The failover layer calls it for each
-// attempt. opts must have had EnsureDefaults applied. The returned
-// transport does not read until start.
-func dialTCP(ctx context.Context, hostport string, opts *Options) (*transport, error) {
+// dialBroker connects to b (TCP, or TLS for ssl://), exchanges
+// WireFormatInfo and applies the negotiated version. The failover layer
+// calls it for each attempt. opts must have had EnsureDefaults applied.
+// The returned transport does not read until start.
+func dialBroker(ctx context.Context, b BrokerURL, opts *Options) (*transport, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer cancel()
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", hostport)
+	hostport := b.Host
+	nc, err := dialSocket(ctx, b, opts)
 	if err != nil {
+		if b.TLS() {
+			return nil, fmt.Errorf("client: dial %s://%s: %w", b.Scheme, hostport, err)
+		}
 		return nil, fmt.Errorf("client: dial %s: %w", hostport, err)
 	}
 	t := &transport{
@@ -135,7 +141,11 @@ func (t *transport) negotiate(ctx context.Context) error {
 	t.enc.SetStackTraceEnabled(n.StackTrace)
 	t.wmu.Unlock()
 	t.dec.SetStackTraceEnabled(n.StackTrace)
-	if tc, ok := t.nc.(*net.TCPConn); ok {
+	nc := t.nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(n.TCPNoDelay)
 	}
 	t.negotiated = n

@@ -15,16 +15,18 @@ import (
 var ErrInvalidURL = errors.New("client: invalid URL")
 
 // ErrUnsupportedScheme marks a URL whose scheme ActiveMQ knows but Pier's
-// client does not speak (ssl, nio+ssl, auto, vm, discovery, udp, ...).
+// client does not speak (auto, vm, discovery, udp, http, ...).
 var ErrUnsupportedScheme = errors.New("client: unsupported URL scheme")
 
 // URL is a parsed ActiveMQ connection URL, either a single broker
 //
 //	tcp://host:61616?keepAlive=true&jms.clientID=app
+//	ssl://host:61617?socket.verifyHostName=false
 //
 // or a failover list
 //
 //	failover:(tcp://a:61616,tcp://b:61616?soTimeout=5000)?randomize=false&nested.keepAlive=true
+//	failover:(ssl://a:61617,ssl://b:61617)
 //
 // exactly as ActiveMQ 5.17's ActiveMQConnectionFactory and
 // FailoverTransportFactory read them (URISupport.parseComposite): options
@@ -56,7 +58,8 @@ type URL struct {
 // BrokerURL is one broker address with its transport options.
 type BrokerURL struct {
 	// Scheme is "tcp", or "nio", which ActiveMQ clients use for the same
-	// protocol over Java NIO; Pier dials both over plain TCP.
+	// protocol over Java NIO (Pier dials both over plain TCP); or "ssl" or
+	// "nio+ssl": OpenWire over TLS (see TLS and Options.TLS).
 	Scheme string
 	// Host is host:port with a lower-case host name; IPv6 addresses are in
 	// brackets.
@@ -71,23 +74,23 @@ type BrokerURL struct {
 // ParseURL parses an ActiveMQ connection URL (see URL). Unknown options,
 // malformed values, a bad port, an empty or duplicated broker list and
 // unbalanced parentheses are errors wrapping ErrInvalidURL; schemes other
-// than tcp, nio and failover wrap ErrUnsupportedScheme.
+// than tcp, nio, ssl, nio+ssl and failover wrap ErrUnsupportedScheme.
 func ParseURL(s string) (*URL, error) {
 	s = strings.TrimSpace(s)
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok || !validScheme(scheme) {
-		return nil, fmt.Errorf("%w: %q: want tcp://host:port or failover:(...)", ErrInvalidURL, s)
+		return nil, fmt.Errorf("%w: %q: want tcp://host:port, ssl://host:port or failover:(...)", ErrInvalidURL, s)
 	}
-	switch strings.ToLower(scheme) {
-	case "failover":
+	switch scheme = strings.ToLower(scheme); {
+	case scheme == "failover":
 		return parseFailover(rest)
-	case "tcp", "nio":
+	case brokerScheme(scheme):
 		b, query, err := splitBroker(s)
 		if err != nil {
 			return nil, err
 		}
 		u := &URL{Options: DefaultFailoverOptions()}
-		b.Options, u.JMS, err = parseTransportQuery(query, true)
+		b.Options, u.JMS, err = parseTransportQuery(query, true, b.TLS())
 		if err != nil {
 			return nil, err
 		}
@@ -98,9 +101,22 @@ func ParseURL(s string) (*URL, error) {
 }
 
 func unsupportedScheme(scheme string) error {
-	return fmt.Errorf("%w: %q is not supported by Pier's client (use tcp://, nio:// or failover:)",
+	return fmt.Errorf("%w: %q is not supported by Pier's client (use tcp://, ssl://, nio://, nio+ssl:// or failover:)",
 		ErrUnsupportedScheme, strings.ToLower(scheme))
 }
+
+// brokerScheme reports whether Pier's client dials a broker URI of this
+// (lower-case) scheme.
+func brokerScheme(scheme string) bool {
+	switch scheme {
+	case "tcp", "nio", "ssl", "nio+ssl":
+		return true
+	}
+	return false
+}
+
+// TLS reports whether b is dialled over TLS (ssl:// or nio+ssl://).
+func (b BrokerURL) TLS() bool { return b.Scheme == "ssl" || b.Scheme == "nio+ssl" }
 
 func validScheme(s string) bool {
 	if s == "" {
@@ -203,13 +219,13 @@ func parseBroker(s string, n int) (BrokerURL, error) {
 		return BrokerURL{}, fmt.Errorf("%w: failover: broker %d is empty", ErrInvalidURL, n)
 	}
 	scheme, _, _ := strings.Cut(s, ":")
-	switch strings.ToLower(scheme) {
-	case "tcp", "nio":
-	case "failover":
+	switch scheme = strings.ToLower(scheme); {
+	case brokerScheme(scheme):
+	case scheme == "failover":
 		return BrokerURL{}, fmt.Errorf("%w: failover: broker %d: nested failover URLs are not supported", ErrInvalidURL, n)
 	default:
 		if !strings.Contains(s, "://") {
-			return BrokerURL{}, fmt.Errorf("%w: failover: broker %d %q: want tcp://host:port", ErrInvalidURL, n, s)
+			return BrokerURL{}, fmt.Errorf("%w: failover: broker %d %q: want tcp://host:port or ssl://host:port", ErrInvalidURL, n, s)
 		}
 		return BrokerURL{}, unsupportedScheme(scheme)
 	}
@@ -217,7 +233,7 @@ func parseBroker(s string, n int) (BrokerURL, error) {
 	if err != nil {
 		return BrokerURL{}, err
 	}
-	b.Options, _, err = parseTransportQuery(query, false)
+	b.Options, _, err = parseTransportQuery(query, false, b.TLS())
 	if err != nil {
 		return BrokerURL{}, fmt.Errorf("broker %s: %w", b.Host, err)
 	}
@@ -314,7 +330,10 @@ func splitQuery(q string) ([]queryPair, error) {
 
 // parseTransportQuery parses a broker URI's query into normalised transport
 // options and, when allowJMS (the URI is the outermost one), jms.* options.
-func parseTransportQuery(q string, allowJMS bool) (opts, jms map[string]string, err error) {
+// Options of the TLS transport (socket.verifyHostName, ...) are accepted
+// only when isTLS (an ssl:// or nio+ssl:// URI): ActiveMQ's TCP transport
+// refuses socket options a plain socket does not have.
+func parseTransportQuery(q string, allowJMS, isTLS bool) (opts, jms map[string]string, err error) {
 	pairs, err := splitQuery(q)
 	if err != nil {
 		return nil, nil, err
@@ -331,6 +350,9 @@ func parseTransportQuery(q string, allowJMS bool) (opts, jms map[string]string, 
 		}
 		if _, isFailover := failoverOptions[p.name]; isFailover {
 			return nil, nil, fmt.Errorf("%w: %q is a failover option: write failover:(uri,...)?%s=...", ErrInvalidURL, p.name, p.name)
+		}
+		if spec, ok := transportOptions[p.name]; ok && spec.tlsOnly && !isTLS {
+			return nil, nil, fmt.Errorf("%w: option %q applies to ssl:// URIs only", ErrInvalidURL, p.name)
 		}
 		if opts, err = setOption(opts, "transport", p.name, p, transportOptions); err != nil {
 			return nil, nil, err

@@ -21,6 +21,7 @@ func FuzzParseURL(f *testing.F) {
 		"failover:(tcp://a:1)?jms.clientID=a%2Cb%28c%29&updateURIsURL=file:/x%26y",
 		"failover:((tcp://a:1)",
 		"ssl://a:1",
+		"failover:(ssl://a:1?socket.verifyHostName=false,nio+ssl://b:2)?nested.socket.enabledProtocols=TLSv1.3",
 	} {
 		f.Add(s)
 	}

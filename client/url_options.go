@@ -35,13 +35,18 @@ type optSpec struct {
 	supported bool
 	inert     string
 	doc       string
+	// tlsOnly: an option of ActiveMQ's SSL transport, accepted on ssl://
+	// and nio+ssl:// URIs (and as nested.*, which applies it to those).
+	tlsOnly bool
 }
 
 const noMin = math.MinInt64
 
 // transportOptions are the options of one tcp:// (or nio://) URI:
 // TcpTransport, the InactivityMonitor, TcpTransportFactory and
-// OpenWireFormatFactory ("wireFormat." prefix) of activemq-client 5.17.6.
+// OpenWireFormatFactory ("wireFormat." prefix) of activemq-client 5.17.6;
+// an ssl:// (or nio+ssl://) URI takes them too, and the SSL socket's
+// options (tlsOnly).
 var transportOptions = map[string]optSpec{
 	"connectionTimeout": {kind: kindInt, def: "30000", min: 0, supported: true, doc: "TCP connect timeout in ms; 0 waits as long as the OS does"},
 	"soTimeout":         {kind: kindInt, def: "0", min: 0, supported: true, doc: "socket read timeout in ms; 0 none"},
@@ -98,6 +103,14 @@ var transportOptions = map[string]optSpec{
 	"writeCheckTime":          {kind: kindLong, def: "10000", min: 0, inert: "10000", doc: "inactivity monitor write check, ms"},
 	"keepAliveResponseRequired": {kind: kindBool, def: "false", inert: "false",
 		doc: "KeepAliveInfo asks for a response"},
+
+	// The SSL socket (SslTransport, "socket." prefix). Certificates and
+	// trusted CAs are not URL options in ActiveMQ either (they belong to
+	// ActiveMQSslConnectionFactory): here they are Options.TLS.
+	"socket.verifyHostName": {kind: kindBool, def: "true", supported: true, tlsOnly: true,
+		doc: "check that the broker's certificate names the host dialled (ActiveMQ 5.15.6+: true); false still verifies the chain"},
+	"socket.enabledProtocols":    {kind: kindString, tlsOnly: true, doc: "TLS protocol versions to enable (Pier's client: TLS 1.2 and 1.3)"},
+	"socket.enabledCipherSuites": {kind: kindString, tlsOnly: true, doc: "cipher suites to enable (Pier's client: Go's defaults)"},
 }
 
 // jmsOptions are ActiveMQConnectionFactory properties, written "jms.NAME"

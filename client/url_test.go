@@ -136,7 +136,11 @@ func TestParseURLErrors(t *testing.T) {
 		{"failover:(tcp://a:1)?maxReconnectAttempts=-2", "at least -1"},
 		{"failover:(tcp://a:1)?maxReconectAttempts=1", "did you mean maxReconnectAttempts"},
 		{"failover:(tcp://a:1)?nested.keepalive=true", "did you mean keepAlive"},
-		{"failover:(tcp://a:1)?priorityURIs=ssl://b:1", "not supported"},
+		{"failover:(tcp://a:1)?priorityURIs=vm://b", "not supported"},
+		{"tcp://a:1?socket.verifyHostName=false", "ssl:// URIs only"},
+		{"failover:(tcp://a:1?socket.verifyHostName=false)", "ssl:// URIs only"},
+		{"ssl://a:1?socket.verifyHostName=no", "true or false"},
+		{"ssl://a:1?socket.verifyHostname=false", "did you mean socket.verifyHostName"},
 		{"failover:(tcp://a:1?jms.clientID=x)", "belong on the failover URL"},
 		{"failover:(failover:(tcp://a:1))", "nested failover"},
 		{"failover:tcp://a:1,tcp://b:2?randomize=false", "failover option"},
@@ -153,8 +157,8 @@ func TestParseURLErrors(t *testing.T) {
 }
 
 func TestParseURLUnsupportedSchemes(t *testing.T) {
-	for _, s := range []string{"ssl://a:1", "nio+ssl://a:1", "vm://localhost", "discovery:(multicast://default)",
-		"failover:(ssl://a:1)", "stomp://a:1", "auto://a:1"} {
+	for _, s := range []string{"auto+ssl://a:1", "https://a:1", "vm://localhost", "discovery:(multicast://default)",
+		"failover:(udp://a:1)", "stomp://a:1", "stomp+ssl://a:1", "auto://a:1"} {
 		_, err := ParseURL(s)
 		if !errors.Is(err, ErrUnsupportedScheme) || !strings.Contains(err.Error(), "not supported") {
 			t.Errorf("%q: %v, want ErrUnsupportedScheme", s, err)
@@ -188,11 +192,12 @@ func TestUnsupported(t *testing.T) {
 }
 
 func TestParseBrokerList(t *testing.T) {
-	got, err := ParseBrokerList(" tcp://h1:61616,,tcp://H1:61616 , tcp://h2:61616?soTimeout=1,ssl://h3:1,tcp://h4")
+	got, err := ParseBrokerList(" tcp://h1:61616,,tcp://H1:61616 , tcp://h2:61616?soTimeout=1,vm://h3,tcp://h4,ssl://h5:1")
 	if err == nil || !errors.Is(err, ErrUnsupportedScheme) || !errors.Is(err, ErrInvalidURL) {
-		t.Errorf("err = %v, want both the ssl and the portless entry reported", err)
+		t.Errorf("err = %v, want both the vm and the portless entry reported", err)
 	}
-	if len(got) != 2 || got[0].Host != "h1:61616" || got[1].Options["soTimeout"] != "1" {
+	if len(got) != 3 || got[0].Host != "h1:61616" || got[1].Options["soTimeout"] != "1" ||
+		got[2].Scheme != "ssl" || !got[2].TLS() || got[0].TLS() {
 		t.Errorf("list = %+v", got)
 	}
 	if got, err := ParseBrokerList(""); err != nil || len(got) != 0 {
@@ -222,4 +227,40 @@ func roundTrip(t *testing.T, u *URL) {
 	if !reflect.DeepEqual(u, v) {
 		t.Fatalf("re-parse of %q differs\n got %+v\nwant %+v", s, v, u)
 	}
+}
+
+func TestParseURLTLS(t *testing.T) {
+	u, err := ParseURL("SSL://Broker.Example:61617?jms.userName=app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := u.Brokers[0]
+	if b.Scheme != "ssl" || !b.TLS() || b.Host != "broker.example:61617" || !b.Transport().VerifyHostName ||
+		u.JMS["userName"] != "app" || u.String() != "ssl://broker.example:61617?jms.userName=app" {
+		t.Errorf("ssl URL: %+v, %q", u, u.String())
+	}
+	roundTrip(t, u)
+
+	u, err = ParseURL("failover:(ssl://a:1?socket.verifyHostName=FALSE,nio+ssl://b:2,tcp://c:3)" +
+		"?nested.socket.verifyHostName=true&randomize=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, nb, c := u.Brokers[0], u.Brokers[1], u.Brokers[2]
+	if a.Transport().VerifyHostName || !nb.TLS() || nb.Scheme != "nio+ssl" || c.TLS() {
+		t.Errorf("brokers: %+v", u.Brokers)
+	}
+	if !u.Effective(a).Transport().VerifyHostName {
+		t.Error("nested.socket.verifyHostName must override the broker's")
+	}
+	roundTrip(t, u)
+
+	u, err = ParseURL("ssl://a:1?socket.enabledProtocols=TLSv1.3&socket.verifyHostName=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Unsupported(); !reflect.DeepEqual(got, []string{"a:1: socket.enabledProtocols=TLSv1.3"}) {
+		t.Errorf("Unsupported = %q", got)
+	}
+	roundTrip(t, u)
 }

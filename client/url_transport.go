@@ -46,6 +46,10 @@ type TransportOptions struct {
 	// Version (wireFormat.version, default 12) is the OpenWire version
 	// offered.
 	Version int
+	// VerifyHostName (socket.verifyHostName, ssl:// only, default true):
+	// the broker's certificate must name the host dialled. False still
+	// verifies its chain (unless Options.TLS.InsecureSkipVerify).
+	VerifyHostName bool
 }
 
 // Transport returns the typed options of b (call it on URL.Effective(b) so
@@ -75,5 +79,6 @@ func (b BrokerURL) Transport() TransportOptions {
 		StackTraceEnabled:                 on("wireFormat.stackTraceEnabled"),
 		TCPNoDelayEnabled:                 on("wireFormat.tcpNoDelayEnabled"),
 		Version:                           int(num("wireFormat.version")),
+		VerifyHostName:                    on("socket.verifyHostName"),
 	}
 }
