@@ -34,9 +34,9 @@ type conn struct {
 	connID    string
 	// duplex is a network bridge's request to be bridged back, held until
 	// the connection has authenticated (read loop only).
-	duplex *DuplexRequest
-	version   int // negotiated OpenWire version (read loop only)
-	stale     atomic.Bool
+	duplex  *DuplexRequest
+	version int // negotiated OpenWire version (read loop only)
+	stale   atomic.Bool
 	// faultTolerant: the client fails over (its ConnectionInfo, or a
 	// ConnectionControl it sent, said so); it is sent cluster updates.
 	faultTolerant atomic.Bool
