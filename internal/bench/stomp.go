@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -20,9 +21,10 @@ const (
 // persistent:true and wait for a receipt; Finish is DISCONNECT with a
 // receipt.
 type STOMP struct {
-	Addr     string // broker host:port
+	Addr     string // broker host:port, or stomp+ssl://host:port (see stompclient.ParseAddr)
 	Login    string
 	Passcode string
+	TLS      *tls.Config  // for stomp+ssl:// (nil: the system's roots)
 	Logger   *slog.Logger // nil discards
 }
 
@@ -35,7 +37,7 @@ func (s *STOMP) dial(ctx context.Context, role string) (*stompclient.Conn, error
 		log = slog.New(slog.DiscardHandler)
 	}
 	c, err := stompclient.Dial(ctx, s.Addr, stompclient.Options{
-		Login: s.Login, Passcode: s.Passcode, Logger: log.With("role", role),
+		Login: s.Login, Passcode: s.Passcode, TLS: s.TLS, Logger: log.With("role", role),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s: %w", role, err)

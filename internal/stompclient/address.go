@@ -7,30 +7,55 @@ import (
 	"strings"
 )
 
-// DefaultPort is the conventional STOMP port.
-const DefaultPort = "61613"
+// DefaultPort is the conventional STOMP port; DefaultTLSPort that of
+// STOMP over TLS (stomp+ssl://).
+const (
+	DefaultPort    = "61613"
+	DefaultTLSPort = "61612"
+)
 
-// ParseAddr turns a user-supplied broker address into host:port. It accepts
-// stomp://host:port, tcp://host:port, host:port and a bare host (port 61613).
+// ParseAddr turns a user-supplied broker address into what Dial takes:
+// host:port for stomp://host:port, tcp://host:port, host:port and a bare
+// host (port 61613); stomp+ssl://host:port for STOMP over TLS, written
+// stomp+ssl:// or ssl:// (port 61612 when none is given).
 func ParseAddr(s string) (string, error) {
-	hostport := s
+	hostport, secure, err := splitAddr(s)
+	if err != nil {
+		return "", err
+	}
+	if secure {
+		return tlsScheme + hostport, nil
+	}
+	return hostport, nil
+}
+
+const tlsScheme = "stomp+ssl://"
+
+// splitAddr parses an address as ParseAddr does into host:port and whether
+// it is dialled over TLS.
+func splitAddr(s string) (hostport string, secure bool, err error) {
+	hostport, port := s, DefaultPort
 	if strings.Contains(s, "://") {
 		u, err := url.Parse(s)
 		if err != nil {
-			return "", fmt.Errorf("stompclient: address %q: %w", s, err)
+			return "", false, fmt.Errorf("stompclient: address %q: %w", s, err)
 		}
-		if u.Scheme != "stomp" && u.Scheme != "tcp" {
-			return "", fmt.Errorf("stompclient: address %q: scheme %q not supported (want stomp://)", s, u.Scheme)
+		switch strings.ToLower(u.Scheme) {
+		case "stomp", "tcp":
+		case "stomp+ssl", "ssl":
+			secure, port = true, DefaultTLSPort
+		default:
+			return "", false, fmt.Errorf("stompclient: address %q: scheme %q not supported (want stomp:// or stomp+ssl://)", s, u.Scheme)
 		}
 		hostport = u.Host
 	}
 	if hostport == "" {
-		return "", fmt.Errorf("stompclient: address %q: no host", s)
+		return "", false, fmt.Errorf("stompclient: address %q: no host", s)
 	}
 	if _, _, err := net.SplitHostPort(hostport); err != nil {
-		hostport = net.JoinHostPort(strings.Trim(hostport, "[]"), DefaultPort)
+		hostport = net.JoinHostPort(strings.Trim(hostport, "[]"), port)
 	}
-	return hostport, nil
+	return hostport, secure, nil
 }
 
 // ParseDestination turns queue://NAME, topic://NAME, /queue/NAME or

@@ -10,13 +10,16 @@ func TestParseAddr(t *testing.T) {
 		{"localhost", "localhost:61613"},
 		{"stomp://[::1]:5", "[::1]:5"},
 		{"[::1]", "[::1]:61613"},
+		{"stomp+ssl://broker:61612", "stomp+ssl://broker:61612"},
+		{"ssl://broker", "stomp+ssl://broker:61612"},
+		{"STOMP+SSL://[::1]:5", "stomp+ssl://[::1]:5"},
 	}
 	for _, tt := range tests {
 		if got, err := ParseAddr(tt.in); err != nil || got != tt.want {
 			t.Errorf("ParseAddr(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"http://x:1", "stomp://", ""} {
+	for _, bad := range []string{"http://x:1", "stomp://", "", "stomp+ssl://", "stomp+nio://x:1"} {
 		if got, err := ParseAddr(bad); err == nil {
 			t.Errorf("ParseAddr(%q) = %q, want error", bad, got)
 		}

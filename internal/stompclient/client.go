@@ -15,12 +15,14 @@ package stompclient
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,11 +48,18 @@ type ServerError struct {
 	Body    string
 }
 
+// Error is one line: the message header, and the body's first line
+// when it says more (ActiveMQ puts a stack trace there).
 func (e *ServerError) Error() string {
-	if e.Body == "" {
+	body, _, _ := strings.Cut(strings.TrimSpace(e.Body), "\n")
+	body = strings.TrimSpace(body)
+	if body == "" || body == e.Message {
 		return "stompclient: server error: " + e.Message
 	}
-	return fmt.Sprintf("stompclient: server error: %s: %s", e.Message, e.Body)
+	if e.Message == "" {
+		return "stompclient: server error: " + body
+	}
+	return fmt.Sprintf("stompclient: server error: %s: %s", e.Message, body)
 }
 
 // Options configure a connection. The zero value connects anonymously
@@ -69,6 +78,11 @@ type Options struct {
 	Limits stomp.Limits
 	// Logger receives connection-level events; nil discards them.
 	Logger *slog.Logger
+	// TLS configures connections to stomp+ssl:// addresses (plain ones
+	// ignore it): the CAs trusted (RootCAs), a client certificate, and so
+	// on. Nil: the system's roots and no client certificate. Without a
+	// ServerName the server's certificate must name the host dialled.
+	TLS *tls.Config
 }
 
 // Conn is a STOMP 1.2 connection.
@@ -100,15 +114,34 @@ type Conn struct {
 	}
 }
 
-// Dial connects to addr (host:port) and performs the CONNECT handshake.
+// Dial connects to addr and performs the CONNECT handshake. addr is
+// anything ParseAddr accepts: host:port (plain TCP), or
+// stomp+ssl://host:port (TLS, configured by opts.TLS).
 func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	hostport, secure, err := splitAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	host, _, _ := net.SplitHostPort(hostport)
+	nd := &net.Dialer{}
+	var nc net.Conn
+	if secure {
+		cfg := &tls.Config{}
+		if opts.TLS != nil {
+			cfg = opts.TLS.Clone()
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = host
+		}
+		nc, err = (&tls.Dialer{NetDialer: nd, Config: cfg}).DialContext(ctx, "tcp", hostport)
+	} else {
+		nc, err = nd.DialContext(ctx, "tcp", hostport)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stompclient: dial %s: %w", addr, err)
 	}
 	if opts.Host == "" {
-		opts.Host, _, _ = net.SplitHostPort(addr)
+		opts.Host = host
 	}
 	c, err := NewConn(ctx, nc, opts)
 	if err != nil {

@@ -8,6 +8,7 @@ package stomptest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ type Config struct {
 	ErrorDestination string
 	// NoReceipts drops every receipt request, for testing client timeouts.
 	NoReceipts bool
+	// TLS, when set, makes the server speak STOMP over TLS (stomp+ssl://).
+	TLS *tls.Config
 }
 
 // Server is a running fake STOMP server.
@@ -69,6 +72,9 @@ func Start(cfg Config) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("stomptest: listen: %w", err)
+	}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
 	}
 	s := &Server{cfg: cfg, ln: ln}
 	s.mu.conns = make(map[*sconn]struct{})
