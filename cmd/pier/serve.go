@@ -271,7 +271,7 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		Peers:      peers,
 		Dir:        cfg.Broker.DataDir,
 		JournalDir: cfg.Store.Journal.Dir,
-		ClientURL:  cfg.Transports.OpenWire,
+		ClientURL:  advertised(cfg, cfg.Transports.OpenWire),
 		SizeLimit:  int64(cfg.Store.Journal.MaxSize),
 		Journal:    journal.Options{SegmentSize: int64(cfg.Store.Journal.SegmentSize)},
 		TLS:        groupTLS,
