@@ -11,14 +11,16 @@ import (
 	"github.com/piermq/pier/internal/bench"
 )
 
-const benchUsage = `Measures throughput and end-to-end latency over OpenWire (tcp:// and
-failover: URLs, the default) or STOMP (stomp:// URLs): --producers and
---consumers connections on one destination, --count messages in total (or
-for --duration), optionally at a steady total --rate for latency
-percentiles. Persistent sends wait for the broker, like synchronous JMS
-sends. --consume-url puts the consumers on another broker than the
-producers, e.g. across a network of brokers. A progress line is drawn on stderr when it is a terminal (or with
---progress); the result goes to stdout as text or, with --json, JSON.`
+const benchUsage = `Measures throughput and end-to-end latency over OpenWire (tcp://, ssl://
+and failover: URLs, the default) or STOMP (stomp:// and stomp+ssl:// URLs):
+--producers and --consumers connections on one destination, --count
+messages in total (or for --duration), optionally at a steady total --rate
+for latency percentiles. Persistent sends wait for the broker, like
+synchronous JMS sends. --consume-url puts the consumers on another broker
+than the producers, e.g. across a network of brokers (the TLS flags and
+the login apply to both). A progress line is drawn on stderr when it is a
+terminal (or with --progress); the result goes to stdout as text or, with
+--json, JSON.` + connUsage
 
 // runBench implements `pier bench`.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -65,6 +67,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	res, err := bench.Run(ctx, cfg)
+	if aerr := conn.async.err(); aerr != nil {
+		err = errors.Join(err, aerr) // sends refused without waiting: the result lacks them
+	}
 	if res == nil {
 		return err
 	}
@@ -80,7 +85,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // benchTransport returns the bench transport for e's protocol.
 func benchTransport(conn *connFlags, e *endpoint, log *slog.Logger, stderr io.Writer) bench.Transport {
 	if e.stomp() {
-		return &bench.STOMP{Addr: e.stompAddr, Login: conn.login, Passcode: conn.passcode, Logger: log}
+		return &bench.STOMP{Addr: e.stompAddr, Login: conn.login, Passcode: conn.passcode, TLS: e.tls, Logger: log}
 	}
 	return &bench.OpenWire{Dial: func(ctx context.Context) (*client.Conn, error) {
 		return conn.dialOpenWire(ctx, e, stderr)
@@ -92,7 +97,7 @@ func benchTransport(conn *connFlags, e *endpoint, log *slog.Logger, stderr io.Wr
 // names one).
 func withConsumeURL(t bench.Transport, conn connFlags, url string, e *endpoint, log *slog.Logger, stderr io.Writer) (bench.Transport, error) {
 	conn.url = url
-	ce, err := conn.resolve()
+	ce, err := conn.resolveURL()
 	if err != nil {
 		return nil, fmt.Errorf("--consume-url: %w", err)
 	}

@@ -11,10 +11,10 @@ import (
 )
 
 const browseUsage = `Prints the messages waiting on a queue, oldest first, one body per line,
-without consuming them (a JMS QueueBrowser over OpenWire: tcp:// and
-failover: URLs). --selector picks messages, --count caps how many are
+without consuming them (a JMS QueueBrowser over OpenWire: tcp://, ssl://
+and failover: URLs). --selector picks messages, --count caps how many are
 printed. The broker may cap how many one browse shows (Pier and ActiveMQ:
-400).`
+400).` + connUsage
 
 // runBrowse implements `pier browse`.
 func runBrowse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -34,7 +34,7 @@ func runBrowse(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if e.stomp() {
-		return errors.New("browse speaks OpenWire: use a tcp:// or failover: URL")
+		return errors.New("browse speaks OpenWire: use a tcp://, ssl:// or failover: URL")
 	}
 	if e.dest.Topic {
 		return fmt.Errorf("browse needs a queue, not %s", e.dest)
@@ -64,5 +64,8 @@ func runBrowse(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("write: %w", err)
 	}
 	fmt.Fprintf(stderr, "browsed %d messages on %s\n", len(msgs), e.dest)
-	return c.Close(ctx)
+	if err := c.Close(ctx); err != nil {
+		return err
+	}
+	return conn.async.err()
 }

@@ -172,7 +172,7 @@ func TestFlagErrors(t *testing.T) {
 		want string // in the error; "" means errUsage
 	}{
 		{"bad URL", runProduce, []string{"--url", "tcp://x:1?bogus=1"}, `unknown transport option "bogus"`},
-		{"bad scheme", runConsume, []string{"--url", "ssl://x:1"}, "unsupported URL scheme"},
+		{"bad scheme", runConsume, []string{"--url", "vm://localhost"}, "unsupported URL scheme"},
 		{"bad failover", runBench, []string{"--url", "failover:(tcp://a:1"}, "invalid URL"},
 		{"refused", runProduce, []string{"--url", "tcp://127.0.0.1:1"}, "connect to tcp://127.0.0.1:1"},
 		{"refused stomp", runConsume, []string{"--url", "stomp://127.0.0.1:1"}, "connect to stomp://127.0.0.1:1"},

@@ -12,12 +12,13 @@ import (
 	"github.com/piermq/pier/internal/stompclient"
 )
 
-const consumeUsage = `Receives messages from a destination, over OpenWire (tcp:// and failover:
-URLs, the default) or STOMP 1.2 (stomp:// URLs), and prints each body on
-its own line (or only counts them with --quiet). Stops after --count
-messages, after --timeout without a message, or on interrupt. With a client
-ack mode every message is acknowledged after it is printed. --durable NAME
-makes a durable topic subscription; it needs --client-id.`
+const consumeUsage = `Receives messages from a destination, over OpenWire (tcp://, ssl:// and
+failover: URLs, the default) or STOMP 1.2 (stomp:// and stomp+ssl:// URLs),
+and prints each body on its own line (or only counts them with --quiet).
+Stops after --count messages, after --timeout without a message, or on
+interrupt. With a client ack mode every message is acknowledged after it is
+printed. --durable NAME makes a durable topic subscription; it needs
+--client-id.` + connUsage
 
 // consumeOptions are consume's flags after parsing.
 type consumeOptions struct {
@@ -183,7 +184,7 @@ func consumeOpenWire(ctx context.Context, conn *connFlags, e *endpoint, o *consu
 	if err := c.Close(ctx); err != nil && ctx.Err() == nil {
 		return n, err
 	}
-	return n, nil
+	return n, conn.async.err()
 }
 
 // messageBody renders a message's body for printing.

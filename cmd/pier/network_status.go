@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,10 +28,26 @@ bridges.
 
   pier network status
   pier network status --config pier.yaml
-  pier network status --console 127.0.0.1:8161 --json`
+  pier network status --console 127.0.0.1:8161 --json
+  pier network status --console https://broker.example:8162 --ca-file ca.crt --user admin
+
+A console with TLS (tls.cert_file in the broker's configuration) speaks
+HTTPS: give --console https://HOST:PORT, or --config (HTTPS when the
+configuration has tls.cert_file; its tls.ca_file is trusted unless
+--ca-file says otherwise); --ca-file or --insecure-skip-verify alone imply
+HTTPS too. A broker with users asks for a login: --user and --password,
+or the environment variables PIER_USER and PIER_PASSWORD (better than a
+password on the command line).`
 
 // defaultConsole is where the console listens unless configured otherwise.
 const defaultConsole = "127.0.0.1:8161"
+
+// consoleFlags are how network status reaches the console.
+type consoleFlags struct {
+	console, cfgPath string
+	user, password   string
+	tls              tlsFlags
+}
 
 func runNetwork(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
@@ -37,20 +58,30 @@ func runNetwork(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errUsage
 	}
 	fs := newCommandFlags("network status", networkUsage, stderr)
-	console := fs.String("console", "", "the broker's console as host:port (default "+defaultConsole+")")
-	cfgPath := fs.String("config", "", "the broker's YAML configuration (its console.listen)")
+	var cf consoleFlags
+	fs.StringVar(&cf.console, "console", "", "the broker's console as host:port, http://host:port or https://host:port (default "+defaultConsole+")")
+	fs.StringVar(&cf.cfgPath, "config", "", "the broker's YAML configuration (its console.listen, and tls for HTTPS)")
+	fs.StringVar(&cf.user, "user", "", "user name to log in to the console with (default: $PIER_USER)")
+	fs.StringVar(&cf.password, "password", "", "password to log in with (default: $PIER_PASSWORD, which is safer)")
+	cf.tls.register(fs, "an HTTPS console")
 	asJSON := fs.Bool("json", false, "print the JSON the console returns")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the console")
 	if done, err := parseCommandFlags(fs, args[1:]); done {
 		return err
 	}
-	addr, err := consoleAddr(*console, *cfgPath)
+	if cf.user == "" {
+		cf.user = os.Getenv("PIER_USER")
+	}
+	if cf.password == "" {
+		cf.password = os.Getenv("PIER_PASSWORD")
+	}
+	con, err := cf.resolve()
 	if err != nil {
 		return err
 	}
 	qctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	body, err := fetchNetwork(qctx, addr)
+	body, err := con.fetch(qctx, "/network")
 	if err != nil {
 		return err
 	}
@@ -62,55 +93,138 @@ func runNetwork(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Bridges []network.Status `json:"bridges"`
 	}
 	if err := json.Unmarshal(body, &st); err != nil {
-		return fmt.Errorf("console %s: /network: %w", addr, err)
+		return fmt.Errorf("console %s: /network: %w", con.label, err)
 	}
 	return printBridges(stdout, st.Bridges)
 }
 
-// consoleAddr picks the console from --console, from --config's
-// console.listen, or the default.
-func consoleAddr(console, cfgPath string) (string, error) {
-	switch {
-	case console != "" && cfgPath != "":
-		return "", errors.New("give --console or --config, not both")
-	case console != "":
-		return console, nil
-	case cfgPath != "":
-		cfg, err := config.Load(cfgPath)
-		if err != nil {
-			return "", err
-		}
-		if cfg.Console.Listen == "" {
-			return "", fmt.Errorf("%s: console.listen is empty: the console is disabled", cfgPath)
-		}
-		return cfg.Console.Listen, nil
-	}
-	return defaultConsole, nil
+// console is a resolved console to ask.
+type console struct {
+	base           string // scheme://host:port
+	label          string // how messages name it
+	tls            *tls.Config
+	user, password string
 }
 
-// fetchNetwork returns the body of GET /network from the console at addr.
-func fetchNetwork(ctx context.Context, addr string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/network", nil)
-	if err != nil {
-		return nil, fmt.Errorf("console %s: %w", addr, err)
+// resolve picks the console from --console, from --config's
+// console.listen, or the default, and how to talk to it.
+func (cf *consoleFlags) resolve() (*console, error) {
+	c := &console{user: cf.user, password: cf.password}
+	scheme, addr := "", cf.console
+	var caFile string
+	switch {
+	case cf.console != "" && cf.cfgPath != "":
+		return nil, errors.New("give --console or --config, not both")
+	case cf.console != "":
+		if s, rest, ok := strings.Cut(cf.console, "://"); ok {
+			scheme, addr = strings.ToLower(s), strings.TrimSuffix(rest, "/")
+			if scheme != "http" && scheme != "https" {
+				return nil, fmt.Errorf("--console %q: want host:port, http://host:port or https://host:port", cf.console)
+			}
+		}
+	case cf.cfgPath != "":
+		cfg, err := config.Load(cf.cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Console.Listen == "" {
+			return nil, fmt.Errorf("%s: console.listen is empty: the console is disabled", cf.cfgPath)
+		}
+		addr = dialable(cfg.Console.Listen)
+		if cfg.TLS.Enabled() {
+			scheme, caFile = "https", cfg.TLS.CAFile
+		}
+	default:
+		addr = defaultConsole
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if scheme == "" {
+		scheme = "http"
+		if cf.tls.set() {
+			scheme = "https"
+		}
+	}
+	if scheme == "http" && cf.tls.set() {
+		return nil, fmt.Errorf("--ca-file, --cert-file, --key-file and --insecure-skip-verify are for an HTTPS console, not %s", cf.console)
+	}
+	c.base, c.label = scheme+"://"+addr, addr
+	if scheme == "https" {
+		c.label = c.base
+		t := cf.tls
+		if t.caFile == "" {
+			t.caFile = caFile
+		}
+		cfg, err := t.config()
+		if err != nil {
+			return nil, err
+		}
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		c.tls = cfg
+	}
+	return c, nil
+}
+
+// dialable turns a listen address into one to connect to: a host that
+// binds every interface becomes localhost.
+func dialable(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return net.JoinHostPort("localhost", port)
+	}
+	return listen
+}
+
+// fetch returns the body of GET path from the console.
+func (c *console) fetch(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("console %s: %w", c.label, err)
+	}
+	if c.user != "" || c.password != "" {
+		req.SetBasicAuth(c.user, c.password)
+	}
+	tr := &http.Transport{TLSClientConfig: c.tls, Proxy: http.ProxyFromEnvironment}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		var uerr *url.Error // its text repeats the URL
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return nil, fmt.Errorf("console %s unreachable (is the broker running, with console.listen there?): %w", addr, err)
+		var verr *tls.CertificateVerificationError
+		if errors.As(err, &verr) {
+			return nil, fmt.Errorf("console %s: its certificate is not trusted (give --ca-file): %w", c.label, err)
+		}
+		return nil, fmt.Errorf("console %s unreachable (is the broker running, with console.listen there?): %w", c.label, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return nil, fmt.Errorf("console %s: read /network: %w", addr, err)
+		return nil, fmt.Errorf("console %s: read %s: %w", c.label, path, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("console %s: GET /network: %s", addr, resp.Status)
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return body, nil
+	case resp.StatusCode == http.StatusBadRequest && bytes.Contains(body, []byte("HTTP request to an HTTPS server")):
+		return nil, fmt.Errorf("console %s speaks HTTPS: give --console https://%s (and --ca-file)", c.label, strings.TrimPrefix(c.base, "http://"))
+	case resp.StatusCode == http.StatusUnauthorized:
+		why := firstLine(body)
+		if c.user == "" {
+			return nil, fmt.Errorf("console %s: GET %s: %s: log in with --user and --password (or PIER_USER and PIER_PASSWORD)", c.label, path, resp.Status)
+		}
+		return nil, fmt.Errorf("console %s: GET %s: %s: login as %q refused: %s", c.label, path, resp.Status, c.user, why)
 	}
-	return body, nil
+	return nil, fmt.Errorf("console %s: GET %s: %s", c.label, path, resp.Status)
+}
+
+// firstLine returns the first line of b, trimmed.
+func firstLine(b []byte) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	return strings.TrimSpace(line)
 }
 
 // printBridges prints one row per bridge, with a LAST ERROR column when a

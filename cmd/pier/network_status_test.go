@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"log"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -10,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/piermq/pier/client/clienttest"
 	"github.com/piermq/pier/internal/admin"
+	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/network"
 )
 
@@ -111,5 +115,98 @@ func TestNetworkStatusErrors(t *testing.T) {
 				t.Fatalf("exit %d, want %d; stderr %q", code, tt.code, errb.String())
 			}
 		})
+	}
+}
+
+// startSecureConsole serves a console over HTTPS with a certificate of ca,
+// where admin (password secret) may log in; it returns its host:port.
+func startSecureConsole(t *testing.T, ca *clienttest.CA, bridges []network.Status) string {
+	t.Helper()
+	g, err := auth.New(auth.Options{Enforced: true, FailDelay: time.Millisecond, MaxFailDelay: time.Millisecond,
+		Users: []auth.User{{Name: "admin", Hash: "secret", Plain: true, Groups: []string{"admins"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := admin.Options{Ready: func() bool { return true }, Guard: g,
+		Network: func() []network.Status { return bridges }}
+	ts := httptest.NewUnstartedServer(admin.New(opts, nil).Handler())
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+	ts.TLS = ca.ServerConfig(t)
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	return strings.TrimPrefix(ts.URL, "https://")
+}
+
+func TestNetworkStatusHTTPS(t *testing.T) {
+	ca := clienttest.NewCA(t, "test CA")
+	caFile, _, _ := ca.Files(t, "unused")
+	addr := startSecureConsole(t, ca, []network.Status{{Connector: "east", Remote: "ssl://10.0.0.2:61617",
+		State: network.StateConnected, Connects: 1}})
+	con := "https://" + addr
+
+	out := pier(t, runNetwork, "status", "--console", con, "--ca-file", caFile, "--user", "admin", "--password", "secret")
+	if ls := lines(out); len(ls) != 2 || !strings.HasPrefix(ls[1], "east") || !strings.Contains(ls[1], "ssl://10.0.0.2:61617") {
+		t.Fatalf("over HTTPS:\n%s", out)
+	}
+	// The login from the environment; a bare host:port with --ca-file is
+	// HTTPS too.
+	t.Setenv("PIER_USER", "admin")
+	t.Setenv("PIER_PASSWORD", "secret")
+	if out := pier(t, runNetwork, "status", "--console", addr, "--ca-file", caFile, "--json"); !strings.Contains(out, `"connector":"east"`) {
+		t.Fatalf("login from the environment: %s", out)
+	}
+	pier(t, runNetwork, "status", "--console", con, "--insecure-skip-verify")
+
+	for _, tc := range []struct {
+		env  bool
+		args []string
+		want string
+	}{
+		{false, []string{"--console", con, "--ca-file", caFile}, "log in with --user and --password"},
+		{false, []string{"--console", con, "--ca-file", caFile, "--user", "admin", "--password", "wrong"}, `login as "admin" refused`},
+		{true, []string{"--console", con}, "certificate is not trusted (give --ca-file)"},
+		{true, []string{"--console", "http://" + addr}, "speaks HTTPS: give --console https://" + addr},
+		{true, []string{"--console", "http://" + addr, "--ca-file", caFile}, "are for an HTTPS console"},
+		{true, []string{"--console", con, "--ca-file", filepath.Join(t.TempDir(), "missing.crt")}, "--ca-file"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			if !tc.env {
+				t.Setenv("PIER_USER", "")
+				t.Setenv("PIER_PASSWORD", "")
+			}
+			var out, errb strings.Builder
+			code := run(append([]string{"network", "status"}, tc.args...), &out, &errb)
+			if msg := errb.String(); code != 1 || !strings.Contains(msg, tc.want) || strings.Count(msg, "\n") != 1 {
+				t.Fatalf("exit %d, stderr %q; want 1 and one line with %q", code, msg, tc.want)
+			}
+		})
+	}
+}
+
+// --config: HTTPS when the broker has a certificate, trusting its
+// tls.ca_file.
+func TestNetworkStatusConfigHTTPS(t *testing.T) {
+	ca := clienttest.NewCA(t, "test CA")
+	caFile, certFile, keyFile := ca.Files(t, "broker", "127.0.0.1", "localhost")
+	addr := startSecureConsole(t, ca, nil)
+	cfg := filepath.Join(t.TempDir(), "pier.yaml")
+	yaml := "console:\n  listen: " + addr + "\ntls:\n  cert_file: " + certFile + "\n  key_file: " + keyFile +
+		"\n  ca_file: " + caFile + "\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PIER_USER", "admin")
+	t.Setenv("PIER_PASSWORD", "secret")
+	if out := pier(t, runNetwork, "status", "--config", cfg, "--json"); strings.TrimSpace(out) != `{"bridges":[]}` {
+		t.Fatalf("--config over HTTPS: %s", out)
+	}
+}
+
+func TestDialable(t *testing.T) {
+	for in, want := range map[string]string{"0.0.0.0:8161": "localhost:8161", "[::]:1": "localhost:1", ":2": "localhost:2",
+		"10.1.2.3:8161": "10.1.2.3:8161", "broker:1": "broker:1"} {
+		if got := dialable(in); got != want {
+			t.Errorf("dialable(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

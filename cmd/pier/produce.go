@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/piermq/pier/client"
@@ -23,35 +26,145 @@ const defaultURL = "tcp://127.0.0.1:61616"
 // bench.
 type connFlags struct {
 	url, destination, login, passcode, clientID string
+	tls                                         tlsFlags
+	async                                       *asyncErrors // what the broker refused without being asked
 }
 
 func (c *connFlags) register(fs *flag.FlagSet, defaultDest string) {
 	fs.StringVar(&c.url, "url", defaultURL,
-		"broker URL: tcp://host:port[?...] or failover:(tcp://a:port,tcp://b:port)[?...] (OpenWire), or stomp://host:port (STOMP)")
+		"broker URL: tcp://host:port[?...], ssl://host:port[?...] (TLS) or failover:(tcp://a:port,ssl://b:port)[?...] (OpenWire), "+
+			"or stomp://host:port, stomp+ssl://host:port (STOMP)")
 	fs.StringVar(&c.destination, "destination", defaultDest, "queue://NAME or topic://NAME (or /queue/NAME, /topic/NAME)")
 	fs.StringVar(&c.login, "login", "", "user name (optional; OpenWire: overrides jms.userName)")
 	fs.StringVar(&c.passcode, "passcode", "", "password (optional; OpenWire: overrides jms.password)")
 	fs.StringVar(&c.clientID, "client-id", "", "JMS client id (needed for --durable; OpenWire: overrides jms.clientID)")
+	c.tls.register(fs, "ssl:// and stomp+ssl:// URLs")
+	c.async = &asyncErrors{}
+}
+
+// tlsFlags are the TLS flags of the commands that dial a broker or its
+// console.
+type tlsFlags struct {
+	caFile, certFile, keyFile string
+	insecure                  bool
+}
+
+func (f *tlsFlags) register(fs *flag.FlagSet, what string) {
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of the CAs to trust for "+what+" (default: the system's)")
+	fs.StringVar(&f.certFile, "cert-file", "", "PEM client certificate to present over TLS (with --key-file)")
+	fs.StringVar(&f.keyFile, "key-file", "", "PEM private key of --cert-file")
+	fs.BoolVar(&f.insecure, "insecure-skip-verify", false,
+		"do not verify the server's certificate: for tests only, anyone on the path can then read and change the traffic")
+}
+
+// set reports whether any TLS flag was given.
+func (f *tlsFlags) set() bool {
+	return f.caFile != "" || f.certFile != "" || f.keyFile != "" || f.insecure
+}
+
+// config returns the TLS configuration the flags describe, nil when none
+// was given (the system's roots, no client certificate).
+func (f *tlsFlags) config() (*tls.Config, error) {
+	if !f.set() {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: f.insecure}
+	if f.caFile != "" {
+		pool, err := loadCAs(f.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		cfg.RootCAs = pool
+	}
+	switch {
+	case (f.certFile == "") != (f.keyFile == ""):
+		return nil, errors.New("--cert-file and --key-file go together")
+	case f.certFile != "":
+		cert, err := tls.LoadX509KeyPair(f.certFile, f.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--cert-file, --key-file: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// asyncErrors keeps what a broker refused of the commands sent without
+// waiting (a non-persistent send, say), reported by the client's
+// OnAsyncError, so that the command fails instead of claiming success.
+type asyncErrors struct {
+	mu    sync.Mutex
+	first error
+	n     int
+}
+
+func (a *asyncErrors) add(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.first == nil {
+		a.first = err
+	}
+	a.n++
+}
+
+// err returns nil, or an error that counts the refusals and wraps the
+// first.
+func (a *asyncErrors) err() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch a.n {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("the broker refused a command sent without waiting: %w", a.first)
+	}
+	return fmt.Errorf("the broker refused %d commands sent without waiting; the first: %w", a.n, a.first)
 }
 
 // endpoint is a resolved --url and --destination: either a STOMP address
 // or an OpenWire URL.
 type endpoint struct {
-	stompAddr string      // host:port for stomp://
+	stompAddr string      // for stomp:// (host:port) and stomp+ssl:// (the URL)
 	url       *client.URL // otherwise
 	dest      bench.Destination
+	tls       *tls.Config // from the TLS flags; nil: the defaults
 }
 
 func (e *endpoint) stomp() bool { return e.url == nil }
 
-// resolve parses --url and --destination. A URL error is the parser's.
+// secure reports whether e dials over TLS (any broker of a failover URL).
+func (e *endpoint) secure() bool {
+	if e.stomp() {
+		return strings.HasPrefix(e.stompAddr, "stomp+ssl://")
+	}
+	return slices.ContainsFunc(e.url.Brokers, client.BrokerURL.TLS)
+}
+
+// resolve parses --url, --destination and the TLS flags. A URL error is
+// the parser's. TLS flags with a URL that has no TLS are an error: the
+// user thinks the connection is protected.
 func (c *connFlags) resolve() (*endpoint, error) {
+	e, err := c.resolveURL()
+	if err != nil {
+		return nil, err
+	}
+	if c.tls.set() && !e.secure() {
+		return nil, fmt.Errorf("--ca-file, --cert-file, --key-file and --insecure-skip-verify apply to ssl:// and stomp+ssl:// URLs, and %s has none", c.url)
+	}
+	return e, nil
+}
+
+// resolveURL is resolve without the check of the TLS flags.
+func (c *connFlags) resolveURL() (*endpoint, error) {
 	var e endpoint
 	var err error
 	if e.dest, err = bench.ParseDestination(c.destination); err != nil {
 		return nil, err
 	}
-	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(c.url)), "stomp://") {
+	if e.tls, err = c.tls.config(); err != nil {
+		return nil, err
+	}
+	if lower := strings.ToLower(strings.TrimSpace(c.url)); strings.HasPrefix(lower, "stomp://") || strings.HasPrefix(lower, "stomp+ssl://") {
 		if e.stompAddr, err = stompclient.ParseAddr(strings.TrimSpace(c.url)); err != nil {
 			return nil, err
 		}
@@ -79,19 +192,36 @@ func (e *endpoint) stompDest() string {
 	return "/queue/" + e.dest.Name
 }
 
+// stompURL names a STOMP endpoint in messages.
+func (e *endpoint) stompURL() string {
+	if e.secure() {
+		return e.stompAddr
+	}
+	return "stomp://" + e.stompAddr
+}
+
 // dialSTOMP connects to a STOMP endpoint.
 func (c *connFlags) dialSTOMP(ctx context.Context, e *endpoint) (*stompclient.Conn, error) {
-	conn, err := stompclient.Dial(ctx, e.stompAddr, stompclient.Options{Login: c.login, Passcode: c.passcode, ClientID: c.clientID})
-	if err != nil {
-		return nil, fmt.Errorf("connect to stomp://%s: %w", e.stompAddr, err)
+	conn, err := stompclient.Dial(ctx, e.stompAddr, stompclient.Options{Login: c.login, Passcode: c.passcode,
+		ClientID: c.clientID, TLS: e.tls})
+	var se *stompclient.ServerError
+	switch {
+	case errors.As(err, &se): // an ERROR frame instead of CONNECTED
+		return nil, fmt.Errorf("connect to %s: the broker refused the connection: %w", e.stompURL(), se)
+	case err != nil:
+		return nil, fmt.Errorf("connect to %s: %w", e.stompURL(), err)
 	}
 	return conn, nil
 }
 
 // clientOptions turns the URL's jms.* options and the flags into client
 // options.
-func (c *connFlags) clientOptions(u *client.URL) client.Options {
-	var o client.Options
+func (c *connFlags) clientOptions(e *endpoint) client.Options {
+	u := e.url
+	o := client.Options{TLS: e.tls}
+	if c.async != nil {
+		o.OnAsyncError = c.async.add
+	}
 	jms := func(name string) (string, bool) { v, ok := u.JMS[name]; return v, ok }
 	ms := func(name string, d *time.Duration) {
 		if v, ok := jms(name); ok {
@@ -144,18 +274,18 @@ func withTransport(o client.Options, b client.BrokerURL) client.Options {
 	return o
 }
 
-// dialOpenWire connects to the broker of a tcp:// URL, or through the
-// client's failover transport for a failover: URL (start-up attempts,
-// reconnection with ActiveMQ's back-off, state replay); losing and regaining
-// the broker is reported on stderr.
+// dialOpenWire connects to the broker of a tcp:// or ssl:// URL, or
+// through the client's failover transport for a failover: URL (start-up
+// attempts, reconnection with ActiveMQ's back-off, state replay); losing
+// and regaining the broker is reported on stderr.
 func (c *connFlags) dialOpenWire(ctx context.Context, e *endpoint, stderr io.Writer) (*client.Conn, error) {
 	u := e.url
-	opts := c.clientOptions(u)
+	opts := c.clientOptions(e)
 	if !u.Failover {
 		b := u.Brokers[0]
-		conn, err := client.Dial(ctx, b.Host, withTransport(opts, u.Effective(b)))
+		conn, err := client.Dial(ctx, b.String(), withTransport(opts, u.Effective(b)))
 		if err != nil {
-			return nil, fmt.Errorf("connect to %s://%s: %w", b.Scheme, b.Host, err)
+			return nil, connectError(b.Scheme+"://"+b.Host, err)
 		}
 		return conn, nil
 	}
@@ -163,10 +293,36 @@ func (c *connFlags) dialOpenWire(ctx context.Context, e *endpoint, stderr io.Wri
 	opts.OnResumed = func(broker string) { fmt.Fprintf(stderr, "pier: reconnected to %s\n", broker) }
 	conn, err := client.Dial(ctx, u.String(), opts)
 	if err != nil {
+		if errors.Is(err, client.ErrSecurity) {
+			return nil, connectError(u.String(), err)
+		}
 		return nil, fmt.Errorf("no broker of %s answered: %w", u, err)
 	}
 	return conn, nil
 }
+
+// connectError says why connecting to where failed; a refused login in
+// the broker's own words.
+func connectError(where string, err error) error {
+	var be *client.BrokerError
+	if errors.Is(err, client.ErrSecurity) && errors.As(err, &be) {
+		return &loginRefused{where: where, be: be}
+	}
+	return fmt.Errorf("connect to %s: %w", where, err)
+}
+
+// loginRefused is a login the broker refused; it matches
+// client.ErrSecurity.
+type loginRefused struct {
+	where string
+	be    *client.BrokerError
+}
+
+func (e *loginRefused) Error() string {
+	return fmt.Sprintf("connect to %s: the broker refused the login: %s (%s)", e.where, e.be.Message, e.be.Class)
+}
+
+func (e *loginRefused) Unwrap() error { return e.be }
 
 // newCommandFlags returns a FlagSet whose --help prints usage and summary.
 func newCommandFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
@@ -230,10 +386,22 @@ func pace(ctx context.Context, start time.Time, i int, rate float64) error {
 	return nil
 }
 
-const produceUsage = `Sends messages to a destination: over OpenWire (tcp:// and failover: URLs,
-the default) or STOMP 1.2 (stomp:// URLs). Persistent messages (the
-default) are sent one at a time, each waiting for the broker. The body is
---body, or --size generated bytes, or "message N".`
+const produceUsage = `Sends messages to a destination: over OpenWire (tcp://, ssl:// and failover:
+URLs, the default) or STOMP 1.2 (stomp:// and stomp+ssl:// URLs). Persistent
+messages (the default) are sent one at a time, each waiting for the broker.
+The body is --body, or --size generated bytes, or "message N".` + connUsage
+
+// connUsage is the part of the usage of produce, consume, browse and
+// bench about TLS and logging in.
+const connUsage = `
+
+ssl:// (OpenWire) and stomp+ssl:// (STOMP) connect over TLS: --ca-file
+names the CAs that signed the broker's certificate (default: the system's),
+--cert-file and --key-file a client certificate for brokers that ask for
+one. The certificate must name the host in the URL (OpenWire:
+?socket.verifyHostName=false relaxes that). --login and --passcode (or
+jms.userName and jms.password in an OpenWire URL) log in; a refused login
+or a refused message is an error (exit status 1) in the broker's words.`
 
 // produceOptions are produce's flags after parsing.
 type produceOptions struct {
@@ -328,11 +496,12 @@ func produceOpenWire(ctx context.Context, conn *connFlags, e *endpoint, o *produ
 			return sent, fmt.Errorf("after %d messages: %w", sent, err)
 		}
 	}
-	// Close waits for the broker's answer, which follows every send.
+	// Close waits for the broker's answer, which follows every send, and
+	// every refusal of a send that did not wait.
 	if err := c.Close(ctx); err != nil && ctx.Err() == nil {
 		return sent, err
 	}
-	return sent, nil
+	return sent, conn.async.err()
 }
 
 func produceSTOMP(ctx context.Context, conn *connFlags, e *endpoint, o *produceOptions, generated []byte) (int, error) {
@@ -358,6 +527,10 @@ func produceSTOMP(ctx context.Context, conn *connFlags, e *endpoint, o *produceO
 		}
 	}
 	if err := c.Disconnect(ctx); err != nil && ctx.Err() == nil {
+		var se *stompclient.ServerError
+		if errors.As(err, &se) { // a send that did not wait was refused
+			return sent, fmt.Errorf("after %d messages: %w", sent, se)
+		}
 		return sent, err
 	}
 	return sent, nil
