@@ -370,10 +370,20 @@ func TestGroupOverMutualTLS(t *testing.T) {
 			t.Errorf("%s answered a status query with another CA's certificate", id)
 		}
 	}
-	// The master learnt its peers' client URLs over the same TLS.
-	for deadline := time.Now().Add(10 * time.Second); len(m.ClusterURLs()) != 3; time.Sleep(50 * time.Millisecond) {
+	// The master learnt its peers' client URLs over the same TLS (the
+	// leader asks every 3 s with a 1 s timeout; the wait is generous for a
+	// busy machine under the race detector, where leadership may move).
+	learnt := func() bool {
+		for _, n := range g.nodes {
+			if len(n.ClusterURLs()) == 3 {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(30 * time.Second); !learnt(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("cluster URLs: %v", m.ClusterURLs())
+			t.Fatalf("cluster URLs: master %v", m.ClusterURLs())
 		}
 	}
 }
