@@ -16,9 +16,14 @@ type BridgeInfo struct {
 	Properties string
 }
 
-// AnnounceBridge sends info to the broker (one way, no answer).
-func (c *Conn) AnnounceBridge(info BridgeInfo) error {
-	return c.oneway(&wire.BrokerInfo{BrokerID: &wire.BrokerID{Value: info.BrokerID}, BrokerName: info.BrokerName,
+// AnnounceBridge sends info to the broker (one way, no answer). A broker
+// acts on a duplex request only for a user allowed to open bridges, which
+// it knows from the login: Options.Bridge sends info before it, as
+// ActiveMQ's bridges do, and on every socket of a failover connection.
+func (c *Conn) AnnounceBridge(info BridgeInfo) error { return c.oneway(info.command()) }
+
+func (info *BridgeInfo) command() *wire.BrokerInfo {
+	return &wire.BrokerInfo{BrokerID: &wire.BrokerID{Value: info.BrokerID}, BrokerName: info.BrokerName,
 		BrokerURL: info.URL, NetworkConnection: true, DuplexConnection: info.Duplex,
-		NetworkProperties: info.Properties})
+		NetworkProperties: info.Properties}
 }

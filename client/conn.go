@@ -133,6 +133,11 @@ func (c *Conn) handshake(ctx context.Context) error {
 	// a broker sends its cluster updates to failover connections only.
 	info := &wire.ConnectionInfo{ConnectionID: c.connID, ClientID: c.clientID, UserName: c.opts.Username,
 		Password: c.opts.Password, Manageable: true, ClientMaster: true, FaultTolerant: c.fo != nil}
+	if b := c.opts.Bridge; b != nil {
+		if err := c.oneway(b.command()); err != nil {
+			return fmt.Errorf("client: connect: announce the bridge: %w", err)
+		}
+	}
 	if _, err := c.request(ctx, info); err != nil {
 		return fmt.Errorf("client: connect: %w", err)
 	}

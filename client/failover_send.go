@@ -219,7 +219,11 @@ func (c *Conn) restore(t *transport) (inDoubt []*pendingReq, err error) {
 			skip[b.CommandID()] = true
 		}
 	}
-	batch := append([]wire.Command{&wire.ConnectionControl{FaultTolerant: true}}, cmds...)
+	batch := []wire.Command{&wire.ConnectionControl{FaultTolerant: true}}
+	if b := c.opts.Bridge; b != nil {
+		batch = append(batch, b.command()) // before the ConnectionInfo, as in handshake
+	}
+	batch = append(batch, cmds...)
 	for _, p := range c.sortedPending() {
 		p.sentOn = t
 		switch {

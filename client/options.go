@@ -28,6 +28,11 @@ type Options struct {
 	// socket.verifyHostName=false (the chain is still verified). Dial does
 	// not modify it.
 	TLS *tls.Config
+	// Bridge, when set, makes this a network bridge's connection: its
+	// BrokerInfo is sent on every socket before the ConnectionInfo, as
+	// ActiveMQ's bridges do, so that the broker knows a duplex bridge's
+	// request when it authenticates the login (see AnnounceBridge).
+	Bridge *BridgeInfo
 	// Logger receives connection-level events; nil discards them.
 	Logger *slog.Logger
 	// ConnectTimeout bounds the TCP connect and the wire format negotiation
