@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 
@@ -12,22 +13,27 @@ import (
 // newNetwork builds the network connectors of cfg. The network exists
 // without connectors too: it bridges back to other brokers' duplex
 // connectors. advertise returns this broker's client URLs (the group's,
-// for a replicated store), which a duplex connector sends.
+// for a replicated store), which a duplex connector sends. Bridges dial
+// ssl:// members (and duplex requests' ssl:// addresses) with bridgeTLS.
 func newNetwork(cfg *config.Config, advertise func() []string, log *slog.Logger) (*network.Network, error) {
+	btls, err := bridgeTLS(cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
 	var conns []network.Connector
 	for i, n := range cfg.NetworkConnectors {
 		path := fmt.Sprintf("network_connectors[%d]", i)
 		if n.Duplex && cfg.Transports.OpenWire == "" {
 			return nil, fmt.Errorf("%s.duplex: the remote broker bridges back over OpenWire: transports.openwire must be set", path)
 		}
-		members, err := n.Members()
+		members, err := n.MemberURLs()
 		if err != nil {
 			return nil, fmt.Errorf("%s.uri: %w", path, err)
 		}
 		c := network.Connector{Name: n.Name, Members: members, TTL: n.NetworkTTL, Conduit: n.ConduitSubscriptions,
 			DynamicOnly:      n.DynamicOnly,
 			DecreasePriority: n.DecreaseNetworkConsumerPriority, Prefetch: n.PrefetchSize,
-			Username: n.Username, Password: n.Password, Duplex: n.Duplex, Advertise: advertise}
+			Username: n.Username, Password: n.Password, TLS: btls, Duplex: n.Duplex, Advertise: advertise}
 		for _, f := range []struct {
 			key  string
 			in   []string
@@ -47,5 +53,32 @@ func newNetwork(cfg *config.Config, advertise func() []string, log *slog.Logger)
 		}
 		conns = append(conns, c)
 	}
-	return network.New(conns, log)
+	return network.New(network.Config{Connectors: conns, DuplexTLS: btls}, log)
+}
+
+// bridgeTLS is what bridges trust and present when they dial ssl://
+// brokers: the CAs of tls.ca_file (none: the system's roots), and the
+// broker's own certificate (tls.cert_file, tls.key_file) when it has one,
+// for remote brokers that take a certificate instead of a password (it
+// must then allow client authentication). Nil when neither is set.
+func bridgeTLS(t config.TLS) (*tls.Config, error) {
+	if t.CAFile == "" && !t.Enabled() {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pool, err := loadCAs(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %w", err)
+		}
+		c.RootCAs = pool
+	}
+	if t.Enabled() {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file, tls.key_file: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/piermq/pier/client/clienttest"
 	"github.com/piermq/pier/internal/config"
 )
 
@@ -39,6 +40,7 @@ func TestConnectorMembers(t *testing.T) {
 		{"tcp://h:1", "[[h:1]]"},
 		{"static:(tcp://a:1,tcp://b:2?x=y)", "[[a:1] [b:2]]"},
 		{"static:(tcp://a:1,failover:(tcp://b:2,tcp://c:3)?randomize=false)", "[[a:1] [b:2 c:3]]"},
+		{"static:(ssl://a:1,failover:(ssl://b:2,tcp://c:3))", "[[a:1] [b:2 c:3]]"},
 	} {
 		n := config.NetworkConnector{URI: tc.uri}
 		got, err := n.Members()
@@ -54,4 +56,38 @@ func fmtMembers(m [][]string) string {
 		parts = append(parts, "["+strings.Join(x, " ")+"]")
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// ssl:// members keep their scheme; bridges trust tls.ca_file and present
+// the broker's certificate.
+func TestNewNetworkTLS(t *testing.T) {
+	ca := clienttest.NewCA(t, "test CA")
+	caFile, certFile, keyFile := ca.Files(t, "broker", "127.0.0.1")
+	cfg := config.Default()
+	n := config.NewNetworkConnector()
+	n.Name, n.URI = "secure", "static:(ssl://127.0.0.1:1,failover:(ssl://127.0.0.1:2,tcp://127.0.0.1:3))"
+	cfg.NetworkConnectors = []config.NetworkConnector{n}
+	if _, err := newNetwork(cfg, nil, nil); err != nil {
+		t.Fatalf("ssl:// members with the system's roots: %v", err)
+	}
+
+	cfg.TLS = config.TLS{CAFile: caFile, CertFile: certFile, KeyFile: keyFile}
+	if _, err := newNetwork(cfg, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := bridgeTLS(cfg.TLS)
+	if err != nil || c.RootCAs == nil || len(c.Certificates) != 1 {
+		t.Fatalf("bridgeTLS: %+v %v", c, err)
+	}
+	if c, err := bridgeTLS(config.TLS{}); c != nil || err != nil {
+		t.Errorf("bridgeTLS without tls: %+v %v", c, err)
+	}
+	cfg.TLS.CAFile = caFile + ".missing"
+	if _, err := newNetwork(cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "tls.ca_file") {
+		t.Errorf("missing tls.ca_file: %v", err)
+	}
+	cfg.TLS = config.TLS{CertFile: certFile, KeyFile: caFile}
+	if _, err := newNetwork(cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "tls.cert_file") {
+		t.Errorf("bad tls.key_file: %v", err)
+	}
 }

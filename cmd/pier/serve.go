@@ -224,7 +224,7 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 				ocfg.ClusterURLs = func() []string { return clusterURLs() }
 			}
 			ocfg.Duplex = func(ctx context.Context, req openwire.DuplexRequest) error {
-				return nw.Duplex(ctx, req.BrokerName, req.URL, req.Properties)
+				return nw.Duplex(ctx, network.DuplexRequest{RemoteID: req.BrokerID, RemoteName: req.BrokerName, URL: req.URL, Properties: req.Properties, Username: req.Username, Password: req.Password})
 			}
 			newProto = func(b *broker.Broker) server.Protocol {
 				s := openwire.NewServer(ocfg, b, log)

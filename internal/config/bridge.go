@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 )
 
@@ -50,7 +51,8 @@ func (k *checker) destinations(path string, list []string) {
 }
 
 // checkBridgeURI accepts static:(m1,m2,...)[?options] or a single member,
-// where a member is tcp://host:port[?options] or failover:(tcp://...,...)[?options].
+// where a member is tcp://host:port[?options], ssl://host:port[?options]
+// (OpenWire over TLS) or failover:(tcp://...,ssl://...,...)[?options].
 func checkBridgeURI(uri string) error {
 	if rest, ok := strings.CutPrefix(uri, "static:"); ok {
 		return checkGroup(rest, true)
@@ -62,11 +64,8 @@ func checkMember(m string) error {
 	if rest, ok := strings.CutPrefix(m, "failover:"); ok {
 		return checkGroup(rest, false)
 	}
-	u, _, _ := strings.Cut(m, "?")
-	if _, err := remoteAddr(u); err != nil {
-		return err
-	}
-	return nil
+	_, err := memberURL(m)
+	return err
 }
 
 // checkGroup checks "(a,b,...)[?options]"; nested failover groups are
@@ -137,10 +136,26 @@ func splitTop(s string) []string {
 }
 
 // Members returns the remote brokers a connector bridges to: one entry per
-// member of its static:(...) list (or the single URI), each the tcp
-// addresses (host:port) to try in turn — several for a failover:(...)
-// member. URI options are dropped. The URI must have passed Validate.
+// member of its static:(...) list (or the single URI), each the addresses
+// (host:port) to try in turn — several for a failover:(...) member. URI
+// options and schemes are dropped: dial MemberURLs, which keeps whether a
+// member speaks TLS. The URI must have passed Validate.
 func (n NetworkConnector) Members() ([][]string, error) {
+	urls, err := n.MemberURLs()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range urls {
+		for i, u := range m {
+			_, m[i], _ = strings.Cut(u, "://")
+		}
+	}
+	return urls, nil
+}
+
+// MemberURLs is Members with each address as a URL, tcp://host:port or
+// ssl://host:port (OpenWire over TLS), scheme in lower case.
+func (n NetworkConnector) MemberURLs() ([][]string, error) {
 	var list []string
 	if rest, ok := strings.CutPrefix(n.URI, "static:"); ok {
 		body, err := groupBody(rest)
@@ -154,27 +169,27 @@ func (n NetworkConnector) Members() ([][]string, error) {
 	var out [][]string
 	for _, m := range list {
 		m = strings.TrimSpace(m)
-		var addrs []string
+		var urls []string
 		if rest, ok := strings.CutPrefix(m, "failover:"); ok {
 			body, err := groupBody(rest)
 			if err != nil {
 				return nil, err
 			}
 			for _, a := range splitTop(body) {
-				addr, err := memberAddr(a)
+				u, err := memberURL(a)
 				if err != nil {
 					return nil, err
 				}
-				addrs = append(addrs, addr)
+				urls = append(urls, u)
 			}
 		} else {
-			addr, err := memberAddr(m)
+			u, err := memberURL(m)
 			if err != nil {
 				return nil, err
 			}
-			addrs = []string{addr}
+			urls = []string{u}
 		}
-		out = append(out, addrs)
+		out = append(out, urls)
 	}
 	return out, nil
 }
@@ -189,7 +204,20 @@ func groupBody(s string) (string, error) {
 	return body[:end], nil
 }
 
-func memberAddr(m string) (string, error) {
+// memberURL checks one broker URI of a connector, tcp://host:port or
+// ssl://host:port with options, and returns it as scheme://host:port.
+func memberURL(m string) (string, error) {
 	u, _, _ := strings.Cut(strings.TrimSpace(m), "?")
-	return remoteAddr(u)
+	scheme, hp, err := listenAddr(u)
+	if err != nil {
+		return "", err
+	}
+	host, port, _ := net.SplitHostPort(hp)
+	switch {
+	case scheme != "tcp" && scheme != "ssl":
+		return "", errors.New("want tcp://host:port") // or ssl://host:port (errors_test.go pins the text)
+	case host == "" || port == "0":
+		return "", errors.New("a host and a non-zero port are required")
+	}
+	return scheme + "://" + hp, nil
 }

@@ -2,9 +2,11 @@ package network
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -21,8 +23,10 @@ import (
 type Connector struct {
 	// Name names the connector (and its outboxes).
 	Name string
-	// Members are the remote brokers, one bridge each: the host:port
-	// addresses to try in turn (several for a failover:(...) member).
+	// Members are the remote brokers, one bridge each: the addresses to
+	// try in turn (several for a failover:(...) member), each host:port or
+	// tcp://host:port (OpenWire over TCP) or ssl://host:port (over TLS,
+	// with TLS).
 	Members [][]string
 	// TTL is how many brokers a message or a consumer's demand may cross
 	// (network_ttl).
@@ -49,8 +53,15 @@ type Connector struct {
 	Excluded, DynamicallyIncluded, StaticallyIncluded []message.Destination
 	// Prefetch is the window of each bridge subscription.
 	Prefetch int
-	// Username and Password authenticate to the remote brokers.
+	// Username and Password authenticate to the remote brokers (sent in
+	// the bridge's ConnectionInfo).
 	Username, Password string
+	// TLS configures the connections to ssl:// members: the CAs trusted
+	// (RootCAs; nil: the system's) and this broker's client certificate,
+	// for remote brokers that authenticate bridges by certificate. Each
+	// member's certificate must name its host. Nil: the system's roots,
+	// no certificate.
+	TLS *tls.Config
 	// MinBackoff and MaxBackoff bound the wait between connection
 	// attempts (doubling from the first). Defaults 100ms and 1s: a member
 	// that is a slave refuses connections until it becomes master, and the
@@ -101,8 +112,40 @@ func (c *Connector) validate() error {
 		if len(m) == 0 {
 			return fmt.Errorf("network: connector %s: a member without an address", c.Name)
 		}
+		for _, a := range m {
+			if _, err := normalizeAddr(a); err != nil {
+				return fmt.Errorf("network: connector %s: %w", c.Name, err)
+			}
+		}
 	}
 	return c.Sender.Validate()
+}
+
+// normalizeAddr checks a member address and returns it as bridges show
+// it: host:port for OpenWire over TCP, ssl://host:port over TLS.
+func normalizeAddr(a string) (string, error) {
+	scheme, hp, ok := strings.Cut(a, "://")
+	if !ok {
+		scheme, hp = "tcp", a
+	}
+	if host, _, err := net.SplitHostPort(hp); err != nil || host == "" {
+		return "", fmt.Errorf("address %q: want host:port, tcp://host:port or ssl://host:port", a)
+	}
+	switch strings.ToLower(scheme) {
+	case "tcp":
+		return hp, nil
+	case "ssl":
+		return "ssl://" + hp, nil
+	}
+	return "", fmt.Errorf("address %q: want tcp://host:port or ssl://host:port", a)
+}
+
+// dialURL is the client URL of a member address (see normalizeAddr).
+func dialURL(addr string) string {
+	if strings.Contains(addr, "://") {
+		return addr
+	}
+	return "tcp://" + addr
 }
 
 // Bridge states, as Status reports them.
@@ -132,11 +175,21 @@ type Status struct {
 	Outbox       string    `json:"outbox,omitempty"`
 }
 
+// Config is what a Network runs.
+type Config struct {
+	// Connectors are this broker's network connectors.
+	Connectors []Connector
+	// DuplexTLS configures the bridges back to other brokers' duplex
+	// connectors (see Duplex) for their ssl:// addresses, as Connector.TLS.
+	DuplexTLS *tls.Config
+}
+
 // Network runs the bridges of every connector over one broker: Run starts
 // them, and they stop when its context ends. Only a master runs it.
 type Network struct {
-	conns []Connector
-	log   *slog.Logger
+	conns     []Connector
+	duplexTLS *tls.Config
+	log       *slog.Logger
 
 	mu struct {
 		sync.Mutex
@@ -151,16 +204,17 @@ type Network struct {
 }
 
 // New checks the connectors and returns a Network.
-func New(conns []Connector, log *slog.Logger) (*Network, error) {
+func New(cfg Config, log *slog.Logger) (*Network, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &Network{log: log.With("component", "network")}
-	for _, c := range conns {
+	n := &Network{log: log.With("component", "network"), duplexTLS: cfg.DuplexTLS}
+	for _, c := range cfg.Connectors {
 		c.ensureDefaults()
 		if err := c.validate(); err != nil {
 			return nil, err
 		}
+		c.Members = normalizeMembers(c.Members)
 		n.conns = append(n.conns, c)
 	}
 	n.mu.claims = map[string]*bridge{}
@@ -200,47 +254,85 @@ func (n *Network) newBridge(c *Connector, addrs []string, b *broker.Broker) *bri
 }
 
 // start runs br until ctx ends. Called with n.mu held, while Run runs.
+// The goroutine holds on to Run's WaitGroup: Run clears n.mu.wg when it
+// stops, maybe before the goroutine ends.
 func (n *Network) start(ctx context.Context, br *bridge) {
-	n.mu.wg.Add(1)
+	wg := n.mu.wg
+	wg.Add(1)
 	go func() {
-		defer n.mu.wg.Done()
+		defer wg.Done()
 		br.run(ctx)
 	}()
 }
 
+// normalizeMembers returns the validated addresses ms as normalizeAddr
+// writes them, in new slices.
+func normalizeMembers(ms [][]string) [][]string {
+	out := make([][]string, len(ms))
+	for i, m := range ms {
+		out[i] = make([]string, len(m))
+		for j, a := range m {
+			out[i][j], _ = normalizeAddr(a)
+		}
+	}
+	return out
+}
+
+// DuplexRequest is a remote broker's request to be bridged back to: its
+// duplex connector connected to this broker.
+type DuplexRequest struct {
+	// RemoteID and RemoteName are the remote broker's id and name (the
+	// name in logs). A request from this broker itself (a connector that
+	// lists it) is refused.
+	RemoteID, RemoteName string
+	// URL is where to reach it: failover:(tcp://a,ssl://b,...), the remote
+	// group's members, tried in turn.
+	URL string
+	// Properties are its connector's settings (BrokerInfo.networkProperties).
+	Properties string
+	// Username and Password are what its bridge logged in here with: the
+	// bridge back presents them to the remote broker.
+	Username, Password string
+}
+
 // Duplex runs a bridge back to a remote broker whose duplex connector
 // connected to this one, until ctx ends (its connection closes) or Run
-// stops: to the addresses of its URL (failover:(tcp://a,tcp://b,...), the
-// remote group's members, tried in turn), with the settings its connector
-// sent. It returns at once.
-func (n *Network) Duplex(ctx context.Context, remoteName, url, props string) error {
-	members, err := failoverAddrs(url)
+// stops: to the addresses of req.URL, with the settings and the
+// credentials req carries, over TLS (Config.DuplexTLS) for ssl://
+// addresses. It returns at once.
+func (n *Network) Duplex(ctx context.Context, req DuplexRequest) error {
+	members, err := failoverAddrs(req.URL)
 	if err != nil {
 		return err
 	}
-	c, err := parseDuplexProperties(props)
+	c, err := parseDuplexProperties(req.Properties)
 	if err != nil {
 		return err
 	}
 	c.Name = "duplex-" + c.Name
 	c.Members = [][]string{members}
+	c.Username, c.Password, c.TLS = req.Username, req.Password, n.duplexTLS
 	c.ensureDefaults()
 	if err := c.validate(); err != nil {
 		return err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.mu.b == nil {
+	switch {
+	case n.mu.b == nil:
 		return errors.New("network: not serving")
+	case req.RemoteID != "" && req.RemoteID == n.mu.b.ID():
+		return fmt.Errorf("network: a duplex request from this broker itself (%s)", req.RemoteID)
 	}
 	bctx, cancel := context.WithCancel(n.mu.ctx)
 	stop := context.AfterFunc(ctx, cancel)
-	br := n.newBridge(&c, members, n.mu.b)
-	br.log = br.log.With("duplex_for", remoteName)
+	br := n.newBridge(&c, c.Members[0], n.mu.b)
+	br.log = br.log.With("duplex_for", req.RemoteName)
 	n.mu.bridges = append(n.mu.bridges, br)
-	n.mu.wg.Add(1)
+	wg := n.mu.wg // see start
+	wg.Add(1)
 	go func() {
-		defer n.mu.wg.Done()
+		defer wg.Done()
 		defer stop()
 		defer cancel()
 		br.run(bctx)
@@ -370,8 +462,16 @@ func (br *bridge) dial(ctx context.Context) (*client.Conn, string, error) {
 	var errs []error
 	for _, a := range br.addrs {
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		c, err := client.Dial(dctx, "tcp://"+a, client.Options{Username: br.cfg.Username, Password: br.cfg.Password,
-			NoTopicAdvisories: true, AlwaysSyncSend: true, Logger: br.log, MaxInactivity: 10 * time.Second})
+		opts := client.Options{Username: br.cfg.Username, Password: br.cfg.Password, TLS: br.cfg.TLS,
+			NoTopicAdvisories: true, AlwaysSyncSend: true, Logger: br.log, MaxInactivity: 10 * time.Second}
+		if br.cfg.Duplex {
+			// Before the login, as ActiveMQ's bridges: the remote broker
+			// bridges back once it knows the user may open bridges.
+			opts.Bridge = &client.BridgeInfo{BrokerID: br.b.ID(), BrokerName: br.b.Config().Name,
+				URL: "failover:(" + strings.Join(br.cfg.Advertise(), ",") + ")", Duplex: true,
+				Properties: duplexProperties(br.cfg)}
+		}
+		c, err := client.Dial(dctx, dialURL(a), opts)
 		cancel()
 		if err == nil {
 			return c, a, nil
@@ -415,14 +515,6 @@ func (br *bridge) session(ctx context.Context) (connected bool, err error) {
 		return false, fmt.Errorf("network: %s (%s) is already bridged by another member of %s", addr, remote, br.cfg.Name)
 	}
 	defer br.net.release(obName, br)
-	if br.cfg.Duplex {
-		err := conn.AnnounceBridge(client.BridgeInfo{BrokerID: br.b.ID(), BrokerName: br.b.Config().Name,
-			URL: "failover:(" + strings.Join(br.cfg.Advertise(), ",") + ")", Duplex: true,
-			Properties: duplexProperties(br.cfg)})
-		if err != nil {
-			return true, fmt.Errorf("network: ask %s to bridge back: %w", addr, err)
-		}
-	}
 	ob, err := br.b.Outbox(obName)
 	if err != nil {
 		return true, err

@@ -19,6 +19,8 @@ type node struct {
 	b    *broker.Broker
 	addr string
 	net  *Network
+	// login is what test clients log in with (a broker with users).
+	login client.Options
 }
 
 // nodes starts brokers with OpenWire listeners.
@@ -48,7 +50,7 @@ func linkStoppable(t *testing.T, from *node, ttl int, to ...*node) (stop func())
 	for _, n := range to {
 		c.Members = append(c.Members, []string{n.addr})
 	}
-	nw, err := New([]Connector{c}, nil)
+	nw, err := New(Config{Connectors: []Connector{c}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func demandOf(n *node) int {
 
 func dial(t *testing.T, n *node) *client.Conn {
 	t.Helper()
-	c, err := client.Dial(context.Background(), n.addr, client.Options{})
+	c, err := client.Dial(context.Background(), n.addr, n.login)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package network
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -84,8 +83,10 @@ func parseDuplexProperties(s string) (Connector, error) {
 	return c, nil
 }
 
-// failoverAddrs returns the host:port addresses of failover:(tcp://a,...)
-// as a duplex connector advertises its broker.
+// failoverAddrs returns the addresses of failover:(tcp://a,ssl://b,...)
+// as a duplex connector advertises its broker: host:port for tcp://,
+// ssl://host:port for ssl:// (see normalizeAddr); member options are
+// dropped.
 func failoverAddrs(s string) ([]string, error) {
 	body, ok := strings.CutPrefix(s, "failover:(")
 	body, ok2 := strings.CutSuffix(body, ")")
@@ -94,12 +95,12 @@ func failoverAddrs(s string) ([]string, error) {
 	}
 	var out []string
 	for _, u := range strings.Split(body, ",") {
-		hp, ok := strings.CutPrefix(strings.TrimSpace(u), "tcp://")
-		hp, _, _ = strings.Cut(hp, "?")
-		if _, _, err := net.SplitHostPort(hp); !ok || err != nil {
-			return nil, fmt.Errorf("network: duplex URL %q: member %q: want tcp://host:port", s, u)
+		u, _, _ = strings.Cut(strings.TrimSpace(u), "?")
+		a, err := normalizeAddr(u)
+		if err != nil || !strings.Contains(u, "://") {
+			return nil, fmt.Errorf("network: duplex URL %q: member %q: want tcp://host:port or ssl://host:port", s, u)
 		}
-		out = append(out, hp)
+		out = append(out, a)
 	}
 	return out, nil
 }

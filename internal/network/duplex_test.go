@@ -3,8 +3,11 @@ package network
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/piermq/pier/client"
 	"github.com/piermq/pier/internal/message"
@@ -16,7 +19,7 @@ import (
 // that bridges back to duplex connectors, served on OpenWire.
 func hostDuplex(t *testing.T, n *node) {
 	t.Helper()
-	nw, err := New(nil, nil)
+	nw, err := New(Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +32,8 @@ func hostDuplex(t *testing.T, n *node) {
 		t.Fatal(err)
 	}
 	srv := openwire.NewServer(openwire.Config{Duplex: func(ctx context.Context, req openwire.DuplexRequest) error {
-		return nw.Duplex(ctx, req.BrokerName, req.URL, req.Properties)
+		return nw.Duplex(ctx, DuplexRequest{RemoteID: req.BrokerID, RemoteName: req.BrokerName, URL: req.URL, Properties: req.Properties,
+			Username: req.Username, Password: req.Password})
 	}}, n.b, nil)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -52,7 +56,7 @@ func TestBridgeDuplex(t *testing.T) {
 	c := Connector{Name: "net", TTL: 1, Conduit: true, Members: [][]string{{b.addr}}, Duplex: true,
 		Excluded:  []message.Destination{{Kind: message.Queue, Name: "private.>"}},
 		Advertise: func() []string { return []string{"tcp://" + a.addr} }}
-	nw, err := New([]Connector{c}, nil)
+	nw, err := New(Config{Connectors: []Connector{c}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,12 +110,59 @@ func TestDuplexProperties(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	for _, bad := range []string{"tcp://a:1", "failover:()", "failover:(http://a:1)", "failover:(tcp://a)"} {
+	for _, bad := range []string{"tcp://a:1", "failover:()", "failover:(http://a:1)", "failover:(tcp://a)", "failover:(a:1)",
+		"failover:(ssl://:1)"} {
 		if _, err := failoverAddrs(bad); err == nil {
 			t.Errorf("URL %q accepted", bad)
 		}
 	}
 	if got, err := failoverAddrs("failover:(tcp://a:1,tcp://b:2?x=y)"); err != nil || len(got) != 2 || got[1] != "b:2" {
 		t.Errorf("failoverAddrs: %v %v", got, err)
+	}
+	if got, err := failoverAddrs("failover:(ssl://a:1?socket.verifyHostName=true,SSL://[::1]:2,tcp://c:3)"); err != nil ||
+		fmt.Sprint(got) != "[ssl://a:1 ssl://[::1]:2 c:3]" {
+		t.Errorf("failoverAddrs with ssl://: %v %v", got, err)
+	}
+}
+
+// A duplex connector that lists this broker itself does not make it
+// bridge back to itself.
+func TestDuplexToItself(t *testing.T) {
+	a := &node{b: startBroker(t, "a")}
+	var nw *Network
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.addr = ln.Addr().String()
+	nw, err = New(Config{Connectors: []Connector{{Name: "net", Members: [][]string{{a.addr}}, Duplex: true,
+		Advertise: func() []string { return []string{"tcp://" + a.addr} }}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.net = nw
+	refused := make(chan error, 10)
+	serveOn(t, a.b, ln, openwire.Config{Duplex: func(ctx context.Context, req openwire.DuplexRequest) error {
+		err := nw.Duplex(ctx, DuplexRequest{RemoteID: req.BrokerID, RemoteName: req.BrokerName, URL: req.URL,
+			Properties: req.Properties, Username: req.Username, Password: req.Password})
+		refused <- err
+		return err
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- nw.Run(ctx, a.b) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case err := <-refused:
+		if err == nil || !strings.Contains(err.Error(), "this broker itself") {
+			t.Fatalf("Duplex: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no duplex request")
+	}
+	for _, st := range nw.Status() {
+		if st.Connector != "net" {
+			t.Errorf("a bridge back to itself: %+v", st)
+		}
 	}
 }

@@ -39,7 +39,13 @@ func serve(t *testing.T, b *broker.Broker, addr string) (string, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := openwire.NewServer(openwire.Config{}, b, nil)
+	return serveOn(t, b, ln, openwire.Config{})
+}
+
+// serveOn is serve on ln (a TLS listener, say) with cfg.
+func serveOn(t *testing.T, b *broker.Broker, ln net.Listener, cfg openwire.Config) (string, func()) {
+	t.Helper()
+	srv := openwire.NewServer(cfg, b, nil)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	var once sync.Once
