@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -119,33 +118,6 @@ func (c *Connector) validate() error {
 		}
 	}
 	return c.Sender.Validate()
-}
-
-// normalizeAddr checks a member address and returns it as bridges show
-// it: host:port for OpenWire over TCP, ssl://host:port over TLS.
-func normalizeAddr(a string) (string, error) {
-	scheme, hp, ok := strings.Cut(a, "://")
-	if !ok {
-		scheme, hp = "tcp", a
-	}
-	if host, _, err := net.SplitHostPort(hp); err != nil || host == "" {
-		return "", fmt.Errorf("address %q: want host:port, tcp://host:port or ssl://host:port", a)
-	}
-	switch strings.ToLower(scheme) {
-	case "tcp":
-		return hp, nil
-	case "ssl":
-		return "ssl://" + hp, nil
-	}
-	return "", fmt.Errorf("address %q: want tcp://host:port or ssl://host:port", a)
-}
-
-// dialURL is the client URL of a member address (see normalizeAddr).
-func dialURL(addr string) string {
-	if strings.Contains(addr, "://") {
-		return addr
-	}
-	return "tcp://" + addr
 }
 
 // Bridge states, as Status reports them.
@@ -263,84 +235,6 @@ func (n *Network) start(ctx context.Context, br *bridge) {
 		defer wg.Done()
 		br.run(ctx)
 	}()
-}
-
-// normalizeMembers returns the validated addresses ms as normalizeAddr
-// writes them, in new slices.
-func normalizeMembers(ms [][]string) [][]string {
-	out := make([][]string, len(ms))
-	for i, m := range ms {
-		out[i] = make([]string, len(m))
-		for j, a := range m {
-			out[i][j], _ = normalizeAddr(a)
-		}
-	}
-	return out
-}
-
-// DuplexRequest is a remote broker's request to be bridged back to: its
-// duplex connector connected to this broker.
-type DuplexRequest struct {
-	// RemoteID and RemoteName are the remote broker's id and name (the
-	// name in logs). A request from this broker itself (a connector that
-	// lists it) is refused.
-	RemoteID, RemoteName string
-	// URL is where to reach it: failover:(tcp://a,ssl://b,...), the remote
-	// group's members, tried in turn.
-	URL string
-	// Properties are its connector's settings (BrokerInfo.networkProperties).
-	Properties string
-	// Username and Password are what its bridge logged in here with: the
-	// bridge back presents them to the remote broker.
-	Username, Password string
-}
-
-// Duplex runs a bridge back to a remote broker whose duplex connector
-// connected to this one, until ctx ends (its connection closes) or Run
-// stops: to the addresses of req.URL, with the settings and the
-// credentials req carries, over TLS (Config.DuplexTLS) for ssl://
-// addresses. It returns at once.
-func (n *Network) Duplex(ctx context.Context, req DuplexRequest) error {
-	members, err := failoverAddrs(req.URL)
-	if err != nil {
-		return err
-	}
-	c, err := parseDuplexProperties(req.Properties)
-	if err != nil {
-		return err
-	}
-	c.Name = "duplex-" + c.Name
-	c.Members = [][]string{members}
-	c.Username, c.Password, c.TLS = req.Username, req.Password, n.duplexTLS
-	c.ensureDefaults()
-	if err := c.validate(); err != nil {
-		return err
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	switch {
-	case n.mu.b == nil:
-		return errors.New("network: not serving")
-	case req.RemoteID != "" && req.RemoteID == n.mu.b.ID():
-		return fmt.Errorf("network: a duplex request from this broker itself (%s)", req.RemoteID)
-	}
-	bctx, cancel := context.WithCancel(n.mu.ctx)
-	stop := context.AfterFunc(ctx, cancel)
-	br := n.newBridge(&c, c.Members[0], n.mu.b)
-	br.log = br.log.With("duplex_for", req.RemoteName)
-	n.mu.bridges = append(n.mu.bridges, br)
-	wg := n.mu.wg // see start
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer stop()
-		defer cancel()
-		br.run(bctx)
-		n.mu.Lock()
-		n.mu.bridges = slices.DeleteFunc(n.mu.bridges, func(x *bridge) bool { return x == br })
-		n.mu.Unlock()
-	}()
-	return nil
 }
 
 // Status returns every bridge's status, in configuration order.

@@ -178,7 +178,7 @@ func TestNormalizeAddr(t *testing.T) {
 			t.Errorf("normalizeAddr(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"h", "http://h:1", "ssl://h", ":1", "stomp+ssl://h:1"} {
+	for _, bad := range []string{"h", "http://h:1", "ssl://h", ":1", "stomp+ssl://h:1", "h:0", "h:x", "ssl://h:65536"} {
 		if got, err := normalizeAddr(bad); err == nil {
 			t.Errorf("normalizeAddr(%q) = %q", bad, got)
 		}
