@@ -85,7 +85,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // benchTransport returns the bench transport for e's protocol.
 func benchTransport(conn *connFlags, e *endpoint, log *slog.Logger, stderr io.Writer) bench.Transport {
 	if e.stomp() {
-		return &bench.STOMP{Addr: e.stompAddr, Login: conn.login, Passcode: conn.passcode, TLS: e.tls, Logger: log}
+		return &bench.STOMP{Addr: e.stompAddr, Login: e.stompCred.login, Passcode: e.stompCred.passcode, TLS: e.tls, Logger: log}
 	}
 	return &bench.OpenWire{Dial: func(ctx context.Context) (*client.Conn, error) {
 		return conn.dialOpenWire(ctx, e, stderr)

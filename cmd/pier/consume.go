@@ -56,7 +56,7 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if o.durable != "" && !e.dest.Topic {
 		return fmt.Errorf("--durable needs a topic, not %s", e.dest)
 	}
-	if o.durable != "" && conn.clientID == "" && (e.stomp() || e.url.JMS["clientID"] == "") {
+	if o.durable != "" && (e.stomp() && e.stompCred.clientID == "" || !e.stomp() && conn.clientID == "" && e.url.JMS["clientID"] == "") {
 		return errors.New("--durable needs --client-id (or jms.clientID in the URL)")
 	}
 	out := bufio.NewWriter(stdout)

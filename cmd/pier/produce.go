@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -35,9 +36,9 @@ func (c *connFlags) register(fs *flag.FlagSet, defaultDest string) {
 		"broker URL: tcp://host:port[?...], ssl://host:port[?...] (TLS) or failover:(tcp://a:port,ssl://b:port)[?...] (OpenWire), "+
 			"or stomp://host:port, stomp+ssl://host:port (STOMP)")
 	fs.StringVar(&c.destination, "destination", defaultDest, "queue://NAME or topic://NAME (or /queue/NAME, /topic/NAME)")
-	fs.StringVar(&c.login, "login", "", "user name (optional; OpenWire: overrides jms.userName)")
-	fs.StringVar(&c.passcode, "passcode", "", "password (optional; OpenWire: overrides jms.password)")
-	fs.StringVar(&c.clientID, "client-id", "", "JMS client id (needed for --durable; OpenWire: overrides jms.clientID)")
+	fs.StringVar(&c.login, "login", "", "user name (optional; overrides jms.userName in the URL)")
+	fs.StringVar(&c.passcode, "passcode", "", "password (optional; overrides jms.password in the URL)")
+	fs.StringVar(&c.clientID, "client-id", "", "JMS client id (needed for --durable; overrides jms.clientID in the URL)")
 	c.tls.register(fs, "ssl:// and stomp+ssl:// URLs")
 	c.async = &asyncErrors{}
 }
@@ -125,6 +126,7 @@ func (a *asyncErrors) err() error {
 // or an OpenWire URL.
 type endpoint struct {
 	stompAddr string      // for stomp:// (host:port) and stomp+ssl:// (the URL)
+	stompCred stompCred   // for STOMP: the URL's jms.* options, then the flags
 	url       *client.URL // otherwise
 	dest      bench.Destination
 	tls       *tls.Config // from the TLS flags; nil: the defaults
@@ -165,7 +167,11 @@ func (c *connFlags) resolveURL() (*endpoint, error) {
 		return nil, err
 	}
 	if lower := strings.ToLower(strings.TrimSpace(c.url)); strings.HasPrefix(lower, "stomp://") || strings.HasPrefix(lower, "stomp+ssl://") {
-		if e.stompAddr, err = stompclient.ParseAddr(strings.TrimSpace(c.url)); err != nil {
+		addr, query, _ := strings.Cut(strings.TrimSpace(c.url), "?")
+		if e.stompAddr, err = stompclient.ParseAddr(addr); err != nil {
+			return nil, err
+		}
+		if e.stompCred, err = c.stompCred(query); err != nil {
 			return nil, err
 		}
 		return &e, nil
@@ -174,6 +180,43 @@ func (c *connFlags) resolveURL() (*endpoint, error) {
 		return nil, err
 	}
 	return &e, nil
+}
+
+// stompCred is what a STOMP connection logs in with.
+type stompCred struct{ login, passcode, clientID string }
+
+// stompCred reads the query of a STOMP URL, where jms.userName,
+// jms.password and jms.clientID may stand, as in an OpenWire URL (other
+// options are an error), and applies the flags over them.
+func (c *connFlags) stompCred(query string) (stompCred, error) {
+	var cr stompCred
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return cr, fmt.Errorf("STOMP URL %s: %w", c.url, err)
+	}
+	for k, v := range q {
+		var into *string
+		switch k {
+		case "jms.userName":
+			into = &cr.login
+		case "jms.password":
+			into = &cr.passcode
+		case "jms.clientID":
+			into = &cr.clientID
+		default:
+			return cr, fmt.Errorf("STOMP URL %s: unknown option %q (a STOMP URL takes jms.userName, jms.password and jms.clientID)", c.url, k)
+		}
+		if len(v) != 1 {
+			return cr, fmt.Errorf("STOMP URL %s: option %q given twice", c.url, k)
+		}
+		*into = v[0]
+	}
+	for _, f := range []struct{ flag, into *string }{{&c.login, &cr.login}, {&c.passcode, &cr.passcode}, {&c.clientID, &cr.clientID}} {
+		if *f.flag != "" {
+			*f.into = *f.flag
+		}
+	}
+	return cr, nil
 }
 
 // clientDest returns the destination for package client.
@@ -202,8 +245,8 @@ func (e *endpoint) stompURL() string {
 
 // dialSTOMP connects to a STOMP endpoint.
 func (c *connFlags) dialSTOMP(ctx context.Context, e *endpoint) (*stompclient.Conn, error) {
-	conn, err := stompclient.Dial(ctx, e.stompAddr, stompclient.Options{Login: c.login, Passcode: c.passcode,
-		ClientID: c.clientID, TLS: e.tls})
+	conn, err := stompclient.Dial(ctx, e.stompAddr, stompclient.Options{Login: e.stompCred.login,
+		Passcode: e.stompCred.passcode, ClientID: e.stompCred.clientID, TLS: e.tls})
 	var se *stompclient.ServerError
 	switch {
 	case errors.As(err, &se): // an ERROR frame instead of CONNECTED

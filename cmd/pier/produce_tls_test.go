@@ -104,10 +104,15 @@ func TestTLSAndLogin(t *testing.T) {
 		{"openwire failover", "failover:(" + p.ssl + ")?jms.userName=app&jms.password=app-secret", nil},
 		{"openwire certificate", p.ssl, []string{"--cert-file=" + p.certFile, "--key-file=" + p.keyFile}},
 		{"stomp", p.stompSSL, []string{"--login=app", "--passcode=app-secret"}},
+		{"stomp jms.userName", p.stompSSL + "?jms.userName=app&jms.password=app-secret", nil},
+		{"stomp flags over jms.userName", p.stomp + "?jms.userName=app&jms.password=wrong", []string{"--passcode=app-secret"}},
 		{"stomp certificate", p.stompSSL, []string{"--cert-file=" + p.certFile, "--key-file=" + p.keyFile}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"--url", tc.url, ca, q}, tc.auth...)
+			args := append([]string{"--url", tc.url, q}, tc.auth...)
+			if strings.Contains(tc.url, "ssl://") {
+				args = append(args, ca)
+			}
 			pier(t, runProduce, append(args, "--count=2")...)
 			if !strings.HasPrefix(tc.url, "stomp") {
 				wantLines(t, "browse", pier(t, runBrowse, args...), "message 1", "message 2")
@@ -144,6 +149,8 @@ func TestTLSAndLoginErrors(t *testing.T) {
 	fails(t, append([]string{"produce", "--url", p.stompSSL, ca, secret}, app...), "server error")
 	fails(t, append([]string{"produce", "--url", p.stomp, secret, "--persistent=false", "--count=3"}, app...),
 		"messages: stompclient: server error", "not authorized")
+
+	fails(t, []string{"produce", "--url", p.stomp + "?login=app"}, `unknown option "login"`)
 
 	// TLS mistakes.
 	fails(t, append([]string{"produce", "--url", p.ssl}, app...), "ssl://", "certificate")

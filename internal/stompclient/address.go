@@ -47,6 +47,9 @@ func splitAddr(s string) (hostport string, secure bool, err error) {
 		default:
 			return "", false, fmt.Errorf("stompclient: address %q: scheme %q not supported (want stomp:// or stomp+ssl://)", s, u.Scheme)
 		}
+		if u.RawQuery != "" || u.ForceQuery || u.Path != "" && u.Path != "/" || u.Fragment != "" {
+			return "", false, fmt.Errorf("stompclient: address %q: options, paths and fragments are not supported", s)
+		}
 		hostport = u.Host
 	}
 	if hostport == "" {

@@ -19,7 +19,7 @@ func TestParseAddr(t *testing.T) {
 			t.Errorf("ParseAddr(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"http://x:1", "stomp://", "", "stomp+ssl://", "stomp+nio://x:1"} {
+	for _, bad := range []string{"http://x:1", "stomp://", "", "stomp+ssl://", "stomp+nio://x:1", "stomp://x:1?a=b", "stomp://x:1/path"} {
 		if got, err := ParseAddr(bad); err == nil {
 			t.Errorf("ParseAddr(%q) = %q, want error", bad, got)
 		}
