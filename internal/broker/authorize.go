@@ -61,6 +61,30 @@ func (c *Conn) authorize(a auth.Action, d message.Destination) error {
 	return nil
 }
 
+// MaySend reports whether the connection may send to d (every member of a
+// composite): for producers that name their destination up front, so that
+// a JMS createProducer is refused as in ActiveMQ rather than its first
+// send. It checks write only: creating the destination is checked at the
+// first send.
+func (c *Conn) MaySend(d message.Destination) error {
+	dests, err := composite(d)
+	if err != nil {
+		return err
+	}
+	if !c.b.guard.Enforced() || c.subject.IsSystem() {
+		return nil
+	}
+	for _, p := range dests {
+		if p.Kind.IsTemp() && c.ownsTemp(p) {
+			continue
+		}
+		if err := c.allow(auth.Write, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // allow asks the guard, unless it said yes before.
 func (c *Conn) allow(a auth.Action, d message.Destination) error {
 	k := allowKey{a, d}

@@ -101,6 +101,10 @@ func TestAuthorizeSendAndConsume(t *testing.T) {
 	if err := app.Send(ctx, forged, ""); err != nil || forged.UserID != "app" {
 		t.Errorf("forged user id: %v, UserID %q", err, forged.UserID)
 	}
+	denied(t, "producer for elsewhere", app.MaySend(q("orders.x,payments")), "queue://payments")
+	if err := app.MaySend(q("orders.not.yet")); err != nil {
+		t.Errorf("a producer for a queue app may write to (not created yet): %v", err)
+	}
 	send(t, admin, q("payments"), "p1", true)
 	if _, ok := b.QueueStats("payments"); !ok {
 		t.Error("admin's send did not create payments")

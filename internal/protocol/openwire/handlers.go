@@ -119,6 +119,17 @@ func (c *conn) handleConnected(cmd wire.Command) (done bool, err error) {
 	case *wire.ConsumerInfo:
 		return false, c.onConsumerInfo(x)
 	case *wire.ProducerInfo:
+		if x.Destination != nil {
+			// A JMS createProducer for a destination the user may not
+			// write to fails there, as in ActiveMQ.
+			d, err := destToCore(x.Destination)
+			if err != nil {
+				return false, err
+			}
+			if err := c.bc.MaySend(d); err != nil {
+				return false, err
+			}
+		}
 		if x.ProducerID != nil {
 			c.producers[x.ProducerID.String()] = x
 		}
