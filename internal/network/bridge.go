@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -325,16 +326,22 @@ func (br *bridge) status() Status {
 // with back-off, until ctx ends.
 func (br *bridge) run(ctx context.Context) {
 	wait := br.cfg.MinBackoff
+	said := "" // the refusal last logged as a warning
 	for {
 		connected, err := br.session(ctx)
 		if ctx.Err() != nil {
 			br.setState(StateStopped, nil)
 			return
 		}
-		if connected {
-			wait = br.cfg.MinBackoff
+		switch {
+		case connected:
+			wait, said = br.cfg.MinBackoff, ""
 			br.log.Warn("bridge down; connecting again", "err", err)
-		} else {
+		case refused(err) && err.Error() != said:
+			// It will not go away by itself: tell the operator, once.
+			said = err.Error()
+			br.log.Warn("bridge refused by the remote broker; trying again", "err", err)
+		default:
 			br.log.Debug("bridge cannot connect", "err", err)
 		}
 		br.setState(StateBackoff, err)
@@ -349,6 +356,15 @@ func (br *bridge) run(ctx context.Context) {
 		wait = min(2*wait, br.cfg.MaxBackoff)
 		br.setState(StateConnecting, nil)
 	}
+}
+
+// refused reports whether a bridge could not connect because of its
+// credentials or certificates (or the remote broker's): a configuration to
+// fix, unlike a broker that is down or a standby member.
+func refused(err error) bool {
+	var verr *tls.CertificateVerificationError
+	var oe *net.OpError // crypto/tls reports the peer's alerts so (a certificate required or refused)
+	return errors.Is(err, client.ErrSecurity) || errors.As(err, &verr) || errors.As(err, &oe) && oe.Op == "remote error"
 }
 
 // dial connects to the first member address that answers.

@@ -3,6 +3,8 @@ package network
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -193,5 +195,22 @@ func TestNormalizeAddr(t *testing.T) {
 	}
 	if got := nw.conns[0].Members[0]; got[0] != "h:1" || got[1] != "ssl://h:2" || members[0][0] != "tcp://h:1" {
 		t.Errorf("members %v (given %v)", got, members)
+	}
+}
+
+func TestRefused(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&client.BrokerError{Class: "java.lang.SecurityException", Message: "no"}, true},
+		{&tls.CertificateVerificationError{Err: errors.New("x509: unknown authority")}, true},
+		{&net.OpError{Op: "remote error", Err: errors.New("tls: certificate required")}, true},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, false},
+		{errors.New("network: 127.0.0.1:1 (ID:b) is already bridged by another member of net"), false},
+	} {
+		if got := refused(fmt.Errorf("wrapped: %w", tc.err)); got != tc.want {
+			t.Errorf("refused(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }
