@@ -41,17 +41,31 @@ func (s *socketSink) onCommand(cmd wire.Command) {
 	case *wire.ConnectionError:
 		s.reported = brokerError(x.Exception)
 	case *wire.ExceptionResponse:
-		// After a failover the ConnectionInfo is replayed with its
-		// original id and nobody waits for its answer. A broker that
-		// refuses the credentials now will refuse them again: as Java's
-		// ActiveMQConnection, give up instead of reconnecting.
-		be := brokerError(x.Exception)
-		if id := s.c.loginID.Load(); s.c.fo != nil && id != 0 && x.CorrelationID == id && errors.Is(be, ErrSecurity) {
+		// A broker that refuses the credentials will refuse them again:
+		// as Java's ActiveMQConnection, give up instead of reconnecting
+		// (and do not report the socket the broker then closes as an
+		// outage). The ConnectionInfo is Dial's request, or replayed
+		// after a failover with its original id, answered to nobody.
+		if be := brokerError(x.Exception); s.c.fo != nil && errors.Is(be, ErrSecurity) && s.c.isLogin(x.CorrelationID) {
 			s.c.fo.lost(s.t, fmt.Errorf("%w: %w", errLoginRefused, be))
-			return
 		}
 	}
 	s.c.onCommand(cmd)
+}
+
+// isLogin reports whether id is the command id of the connection's
+// ConnectionInfo: awaited by Dial, or accepted before.
+func (c *Conn) isLogin(id int32) bool {
+	if id != 0 && id == c.loginID.Load() {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.mu.pending[id]; p != nil {
+		_, ok := p.cmd.(*wire.ConnectionInfo)
+		return ok
+	}
+	return false
 }
 
 func (s *socketSink) onTransportError(err error) {

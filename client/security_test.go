@@ -127,7 +127,12 @@ func TestDialLoginRefused(t *testing.T) {
 		// The broker closes the socket right after its answer: the answer
 		// must win every time.
 		for range 20 {
-			_, err := Dial(testCtx(t), u, Options{Username: "bob", Password: "wrong"})
+			opts := Options{Username: "bob", Password: "wrong"}
+			h := newHooks(&opts)
+			_, err := Dial(testCtx(t), u, opts)
+			if n := h.interrupted.Load(); n != 0 {
+				t.Fatalf("%s: OnInterrupted called %d times: the refusal is not an outage", u, n)
+			}
 			var be *BrokerError
 			if !errors.Is(err, ErrSecurity) || !errors.As(err, &be) || be.Message != "User name [bob] or password is invalid." ||
 				!strings.Contains(err.Error(), "java.lang.SecurityException: User name [bob] or password is invalid.") {

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/piermq/pier/client"
 	"github.com/piermq/pier/client/clienttest"
 	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/broker"
@@ -142,13 +144,18 @@ func TestTLSAndLoginErrors(t *testing.T) {
 
 	// Refused sends and consumers, in the broker's words.
 	secret := "--destination=queue://secret"
-	fails(t, append([]string{"produce", "--url", p.ssl, ca, secret}, app...), "after 0 messages", "java.lang.SecurityException")
+	// (Pier refuses the producer already; a broker that refuses only the
+	// sends gets "after 0 messages: ..." or, for sends that do not wait,
+	// "the broker refused N commands sent without waiting", see
+	// client.Options.OnAsyncError.)
+	fails(t, append([]string{"produce", "--url", p.ssl, ca, secret}, app...),
+		"java.lang.SecurityException", "not authorized to write to: queue://secret")
 	fails(t, append([]string{"produce", "--url", p.ssl, ca, secret, "--persistent=false", "--count=3"}, app...),
-		"the broker refused", "java.lang.SecurityException")
+		"java.lang.SecurityException", "not authorized to write to: queue://secret")
 	fails(t, append([]string{"consume", "--url", p.ssl, ca, secret, "--count=1"}, app...), "java.lang.SecurityException")
 	fails(t, append([]string{"produce", "--url", p.stompSSL, ca, secret}, app...), "server error")
 	fails(t, append([]string{"produce", "--url", p.stomp, secret, "--persistent=false", "--count=3"}, app...),
-		"messages: stompclient: server error", "not authorized")
+		"messages: ", "stompclient: server error", "not authorized") // after the send that saw the ERROR, or at the end
 
 	fails(t, []string{"produce", "--url", p.stomp + "?login=app"}, `unknown option "login"`)
 
@@ -159,4 +166,23 @@ func TestTLSAndLoginErrors(t *testing.T) {
 	fails(t, append([]string{"produce", "--url", p.ssl, ca, "--cert-file=" + p.certFile}, app...), "--cert-file and --key-file go together")
 	fails(t, append([]string{"produce", "--url", p.ssl, "--ca-file=" + p.certFile + ".missing"}, app...), "--ca-file")
 	fails(t, append([]string{"produce", "--url", p.ssl + "?socket.verifyHostname=false", ca}, app...), "did you mean socket.verifyHostName")
+}
+
+// What the broker refuses of the commands sent without waiting makes the
+// command fail, counted, in the broker's words.
+func TestAsyncErrors(t *testing.T) {
+	var a asyncErrors
+	if err := a.err(); err != nil {
+		t.Fatal(err)
+	}
+	refusal := &client.BrokerError{Class: "java.lang.SecurityException", Message: "User app is not authorized to write to: queue://x"}
+	a.add(refusal)
+	if err := a.err(); !errors.Is(err, client.ErrSecurity) || !strings.Contains(err.Error(), "refused a command sent without waiting") {
+		t.Errorf("one: %v", err)
+	}
+	a.add(&client.BrokerError{Class: "javax.jms.JMSException", Message: "later"})
+	if err := a.err(); !errors.As(err, &refusal) || !strings.Contains(err.Error(), "refused 2 commands") ||
+		!strings.Contains(err.Error(), "queue://x") || strings.Contains(err.Error(), "later") {
+		t.Errorf("two: %v", err)
+	}
 }
