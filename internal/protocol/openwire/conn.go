@@ -35,7 +35,8 @@ type conn struct {
 	// duplex is a network bridge's request to be bridged back, held until
 	// the connection has authenticated (read loop only).
 	duplex  *DuplexRequest
-	version int // negotiated OpenWire version (read loop only)
+	login   struct{ user, password string } // of a user who may bridge (read loop only)
+	version int                             // negotiated OpenWire version (read loop only)
 	stale   atomic.Bool
 	// faultTolerant: the client fails over (its ConnectionInfo, or a
 	// ConnectionControl it sent, said so); it is sent cluster updates.

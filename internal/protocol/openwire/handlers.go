@@ -91,6 +91,7 @@ func (c *conn) onBrokerInfo(x *wire.BrokerInfo) error {
 	}
 	c.duplex = &DuplexRequest{BrokerID: id, BrokerName: x.BrokerName, URL: x.BrokerURL, Properties: x.NetworkProperties}
 	if c.bc != nil {
+		c.duplex.Username, c.duplex.Password = c.login.user, c.login.password
 		c.bridgeBack()
 	}
 	return nil
@@ -220,6 +221,11 @@ func (c *conn) onConnectionInfo(info *wire.ConnectionInfo) error {
 	c.bc = bc
 	if c.srv.b.Secured() {
 		c.sendBrokerInfo() // before the answer: a client knows the broker once connected
+	}
+	if c.srv.cfg.Duplex != nil && bc.Subject().MayBridge() {
+		// Kept for a duplex BrokerInfo that comes after the login: the
+		// bridge back presents them.
+		c.login.user, c.login.password = info.UserName, info.Password
 	}
 	if c.duplex != nil {
 		c.duplex.Username, c.duplex.Password = info.UserName, info.Password

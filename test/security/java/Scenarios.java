@@ -161,9 +161,14 @@ public final class Scenarios {
         BlockingQueue<JMSException> errors = new ArrayBlockingQueue<>(16);
         c.setExceptionListener(errors::offer);
         Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
-        MessageProducer p = s.createProducer(s.createQueue("payments"));
+        // A producer for payments is refused when it is made, as ActiveMQ
+        // does; an anonymous producer's asynchronous send is refused at
+        // the broker and reported to the exception listener.
+        expectSecurity("app creates a producer for payments", () -> s.createProducer(s.createQueue("payments")),
+                "User app is not authorized to write to: queue://payments");
+        MessageProducer p = s.createProducer(null);
         p.setDeliveryMode(DeliveryMode.NON_PERSISTENT);
-        p.send(s.createTextMessage("async from app"));
+        p.send(s.createQueue("payments"), s.createTextMessage("async from app"));
         JMSException e = errors.poll(WAIT_MS, TimeUnit.MILLISECONDS);
         check(e != null, "no exception reached the listener within " + WAIT_MS + " ms");
         check(e instanceof JMSSecurityException, "the listener got " + e + ", not a JMSSecurityException");
