@@ -217,19 +217,20 @@ func (c *conn) negotiate(info *wire.WireFormatInfo) error {
 		c.readCheck = n.MaxInactivityDuration + n.MaxInactivityDuration/2
 		c.out.SetBeat(n.MaxInactivityDuration / 3)
 	}
-	if !c.srv.b.Secured() {
-		c.sendBrokerInfo()
-	} // else once the client has authenticated: nothing for strangers
+	c.sendBrokerInfo()
 	return nil
 }
 
-// sendBrokerInfo announces the broker: at once on an open broker, as
-// ActiveMQ does, and only after a successful login on a secured one.
+// sendBrokerInfo announces the broker at once, as ActiveMQ does: its
+// network bridges wait for it before they log in. On a secured broker it
+// carries only the broker's id and name (ID:<name>), never its URL, so a
+// stranger learns nothing it could use.
 func (c *conn) sendBrokerInfo() {
-	c.send(&wire.BrokerInfo{
-		BrokerID: &wire.BrokerID{Value: c.srv.brokerID}, BrokerName: c.srv.cfg.BrokerName,
-		BrokerURL: c.srv.cfg.BrokerURL,
-	})
+	info := &wire.BrokerInfo{BrokerID: &wire.BrokerID{Value: c.srv.brokerID}, BrokerName: c.srv.cfg.BrokerName}
+	if !c.srv.b.Secured() {
+		info.BrokerURL = c.srv.cfg.BrokerURL
+	}
+	c.send(info)
 }
 
 // fatal tells the client why the connection ends.

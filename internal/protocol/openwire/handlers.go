@@ -219,9 +219,6 @@ func (c *conn) onConnectionInfo(info *wire.ConnectionInfo) error {
 		return err
 	}
 	c.bc = bc
-	if c.srv.b.Secured() {
-		c.sendBrokerInfo() // before the answer: a client knows the broker once connected
-	}
 	if c.srv.cfg.Duplex != nil && bc.Subject().MayBridge() {
 		// Kept for a duplex BrokerInfo that comes after the login: the
 		// bridge back presents them.
