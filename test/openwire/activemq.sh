@@ -13,9 +13,10 @@
 # service and /var/lib/activemq are left alone. The approach, JVM options
 # included, is the one of bench/compare-activemq.sh.
 #
-# Optional environment: AMQ_BROKER_NAME (brokerName, default localhost) and
+# Optional environment: AMQ_BROKER_NAME (brokerName, default localhost),
 # AMQ_NETWORK_URI (adds a network connector "network" with that URI, e.g.
-# static:(tcp://127.0.0.1:61617), for network-of-brokers tests).
+# static:(tcp://127.0.0.1:61617), for network-of-brokers tests) and
+# AMQ_NETWORK_USER / AMQ_NETWORK_PASSWORD (its userName and password).
 #
 # The script ends with `exec java`, so its pid is the broker's: SIGKILL it to
 # crash the broker, SIGTERM it for a clean stop.
@@ -42,7 +43,11 @@ fi
 cp "$AMQ_INSTANCE/log4j2.properties" "$BASE/conf/" 2>/dev/null || true
 network=""
 if [[ -n "${AMQ_NETWORK_URI:-}" ]]; then
-	network="<networkConnectors><networkConnector name=\"network\" uri=\"$AMQ_NETWORK_URI\" duplex=\"false\"/></networkConnectors>\n        "
+	login=""
+	if [[ -n "${AMQ_NETWORK_USER:-}" ]]; then
+		login=" userName=\"$AMQ_NETWORK_USER\" password=\"${AMQ_NETWORK_PASSWORD:-}\""
+	fi
+	network="<networkConnectors><networkConnector name=\"network\" uri=\"$AMQ_NETWORK_URI\" duplex=\"false\"$login/></networkConnectors>\n        "
 fi
 sed -e "s#<transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:61616\"/>#<transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:$OPENWIRE_PORT\"/>$extra#" \
 	-e "s#<transportConnectors>#$network<transportConnectors>#" \

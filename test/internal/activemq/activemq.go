@@ -56,7 +56,10 @@ type Broker struct {
 type Options struct {
 	Name       string // brokerName; default localhost
 	NetworkURI string // a network connector with this URI, e.g. static:(tcp://127.0.0.1:61617)
-	Addr       string // OpenWire host:port; default a free loopback port
+	// NetworkUser and NetworkPassword are the network connector's login
+	// (userName, password) at the remote broker.
+	NetworkUser, NetworkPassword string
+	Addr                         string // OpenWire host:port; default a free loopback port
 }
 
 // Start starts ActiveMQ with OpenWire on a free loopback port and waits
@@ -108,7 +111,8 @@ func (b *Broker) Restart() {
 	_, port, _ := net.SplitHostPort(b.addr)
 	cmd := exec.Command("bash", script(b.t), filepath.Join(b.base, "instance"), port)
 	cmd.Stdout, cmd.Stderr = b.log, b.log
-	cmd.Env = append(os.Environ(), "AMQ_BROKER_NAME="+b.opts.Name, "AMQ_NETWORK_URI="+b.opts.NetworkURI)
+	cmd.Env = append(os.Environ(), "AMQ_BROKER_NAME="+b.opts.Name, "AMQ_NETWORK_URI="+b.opts.NetworkURI,
+		"AMQ_NETWORK_USER="+b.opts.NetworkUser, "AMQ_NETWORK_PASSWORD="+b.opts.NetworkPassword)
 	if err := cmd.Start(); err != nil {
 		b.t.Fatalf("activemq: start: %v", err)
 	}
