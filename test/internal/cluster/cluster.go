@@ -229,7 +229,15 @@ func (c *Cluster) config(n *Node, opts Options) string {
 			n.ID, n.Replication, indent(opts.Replicated, "    "), peers.String())
 		if opts.TLS != nil {
 			store += opts.TLS.yaml(n.ID)
+		} else if beyondLoopback(n.Replication) {
+			// Members in network namespaces of their own: the test's
+			// private network, not a real one.
+			store += "    insecure: true\n"
 		}
+	}
+	extra := opts.Extra
+	if beyondLoopback(n.OpenWire) && !strings.Contains(extra, "security:") {
+		extra = "security:\n  allow_anonymous: true\n" + extra
 	}
 	return fmt.Sprintf(`broker:
   name: %s
@@ -244,7 +252,19 @@ console:
   listen: %s
 store:
 %s%s
-`, opts.Name, n.DataDir, n.OpenWire, n.STOMP, n.Console, store, opts.Extra)
+`, opts.Name, n.DataDir, n.OpenWire, n.STOMP, n.Console, store, extra)
+}
+
+// beyondLoopback reports whether a host:port is not on a loopback address
+// (a node in a network namespace of its own): Pier refuses such listeners
+// unless security says who may use them.
+func beyondLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && !ip.IsLoopback()
 }
 
 // freePorts returns k distinct ports free on host (on 127.0.0.1 when host
