@@ -95,7 +95,19 @@ func TestAuthenticate(t *testing.T) {
 			}
 		})
 	}
+	// Open to anyone on purpose, without users: credentials are ignored
+	// (and grant nothing).
+	open, err := New(Options{Enforced: true, AllowAnonymous: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := open.Authenticate(ctx, Credentials{Username: "admin", Password: "x"}); err != nil || !s.Anonymous || s.User != AnonymousUser {
+		t.Errorf("credentials on a broker without users: %+v, %v", s, err)
+	}
 	anon := secureGuard(t, func(o *Options) { o.AllowAnonymous = true })
+	if _, err := anon.Authenticate(ctx, Credentials{Username: "app", Password: "wrong"}); !errors.Is(err, ErrAuthentication) {
+		t.Errorf("a wrong password with anonymous allowed: %v, want refused", err)
+	}
 	s, err = anon.Authenticate(ctx, Credentials{})
 	if err != nil || !s.Anonymous || s.User != AnonymousUser || !s.in(AnonymousGroup) {
 		t.Errorf("anonymous = %+v, %v", s, err)
