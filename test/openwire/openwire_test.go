@@ -22,7 +22,7 @@
 //	go build -o /tmp/pier ./cmd/pier && PIER_BIN=/tmp/pier go test -tags crossprocess -count=1 -v ./test/openwire/
 //
 // Java, javac or a jar missing fails the suite with the packages to install
-// (see installHint).
+// (see javarun.InstallHint).
 package openwire
 
 import (
@@ -33,19 +33,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/piermq/pier/test/internal/activemq"
+	"github.com/piermq/pier/test/internal/javarun"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if classes.dir != "" {
-		os.RemoveAll(classes.dir)
-	}
+	javarun.RemoveClasses()
 	os.Exit(code)
 }
 
@@ -94,7 +92,7 @@ func runScenarios(t *testing.T, url string, names []string) {
 	t.Logf("%d scenarios in %s (%s)", len(names), time.Since(start).Round(time.Millisecond), url)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			part := section(output, name)
+			part := javarun.Section(output, name)
 			switch {
 			case strings.Contains(part, "\nPASS "+name+" "):
 				for _, line := range strings.Split(part, "\n") {
@@ -113,20 +111,6 @@ func runScenarios(t *testing.T, url string, names []string) {
 	if waitErr != nil && !strings.Contains(output, "\nFAIL ") {
 		t.Errorf("Scenarios exited with %v but reported no failure:\n%s", waitErr, activemq.Tail(output, 8192))
 	}
-}
-
-// section returns the output of one scenario: its RUN line up to the next
-// RUN line (or the end), or "" when it never started.
-func section(out, name string) string {
-	i := strings.Index(out, "RUN "+name+"\n")
-	if i < 0 {
-		return ""
-	}
-	part := out[i:]
-	if j := strings.Index(part[1:], "\nRUN "); j >= 0 {
-		part = part[:j+2]
-	}
-	return part
 }
 
 func lastLine(s string) string {
@@ -168,17 +152,9 @@ func runFailover(t *testing.T, url string, crash func(i int, acked int64)) {
 	ctx, cancel := context.WithTimeout(context.Background(), failoverTimeout+30*time.Second)
 	defer cancel()
 
-	ready := make(chan struct{})
-	var once sync.Once
-	consumer := startJava(t, ctx, func(line string) {
-		if line == "READY" {
-			once.Do(func() { close(ready) })
-		}
-	}, "FailoverConsumer", url, queue, strconv.Itoa(failoverN), strconv.Itoa(int(failoverTimeout/time.Second)))
-	select {
-	case <-ready:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("consumer not ready after 30 s:\n%s", consumer.Output())
+	consumer := startJava(t, ctx, nil, "FailoverConsumer", url, queue, strconv.Itoa(failoverN), strconv.Itoa(int(failoverTimeout/time.Second)))
+	if err := consumer.AwaitLine("READY", 30*time.Second); err != nil {
+		t.Fatalf("consumer not ready: %v\n%s", err, consumer.Output())
 	}
 
 	var acked [failoverN]atomic.Bool

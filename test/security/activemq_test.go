@@ -9,6 +9,7 @@ import (
 
 	"github.com/piermq/pier/client"
 	"github.com/piermq/pier/test/internal/activemq"
+	"github.com/piermq/pier/test/internal/piertest"
 )
 
 // TestActiveMQBridgeIntoSecuredPier: the real ActiveMQ 5.17 broker's
@@ -18,25 +19,12 @@ import (
 // crosses and Pier logs the refused login.
 func TestActiveMQBridgeIntoSecuredPier(t *testing.T) {
 	f := setup(t)
-	pierAddr := freeAddr(t)
+	pierAddr := piertest.FreeAddr(t)
 	pier := startPier(t, brokerSpec{Name: "pier-secured", OpenWire: "tcp://" + pierAddr, Extra: fmt.Sprintf(`security:
   users:
     - {name: app, password_hash: %q, groups: [apps]}
     - {name: bridge, password_hash: %q, groups: [bridges]}
-  authorization:
-    - queue: ">"
-      read: [bridges]
-      write: [bridges]
-      admin: [bridges]
-    - topic: ">"
-      read: [bridges]
-      write: [bridges]
-      admin: [bridges]
-    - queue: "orders.>"
-      read: [apps]
-      write: [apps]
-      admin: [apps]
-`, f.hashes["app"], f.hashes["bridge"])})
+%s`, f.hashes["app"], f.hashes["bridge"], bridgeGrants)})
 
 	for _, c := range []struct {
 		name, password, queue string

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/piermq/pier/client"
+	"github.com/piermq/pier/test/internal/piertest"
 )
 
 // TestBridge: network bridges into a secured broker B, whose users come
@@ -25,7 +26,7 @@ import (
 // login, and the messages are still on A2.
 func TestBridge(t *testing.T) {
 	f := setup(t)
-	bAddr := freeAddr(t)
+	bAddr := piertest.FreeAddr(t)
 	usersFile := filepath.Join(t.TempDir(), "users.properties")
 	groupsFile := filepath.Join(t.TempDir(), "groups.properties")
 	writeFile(t, usersFile, fmt.Sprintf("# ActiveMQ's format\napp=%s\nbridge=%s\n", f.hashes["app"], passwords["bridge"]))
@@ -33,21 +34,8 @@ func TestBridge(t *testing.T) {
 	b := startPier(t, brokerSpec{Name: "net-b", OpenWire: "tcp://" + bAddr, Extra: fmt.Sprintf(`security:
   users_file: %s
   groups_file: %s
-  authorization:
-    - queue: ">"
-      read: [bridges]
-      write: [bridges]
-      admin: [bridges]
-    - topic: ">"
-      read: [bridges]
-      write: [bridges]
-      admin: [bridges]
-    - queue: "orders.>"
-      read: [apps]
-      write: [apps]
-      admin: [apps]
-  bridges: [bridges]
-`, usersFile, groupsFile)})
+%s  bridges: [bridges]
+`, usersFile, groupsFile, bridgeGrants)})
 	if countLines(b.Log(), "plain-text") == 0 {
 		t.Errorf("B did not warn about the plain-text password of its users file")
 	}
@@ -71,7 +59,7 @@ func TestBridge(t *testing.T) {
 		return fmt.Sprintf("network_connectors:\n  - name: to-b\n    uri: static:(tcp://%s)\n    username: bridge\n    password: %q\n",
 			bAddr, password)
 	}
-	a1Addr, a2Addr := freeAddr(t), freeAddr(t)
+	a1Addr, a2Addr := piertest.FreeAddr(t), piertest.FreeAddr(t)
 	startPier(t, brokerSpec{Name: "net-a1", OpenWire: "tcp://" + a1Addr, Extra: connector(passwords["bridge"])})
 	bMark := b.LogLen()
 	a2 := startPier(t, brokerSpec{Name: "net-a2", OpenWire: "tcp://" + a2Addr, Extra: connector("not-" + passwords["bridge"])})
@@ -142,6 +130,24 @@ func TestBridge(t *testing.T) {
 		}
 	})
 }
+
+// bridgeGrants is the authorization of a broker that bridges log in to
+// (under security:): group bridges may do everything, apps only on
+// orders.>.
+const bridgeGrants = `  authorization:
+    - queue: ">"
+      read: [bridges]
+      write: [bridges]
+      admin: [bridges]
+    - topic: ">"
+      read: [bridges]
+      write: [bridges]
+      admin: [bridges]
+    - queue: "orders.>"
+      read: [apps]
+      write: [apps]
+      admin: [apps]
+`
 
 // sendN sends n persistent text messages "m0".."m(n-1)" to queue on the
 // (open) broker at url.

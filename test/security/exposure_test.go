@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/piermq/pier/client"
+	"github.com/piermq/pier/test/internal/piertest"
 )
 
 // TestExposure: the secure defaults of `pier serve`. A client listener
@@ -23,7 +24,7 @@ import (
 // (certificates from `pier certs`), a group of one starts.
 func TestExposure(t *testing.T) {
 	f := setup(t)
-	anyAddr := func() string { return "0.0.0.0:" + freePort(t) }
+	anyAddr := func() string { return "0.0.0.0:" + port(piertest.FreeAddr(t)) }
 	refused := []struct {
 		name, transports, console, store string
 		want                             []string
@@ -32,16 +33,16 @@ func TestExposure(t *testing.T) {
 			want: []string{"transports.openwire", "beyond loopback", "security.users", "security.allow_anonymous: true"}},
 		{name: "stomp", transports: "  stomp: stomp://" + anyAddr(),
 			want: []string{"transports.stomp", "security.users", "security.allow_anonymous: true"}},
-		{name: "console", transports: "  openwire: tcp://" + freeAddr(t), console: anyAddr(),
+		{name: "console", transports: "  openwire: tcp://" + piertest.FreeAddr(t), console: anyAddr(),
 			want: []string{"console.listen", "security.users", "security.allow_anonymous: true"}},
-		{name: "replicated", transports: "  openwire: tcp://" + freeAddr(t), store: replicatedStore(anyAddr(), ""),
+		{name: "replicated", transports: "  openwire: tcp://" + piertest.FreeAddr(t), store: replicatedStore(anyAddr(), ""),
 			want: []string{"store.replicated.bind", "beyond loopback", "store.replicated.tls", "store.replicated.insecure: true"}},
 	}
 	for _, tc := range refused {
 		t.Run("refused-"+tc.name, func(t *testing.T) {
 			console := tc.console
 			if console == "" {
-				console = freeAddr(t)
+				console = piertest.FreeAddr(t)
 			}
 			store := tc.store
 			if store == "" {
@@ -81,16 +82,16 @@ func TestExposure(t *testing.T) {
 		startPier(t, brokerSpec{Name: "users", OpenWire: "tcp://" + anyAddr(), Extra: f.securityYAML()})
 	})
 	t.Run("replicated-insecure", func(t *testing.T) {
-		startPier(t, brokerSpec{Name: "insecure", OpenWire: "tcp://" + freeAddr(t), Store: replicatedStore(anyAddr(), "    insecure: true\n")})
+		startPier(t, brokerSpec{Name: "insecure", OpenWire: "tcp://" + piertest.FreeAddr(t), Store: replicatedStore(anyAddr(), "    insecure: true\n")})
 	})
 	t.Run("replicated-tls", func(t *testing.T) {
 		dir := t.TempDir()
-		if out, err := exec.Command(pierBin(t), "certs", "--dir", dir, "a").CombinedOutput(); err != nil {
+		if out, err := exec.Command(piertest.Bin(t), "certs", "--dir", dir, "a").CombinedOutput(); err != nil {
 			t.Fatalf("pier certs: %v\n%s", err, out)
 		}
 		tls := fmt.Sprintf("    tls:\n      cert_file: %s\n      key_file: %s\n      ca_file: %s\n",
 			filepath.Join(dir, "a.crt"), filepath.Join(dir, "a.key"), filepath.Join(dir, "group-ca.crt"))
-		startPier(t, brokerSpec{Name: "mutual", OpenWire: "tcp://" + freeAddr(t), Store: replicatedStore(anyAddr(), tls)})
+		startPier(t, brokerSpec{Name: "mutual", OpenWire: "tcp://" + piertest.FreeAddr(t), Store: replicatedStore(anyAddr(), tls)})
 	})
 }
 

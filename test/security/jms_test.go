@@ -6,10 +6,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/piermq/pier/test/internal/javarun"
 )
 
 // TestJMS runs the JMS scenarios of java/Scenarios.java over tcp:// in
@@ -101,17 +102,9 @@ func TestJMSFailover(t *testing.T) {
 	queue := "orders.failover"
 	user, pw := "app", passwords["app"]
 
-	ready := make(chan struct{})
-	var once sync.Once
-	consumer := startJava(t, func(line string) {
-		if line == "READY" {
-			once.Do(func() { close(ready) })
-		}
-	}, nil, "FailoverReceive", url, user, pw, queue, strconv.Itoa(failoverN), strconv.Itoa(int(failoverTimeout/time.Second)))
-	select {
-	case <-ready:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("consumer not ready after 30 s:\n%s", consumer.Output())
+	consumer := startJava(t, nil, nil, "FailoverReceive", url, user, pw, queue, strconv.Itoa(failoverN), strconv.Itoa(int(failoverTimeout/time.Second)))
+	if err := consumer.AwaitLine("READY", 30*time.Second); err != nil {
+		t.Fatalf("consumer not ready: %v\n%s", err, consumer.Output())
 	}
 	var acked [failoverN]atomic.Bool
 	var count atomic.Int64
@@ -154,9 +147,9 @@ func TestJMSFailover(t *testing.T) {
 	if m[3] != "0" {
 		t.Errorf("%s messages arrived twice", m[3])
 	}
-	for _, j := range []*javaRun{producer, consumer} {
+	for _, j := range []*javarun.Proc{producer, consumer} {
 		if !strings.Contains(j.Output(), "\nRESUMED\n") {
-			t.Errorf("%s never resumed on a new connection:\n%s", j.name, tail(j.Output(), 4<<10))
+			t.Errorf("%s never resumed on a new connection:\n%s", j.Main(), tail(j.Output(), 4<<10))
 		}
 	}
 	// Both clients logged in again on the restarted broker.

@@ -35,10 +35,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/piermq/pier/test/internal/javarun"
+	"github.com/piermq/pier/test/internal/piertest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	javarun.RemoveClasses()
 	if fix.dir != "" {
 		os.RemoveAll(fix.dir)
 	}
@@ -80,7 +84,7 @@ var fix struct {
 // fails when openssl, keytool or `pier passwd` fail.
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	bin := pierBin(t)
+	bin := piertest.Bin(t)
 	fix.once.Do(func() {
 		fix.dir, fix.err = os.MkdirTemp("", "pier-security-")
 		if fix.err != nil {
@@ -171,7 +175,7 @@ func (f *fixture) tlsYAML() string {
 // plain tcp:// and stomp://, and returns it with its two addresses.
 func securePier(t *testing.T, name string) (p *pierProc, openwire, stomp string) {
 	f := setup(t)
-	openwire, stomp = freeAddr(t), freeAddr(t)
+	openwire, stomp = piertest.FreeAddr(t), piertest.FreeAddr(t)
 	p = startPier(t, brokerSpec{Name: name, OpenWire: "tcp://" + openwire, STOMP: "stomp://" + stomp, Extra: f.securityYAML()})
 	return p, openwire, stomp
 }
@@ -180,7 +184,7 @@ func securePier(t *testing.T, name string) (p *pierProc, openwire, stomp string)
 // stomp+ssl:// (client certificates verified against the client CA).
 func tlsPier(t *testing.T, name string) (p *pierProc, openwire, stomp string) {
 	f := setup(t)
-	openwire, stomp = freeAddr(t), freeAddr(t)
+	openwire, stomp = piertest.FreeAddr(t), piertest.FreeAddr(t)
 	p = startPier(t, brokerSpec{Name: name, OpenWire: "ssl://" + openwire, STOMP: "stomp+ssl://" + stomp,
 		Extra: f.securityYAML() + f.tlsYAML(), CA: f.ca})
 	return p, openwire, stomp

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/piermq/pier/test/internal/piertest"
 )
 
 // python is Debian's interpreter, which sees python3-stomp.
@@ -48,7 +50,7 @@ func TestStompTLS(t *testing.T) {
 // installs it).
 func checkStompPy(t *testing.T) {
 	t.Helper()
-	pierBin(t)
+	piertest.Bin(t)
 	out, err := exec.Command(python, "-c", "import stomp; print(stomp.__version__)").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s cannot import stomp (apt-get install python3-stomp): %v\n%s", python, err, out)

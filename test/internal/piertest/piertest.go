@@ -1,7 +1,10 @@
 // Package piertest starts and stops real pier broker processes for the
-// cross-process suites under test/ (crash, interop). It owns one thing: the
-// life cycle of a `pier serve` child process on a temporary data directory
-// with STOMP (and, on request, OpenWire) on a free loopback port.
+// cross-process suites under test/ (crash, interop, openwire, security). It
+// owns one thing: the life cycle of a `pier serve` child process, by
+// default on a temporary data directory with STOMP (and, on request,
+// OpenWire) on a free loopback port; a suite that needs more (TLS
+// listeners, a console) writes the configuration itself (Options.Config)
+// and says when the broker is ready (Options.Ready).
 //
 // The binary is taken from $PIER_BIN; when it is unset the test is skipped
 // with a message saying how to build it.
@@ -36,8 +39,12 @@ type Pier struct {
 	// Options.OpenWire, else empty (OpenWire is then switched off, so no
 	// suite binds the default 61616).
 	OpenWireAddr string
-	DataDir      string // broker.data_dir (the journal is under it)
-	cfgPath      string
+	// DataDir is broker.data_dir (the journal is under it); empty with
+	// Options.Config.
+	DataDir string
+	cfgPath string
+	label   string      // "pier" or "pier <name>", in messages
+	ready   func() bool // Options.Ready; nil: msg=ready in the log
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -74,26 +81,61 @@ type Options struct {
 	OpenWireAddr string
 	// Name is broker.name; default "piertest".
 	Name string
+	// Config, when not empty, is the whole configuration, written as given
+	// instead of the one made of the fields above (Name then only labels
+	// messages; Addr, OpenWireAddr and DataDir stay empty): for brokers
+	// those cannot describe, such as TLS listeners, a console or another
+	// store.
+	Config string
+	// Ready, when set, is polled after every start until it reports true
+	// (e.g. a console's /readyz), instead of waiting for msg=ready in the
+	// log of that start.
+	Ready func() bool
 }
 
 // StartWith is Start with options; Start(t, extra) is
 // StartWith(t, Options{Extra: extra}).
 func StartWith(t testing.TB, opts Options) *Pier {
 	t.Helper()
-	p := &Pier{t: t, bin: Bin(t), DataDir: t.TempDir(), log: &syncBuffer{}}
-	p.Addr = FreeAddr(t)
+	p := &Pier{t: t, bin: Bin(t), log: &syncBuffer{}, label: "pier", ready: opts.Ready}
+	if opts.Name != "" {
+		p.label += " " + opts.Name
+	}
+	cfg := opts.Config
+	if cfg == "" {
+		cfg = p.config(opts)
+	}
+	p.cfgPath = filepath.Join(t.TempDir(), "pier.yaml")
+	if err := os.WriteFile(p.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", p.label, p.Log())
+		}
+	})
+	p.start()
+	return p
+}
+
+// config is the configuration Start writes: STOMP on a free port, OpenWire
+// if asked, the journal in a new data directory, then opts.Extra.
+func (p *Pier) config(opts Options) string {
+	p.DataDir = p.t.TempDir()
+	p.Addr = FreeAddr(p.t)
 	openwire := `""`
 	if opts.OpenWire {
 		p.OpenWireAddr = opts.OpenWireAddr
 		if p.OpenWireAddr == "" {
-			p.OpenWireAddr = FreeAddr(t)
+			p.OpenWireAddr = FreeAddr(p.t)
 		}
 		openwire = "tcp://" + p.OpenWireAddr
 	}
 	if opts.Name == "" {
 		opts.Name = "piertest"
 	}
-	cfg := fmt.Sprintf(`broker:
+	return fmt.Sprintf(`broker:
   name: %s
   data_dir: %s
 transports:
@@ -107,18 +149,6 @@ store:
     dir: %s
 %s
 `, opts.Name, p.DataDir, openwire, p.Addr, filepath.Join(p.DataDir, "journal"), opts.Extra)
-	p.cfgPath = filepath.Join(t.TempDir(), "pier.yaml")
-	if err := os.WriteFile(p.cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Kill()
-		if t.Failed() {
-			t.Logf("pier stderr:\n%s", p.Log())
-		}
-	})
-	p.start()
-	return p
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.
@@ -137,7 +167,7 @@ func (p *Pier) start() {
 	p.mu.Lock()
 	if p.cmd != nil {
 		p.mu.Unlock()
-		p.t.Fatal("piertest: pier is already running")
+		p.t.Fatalf("piertest: %s is already running", p.label)
 	}
 	from := p.log.Len()
 	cmd := exec.Command(p.bin, "serve", "--config", p.cfgPath)
@@ -158,18 +188,22 @@ func (p *Pier) start() {
 	}()
 	p.mu.Unlock()
 
+	ready := p.ready
+	if ready == nil {
+		ready = func() bool { return strings.Contains(p.log.From(from), "msg=ready") }
+	}
 	deadline := time.Now().Add(ReadyTimeout)
-	for !strings.Contains(p.log.From(from), "msg=ready") {
+	for !ready() {
 		select {
 		case <-done:
 			p.mu.Lock()
 			p.cmd = nil
 			p.mu.Unlock()
-			p.t.Fatalf("piertest: pier exited before ready (%v):\n%s", p.err, p.log.From(from))
+			p.t.Fatalf("piertest: %s exited before ready (%v):\n%s", p.label, p.err, p.log.From(from))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("piertest: pier not ready after %s:\n%s", ReadyTimeout, p.log.From(from))
+			p.t.Fatalf("piertest: %s not ready after %s:\n%s", p.label, ReadyTimeout, p.log.From(from))
 		}
 	}
 }
@@ -240,6 +274,12 @@ func (p *Pier) Running() bool {
 
 // Log returns everything pier wrote to stdout and stderr so far.
 func (p *Pier) Log() string { return p.log.From(0) }
+
+// LogLen is a mark for LogSince: the length of the log so far.
+func (p *Pier) LogLen() int { return p.log.Len() }
+
+// LogSince returns what pier wrote after mark (a LogLen).
+func (p *Pier) LogSince(mark int) string { return p.log.From(mark) }
 
 // syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
 type syncBuffer struct {
