@@ -14,8 +14,11 @@
 # AMQ_STOMP_PORT (empty: no STOMP connector), AMQ_BROKER_NAME (empty: Debian's
 # "localhost" in $WORK/activemq; else that brokerName in
 # $WORK/activemq-NAME), AMQ_NETWORK_NAME and AMQ_NETWORK_URI (a network
-# connector; empty: none), AMQ_HEAP (JVM heap, default 512M) and AMQ_JDBC_URL
+# connector; empty: none), AMQ_HEAP (JVM heap, default 512M), AMQ_JDBC_URL
 # (a jdbc:postgresql:// URL: the JDBC store instead of KahaDB; empty: KahaDB),
+# AMQ_SSL_PORT, AMQ_KEYSTORE, AMQ_KEYSTORE_PASSWORD, AMQ_USERS,
+# AMQ_AUTHORIZATION, AMQ_KAHADB_DIR, AMQ_LOCK_SLEEP_MS, AMQ_NO_WAIT and
+# AMQ_LOG4J (all off when unset; see start_activemq),
 # for start_pier_broker PIER_SQL_DSN (a postgres:// DSN: store.kind sql;
 # empty: the journal), and for start_postgres PG_BIN (PostgreSQL's programs,
 # default /usr/lib/postgresql/15/bin).
@@ -27,6 +30,7 @@ AMQ_HEAP=${AMQ_HEAP:-512M}
 AMQ_HOME=/usr/share/activemq
 AMQ_INSTANCE_XML=/etc/activemq/instances-available/main/activemq.xml
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 PG_DATA=""
 SERVER_PIDS=()
 CLIENT_PID=""
@@ -245,16 +249,36 @@ install_activemq() {
 # connections to that PostgreSQL URL (user postgres), with Debian's
 # /usr/share/java/postgresql.jar copied into the instance's lib/ (ActiveMQ
 # loads $ACTIVEMQ_BASE/lib/*.jar; activemq.classpath does not reach the pool).
+# Optional, each off when empty: AMQ_SSL_PORT adds an ssl:// connector with
+# the JKS keystore AMQ_KEYSTORE (password AMQ_KEYSTORE_PASSWORD, default
+# "password"); AMQ_USERS and AMQ_AUTHORIZATION add security (see
+# amq_extra_xml); AMQ_KAHADB_DIR puts KahaDB there (a directory two brokers
+# share: the one holding its lock is master, the other waits as slave,
+# trying the lock every AMQ_LOCK_SLEEP_MS, ActiveMQ's default 10 s when
+# empty); AMQ_NO_WAIT=1 returns without waiting for the ports (a slave
+# opens them only when it becomes master); AMQ_LOG4J=1 has the broker log at
+# INFO level to its console.log (Debian's broker runs log4j 1.2, for which
+# the package ships no configuration, so by default it logs nothing).
 start_activemq() {
 	local base="$WORK/activemq${AMQ_BROKER_NAME:+-$AMQ_BROKER_NAME}" connectors what network="" pgds=""
 	mkdir -p "$base/conf" "$base/data" "$base/tmp"
 	[[ -r "$AMQ_INSTANCE_XML" ]] || die "missing $AMQ_INSTANCE_XML"
 	cp /etc/activemq/instances-available/main/log4j2.properties "$base/conf/" 2>/dev/null || true
+	if [[ "${AMQ_LOG4J:-0}" == 1 ]]; then
+		printf '%s\n' 'log4j.rootLogger=INFO, out' 'log4j.appender.out=org.apache.log4j.ConsoleAppender' \
+			'log4j.appender.out.layout=org.apache.log4j.PatternLayout' \
+			'log4j.appender.out.layout.ConversionPattern=%d %-5p %m%n' >"$base/conf/log4j.properties"
+	fi
 	connectors="<transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:$AMQ_OPENWIRE_PORT\"/>"
 	what="OpenWire on 127.0.0.1:$AMQ_OPENWIRE_PORT"
 	if [[ -n "${AMQ_STOMP_PORT:-}" ]]; then
 		connectors+="\n            <transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:$AMQ_STOMP_PORT\"/>"
 		what="STOMP on 127.0.0.1:$AMQ_STOMP_PORT, OpenWire on $AMQ_OPENWIRE_PORT"
+	fi
+	if [[ -n "${AMQ_SSL_PORT:-}" ]]; then
+		[[ -r "${AMQ_KEYSTORE:-}" ]] || die "AMQ_SSL_PORT needs AMQ_KEYSTORE, a readable JKS keystore"
+		connectors+="\n            <transportConnector name=\"ssl\" uri=\"ssl://127.0.0.1:$AMQ_SSL_PORT\"/>"
+		what+=", ssl:// on $AMQ_SSL_PORT"
 	fi
 	if [[ -n "${AMQ_NETWORK_URI:-}" ]]; then
 		network="<networkConnectors><networkConnector name=\"${AMQ_NETWORK_NAME:-network}\" uri=\"$AMQ_NETWORK_URI\" duplex=\"false\"/></networkConnectors>\n        "
@@ -281,6 +305,26 @@ start_activemq() {
 			die "could not switch $AMQ_INSTANCE_XML to the JDBC store (layout changed?)"
 		fi
 	fi
+	amq_extra_xml "$base/conf/extra.xml"
+	if [[ -s "$base/conf/extra.xml" ]]; then
+		awk -v f="$base/conf/extra.xml" '/<transportConnectors>/ { while ((getline l < f) > 0) print l } { print }' \
+			"$base/conf/activemq.xml" >"$base/conf/activemq.xml.new"
+		mv "$base/conf/activemq.xml.new" "$base/conf/activemq.xml"
+		[[ -z "${AMQ_USERS:-}" ]] || what+=", users from $AMQ_USERS"
+		[[ -z "${AMQ_AUTHORIZATION:-}" ]] || what+=", authorization from $AMQ_AUTHORIZATION"
+	else
+		rm -f "$base/conf/extra.xml"
+	fi
+	if [[ -n "${AMQ_KAHADB_DIR:-}" ]]; then
+		local locker=""
+		[[ -z "${AMQ_LOCK_SLEEP_MS:-}" ]] ||
+			locker="<locker><shared-file-locker lockAcquireSleepInterval=\"$AMQ_LOCK_SLEEP_MS\"/></locker>"
+		sed -i "s#<kahaDB directory=\"[^\"]*\"/>#<kahaDB directory=\"$AMQ_KAHADB_DIR\">$locker</kahaDB>#" \
+			"$base/conf/activemq.xml"
+		grep -q "<kahaDB directory=\"$AMQ_KAHADB_DIR\">" "$base/conf/activemq.xml" ||
+			die "could not move KahaDB to $AMQ_KAHADB_DIR in $AMQ_INSTANCE_XML (layout changed?)"
+		what+=", KahaDB in $AMQ_KAHADB_DIR"
+	fi
 	grep -q "tcp://127.0.0.1:$AMQ_OPENWIRE_PORT\"" "$base/conf/activemq.xml" ||
 		die "could not move the OpenWire connector of $AMQ_INSTANCE_XML (layout changed?)"
 	grep -q "brokerName=\"${AMQ_BROKER_NAME:-localhost}\"" "$base/conf/activemq.xml" ||
@@ -295,6 +339,7 @@ start_activemq() {
 		port_free "$AMQ_STOMP_PORT" || die "port $AMQ_STOMP_PORT is busy"
 	fi
 	port_free "$AMQ_OPENWIRE_PORT" || die "port $AMQ_OPENWIRE_PORT is busy"
+	[[ -z "${AMQ_SSL_PORT:-}" ]] || port_free "$AMQ_SSL_PORT" || die "port $AMQ_SSL_PORT is busy"
 	local java_opens=(
 		--add-reads=java.xml=java.logging
 		--add-opens java.base/java.security=ALL-UNNAMED
@@ -313,7 +358,12 @@ start_activemq() {
 		-jar "$AMQ_HOME/bin/activemq.jar" start "xbean:file:$base/conf/activemq.xml" \
 		>"$base/console.log" 2>&1) &
 	SERVER_PIDS+=($!)
+	if [[ "${AMQ_NO_WAIT:-0}" == 1 ]]; then
+		log "ActiveMQ started (pid ${SERVER_PIDS[-1]}), not waiting for its ports"
+		return 0
+	fi
 	local took
+	[[ -z "${AMQ_SSL_PORT:-}" ]] || wait_port "$AMQ_SSL_PORT" ActiveMQ "$base/console.log" >/dev/null
 	if [[ -n "${AMQ_STOMP_PORT:-}" ]]; then
 		took=$(wait_port "$AMQ_STOMP_PORT" ActiveMQ "$base/console.log")
 		wait_port "$AMQ_OPENWIRE_PORT" ActiveMQ "$base/console.log" >/dev/null
@@ -321,6 +371,76 @@ start_activemq() {
 		took=$(wait_port "$AMQ_OPENWIRE_PORT" ActiveMQ "$base/console.log")
 	fi
 	log "ActiveMQ listening after ${took}s"
+}
+
+# amq_extra_xml OUT writes what start_activemq adds inside <broker>, before
+# its transport connectors: <plugins> for AMQ_USERS and AMQ_AUTHORIZATION,
+# <sslContext> for AMQ_SSL_PORT; OUT stays empty when none is set.
+# AMQ_USERS is a file of "name password group[,group...]" lines, for a
+# simpleAuthenticationPlugin without anonymous access (plain-text
+# passwords, as ActiveMQ keeps them); AMQ_AUTHORIZATION a file of
+# "queue|topic PATTERN READ WRITE ADMIN" lines, each of the last three a
+# comma-separated list of groups, and at most one "temp - READ WRITE ADMIN"
+# line for temporary destinations, for an authorizationPlugin. Nothing is
+# XML-escaped: names, passwords and patterns must not contain & < > ".
+amq_extra_xml() {
+	local out=$1
+	: >"$out"
+	if [[ -n "${AMQ_USERS:-}${AMQ_AUTHORIZATION:-}" ]]; then
+		echo '        <plugins>' >>"$out"
+		if [[ -n "${AMQ_USERS:-}" ]]; then
+			[[ -r "$AMQ_USERS" ]] || die "AMQ_USERS=$AMQ_USERS is not readable"
+			awk 'BEGIN { print "            <simpleAuthenticationPlugin anonymousAccessAllowed=\"false\"><users>" }
+				NF >= 3 { printf "                <authenticationUser username=\"%s\" password=\"%s\" groups=\"%s\"/>\n", $1, $2, $3 }
+				END { print "            </users></simpleAuthenticationPlugin>" }' "$AMQ_USERS" >>"$out"
+		fi
+		if [[ -n "${AMQ_AUTHORIZATION:-}" ]]; then
+			[[ -r "$AMQ_AUTHORIZATION" ]] || die "AMQ_AUTHORIZATION=$AMQ_AUTHORIZATION is not readable"
+			awk 'BEGIN { print "            <authorizationPlugin><map><authorizationMap>"; print "                <authorizationEntries>" }
+				($1 == "queue" || $1 == "topic") && NF == 5 {
+					printf "                    <authorizationEntry %s=\"%s\" read=\"%s\" write=\"%s\" admin=\"%s\"/>\n", $1, $2, $3, $4, $5 }
+				$1 == "temp" && NF == 5 { temp = sprintf("read=\"%s\" write=\"%s\" admin=\"%s\"", $3, $4, $5) }
+				END {
+					print "                </authorizationEntries>"
+					if (temp != "") printf "                <tempDestinationAuthorizationEntry><tempDestinationAuthorizationEntry %s/></tempDestinationAuthorizationEntry>\n", temp
+					print "            </authorizationMap></map></authorizationPlugin>"
+				}' "$AMQ_AUTHORIZATION" >>"$out"
+		fi
+		echo '        </plugins>' >>"$out"
+	fi
+	if [[ -n "${AMQ_SSL_PORT:-}" ]]; then
+		printf '        <sslContext><sslContext keyStore="file:%s" keyStorePassword="%s"/></sslContext>\n' \
+			"$AMQ_KEYSTORE" "${AMQ_KEYSTORE_PASSWORD:-password}" >>"$out"
+	fi
+}
+
+# cpu_ms PID prints the CPU time (user + system, all threads) process PID
+# has used so far, in ms, from /proc/PID/stat; - when it is gone.
+cpu_ms() {
+	local stat f
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo -; return 0; }
+	read -r -a f <<<"${stat##*) }" # fields from the 3rd on: the name may hold spaces
+	awk -v u="${f[11]}" -v s="${f[12]}" -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", (u + s) * 1000 / hz }'
+}
+
+# wait_log FILE PATTERN NAME [PID]: waits until FILE has a line matching the
+# extended regular expression PATTERN while PID (default: the last server
+# started) runs; prints the seconds taken.
+wait_log() {
+	local file=$1 pattern=$2 name=$3 pid=${4:-${SERVER_PIDS[-1]}} start=$SECONDS
+	for _ in $(seq 1 $((START_TIMEOUT * 4))); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			tail -n 30 "$file" >&2 || true
+			die "$name exited during start-up (log: $file)"
+		fi
+		if grep -Eq "$pattern" "$file" 2>/dev/null; then
+			echo $((SECONDS - start))
+			return 0
+		fi
+		sleep 0.25
+	done
+	tail -n 30 "$file" >&2 || true
+	die "$name did not log /$pattern/ within ${START_TIMEOUT}s (log: $file)"
 }
 
 # start_postgres PORT DB...: initdb's a private PostgreSQL (trust, user
