@@ -19,14 +19,23 @@ or a users.properties file. On a terminal it asks twice without echoing;
 otherwise it reads one line from standard input:
 
   pier passwd
-  printf '%s\n' "$SECRET" | pier passwd`
+  printf '%s\n' "$SECRET" | pier passwd
+  printf '%s\n' "$SECRET" | pier passwd --cost 8
+
+The cost is what a broker pays to check the password the first time it sees
+it (then the login is cached): cost 10, the default, takes about 60 ms of a
+core, each step up doubles it. A new master checks each user's password once,
+so a failover with many distinct users logging in again costs that many
+checks; a lower cost makes that faster and stolen hashes cheaper to crack.`
 
 func runPasswd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("passwd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: pier passwd\n\n%s\n", passwdUsage)
+		fmt.Fprintf(stderr, "Usage: pier passwd [--cost N]\n\n%s\n\nFlags:\n", passwdUsage)
+		fs.PrintDefaults()
 	}
+	cost := fs.Int("cost", auth.DefaultCost, "bcrypt cost, 4 to 31")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -41,7 +50,7 @@ func runPasswd(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	h, err := auth.HashPassword(pw)
+	h, err := auth.HashPassword(pw, *cost)
 	if err != nil {
 		return err
 	}

@@ -295,7 +295,7 @@ func TestNewRejects(t *testing.T) {
 }
 
 func TestHashPassword(t *testing.T) {
-	h, err := HashPassword("s3cret")
+	h, err := HashPassword("s3cret", DefaultCost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,10 +304,16 @@ func TestHashPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	login(t, g, "u", "s3cret")
-	if _, err := HashPassword(""); err == nil {
+	if _, err := HashPassword("", DefaultCost); err == nil {
 		t.Error("empty password hashed")
 	}
-	if _, err := HashPassword(strings.Repeat("x", 73)); err == nil {
+	if _, err := HashPassword("x", 3); err == nil {
+		t.Error("cost 3 accepted")
+	}
+	if h, err := HashPassword("x", 4); err != nil || !strings.HasPrefix(h, "$2a$04$") {
+		t.Errorf("cost 4: %q, %v", h, err)
+	}
+	if _, err := HashPassword(strings.Repeat("x", 73), DefaultCost); err == nil {
 		t.Error("73-byte password hashed (bcrypt ignores what is beyond 72)")
 	}
 }

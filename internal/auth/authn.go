@@ -138,15 +138,24 @@ func isBcrypt(h string) bool {
 	return err == nil
 }
 
-// HashPassword returns the bcrypt hash of password (`pier passwd`).
-func HashPassword(password string) (string, error) {
+// DefaultCost is the bcrypt cost `pier passwd` uses: about 60 ms of one
+// core here per verification, paid once per user and password per process
+// (the login cache), so once per user after a failover.
+const DefaultCost = bcrypt.DefaultCost
+
+// HashPassword returns the bcrypt hash of password at cost (4 to 31;
+// `pier passwd`).
+func HashPassword(password string, cost int) (string, error) {
 	if password == "" {
 		return "", fmt.Errorf("auth: empty password")
 	}
 	if len(password) > 72 {
 		return "", fmt.Errorf("auth: a password longer than 72 bytes cannot be hashed with bcrypt")
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		return "", fmt.Errorf("auth: bcrypt cost %d: want %d to %d", cost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	if err != nil {
 		return "", fmt.Errorf("auth: %w", err)
 	}
