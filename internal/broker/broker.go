@@ -131,6 +131,7 @@ type Broker struct {
 	run   string // this run's part of the ids it makes: start time and random bits
 	id    string // the broker id (ID())
 	adv   advisories
+	sched *scheduler
 
 	mu struct {
 		sync.RWMutex
@@ -180,6 +181,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Broker, error) {
 	b.mu.outboxes = map[string]*sync.Mutex{}
 	b.mu.topics = map[string]struct{}{}
 	b.acks = newAckFlusher(b)
+	b.sched = newScheduler(b)
 	return b, nil
 }
 
@@ -218,28 +220,57 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	b.mu.Unlock()
 	for _, d := range state.Dests {
-		if name, ok := strings.CutPrefix(d.Dest, OutboxPrefix); ok {
-			// A bridge's outbox: read by its sender, never dispatched.
-			b.mu.Lock()
-			b.mu.outboxes[name] = new(sync.Mutex)
-			b.mu.Unlock()
-			continue
-		}
-		q := b.queueForKey(d.Dest)
-		if q == nil {
-			b.log.Warn("store holds an unknown destination; ignored", "dest", d.Dest, "count", d.Count)
-			continue
-		}
-		if err := q.recover(ctx); err != nil {
-			return fmt.Errorf("broker: recover %s: %w", d.Dest, err)
+		if err := b.recoverKey(ctx, d); err != nil {
+			return err
 		}
 	}
 	b.goRun(b.acks.run)
 	b.goRun(b.expiryLoop)
+	b.goRun(b.sched.run)
 	b.log.Info("broker started", "name", b.cfg.Name, "last_seq", state.LastSeq, "destinations", len(state.Dests),
 		"durable_subscriptions", len(state.Subscriptions))
 	return nil
 }
+
+// recoverKey takes up what the store holds under one key, by the kind of
+// state its prefix names.
+func (b *Broker) recoverKey(ctx context.Context, d store.DestState) error {
+	kinds := []struct {
+		prefix  string
+		recover func() bool
+	}{
+		{OutboxPrefix, func() bool { // a bridge's outbox: read by its sender, never dispatched
+			b.mu.Lock()
+			b.mu.outboxes[strings.TrimPrefix(d.Dest, OutboxPrefix)] = new(sync.Mutex)
+			b.mu.Unlock()
+			return true
+		}},
+		{SchedulerPrefix, func() bool { return b.sched.recovered(d.Dest, d.Count) }},
+	}
+	for _, k := range kinds {
+		if strings.HasPrefix(d.Dest, k.prefix) {
+			if !k.recover() {
+				b.log.Warn("store holds a key it cannot read; ignored", "dest", d.Dest, "count", d.Count)
+			}
+			return nil
+		}
+	}
+	q := b.queueForKey(d.Dest)
+	if q == nil {
+		b.log.Warn("store holds an unknown destination; ignored", "dest", d.Dest, "count", d.Count)
+		return nil
+	}
+	if err := q.recover(ctx); err != nil {
+		return fmt.Errorf("broker: recover %s: %w", d.Dest, err)
+	}
+	return nil
+}
+
+// zone is the time zone of cron schedules: the broker clock's.
+func (b *Broker) zone() *time.Location { return b.cfg.Now().Location() }
+
+// ScheduledJobs reports how many scheduled jobs are stored.
+func (b *Broker) ScheduledJobs() int { return b.sched.pending() }
 
 // queueForKey finds or creates the queue that a store key names.
 func (b *Broker) queueForKey(key string) *queue {

@@ -94,11 +94,18 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 		return err
 	}
 	var sent []*message.Message
+	var jobs []nextJob
 	for _, m := range ch.sends {
 		if !ch.moved && b.audit.duplicate(m) {
 			continue // a resend after failover: stored already
 		}
 		sent = append(sent, m)
+		if j, ok, err := b.newJob(m, &batch); err != nil {
+			return fail(err)
+		} else if ok {
+			jobs = append(jobs, j)
+			continue
+		}
 		qs, err := b.route(ch.origin, m)
 		if err != nil {
 			return fail(err)
@@ -139,6 +146,9 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 		}
 	}
 	b.settle(places)
+	for _, j := range jobs {
+		b.sched.added(j.sec, j.rec)
+	}
 	for q, es := range groupByQueue(ch.acks) {
 		q.finish(es)
 	}
@@ -150,6 +160,29 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 		q.finish(es)
 	}
 	return nil
+}
+
+// newJob adds to batch the job a scheduled message makes, if m is one
+// (and asks for more than delivery now).
+func (b *Broker) newJob(m *message.Message, batch *store.Batch) (nextJob, bool, error) {
+	if !scheduled(m) {
+		return nextJob{}, false, nil
+	}
+	sp, err := specOf(m)
+	if err != nil {
+		return nextJob{}, false, err
+	}
+	if sp.immediate() {
+		return nextJob{}, false, nil
+	}
+	due := sp.first(b.cfg.Now().In(b.zone()))
+	if due == 0 {
+		return nextJob{}, false, fmt.Errorf("%w: %s never matches a date", ErrBadSchedule, PropScheduledCron)
+	}
+	jm := jobMessage(m, b.sched.newJobID(), sp, due)
+	seq := b.seq.Add(1)
+	batch.Add(bucketKey(bucketOf(due)), seq, jm)
+	return nextJob{bucketOf(due), store.Record{Seq: seq, Msg: jm}}, true, nil
 }
 
 func (b *Broker) unplace(ps []placed) {

@@ -66,6 +66,11 @@ func Imports() []ImportRule {
 			Why:  "the message model is the bottom layer",
 		},
 		{
+			From: Set{Include: []string{"internal/broker/cron/..."}},
+			Deny: Set{Include: []string{"internal/..."}, Exclude: []string{"internal/broker/cron/..."}},
+			Why:  "the scheduler's cron expressions are a leaf the core uses: times in, times out",
+		},
+		{
 			From: Set{Include: []string{"internal/auth/..."}},
 			Deny: Set{
 				Include: []string{"internal/...", "net/http", "net/http/..."},

@@ -187,6 +187,8 @@ func throwable(err error) *wire.Throwable {
 		class = "javax.jms.ResourceAllocationException"
 	case errors.Is(err, errTxRolledBack):
 		class = "javax.jms.TransactionRolledBackException"
+	case errors.Is(err, broker.ErrBadSchedule):
+		class = "javax.jms.MessageFormatException"
 	case errors.Is(err, auth.ErrAuthentication), errors.Is(err, auth.ErrNotAuthorized):
 		// As ActiveMQ sends them; the JMS client raises JMSSecurityException.
 		class = "java.lang.SecurityException"
