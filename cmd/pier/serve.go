@@ -137,8 +137,11 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 // guard is the front door, tlsCfg the certificate of TLS listeners (nil
 // without one).
 func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *slog.Logger) (*server.Server, *network.Network, error) {
+	def, dests := brokerPolicies(cfg.Policies)
 	bcfg := broker.Config{
 		Guard:           guard,
+		Default:         def,
+		Destinations:    dests,
 		Name:            cfg.Broker.Name,
 		MemoryLimit:     int64(cfg.Limits.Memory),
 		MaxRedeliveries: cfg.Policies.Redelivery.MaxRedeliveries,

@@ -80,13 +80,13 @@ func (c *Conn) nack(ctx context.Context, subID, txID, reason string, take func(*
 	if tx != nil {
 		return c.addToTx(txID, tx, hs, func() {
 			for _, h := range hs {
-				tx.dead = append(tx.dead, deadItem{h: h, reason: reason})
+				tx.dead = append(tx.dead, deadItem{h: h, reason: reason, rejected: true})
 			}
 		})
 	}
 	ch := &change{}
 	for _, h := range hs {
-		ch.dead = append(ch.dead, deadItem{h: h, reason: reason})
+		ch.dead = append(ch.dead, deadItem{h: h, reason: reason, rejected: true})
 	}
 	if err := c.b.apply(ctx, ch); err != nil {
 		c.b.redeliver(hs)

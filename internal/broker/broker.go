@@ -53,6 +53,12 @@ type Config struct {
 	// Guard authenticates connections and authorizes their access to
 	// destinations (the front door); nil lets everyone do everything.
 	Guard *auth.Guard
+	// Default is the policy of destinations no entry of Destinations
+	// matches (its MaxRedeliveries and DLQ are the fields above).
+	Default Policy
+	// Destinations are policies per destination pattern; the first match
+	// applies.
+	Destinations []DestinationPolicy
 }
 
 // EnsureDefaults fills unset fields with ActiveMQ's defaults.
@@ -118,6 +124,7 @@ var (
 type Broker struct {
 	cfg   Config
 	guard *auth.Guard
+	pol   *Policy // the default policy
 	st    store.Store
 	log   *slog.Logger
 	seq   atomic.Uint64
@@ -182,6 +189,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Broker, error) {
 	b.mu.topics = map[string]struct{}{}
 	b.acks = newAckFlusher(b)
 	b.sched = newScheduler(b)
+	b.pol = b.defaultPolicy()
 	return b, nil
 }
 

@@ -457,7 +457,7 @@ func (b *Broker) redeliver(hs []held) {
 	for q, es := range groupByQueue(hs) {
 		if dead := q.requeue(es); len(dead) > 0 {
 			b.moveToDLQ(q, dead, fmt.Sprintf("delivered %d times without acknowledgement (max redeliveries %d)",
-				dead[0].deliveries, b.cfg.MaxRedeliveries))
+				dead[0].deliveries, q.pol.MaxRedeliveries))
 		}
 	}
 }

@@ -22,11 +22,18 @@ type change struct {
 	// duplicate check. also holds more store operations of the batch.
 	moved bool
 	also  store.Batch
+	// counted marks sends that carry the deliveries they had (a rejected
+	// message back from the scheduler): its delivery count goes on.
+	counted map[*message.Message]bool
 }
 
 type deadItem struct {
 	h      held
 	reason string
+	// rejected says a consumer refused the message (a poison
+	// acknowledgement, a NACK): with a redelivery delay it waits in the
+	// scheduler and comes back instead of going to the dead letter queue.
+	rejected bool
 }
 
 type placed struct {
@@ -115,6 +122,9 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 			if !ok {
 				continue
 			}
+			if ch.counted[m] {
+				e.deliveries = m.DeliveryCount
+			}
 			places = append(places, placed{q, e})
 			if e.stored {
 				batch.Add(q.key, e.seq, m)
@@ -127,6 +137,10 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 		}
 	}
 	for _, d := range ch.dead {
+		if j, ok := b.retryLater(d, &batch); ok {
+			jobs = append(jobs, j)
+			continue
+		}
 		if p, ok := b.deadLetter(d, &batch); ok {
 			places = append(places, p)
 		}
@@ -225,14 +239,15 @@ func (b *Broker) deadLetter(d deadItem, batch *store.Batch) (placed, bool) {
 	if m.OriginalDest.IsZero() {
 		m.OriginalDest = m.Dest
 	}
-	m.Dest = message.Destination{Kind: message.Queue, Name: b.cfg.DLQ}
+	dlq := d.h.q.pol.dlqFor(m.OriginalDest)
+	m.Dest = message.Destination{Kind: message.Queue, Name: dlq}
 	m.DeliveryCount = d.h.e.deliveries
 	m.Expiration = 0 // as ActiveMQ does: a dead letter waits for someone to look at it
 	if m.Properties == nil {
 		m.Properties = map[string]any{}
 	}
 	m.Properties["dlqDeliveryFailureCause"] = d.reason
-	q := b.queue(b.cfg.DLQ)
+	q := b.queue(dlq)
 	if q == nil {
 		return placed{}, false
 	}
@@ -244,6 +259,37 @@ func (b *Broker) deadLetter(d deadItem, batch *store.Batch) (placed, bool) {
 		batch.Add(q.key, e.seq, m)
 	}
 	return placed{q, e}, true
+}
+
+// retryLater moves a message a consumer rejected into the scheduler, to
+// come back to its queue after the policy's redelivery delay (ActiveMQ's
+// redelivery plugin), while it has redeliveries left: the queue's record
+// out, a job in, in the batch.
+func (b *Broker) retryLater(d deadItem, batch *store.Batch) (nextJob, bool) {
+	q, e := d.h.q, d.h.e
+	p := q.pol
+	if !d.rejected || p.RedeliveryDelay <= 0 || q.dest.Kind != message.Queue || q.key == "" ||
+		p.MaxRedeliveries >= 0 && int(e.deliveries) > p.MaxRedeliveries {
+		return nextJob{}, false
+	}
+	src := e.msg
+	if src == nil {
+		recs, err := b.st.Scan(context.Background(), q.key, e.seq-1, 1, 1)
+		if err != nil || len(recs) == 0 || recs[0].Seq != e.seq {
+			return nextJob{}, false // dead-lettered instead (which reports the problem)
+		}
+		src = recs[0].Msg
+	}
+	m := src.Clone()
+	m.DeliveryCount = e.deliveries
+	due := b.now() + p.redeliveryDelay(e.deliveries).Milliseconds()
+	jm := redeliveryJob(m, b.sched.newJobID(), due)
+	if e.stored {
+		batch.Remove(q.key, e.seq)
+	}
+	seq := b.seq.Add(1)
+	batch.Add(bucketKey(bucketOf(due)), seq, jm)
+	return nextJob{bucketOf(due), store.Record{Seq: seq, Msg: jm}}, true
 }
 
 // moveToDLQ dead-letters entries of q now (redelivery limit, expiry).
@@ -268,7 +314,7 @@ func (b *Broker) moveToDLQ(q *queue, es []*entry, reason string) {
 func (b *Broker) expire(q *queue, es []*entry) {
 	var dead, drop []*entry
 	for _, e := range es {
-		if e.msg != nil && e.msg.Persistent && q.dest.Name != b.cfg.DLQ {
+		if e.msg != nil && e.msg.Persistent && !q.pol.DropExpired && !q.pol.isDLQ(q.dest.Name) {
 			dead = append(dead, e)
 		} else {
 			drop = append(drop, e)

@@ -16,6 +16,7 @@ type queue struct {
 	b    *Broker
 	dest message.Destination // what consumers see as the origin
 	key  string              // store key; "" means never stored
+	pol  *Policy             // redelivery and dead letters
 
 	// Dispatch runs in whichever goroutine kicks the queue while nobody
 	// else is dispatching it (no hand-off to a goroutine per queue: on a
@@ -33,7 +34,7 @@ type queue struct {
 }
 
 func (b *Broker) newQueue(dest message.Destination, key string) *queue {
-	return &queue{b: b, dest: dest, key: key}
+	return &queue{b: b, dest: dest, key: key, pol: b.policyFor(dest)}
 }
 
 // queue returns the named queue, creating it (and attaching matching wildcard
@@ -153,7 +154,7 @@ func (q *queue) settle(es []*entry, ok bool) {
 // reports those that exceeded the redelivery limit (to be dead-lettered).
 func (q *queue) requeue(es []*entry) (dead []*entry) {
 	q.mu.Lock()
-	max := q.b.cfg.MaxRedeliveries
+	max := q.pol.MaxRedeliveries
 	for _, e := range es {
 		q.mu.inflight--
 		if q.mu.deleted {

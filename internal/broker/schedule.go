@@ -36,6 +36,7 @@ const (
 	jobDelay  = jobPrefix + "delay"  // int64 ms
 	jobCron   = jobPrefix + "cron"   // string, normalised
 	jobSub    = jobPrefix + "sub"    // bool: started by a cron job's firing
+	jobRetry  = jobPrefix + "retry"  // bool: a rejected message waiting to be redelivered
 )
 
 // maxScheduleMillis bounds a delay or period (about 100 years).
@@ -190,6 +191,22 @@ func jobMessage(m *message.Message, id string, s *spec, due int64) *message.Mess
 	return j
 }
 
+// redeliveryJob returns the job that brings back m (a rejected message,
+// with its delivery count) at due.
+func redeliveryJob(m *message.Message, id string, due int64) *message.Message {
+	j := m.Clone()
+	if j.Properties == nil {
+		j.Properties = map[string]any{}
+	}
+	if _, ok := j.Properties[PropScheduledJobID]; !ok {
+		j.Properties[PropScheduledJobID] = id // never scheduled again on its way back
+	}
+	j.Properties[jobDue] = due
+	j.Properties[jobRepeat] = int32(0)
+	j.Properties[jobRetry] = true
+	return j
+}
+
 // job is a stored job, read back from its message.
 type job struct {
 	id     string
@@ -199,6 +216,7 @@ type job struct {
 	delay  int64
 	cron   *cron.Schedule
 	sub    bool
+	retry  bool
 }
 
 // readJob reads a stored job's state.
@@ -215,6 +233,7 @@ func readJob(m *message.Message) (job, error) {
 	j.period, _ = p[jobPeriod].(int64)
 	j.delay, _ = p[jobDelay].(int64)
 	j.sub, _ = p[jobSub].(bool)
+	j.retry, _ = p[jobRetry].(bool)
 	if expr, ok := p[jobCron].(string); ok && expr != "" {
 		c, err := cron.Parse(expr)
 		if err != nil {

@@ -313,6 +313,14 @@ func (s *scheduler) fire(ctx context.Context, sec int64, recs []store.Record, no
 		}
 		out, more := s.firing(j, r.Msg, now)
 		ch.sends = append(ch.sends, out...)
+		if j.retry {
+			if ch.counted == nil {
+				ch.counted = map[*message.Message]bool{}
+			}
+			for _, m := range out {
+				ch.counted[m] = true
+			}
+		}
 		for _, m := range more {
 			seq := s.b.seq.Add(1)
 			due, _ := m.Properties[jobDue].(int64)

@@ -204,21 +204,40 @@ type Limits struct {
 	MaxConnections int
 }
 
-// Policies are broker-wide destination policies.
+// Policies are destination policies: broker-wide defaults, and overrides
+// per destination pattern (policies.go).
 type Policies struct {
 	Redelivery Redelivery
+	DeadLetter DeadLetter
+	// Destinations override the defaults for the queues or topics a
+	// pattern matches; the first matching entry applies. YAML:
+	// policies.destinations.
+	Destinations []DestinationPolicy
 }
 
-// Redelivery is ActiveMQ's redelivery policy.
+// Redelivery is ActiveMQ's redelivery policy, with the back-off of its
+// redelivery plugin: a message a consumer rejected (a JMS poison
+// acknowledgement, a STOMP NACK) waits before it is delivered again.
 type Redelivery struct {
 	// MaxRedeliveries is how many times a message is redelivered after the
 	// first delivery before it goes to the dead letter queue: 6 by default,
 	// 0 sends it there at the first rollback, -1 redelivers for ever.
 	// YAML: policies.redelivery.max_redeliveries.
 	MaxRedeliveries int
-	// DLQ is the dead letter queue. Default "ActiveMQ.DLQ".
+	// DLQ is the shared dead letter queue. Default "ActiveMQ.DLQ".
 	// YAML: policies.redelivery.dlq.
 	DLQ string
+	// InitialRedeliveryDelay is how long a rejected message waits before
+	// its first redelivery; 0 (the default) sends it to the dead letter
+	// queue at once, as ActiveMQ does without its redelivery plugin. YAML:
+	// policies.redelivery.initial_redelivery_delay.
+	InitialRedeliveryDelay time.Duration
+	// BackOffMultiplier multiplies the delay for each further redelivery;
+	// 1 (the default) keeps it constant. YAML: back_off_multiplier.
+	BackOffMultiplier float64
+	// MaximumRedeliveryDelay caps the delay; 0: no cap. YAML:
+	// maximum_redelivery_delay.
+	MaximumRedeliveryDelay time.Duration
 }
 
 // Default values.
@@ -267,7 +286,10 @@ func base() *Config {
 			MaxHeaderLength: DefaultMaxHeaderLength,
 			MaxConnections:  DefaultMaxConnections,
 		},
-		Policies: Policies{Redelivery: Redelivery{MaxRedeliveries: DefaultMaxRedeliveries, DLQ: DefaultDLQ}},
+		Policies: Policies{
+			Redelivery: Redelivery{MaxRedeliveries: DefaultMaxRedeliveries, DLQ: DefaultDLQ, BackOffMultiplier: 1},
+			DeadLetter: DefaultDeadLetter(),
+		},
 	}
 }
 
@@ -328,6 +350,11 @@ func (c *Config) EnsureDefaults() *Config {
 	setDefault(&l.MaxHeaderLength, DefaultMaxHeaderLength)
 	setDefault(&l.MaxConnections, DefaultMaxConnections)
 	setDefault(&c.Policies.Redelivery.DLQ, DefaultDLQ)
+	setDefault(&c.Policies.Redelivery.BackOffMultiplier, 1)
+	d := DefaultDeadLetter()
+	setDefault(&c.Policies.DeadLetter.Strategy, d.Strategy)
+	setDefault(&c.Policies.DeadLetter.QueuePrefix, d.QueuePrefix)
+	setDefault(&c.Policies.DeadLetter.TopicPrefix, d.TopicPrefix)
 	return c
 }
 

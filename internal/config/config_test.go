@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -259,8 +260,57 @@ policies:
 	if c.Console.Listen != "" || c.Store.Journal != (Journal{Dir: "j", SegmentSize: 64 * MiB, MaxSize: 10 * GiB}) {
 		t.Errorf("console %q journal %+v", c.Console.Listen, c.Store.Journal)
 	}
-	if c.Policies.Redelivery != (Redelivery{MaxRedeliveries: -1, DLQ: "DLQ.all"}) {
+	if c.Policies.Redelivery != (Redelivery{MaxRedeliveries: -1, DLQ: "DLQ.all", BackOffMultiplier: 1}) {
 		t.Errorf("redelivery %+v", c.Policies.Redelivery)
+	}
+}
+
+func TestDestinationPolicies(t *testing.T) {
+	src := `
+policies:
+  redelivery:
+    max_redeliveries: 4
+    initial_redelivery_delay: 1s
+    back_off_multiplier: 2
+    maximum_redelivery_delay: 30s
+  dead_letter: {strategy: individual, drop_expired: true}
+  destinations:
+    - queue: "orders.>"
+      redelivery: {max_redeliveries: 10, back_off_multiplier: 1.5}
+      dead_letter: {strategy: shared}
+    - topic: prices.*
+      dead_letter: {topic_prefix: DLQ.Prices.}
+`
+	c, err := Parse("p.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Policies
+	wantR := Redelivery{MaxRedeliveries: 4, DLQ: DefaultDLQ, InitialRedeliveryDelay: time.Second, BackOffMultiplier: 2,
+		MaximumRedeliveryDelay: 30 * time.Second}
+	if p.Redelivery != wantR {
+		t.Errorf("defaults %+v", p.Redelivery)
+	}
+	r, d := p.Destinations[0].Resolve(p)
+	wantR.MaxRedeliveries, wantR.BackOffMultiplier = 10, 1.5
+	if r != wantR || d.Strategy != DeadLetterShared || !d.DropExpired {
+		t.Errorf("orders.>: %+v %+v", r, d)
+	}
+	r, d = p.Destinations[1].Resolve(p)
+	if r != p.Redelivery || d.Strategy != DeadLetterIndividual || d.TopicPrefix != "DLQ.Prices." || d.QueuePrefix != "ActiveMQ.DLQ.Queue." {
+		t.Errorf("prices.*: %+v %+v", r, d)
+	}
+	for _, bad := range []struct{ src, want string }{
+		{"policies:\n  redelivery: {back_off_multiplier: 0.5}\n", "policies.redelivery.back_off_multiplier: 0.5: want 1"},
+		{"policies:\n  destinations:\n    - {queue: a, redelivery: {initial_redelivery_delay: -1s}}\n", "policies.destinations[0].redelivery.initial_redelivery_delay: must not be negative"},
+		{"policies:\n  destinations:\n    - {redelivery: {max_redeliveries: 1}}\n", "policies.destinations[0]: needs a queue or a topic pattern"},
+		{"policies:\n  dead_letter: {strategy: each}\n", `"each" is not one of shared, individual`},
+		{"policies:\n  redelivery: {dlq: \"DLQ.>\"}\n", `"DLQ.>" is not a queue name`},
+	} {
+		_, err := Parse("p.yaml", []byte(bad.src))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: %v, want an error saying %q", bad.src, err, bad.want)
+		}
 	}
 }
 

@@ -117,14 +117,3 @@ func (d *decoder) limits(path string, n *yaml.Node, l *Limits) {
 		{"max_connections", d.integer(&l.MaxConnections)},
 	})
 }
-
-func (d *decoder) policies(path string, n *yaml.Node, p *Policies) {
-	d.mapping(path, n, []field{
-		{"redelivery", func(path string, v *yaml.Node) {
-			d.mapping(path, v, []field{
-				{"max_redeliveries", d.integer(&p.Redelivery.MaxRedeliveries)},
-				{"dlq", d.str(&p.Redelivery.DLQ)},
-			})
-		}},
-	})
-}

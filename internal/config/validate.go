@@ -54,12 +54,7 @@ func (c *Config) check() []issue {
 	k.store(&c.Store)
 	k.connectors(c.NetworkConnectors)
 	k.limits(&c.Limits)
-	if r := c.Policies.Redelivery; r.MaxRedeliveries < -1 {
-		k.add(ErrInvalid, "policies.redelivery.max_redeliveries", "%d is below -1 (-1 means redeliver for ever)", r.MaxRedeliveries)
-	}
-	if c.Policies.Redelivery.DLQ == "" {
-		k.add(ErrMissing, "policies.redelivery.dlq", "must not be empty")
-	}
+	k.policies(&c.Policies)
 	k.conflicts(c)
 	k.tls(c)
 	k.security(c)

@@ -1,0 +1,95 @@
+package broker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/piermq/pier/internal/message"
+)
+
+// A rejected message waits in the scheduler, longer each time, then goes
+// to its dead letter queue (ActiveMQ's redelivery plugin).
+func TestRedeliveryBackOff(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{MaxRedeliveries: 3, Destinations: []DestinationPolicy{{
+		Pattern: "work.>", Policy: Policy{MaxRedeliveries: 3, DLQ: "ActiveMQ.DLQ", RedeliveryDelay: 100 * time.Millisecond,
+			BackOffMultiplier: 2},
+	}}})
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "w", Dest: q("work.a"), Prefetch: 10, Ack: AckIndividual})
+	subscribe(t, c, SubOptions{ID: "dlq", Dest: q("ActiveMQ.DLQ"), Prefetch: 10})
+	send(t, c, q("work.a"), "job", true)
+	var times []time.Time
+	var counts []int32
+	for {
+		d := k.next(t)
+		if d.Sub.ID() == "dlq" {
+			if d.Msg.OriginalDest != q("work.a") || d.Msg.Properties["dlqDeliveryFailureCause"] == nil {
+				t.Errorf("dead letter from %v, cause %v", d.Msg.OriginalDest, d.Msg.Properties["dlqDeliveryFailureCause"])
+			}
+			break
+		}
+		times = append(times, time.Now())
+		counts = append(counts, d.Msg.DeliveryCount)
+		if err := c.Nack(context.Background(), "w", d.Tag, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(times) != 4 {
+		t.Fatalf("delivered %d times before the dead letter queue, want 4 (1 + max redeliveries 3)", len(times))
+	}
+	for i, want := range []time.Duration{100, 200, 400} {
+		gap := times[i+1].Sub(times[i])
+		if gap < want*time.Millisecond {
+			t.Errorf("redelivery %d after %v, want at least %v", i+1, gap, want*time.Millisecond)
+		}
+	}
+	for i, n := range counts {
+		if n != int32(i) {
+			t.Errorf("delivery %d has count %d", i, n)
+		}
+	}
+	waitFor(t, "no job left", func() bool { return b.ScheduledJobs() == 0 })
+}
+
+// Without a delay (the default) a rejected message is dead-lettered at
+// once; the individual strategy names a dead letter queue per destination.
+func TestIndividualDeadLetterQueues(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{Default: Policy{IndividualDLQ: true}})
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "o", Dest: q("orders"), Prefetch: 10, Ack: AckIndividual})
+	subscribe(t, c, SubOptions{ID: "d", Dest: q(DefaultQueuePrefix + "orders"), Prefetch: 10})
+	send(t, c, q("orders"), "bad", true)
+	d := k.next(t)
+	if err := c.Nack(context.Background(), "o", d.Tag, ""); err != nil {
+		t.Fatal(err)
+	}
+	if d := k.next(t); d.Sub.ID() != "d" || string(d.Msg.Body) != "bad" {
+		t.Fatalf("got %q on %s", d.Msg.Body, d.Sub.ID())
+	}
+	if _, ok := b.QueueStats("ActiveMQ.DLQ"); ok {
+		t.Error("the shared dead letter queue was used")
+	}
+}
+
+func TestPolicyFor(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{Destinations: []DestinationPolicy{
+		{Pattern: "a.>", Policy: Policy{MaxRedeliveries: 1, DLQ: "DLQ.a"}},
+		{Topic: true, Pattern: "a.>", Policy: Policy{MaxRedeliveries: 2, DLQ: "DLQ.t"}},
+		{Pattern: ">", Policy: Policy{MaxRedeliveries: 3, DLQ: "DLQ.all"}},
+	}})
+	for d, want := range map[message.Destination]string{
+		q("a.b"): "DLQ.a", topic("a.b"): "DLQ.t", q("b"): "DLQ.all", topic("b"): "ActiveMQ.DLQ",
+		{Kind: message.TempQueue, Name: "a.x"}: "ActiveMQ.DLQ",
+	} {
+		if got := b.policyFor(d).DLQ; got != want {
+			t.Errorf("%v: DLQ %q, want %q", d, got, want)
+		}
+	}
+	p := Policy{RedeliveryDelay: time.Second, BackOffMultiplier: 5, MaxRedeliveryDelay: time.Minute}
+	for n, want := range map[int32]time.Duration{0: time.Second, 1: time.Second, 2: 5 * time.Second, 3: 25 * time.Second, 4: time.Minute, 60: time.Minute} {
+		if got := p.redeliveryDelay(n); got != want {
+			t.Errorf("delay after %d deliveries = %v, want %v", n, got, want)
+		}
+	}
+}
