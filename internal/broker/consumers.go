@@ -20,6 +20,28 @@ type consumerList struct {
 	bands []band
 	n     int
 	local int // consumers that are not network subscriptions
+	// exclusive is the consumer that gets every message while exclusive
+	// consumers are subscribed: the first exclusive one in band order.
+	exclusive *Subscription
+}
+
+// electExclusive picks the exclusive consumer again after a change.
+func (l *consumerList) electExclusive() {
+	l.exclusive = nil
+	for _, b := range l.bands {
+		for _, s := range b.subs {
+			if s.opts.Exclusive {
+				l.exclusive = s
+				return
+			}
+		}
+	}
+}
+
+// has reports whether s is one of the consumers.
+func (l *consumerList) has(s *Subscription) bool {
+	i, found := slices.BinarySearchFunc(l.bands, s.opts.Priority, byPriority)
+	return found && slices.Contains(l.bands[i].subs, s)
 }
 
 // band is the consumers of one priority, in the order they subscribed.
@@ -46,6 +68,9 @@ func (l *consumerList) add(s *Subscription) {
 	if !s.opts.Network {
 		l.local++
 	}
+	if s.opts.Exclusive {
+		l.electExclusive()
+	}
 }
 
 // remove takes s out of its band, dropping the band when it empties.
@@ -64,6 +89,9 @@ func (l *consumerList) remove(s *Subscription) {
 	if !s.opts.Network {
 		l.local--
 	}
+	if l.exclusive == s {
+		defer l.electExclusive()
+	}
 	if len(b.subs) == 0 {
 		l.bands = slices.Delete(l.bands, i, i+1)
 		return
@@ -81,6 +109,15 @@ func (l *consumerList) remove(s *Subscription) {
 // room is false when no consumer of any band has room. Called with the
 // queue's lock held.
 func (l *consumerList) pick(m *message.Message) (s *Subscription, room bool) {
+	if c := l.exclusive; c != nil {
+		if !c.hasCredit() {
+			return nil, false
+		}
+		if c.accepts(m) && c.forwards(m, l) {
+			return c, true
+		}
+		return nil, true
+	}
 	for i := range l.bands {
 		b := &l.bands[i]
 		n := len(b.subs)

@@ -92,7 +92,7 @@ func BenchmarkPickConsumer(b *testing.B) {
 				defer qu.mu.Unlock()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					if s, _ := qu.pickConsumer(m); s == nil {
+					if s, _, _ := qu.pickConsumer(m); s == nil {
 						b.Fatal("no consumer picked")
 					}
 				}

@@ -30,6 +30,7 @@ type queue struct {
 		consumers consumerList
 		inflight  int // entries delivered and not yet settled
 		deleted   bool
+		groups    map[string]*Subscription // message group -> its consumer (groups.go)
 	}
 }
 
@@ -104,6 +105,7 @@ func (q *queue) addConsumer(s *Subscription) {
 func (q *queue) removeConsumer(s *Subscription) {
 	q.mu.Lock()
 	q.mu.consumers.remove(s)
+	q.releaseGroupsLocked(s)
 	q.mu.Unlock()
 }
 
@@ -226,7 +228,7 @@ func (q *queue) dispatch() {
 				expired = append(expired, e)
 				return true
 			}
-			s, room := q.pickConsumer(e.msg)
+			s, room, first := q.pickConsumer(e.msg)
 			if !room {
 				return false
 			}
@@ -237,6 +239,7 @@ func (q *queue) dispatch() {
 			if d == nil {
 				return false // the consumer closed meanwhile; go round again
 			}
+			q.grouped(d, first)
 			taken = append(taken, ref{b, i})
 			q.mu.inflight++
 			out = append(out, d)
@@ -267,12 +270,17 @@ func (q *queue) dispatch() {
 	}
 }
 
-// pickConsumer returns the consumer m goes to: of the highest priority that
-// has one, the next in turn with room in its prefetch window and a selector
-// that accepts m. room is false when no consumer has room at all. Called
-// with q.mu held.
-func (q *queue) pickConsumer(m *message.Message) (s *Subscription, room bool) {
-	return q.mu.consumers.pick(m)
+// pickConsumer returns the consumer m goes to: its group's consumer, or of
+// the highest priority that has one, the next in turn with room in its
+// prefetch window and a selector that accepts m. room is false when no
+// consumer has room at all; first says m's group was just given to s.
+// Called with q.mu held.
+func (q *queue) pickConsumer(m *message.Message) (s *Subscription, room, first bool) {
+	if m.GroupID != "" && !q.dest.Kind.IsTopic() {
+		return q.pickForGroup(m)
+	}
+	s, room = q.mu.consumers.pick(m)
+	return s, room, false
 }
 
 // pageIn reads the bodies of paged-out entries from stub on.

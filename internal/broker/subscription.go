@@ -33,6 +33,10 @@ type SubOptions struct {
 	Selector    string // JMS message selector; empty: every message
 	DurableName string // topic only: makes the subscription durable
 	NoLocal     bool   // topic only: skip messages sent on this connection
+	// Exclusive (queues): while an exclusive consumer is subscribed, the
+	// first of them (highest priority, then earliest) gets every message;
+	// the next takes over when it leaves (JMS consumer.exclusive=true).
+	Exclusive bool
 	// Network marks the subscription of a network bridge, made for the
 	// consumers of another broker; BrokerPath lists the ids of the brokers
 	// its demand came through, the nearest last (ActiveMQ's ConsumerInfo

@@ -157,7 +157,8 @@ func (c *conn) onConsumerInfo(info *wire.ConsumerInfo) error {
 	}
 	o := broker.SubOptions{ID: k.key, Dest: dest, Ack: broker.AckIndividual, Prefetch: int(info.PrefetchSize),
 		Selector: info.Selector, DurableName: info.SubscriptionName, NoLocal: info.NoLocal,
-		Priority: int(int8(info.Priority))} // a signed byte: bridges consume at -5 and below
+		Priority:  int(int8(info.Priority)), // a signed byte: bridges consume at -5 and below
+		Exclusive: info.Exclusive}           // queue://X?consumer.exclusive=true
 	if info.PrefetchSize == 0 {
 		o.Prefetch = broker.PrefetchPull
 	}

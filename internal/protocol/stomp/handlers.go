@@ -81,6 +81,7 @@ func (s *session) onSubscribe(f *Frame) error {
 		}
 		o.Priority = int(n)
 	}
+	o.Exclusive = strings.EqualFold(f.Get("activemq.exclusive"), "true")
 	o.DurableName = f.Get("activemq.subscriptionName")
 	o.NoLocal = strings.EqualFold(f.Get("activemq.noLocal"), "true")
 	if strings.EqualFold(f.Get("browser"), "true") {
