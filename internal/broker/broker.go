@@ -153,6 +153,7 @@ type Broker struct {
 		conns     map[*Conn]struct{}
 		outboxes  map[string]*sync.Mutex // by outbox name (outbox.go)
 		topics    map[string]struct{}    // topics created, when security is on (authorize.go)
+		virtual   map[string][]*queue    // virtual topic -> its consumer queues (virtual.go)
 	}
 }
 

@@ -72,6 +72,7 @@ func (b *Broker) route(origin *Conn, m *message.Message) ([]*queue, error) {
 			}
 		}
 		if d.Kind == message.Topic {
+			qs = append(qs, b.virtualQueuesLocked(d.Name)...)
 			for _, du := range b.mu.durables {
 				if !message.Match(du.sub.Topic, d.Name) {
 					continue

@@ -55,6 +55,7 @@ func (b *Broker) queue(name string) *queue {
 	dest := message.Destination{Kind: message.Queue, Name: name}
 	q = b.newQueue(dest, "queue://"+name)
 	b.mu.queues[name] = q
+	b.registerVirtualLocked(q)
 	for s := range b.mu.wildQs {
 		if s.matchesWild(name) {
 			s.attach(q)

@@ -1,0 +1,53 @@
+package broker
+
+import (
+	"strings"
+)
+
+// Virtual topics, as ActiveMQ has them by default: a message published to a
+// topic VirtualTopic.<name> also goes to every queue
+// Consumer.<consumer>.VirtualTopic.<name> that exists, so each consumer
+// group reads the topic as a queue of its own (load-balanced within the
+// group, durable while nobody consumes). A consumer queue exists once a
+// consumer or producer used it, and across a restart while it holds
+// messages.
+
+// VirtualTopicPrefix starts the names of virtual topics.
+const VirtualTopicPrefix = "VirtualTopic."
+
+// virtualTopicOf returns the virtual topic a consumer queue reads, if the
+// queue name is Consumer.<consumer>.VirtualTopic.<...>.
+func virtualTopicOf(queue string) (string, bool) {
+	rest, ok := strings.CutPrefix(queue, "Consumer.")
+	if !ok {
+		return "", false
+	}
+	_, topic, ok := strings.Cut(rest, ".")
+	if !ok || !strings.HasPrefix(topic, VirtualTopicPrefix) || len(topic) == len(VirtualTopicPrefix) ||
+		strings.ContainsAny(topic, "*>") {
+		return "", false
+	}
+	return topic, true
+}
+
+// registerVirtualLocked records a new queue that reads a virtual topic.
+// Called with b.mu held.
+func (b *Broker) registerVirtualLocked(q *queue) {
+	topic, ok := virtualTopicOf(q.dest.Name)
+	if !ok {
+		return
+	}
+	if b.mu.virtual == nil {
+		b.mu.virtual = map[string][]*queue{}
+	}
+	b.mu.virtual[topic] = append(b.mu.virtual[topic], q)
+}
+
+// virtualQueuesLocked returns the consumer queues of a virtual topic.
+// Called with b.mu held (read).
+func (b *Broker) virtualQueuesLocked(topic string) []*queue {
+	if !strings.HasPrefix(topic, VirtualTopicPrefix) {
+		return nil
+	}
+	return b.mu.virtual[topic]
+}
