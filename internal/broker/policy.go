@@ -33,6 +33,15 @@ type Policy struct {
 	// DropExpired drops expired messages; otherwise expired persistent
 	// ones are dead-lettered (ActiveMQ's processExpired, on by default).
 	DropExpired bool
+	// FIFO dispatches in arrival order whatever the JMSPriority (ActiveMQ's
+	// default); otherwise higher priorities go first (Pier's default,
+	// ActiveMQ's prioritizedMessages).
+	FIFO bool
+	// QueuePrefetch and TopicPrefetch replace the window of a consumer
+	// that asked for the default (ActiveMQ's queuePrefetch and
+	// topicPrefetch: a JMS client that sets none sends 1000 for queues,
+	// 32766 for topics); 0 keeps it.
+	QueuePrefetch, TopicPrefetch int
 }
 
 // DestinationPolicy applies a policy to the queues (Topic false) or topics

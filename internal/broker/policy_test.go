@@ -93,3 +93,53 @@ func TestPolicyFor(t *testing.T) {
 		}
 	}
 }
+
+// FIFO dispatches in arrival order whatever the priority; priority order
+// (the default) serves higher priorities first.
+func TestFIFOPolicy(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{Destinations: []DestinationPolicy{{Pattern: "fifo.>", Policy: Policy{FIFO: true}}}})
+	p, _ := connect(t, b, "")
+	for _, name := range []string{"fifo.a", "prio.a"} {
+		for i, prio := range []uint8{1, 9, 4} {
+			m := &message.Message{Dest: q(name), Body: []byte{byte('0' + i)}, Priority: prio, Persistent: true}
+			if err := p.Send(context.Background(), m, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, want := range map[string]string{"fifo.a": "012", "prio.a": "120"} {
+		c, k := connect(t, b, "")
+		subscribe(t, c, SubOptions{ID: name, Dest: q(name), Prefetch: 10})
+		got := ""
+		for range 3 {
+			got += string(k.next(t).Msg.Body)
+		}
+		if got != want {
+			t.Errorf("%s delivered %s, want %s", name, got, want)
+		}
+	}
+}
+
+func TestPolicyPrefetch(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{Destinations: []DestinationPolicy{
+		{Pattern: "slow.>", Policy: Policy{QueuePrefetch: 1}},
+		{Topic: true, Pattern: "feed", Policy: Policy{TopicPrefetch: 5}},
+	}})
+	c, _ := connect(t, b, "")
+	for _, tc := range []struct {
+		o    SubOptions
+		want int
+	}{
+		{SubOptions{ID: "1", Dest: q("slow.a")}, 1},
+		{SubOptions{ID: "2", Dest: q("slow.b"), Prefetch: DefaultQueuePrefetch}, 1}, // what a JMS client sends by default
+		{SubOptions{ID: "3", Dest: q("slow.c"), Prefetch: 50}, 50},                  // asked for
+		{SubOptions{ID: "4", Dest: q("fast")}, DefaultQueuePrefetch},
+		{SubOptions{ID: "5", Dest: topic("feed"), Prefetch: 32766}, 5},
+		{SubOptions{ID: "6", Dest: q("slow.d"), Prefetch: PrefetchPull}, 0},
+	} {
+		s := subscribe(t, c, tc.o)
+		if s.prefetch != tc.want {
+			t.Errorf("%v prefetch %d: got %d, want %d", tc.o.Dest, tc.o.Prefetch, s.prefetch, tc.want)
+		}
+	}
+}

@@ -34,6 +34,16 @@ type queue struct {
 	}
 }
 
+// prio is the dispatch priority of a message of priority p: p itself, or
+// one for all under a FIFO policy (ActiveMQ's default, without
+// prioritizedMessages).
+func (q *queue) prio(p uint8) uint8 {
+	if q.pol.FIFO {
+		return message.DefaultPriority
+	}
+	return p
+}
+
 func (b *Broker) newQueue(dest message.Destination, key string) *queue {
 	return &queue{b: b, dest: dest, key: key, pol: b.policyFor(dest)}
 }
@@ -119,7 +129,7 @@ func (q *queue) stats() Stats {
 // enqueue adds m as a new, not yet stable entry and returns it. The caller
 // makes it stable (after the store write) or drops it.
 func (q *queue) enqueue(m *message.Message, origin uint64) (*entry, bool) {
-	e := &entry{prio: m.Priority, msg: m, origin: origin, stored: q.key != "" && m.Persistent}
+	e := &entry{prio: q.prio(m.Priority), msg: m, origin: origin, stored: q.key != "" && m.Persistent}
 	e.size = int64(m.Size())
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -294,7 +304,7 @@ func (q *queue) pageIn(stub *entry) error {
 	defer q.mu.Unlock()
 	found := false
 	for i, r := range recs {
-		b, j := q.mu.pending.find(r.Msg.Priority, r.Seq)
+		b, j := q.mu.pending.find(q.prio(r.Msg.Priority), r.Seq)
 		if b == nil || b.items[j].msg != nil {
 			continue
 		}
@@ -340,7 +350,7 @@ func (q *queue) recover(ctx context.Context) error {
 		}
 		q.mu.Lock()
 		for _, r := range recs {
-			e := &entry{seq: r.Seq, prio: r.Msg.Priority, stored: true, stable: true,
+			e := &entry{seq: r.Seq, prio: q.prio(r.Msg.Priority), stored: true, stable: true,
 				deliveries: recoveredDeliveries}
 			if !q.b.mem.over() {
 				e.msg = r.Msg

@@ -142,9 +142,29 @@ func newSubscription(c *Conn, o SubOptions) *Subscription {
 			s.prefetch = DefaultQueuePrefetch
 		}
 	}
+	s.prefetch = policyPrefetch(c.b.policyFor(o.Dest), o, s.prefetch)
 	s.mu.credit = s.prefetch
 	s.mu.inflight = map[uint64]held{}
 	return s
+}
+
+// policyPrefetch applies a policy's prefetch to a consumer that asked for
+// the default window (none, or what a JMS client sends when the
+// application set none).
+func policyPrefetch(p *Policy, o SubOptions, prefetch int) int {
+	want := p.QueuePrefetch
+	defaults := []int{DefaultQueuePrefetch}
+	if o.Dest.Kind.IsTopic() {
+		want = p.TopicPrefetch
+		defaults = []int{DefaultTopicPrefetch, DefaultTopicPrefetch - 1, DefaultDurablePrefetch}
+	}
+	if want <= 0 || o.Network || o.Prefetch == PrefetchPull {
+		return prefetch
+	}
+	if o.Prefetch <= 0 || slices.Contains(defaults, o.Prefetch) {
+		return want
+	}
+	return prefetch
 }
 
 // accepts reports whether the subscription's selector accepts m.

@@ -209,6 +209,7 @@ type Limits struct {
 type Policies struct {
 	Redelivery Redelivery
 	DeadLetter DeadLetter
+	Dispatch   Dispatch
 	// Destinations override the defaults for the queues or topics a
 	// pattern matches; the first matching entry applies. YAML:
 	// policies.destinations.
@@ -289,6 +290,7 @@ func base() *Config {
 		Policies: Policies{
 			Redelivery: Redelivery{MaxRedeliveries: DefaultMaxRedeliveries, DLQ: DefaultDLQ, BackOffMultiplier: 1},
 			DeadLetter: DefaultDeadLetter(),
+			Dispatch:   Dispatch{Order: OrderPriority},
 		},
 	}
 }
@@ -355,6 +357,7 @@ func (c *Config) EnsureDefaults() *Config {
 	setDefault(&c.Policies.DeadLetter.Strategy, d.Strategy)
 	setDefault(&c.Policies.DeadLetter.QueuePrefix, d.QueuePrefix)
 	setDefault(&c.Policies.DeadLetter.TopicPrefix, d.TopicPrefix)
+	setDefault(&c.Policies.Dispatch.Order, OrderPriority)
 	return c
 }
 

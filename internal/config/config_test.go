@@ -280,6 +280,8 @@ policies:
       dead_letter: {strategy: shared}
     - topic: prices.*
       dead_letter: {topic_prefix: DLQ.Prices.}
+      order: fifo
+      topic_prefetch: 10
 `
 	c, err := Parse("p.yaml", []byte(src))
 	if err != nil {
@@ -291,14 +293,17 @@ policies:
 	if p.Redelivery != wantR {
 		t.Errorf("defaults %+v", p.Redelivery)
 	}
-	r, d := p.Destinations[0].Resolve(p)
+	r, d, _ := p.Destinations[0].Resolve(p)
 	wantR.MaxRedeliveries, wantR.BackOffMultiplier = 10, 1.5
 	if r != wantR || d.Strategy != DeadLetterShared || !d.DropExpired {
 		t.Errorf("orders.>: %+v %+v", r, d)
 	}
-	r, d = p.Destinations[1].Resolve(p)
+	r, d, x := p.Destinations[1].Resolve(p)
 	if r != p.Redelivery || d.Strategy != DeadLetterIndividual || d.TopicPrefix != "DLQ.Prices." || d.QueuePrefix != "ActiveMQ.DLQ.Queue." {
 		t.Errorf("prices.*: %+v %+v", r, d)
+	}
+	if x != (Dispatch{Order: OrderFIFO, TopicPrefetch: 10}) {
+		t.Errorf("prices.* dispatch %+v", x)
 	}
 	for _, bad := range []struct{ src, want string }{
 		{"policies:\n  redelivery: {back_off_multiplier: 0.5}\n", "policies.redelivery.back_off_multiplier: 0.5: want 1"},

@@ -37,12 +37,31 @@ func DefaultDeadLetter() DeadLetter {
 	return DeadLetter{Strategy: DeadLetterShared, QueuePrefix: "ActiveMQ.DLQ.Queue.", TopicPrefix: "ActiveMQ.DLQ.Topic."}
 }
 
+// Dispatch is how a destination hands out its messages.
+type Dispatch struct {
+	// Order is "priority" (higher JMSPriority first; Pier's default) or
+	// "fifo" (arrival order; ActiveMQ's default). YAML: policies.order.
+	Order string
+	// QueuePrefetch and TopicPrefetch replace the window of consumers that
+	// ask for the default; 0 keeps what they ask. YAML:
+	// policies.queue_prefetch, policies.topic_prefetch.
+	QueuePrefetch, TopicPrefetch int
+}
+
+// Dispatch orders.
+const (
+	OrderPriority = "priority"
+	OrderFIFO     = "fifo"
+)
+
 // DestinationPolicy overrides the default policies for the queues (Queue)
 // or topics (Topic) a pattern matches. A nil field keeps the default.
 type DestinationPolicy struct {
-	Queue, Topic string
-	Redelivery   RedeliveryOverride
-	DeadLetter   DeadLetterOverride
+	Queue, Topic                 string
+	Redelivery                   RedeliveryOverride
+	DeadLetter                   DeadLetterOverride
+	Order                        *string
+	QueuePrefetch, TopicPrefetch *int
 }
 
 // RedeliveryOverride holds the redelivery keys an entry sets.
@@ -61,8 +80,11 @@ type DeadLetterOverride struct {
 }
 
 // Resolve returns the entry's policies: its keys over the defaults.
-func (p DestinationPolicy) Resolve(defaults Policies) (Redelivery, DeadLetter) {
-	r, d := defaults.Redelivery, defaults.DeadLetter
+func (p DestinationPolicy) Resolve(defaults Policies) (Redelivery, DeadLetter, Dispatch) {
+	r, d, x := defaults.Redelivery, defaults.DeadLetter, defaults.Dispatch
+	set(&x.Order, p.Order)
+	set(&x.QueuePrefetch, p.QueuePrefetch)
+	set(&x.TopicPrefetch, p.TopicPrefetch)
 	o := p.Redelivery
 	set(&r.MaxRedeliveries, o.MaxRedeliveries)
 	set(&r.DLQ, o.DLQ)
@@ -73,7 +95,7 @@ func (p DestinationPolicy) Resolve(defaults Policies) (Redelivery, DeadLetter) {
 	set(&d.QueuePrefix, p.DeadLetter.QueuePrefix)
 	set(&d.TopicPrefix, p.DeadLetter.TopicPrefix)
 	set(&d.DropExpired, p.DeadLetter.DropExpired)
-	return r, d
+	return r, d, x
 }
 
 func set[T any](dst *T, v *T) {
@@ -103,6 +125,9 @@ func (d *decoder) policies(path string, n *yaml.Node, p *Policies) {
 				{"drop_expired", d.boolean(&dl.DropExpired)},
 			})
 		}},
+		{"order", d.oneOf(&p.Dispatch.Order, OrderPriority, OrderFIFO)},
+		{"queue_prefetch", d.integer(&p.Dispatch.QueuePrefetch)},
+		{"topic_prefetch", d.integer(&p.Dispatch.TopicPrefetch)},
 		{"destinations", func(path string, v *yaml.Node) {
 			p.Destinations = nil
 			d.sequence(path, v, func(ip string, iv *yaml.Node) {
@@ -110,6 +135,11 @@ func (d *decoder) policies(path string, n *yaml.Node, p *Policies) {
 				d.mapping(ip, iv, []field{
 					{"queue", d.str(&e.Queue)},
 					{"topic", d.str(&e.Topic)},
+					{"order", optional(func(p *string) func(string, *yaml.Node) {
+						return d.oneOf(p, OrderPriority, OrderFIFO)
+					}, &e.Order)},
+					{"queue_prefetch", optional(d.integer, &e.QueuePrefetch)},
+					{"topic_prefetch", optional(d.integer, &e.TopicPrefetch)},
 					{"redelivery", func(path string, v *yaml.Node) {
 						o := &e.Redelivery
 						d.mapping(path, v, []field{
@@ -171,6 +201,7 @@ func (d *decoder) number(p *float64) func(string, *yaml.Node) {
 func (k *checker) policies(p *Policies) {
 	k.redelivery("policies.redelivery", p.Redelivery)
 	k.deadLetter("policies.dead_letter", p.DeadLetter)
+	k.dispatch("policies", p.Dispatch)
 	for i, e := range p.Destinations {
 		path := fmt.Sprintf("policies.destinations[%d]", i)
 		switch {
@@ -187,9 +218,10 @@ func (k *checker) policies(p *Policies) {
 				k.add(ErrInvalid, path+"."+key, "%q: %v", pat, err)
 			}
 		}
-		r, d := e.Resolve(*p)
+		r, d, x := e.Resolve(*p)
 		k.redelivery(path+".redelivery", r)
 		k.deadLetter(path+".dead_letter", d)
+		k.dispatch(path, x)
 	}
 }
 
@@ -217,6 +249,17 @@ func (k *checker) deadLetter(path string, d DeadLetter) {
 	for _, f := range []struct{ key, v string }{{"queue_prefix", d.QueuePrefix}, {"topic_prefix", d.TopicPrefix}} {
 		if d.Strategy == DeadLetterIndividual && (f.v == "" || containsWildcard(f.v) || checkPattern(f.v+"x") != nil) {
 			k.add(ErrInvalid, path+"."+f.key, "%q cannot start a queue name", f.v)
+		}
+	}
+}
+
+func (k *checker) dispatch(path string, x Dispatch) {
+	for _, f := range []struct {
+		key string
+		n   int
+	}{{"queue_prefetch", x.QueuePrefetch}, {"topic_prefetch", x.TopicPrefetch}} {
+		if f.n < 0 || f.n > 1<<20 {
+			k.add(ErrInvalid, path+"."+f.key, "%d: want 1 to %d (0: what the consumer asks)", f.n, 1<<20)
 		}
 	}
 }
