@@ -142,7 +142,9 @@ func newSubscription(c *Conn, o SubOptions) *Subscription {
 			s.prefetch = DefaultQueuePrefetch
 		}
 	}
-	s.prefetch = policyPrefetch(c.b.policyFor(o.Dest), o, s.prefetch)
+	if c != nil { // tests make bare subscriptions
+		s.prefetch = policyPrefetch(c.b.policyFor(o.Dest), o, s.prefetch)
+	}
 	s.mu.credit = s.prefetch
 	s.mu.inflight = map[uint64]held{}
 	return s
