@@ -29,14 +29,15 @@ var ErrBadSchedule = errors.New("broker: invalid scheduling property")
 // Internal properties of a stored job (its message, as the scheduler keeps
 // it): removed before the message is delivered or browsed.
 const (
-	jobPrefix = "pier.job."
-	jobDue    = jobPrefix + "due"    // int64 unix ms of the next firing
-	jobRepeat = jobPrefix + "repeat" // int32: repeats left (non-cron) or per cron firing; -1 for ever
-	jobPeriod = jobPrefix + "period" // int64 ms
-	jobDelay  = jobPrefix + "delay"  // int64 ms
-	jobCron   = jobPrefix + "cron"   // string, normalised
-	jobSub    = jobPrefix + "sub"    // bool: started by a cron job's firing
-	jobRetry  = jobPrefix + "retry"  // bool: a rejected message waiting to be redelivered
+	jobPrefix  = "pier.job."
+	jobDue     = jobPrefix + "due"     // int64 unix ms of the next firing
+	jobRepeat  = jobPrefix + "repeat"  // int32: repeats left (non-cron) or per cron firing; -1 for ever
+	jobPeriod  = jobPrefix + "period"  // int64 ms
+	jobDelay   = jobPrefix + "delay"   // int64 ms
+	jobCron    = jobPrefix + "cron"    // string, normalised
+	jobSub     = jobPrefix + "sub"     // bool: started by a cron job's firing
+	jobRetry   = jobPrefix + "retry"   // bool: a rejected message waiting to be redelivered
+	jobRepeats = jobPrefix + "repeats" // bool: every delivery is a message of its own (repeat != 0 when made)
 )
 
 // maxScheduleMillis bounds a delay or period (about 100 years).
@@ -188,6 +189,9 @@ func jobMessage(m *message.Message, id string, s *spec, due int64) *message.Mess
 	if s.cron != nil {
 		j.Properties[jobCron] = s.cron.String()
 	}
+	if s.repeat != 0 {
+		j.Properties[jobRepeats] = true
+	}
 	return j
 }
 
@@ -209,14 +213,15 @@ func redeliveryJob(m *message.Message, id string, due int64) *message.Message {
 
 // job is a stored job, read back from its message.
 type job struct {
-	id     string
-	due    int64
-	repeat int
-	period int64
-	delay  int64
-	cron   *cron.Schedule
-	sub    bool
-	retry  bool
+	id      string
+	due     int64
+	repeat  int
+	period  int64
+	delay   int64
+	cron    *cron.Schedule
+	sub     bool
+	retry   bool
+	repeats bool
 }
 
 // readJob reads a stored job's state.
@@ -234,6 +239,7 @@ func readJob(m *message.Message) (job, error) {
 	j.delay, _ = p[jobDelay].(int64)
 	j.sub, _ = p[jobSub].(bool)
 	j.retry, _ = p[jobRetry].(bool)
+	j.repeats, _ = p[jobRepeats].(bool)
 	if expr, ok := p[jobCron].(string); ok && expr != "" {
 		c, err := cron.Parse(expr)
 		if err != nil {
@@ -245,12 +251,18 @@ func readJob(m *message.Message) (job, error) {
 }
 
 // delivered returns the message a job delivers: m without the job's
-// internal state, with its scheduledJobId (and, from a repeating job, an
-// identity of its own, as ActiveMQ gives each delivery).
-func delivered(m *message.Message) *message.Message {
+// internal state and, as ActiveMQ delivers it, without the scheduling
+// properties (so that passing it on does not schedule it again), with its
+// scheduledJobId. A management browse keeps the scheduling properties.
+func delivered(m *message.Message, keepSchedule bool) *message.Message {
 	d := m.Clone()
 	for k := range d.Properties {
 		if strings.HasPrefix(k, jobPrefix) {
+			delete(d.Properties, k)
+		}
+	}
+	if !keepSchedule {
+		for _, k := range [...]string{PropScheduledDelay, PropScheduledPeriod, PropScheduledRepeat, PropScheduledCron} {
 			delete(d.Properties, k)
 		}
 	}

@@ -349,8 +349,8 @@ func (s *scheduler) firing(j job, m *message.Message, now int64) (out, more []*m
 		return n
 	}
 	if j.cron == nil {
-		d := delivered(m)
-		if j.repeat != 0 || j.sub {
+		d := delivered(m, false)
+		if j.repeats || j.sub {
 			s.identify(d) // each delivery of a repeating job is a message of its own
 		}
 		out = append(out, d)
@@ -364,7 +364,7 @@ func (s *scheduler) firing(j job, m *message.Message, now int64) (out, more []*m
 		return out, more
 	}
 	if j.repeat == 0 {
-		d := delivered(m)
+		d := delivered(m, false)
 		s.identify(d)
 		out = append(out, d)
 	} else {
@@ -373,6 +373,7 @@ func (s *scheduler) firing(j job, m *message.Message, now int64) (out, more []*m
 		delete(sub.Properties, jobCron)
 		sub.Properties[PropScheduledJobID] = s.newJobID()
 		sub.Properties[jobSub] = true
+		sub.Properties[jobRepeats] = true
 		gap := j.delay
 		if gap == 0 {
 			gap = j.period

@@ -52,7 +52,7 @@ func (b *Broker) manage(ctx context.Context, m *message.Message) error {
 		return s.each(ctx, from, to, func(sec int64, rs []store.Record) error {
 			ch := &change{moved: true}
 			for _, r := range rs {
-				d := delivered(r.Msg)
+				d := delivered(r.Msg, true)
 				d.Dest, d.Persistent = m.ReplyTo, false
 				s.identify(d)
 				ch.sends = append(ch.sends, d)
