@@ -29,5 +29,6 @@ func corePolicy(r config.Redelivery, d config.DeadLetter, x config.Dispatch) bro
 		IndividualDLQ:      d.Strategy == config.DeadLetterIndividual, QueuePrefix: d.QueuePrefix, TopicPrefix: d.TopicPrefix,
 		DropExpired: d.DropExpired,
 		FIFO:        x.Order == config.OrderFIFO, QueuePrefetch: x.QueuePrefetch, TopicPrefetch: x.TopicPrefetch,
+		MemoryLimit: int64(x.MemoryLimit), NoProducerFlowControl: !x.ProducerFlowControl,
 	}
 }

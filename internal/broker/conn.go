@@ -200,8 +200,8 @@ func (c *Conn) Send(ctx context.Context, m *message.Message, txID string) error 
 	if m.UserID == "" || c.b.guard.Enforced() {
 		m.UserID = c.userID // with security on, no one can send as someone else
 	}
-	if !m.Persistent && c.b.mem.over() {
-		if err := c.b.mem.wait(ctx, c.b.cfg.BlockTimeout); err != nil {
+	if !m.Persistent {
+		if err := c.b.flowControl(ctx, dests); err != nil {
 			return err
 		}
 	}

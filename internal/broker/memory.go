@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/piermq/pier/internal/message"
 )
 
 // memory accounts for message bodies held in memory and blocks producers
@@ -76,4 +78,35 @@ func (m *memory) wait(ctx context.Context, timeout time.Duration) error {
 			return fmt.Errorf("%w: %d of %d bytes in use; producer blocked for %v", ErrMemoryLimit, m.used.Load(), m.limit, timeout)
 		}
 	}
+}
+
+// flowControl holds a producer of a non-persistent message while the
+// broker's memory, or that of a destination queue with a limit of its own,
+// is over its limit; a queue whose policy has producer flow control off
+// fails the send at once instead.
+func (b *Broker) flowControl(ctx context.Context, dests []message.Destination) error {
+	if b.mem.over() {
+		if err := b.mem.wait(ctx, b.cfg.BlockTimeout); err != nil {
+			return err
+		}
+	}
+	for _, d := range dests {
+		if d.Kind != message.Queue {
+			continue
+		}
+		b.mu.RLock()
+		q := b.mu.queues[d.Name]
+		b.mu.RUnlock()
+		if q == nil || q.mem == nil || !q.mem.over() {
+			continue
+		}
+		if q.pol.NoProducerFlowControl {
+			return fmt.Errorf("%w: queue %s holds %d of its %d bytes (producer flow control is off)",
+				ErrMemoryLimit, d.Name, q.mem.used.Load(), q.mem.limit)
+		}
+		if err := q.mem.wait(ctx, b.cfg.BlockTimeout); err != nil {
+			return fmt.Errorf("queue %s: %w", d.Name, err)
+		}
+	}
+	return nil
 }

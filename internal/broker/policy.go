@@ -42,6 +42,13 @@ type Policy struct {
 	// topicPrefetch: a JMS client that sets none sends 1000 for queues,
 	// 32766 for topics); 0 keeps it.
 	QueuePrefetch, TopicPrefetch int
+	// MemoryLimit bounds the bodies a queue holds in memory (beside the
+	// broker's limit); 0: only the broker's. Beyond it stored bodies stay
+	// on disk and, with ProducerFlowControl, producers of non-persistent
+	// messages to the queue wait (up to Config.BlockTimeout); without it
+	// their sends fail at once (ActiveMQ's sendFailIfNoSpace). Queues only.
+	MemoryLimit           int64
+	NoProducerFlowControl bool
 }
 
 // DestinationPolicy applies a policy to the queues (Topic false) or topics

@@ -2,6 +2,9 @@ package broker
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,4 +145,42 @@ func TestPolicyPrefetch(t *testing.T) {
 			t.Errorf("%v prefetch %d: got %d, want %d", tc.o.Dest, tc.o.Prefetch, s.prefetch, tc.want)
 		}
 	}
+}
+
+// A queue's own memory limit: stored bodies beyond it stay on disk (and
+// come back in order); non-persistent producers wait, or with producer
+// flow control off fail at once.
+func TestQueueMemoryLimit(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{BlockTimeout: 200 * time.Millisecond, Destinations: []DestinationPolicy{
+		{Pattern: "small", Policy: Policy{MemoryLimit: 4 << 10}},
+		{Pattern: "nopfc", Policy: Policy{MemoryLimit: 4 << 10, NoProducerFlowControl: true}},
+	}})
+	p, _ := connect(t, b, "")
+	body := string(make([]byte, 1024))
+	for i := range 20 {
+		send(t, p, q("small"), fmt.Sprint(i)+body, true) // persistent: paged, never refused
+	}
+	if used := b.MemoryUsed(); used > 8<<10 {
+		t.Errorf("%d bytes of bodies held for a queue limited to 4 KiB", used)
+	}
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("small"), Prefetch: 100})
+	for i := range 20 {
+		d := k.next(t)
+		if want := fmt.Sprint(i); string(d.Msg.Body[:len(want)]) != want {
+			t.Fatalf("message %d came back as %q", i, d.Msg.Body[:4])
+		}
+		ack(t, c, d)
+	}
+	// Non-persistent: flow control waits (and times out here); off, it fails at once.
+	for i := 0; i < 10; i++ {
+		m := &message.Message{Dest: q("nopfc"), Body: []byte(body)}
+		if err := p.Send(context.Background(), m, ""); err != nil {
+			if !errors.Is(err, ErrMemoryLimit) || !strings.Contains(err.Error(), "producer flow control is off") {
+				t.Fatalf("send %d: %v", i, err)
+			}
+			return
+		}
+	}
+	t.Fatal("10 KiB of non-persistent messages went into a queue limited to 4 KiB without flow control")
 }

@@ -17,6 +17,7 @@ type queue struct {
 	dest message.Destination // what consumers see as the origin
 	key  string              // store key; "" means never stored
 	pol  *Policy             // redelivery and dead letters
+	mem  *memory             // the queue's own memory limit (Policy.MemoryLimit); nil: none
 
 	// Dispatch runs in whichever goroutine kicks the queue while nobody
 	// else is dispatching it (no hand-off to a goroutine per queue: on a
@@ -45,8 +46,31 @@ func (q *queue) prio(p uint8) uint8 {
 }
 
 func (b *Broker) newQueue(dest message.Destination, key string) *queue {
-	return &queue{b: b, dest: dest, key: key, pol: b.policyFor(dest)}
+	q := &queue{b: b, dest: dest, key: key, pol: b.policyFor(dest)}
+	if q.pol.MemoryLimit > 0 {
+		q.mem = new(memory)
+		q.mem.init(q.pol.MemoryLimit)
+	}
+	return q
 }
+
+// memAdd, memRelease and memOver account a queue's bodies in memory against
+// the broker's limit and the queue's own.
+func (q *queue) memAdd(n int64) {
+	q.b.mem.add(n)
+	if q.mem != nil {
+		q.mem.add(n)
+	}
+}
+
+func (q *queue) memRelease(n int64) {
+	q.b.mem.release(n)
+	if q.mem != nil {
+		q.mem.release(n)
+	}
+}
+
+func (q *queue) memOver() bool { return q.b.mem.over() || q.mem != nil && q.mem.over() }
 
 // queue returns the named queue, creating it (and attaching matching wildcard
 // consumers) if needed. It returns nil once the broker is closed.
@@ -100,7 +124,7 @@ func (q *queue) delete() []*entry {
 	dropped := q.mu.pending.drain()
 	q.mu.Unlock()
 	for _, e := range dropped {
-		q.b.mem.release(e.size)
+		q.memRelease(e.size)
 		e.size = 0
 	}
 	return dropped
@@ -138,7 +162,7 @@ func (q *queue) enqueue(m *message.Message, origin uint64) (*entry, bool) {
 	}
 	e.seq = q.b.seq.Add(1)
 	q.mu.pending.push(e)
-	q.b.mem.add(e.size)
+	q.memAdd(e.size)
 	return e, true
 }
 
@@ -149,13 +173,13 @@ func (q *queue) settle(es []*entry, ok bool) {
 	for _, e := range es {
 		if !ok {
 			q.mu.pending.removeEntry(e)
-			q.b.mem.release(e.size)
+			q.memRelease(e.size)
 			e.size = 0
 			continue
 		}
 		e.stable = true
-		if e.stored && q.b.mem.over() {
-			q.b.mem.release(e.size)
+		if e.stored && q.memOver() {
+			q.memRelease(e.size)
 			e.msg, e.size = nil, 0
 		}
 	}
@@ -171,7 +195,7 @@ func (q *queue) requeue(es []*entry) (dead []*entry) {
 	for _, e := range es {
 		q.mu.inflight--
 		if q.mu.deleted {
-			q.b.mem.release(e.size)
+			q.memRelease(e.size)
 			e.size = 0
 			continue
 		}
@@ -200,7 +224,7 @@ func (q *queue) finish(es []*entry) {
 	q.mu.inflight -= len(es)
 	q.mu.Unlock()
 	for _, e := range es {
-		q.b.mem.release(e.size)
+		q.memRelease(e.size)
 		e.size = 0
 	}
 }
@@ -308,13 +332,13 @@ func (q *queue) pageIn(stub *entry) error {
 		if b == nil || b.items[j].msg != nil {
 			continue
 		}
-		if i > 0 && q.b.mem.over() {
+		if i > 0 && q.memOver() {
 			break
 		}
 		e := b.items[j]
 		e.msg = r.Msg
 		e.size = int64(r.Msg.Size())
-		q.b.mem.add(e.size)
+		q.memAdd(e.size)
 		if e == stub {
 			found = true
 		}
@@ -352,10 +376,10 @@ func (q *queue) recover(ctx context.Context) error {
 		for _, r := range recs {
 			e := &entry{seq: r.Seq, prio: q.prio(r.Msg.Priority), stored: true, stable: true,
 				deliveries: recoveredDeliveries}
-			if !q.b.mem.over() {
+			if !q.memOver() {
 				e.msg = r.Msg
 				e.size = int64(r.Msg.Size())
-				q.b.mem.add(e.size)
+				q.memAdd(e.size)
 			}
 			q.mu.pending.push(e)
 			after = r.Seq

@@ -290,7 +290,7 @@ func base() *Config {
 		Policies: Policies{
 			Redelivery: Redelivery{MaxRedeliveries: DefaultMaxRedeliveries, DLQ: DefaultDLQ, BackOffMultiplier: 1},
 			DeadLetter: DefaultDeadLetter(),
-			Dispatch:   Dispatch{Order: OrderPriority},
+			Dispatch:   Dispatch{Order: OrderPriority, ProducerFlowControl: true},
 		},
 	}
 }

@@ -282,6 +282,8 @@ policies:
       dead_letter: {topic_prefix: DLQ.Prices.}
       order: fifo
       topic_prefetch: 10
+      memory_limit: 1MiB
+      producer_flow_control: false
 `
 	c, err := Parse("p.yaml", []byte(src))
 	if err != nil {
@@ -302,7 +304,7 @@ policies:
 	if r != p.Redelivery || d.Strategy != DeadLetterIndividual || d.TopicPrefix != "DLQ.Prices." || d.QueuePrefix != "ActiveMQ.DLQ.Queue." {
 		t.Errorf("prices.*: %+v %+v", r, d)
 	}
-	if x != (Dispatch{Order: OrderFIFO, TopicPrefetch: 10}) {
+	if x != (Dispatch{Order: OrderFIFO, TopicPrefetch: 10, MemoryLimit: MiB}) {
 		t.Errorf("prices.* dispatch %+v", x)
 	}
 	for _, bad := range []struct{ src, want string }{

@@ -46,6 +46,14 @@ type Dispatch struct {
 	// ask for the default; 0 keeps what they ask. YAML:
 	// policies.queue_prefetch, policies.topic_prefetch.
 	QueuePrefetch, TopicPrefetch int
+	// MemoryLimit bounds the message bodies each queue holds in memory
+	// (beside limits.memory); 0: none of its own. YAML:
+	// policies.memory_limit.
+	MemoryLimit Size
+	// ProducerFlowControl makes producers of non-persistent messages to a
+	// queue over its memory limit wait; off, their sends fail at once.
+	// Default true. YAML: policies.producer_flow_control.
+	ProducerFlowControl bool
 }
 
 // Dispatch orders.
@@ -62,6 +70,8 @@ type DestinationPolicy struct {
 	DeadLetter                   DeadLetterOverride
 	Order                        *string
 	QueuePrefetch, TopicPrefetch *int
+	MemoryLimit                  *Size
+	ProducerFlowControl          *bool
 }
 
 // RedeliveryOverride holds the redelivery keys an entry sets.
@@ -85,6 +95,8 @@ func (p DestinationPolicy) Resolve(defaults Policies) (Redelivery, DeadLetter, D
 	set(&x.Order, p.Order)
 	set(&x.QueuePrefetch, p.QueuePrefetch)
 	set(&x.TopicPrefetch, p.TopicPrefetch)
+	set(&x.MemoryLimit, p.MemoryLimit)
+	set(&x.ProducerFlowControl, p.ProducerFlowControl)
 	o := p.Redelivery
 	set(&r.MaxRedeliveries, o.MaxRedeliveries)
 	set(&r.DLQ, o.DLQ)
@@ -128,6 +140,8 @@ func (d *decoder) policies(path string, n *yaml.Node, p *Policies) {
 		{"order", d.oneOf(&p.Dispatch.Order, OrderPriority, OrderFIFO)},
 		{"queue_prefetch", d.integer(&p.Dispatch.QueuePrefetch)},
 		{"topic_prefetch", d.integer(&p.Dispatch.TopicPrefetch)},
+		{"memory_limit", d.size(&p.Dispatch.MemoryLimit)},
+		{"producer_flow_control", d.boolean(&p.Dispatch.ProducerFlowControl)},
 		{"destinations", func(path string, v *yaml.Node) {
 			p.Destinations = nil
 			d.sequence(path, v, func(ip string, iv *yaml.Node) {
@@ -140,6 +154,8 @@ func (d *decoder) policies(path string, n *yaml.Node, p *Policies) {
 					}, &e.Order)},
 					{"queue_prefetch", optional(d.integer, &e.QueuePrefetch)},
 					{"topic_prefetch", optional(d.integer, &e.TopicPrefetch)},
+					{"memory_limit", optional(d.size, &e.MemoryLimit)},
+					{"producer_flow_control", optional(d.boolean, &e.ProducerFlowControl)},
 					{"redelivery", func(path string, v *yaml.Node) {
 						o := &e.Redelivery
 						d.mapping(path, v, []field{
@@ -254,6 +270,9 @@ func (k *checker) deadLetter(path string, d DeadLetter) {
 }
 
 func (k *checker) dispatch(path string, x Dispatch) {
+	if x.MemoryLimit < 0 || x.MemoryLimit > 0 && x.MemoryLimit < 64*KiB {
+		k.add(ErrInvalid, path+".memory_limit", "%s: want 0 (none) or at least 64KiB", x.MemoryLimit)
+	}
 	for _, f := range []struct {
 		key string
 		n   int
