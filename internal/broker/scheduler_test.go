@@ -114,10 +114,9 @@ func TestJobsSurviveRestart(t *testing.T) {
 	b1.Close()
 	time.Sleep(500 * time.Millisecond) // the first two fall due while no broker runs
 
+	// The new broker fires what fell due as it starts, so counting its jobs
+	// at once races with that firing: the deliveries and what is left tell.
 	b2 := startBroker(t, st, Config{})
-	if n := b2.ScheduledJobs(); n != 3 {
-		t.Fatalf("recovered %d jobs, want 3", n)
-	}
 	c2, k := connect(t, b2, "")
 	subscribe(t, c2, SubOptions{ID: "s", Dest: q("restart"), Prefetch: 10})
 	got := map[string]bool{}
