@@ -17,8 +17,8 @@
 # connector; empty: none), AMQ_HEAP (JVM heap, default 512M), AMQ_JDBC_URL
 # (a jdbc:postgresql:// URL: the JDBC store instead of KahaDB; empty: KahaDB),
 # AMQ_SSL_PORT, AMQ_KEYSTORE, AMQ_KEYSTORE_PASSWORD, AMQ_USERS,
-# AMQ_AUTHORIZATION, AMQ_KAHADB_DIR, AMQ_LOCK_SLEEP_MS, AMQ_NO_WAIT and
-# AMQ_LOG4J (all off when unset; see start_activemq),
+# AMQ_AUTHORIZATION, AMQ_KAHADB_DIR, AMQ_LOCK_SLEEP_MS, AMQ_NO_WAIT,
+# AMQ_LOG4J and AMQ_SCHEDULER (all off when unset; see start_activemq),
 # for start_pier_broker PIER_SQL_DSN (a postgres:// DSN: store.kind sql;
 # empty: the journal), and for start_postgres PG_BIN (PostgreSQL's programs,
 # default /usr/lib/postgresql/15/bin).
@@ -258,7 +258,9 @@ install_activemq() {
 # empty); AMQ_NO_WAIT=1 returns without waiting for the ports (a slave
 # opens them only when it becomes master); AMQ_LOG4J=1 has the broker log at
 # INFO level to its console.log (Debian's broker runs log4j 1.2, for which
-# the package ships no configuration, so by default it logs nothing).
+# the package ships no configuration, so by default it logs nothing);
+# AMQ_SCHEDULER=1 sets schedulerSupport="true" on <broker> (the scheduler's
+# KahaDB store in data/BROKERNAME/scheduler).
 start_activemq() {
 	local base="$WORK/activemq${AMQ_BROKER_NAME:+-$AMQ_BROKER_NAME}" connectors what network="" pgds=""
 	mkdir -p "$base/conf" "$base/data" "$base/tmp"
@@ -314,6 +316,12 @@ start_activemq() {
 		[[ -z "${AMQ_AUTHORIZATION:-}" ]] || what+=", authorization from $AMQ_AUTHORIZATION"
 	else
 		rm -f "$base/conf/extra.xml"
+	fi
+	if [[ "${AMQ_SCHEDULER:-0}" == 1 ]]; then
+		sed -i 's#<broker #<broker schedulerSupport="true" #' "$base/conf/activemq.xml"
+		grep -q '<broker schedulerSupport="true" ' "$base/conf/activemq.xml" ||
+			die "could not set schedulerSupport in $AMQ_INSTANCE_XML (layout changed?)"
+		what+=", scheduler"
 	fi
 	if [[ -n "${AMQ_KAHADB_DIR:-}" ]]; then
 		local locker=""
@@ -421,6 +429,14 @@ cpu_ms() {
 	stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo -; return 0; }
 	read -r -a f <<<"${stat##*) }" # fields from the 3rd on: the name may hold spaces
 	awk -v u="${f[11]}" -v s="${f[12]}" -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", (u + s) * 1000 / hz }'
+}
+
+# rss_kb PID prints the resident set size (VmRSS of /proc/PID/status) of
+# process PID in KiB; - when it is gone.
+rss_kb() {
+	local v
+	v=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null) || true
+	echo "${v:--}"
 }
 
 # wait_log FILE PATTERN NAME [PID]: waits until FILE has a line matching the

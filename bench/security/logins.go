@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/piermq/pier/bench/internal/proc"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -68,7 +69,7 @@ func runLogins(args []string) error {
 	}
 	ok := *count - int(failed.Load())
 	c.result("logins", ok, "failed", failed.Load(), "workers", *workers, "seconds", took,
-		"per_sec", float64(ok)/took.Seconds(), "cpu_ms", ms(cpu1-cpu0), "cpu_us_per_login", perOp(cpu1-cpu0, ok))
+		"per_sec", float64(ok)/took.Seconds(), "cpu_ms", proc.Ms(cpu1-cpu0), "cpu_us_per_login", proc.PerOp(cpu1-cpu0, ok))
 	if ok == 0 {
 		return errors.New("no login succeeded")
 	}

@@ -26,8 +26,9 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/piermq/pier/bench/internal/proc"
 )
 
 // common are the flags of both measurements.
@@ -87,55 +88,12 @@ func (c *common) cpu() (time.Duration, error) { return c.cpuOf(c.pid) }
 // cpuOf returns the CPU time (user + system) that process pid has used, or
 // 0 for pid 0.
 func (c *common) cpuOf(pid int) (time.Duration, error) {
-	if pid == 0 {
-		return 0, nil
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name in parentheses may hold spaces: count fields after it.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	var ticks int64
-	for _, v := range f[11:13] { // utime, stime: fields 14 and 15 of stat(5)
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / time.Duration(c.clkTck), nil
+	return proc.Proc{PID: pid, ClkTck: c.clkTck}.CPU()
 }
 
 // result prints one line: the label, then key=value pairs in order.
 func (c *common) result(kv ...any) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "label=%s", c.label)
-	for i := 0; i+1 < len(kv); i += 2 {
-		switch v := kv[i+1].(type) {
-		case time.Duration:
-			fmt.Fprintf(&b, " %s=%.3f", kv[i], v.Seconds())
-		case float64:
-			fmt.Fprintf(&b, " %s=%.1f", kv[i], v)
-		default:
-			fmt.Fprintf(&b, " %s=%v", kv[i], v)
-		}
-	}
-	fmt.Println(b.String())
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// perOp is d in µs per op, or 0 without ops.
-func perOp(d time.Duration, ops int) float64 {
-	if ops == 0 {
-		return 0
-	}
-	return float64(d) / float64(time.Microsecond) / float64(ops)
+	fmt.Println(proc.Line(append([]any{"label", c.label}, kv...)...))
 }
 
 func main() {

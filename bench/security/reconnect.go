@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/piermq/pier/bench/internal/proc"
 	"net"
 	"os"
 	"slices"
@@ -82,14 +83,14 @@ func runReconnect(args []string) error {
 		return ts[len(ts)/2].Sub(from)
 	}
 	c.result("clients", *clients, "users", *users, "connect_s", connectTook,
-		"connect_cpu_us_per_login", perOp(masterCPU1-masterCPU0, *clients),
+		"connect_cpu_us_per_login", proc.PerOp(masterCPU1-masterCPU0, *clients),
 		"interrupted", interrupted.Load(), "resumed", len(resumed), "answered", len(answered),
 		"kill_to_listen_s", tl.listenAt.Sub(tl.killAt),
 		"kill_to_resumed_s", last(resumed, tl.killAt), "listen_to_resumed_s", last(resumed, tl.listenAt),
 		"kill_to_answered_s", last(answered, tl.killAt), "listen_to_answered_s", last(answered, tl.listenAt),
 		"listen_to_answered_p50_s", median(answered, tl.listenAt),
-		"cpu_takeover_ms", ms(tl.cpuListen-tl.cpuKill), "cpu_logins_ms", ms(tl.cpuDone-tl.cpuListen),
-		"cpu_us_per_login", perOp(tl.cpuDone-tl.cpuListen, len(answered)))
+		"cpu_takeover_ms", proc.Ms(tl.cpuListen-tl.cpuKill), "cpu_logins_ms", proc.Ms(tl.cpuDone-tl.cpuListen),
+		"cpu_us_per_login", proc.PerOp(tl.cpuDone-tl.cpuListen, len(answered)))
 	if len(answered) < *clients {
 		return fmt.Errorf("%d of %d connections came back", len(answered), *clients)
 	}

@@ -119,7 +119,11 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 			return fail(err)
 		}
 		for _, q := range qs {
-			e, ok := q.enqueue(m, origin)
+			qm := m
+			if q.dest.Kind == message.Queue && m.Dest.Kind == message.Topic {
+				qm = virtualCopy(m, q.dest)
+			}
+			e, ok := q.enqueue(qm, origin)
 			if !ok {
 				continue
 			}
@@ -128,7 +132,7 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 			}
 			places = append(places, placed{q, e})
 			if e.stored {
-				batch.Add(q.key, e.seq, m)
+				batch.Add(q.key, e.seq, qm)
 			}
 		}
 	}

@@ -2,6 +2,8 @@ package broker
 
 import (
 	"strings"
+
+	"github.com/piermq/pier/internal/message"
 )
 
 // Virtual topics, as ActiveMQ has them by default: a message published to a
@@ -50,4 +52,13 @@ func (b *Broker) virtualQueuesLocked(topic string) []*queue {
 		return nil
 	}
 	return b.mu.virtual[topic]
+}
+
+// virtualCopy is a virtual topic's message as its consumer queue q holds it:
+// addressed to the queue, the topic its original destination (ActiveMQ's
+// setOriginalDestination, on by default).
+func virtualCopy(m *message.Message, q message.Destination) *message.Message {
+	c := *m
+	c.Dest, c.OriginalDest = q, m.Dest
+	return &c
 }

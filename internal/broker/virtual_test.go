@@ -35,6 +35,11 @@ func TestVirtualTopics(t *testing.T) {
 			if string(d.Msg.Body) != fmt.Sprint("o", i) {
 				t.Errorf("%s got %q, want o%d", d.Sub.ID(), d.Msg.Body, i)
 			}
+			// As ActiveMQ: a consumer queue's copy is addressed to the queue,
+			// the topic its original destination.
+			if want := d.Sub.opts.Dest; d.Msg.Dest != want || k != ks && d.Msg.OriginalDest != topic("VirtualTopic.Orders") {
+				t.Errorf("%s got a message to %v (original %v), want %v", d.Sub.ID(), d.Msg.Dest, d.Msg.OriginalDest, want)
+			}
 			ack(t, d.Sub.conn, d)
 		}
 		k.none(t)

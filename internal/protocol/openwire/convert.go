@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/protocol/openwire/wire"
 )
@@ -145,6 +146,9 @@ func toWire(m *message.Message) (*wire.Message, error) {
 			return nil, fmt.Errorf("properties: %w", err)
 		}
 		w.MarshalledProperties = props
+		// The JMS client reads JMSXGroupFirstForConsumer from the message's
+		// own field, not from the properties.
+		w.JMSXGroupFirstForConsumer, _ = m.Properties[broker.PropGroupFirstForConsumer].(bool)
 	}
 	switch m.BodyKind {
 	case message.Text:

@@ -63,11 +63,19 @@ public final class Scenarios {
             System.err.println("usage: java Scenarios BROKER_URL SCENARIO... | -list");
             System.exit(2);
         }
+        runAll(ALL, args);
+    }
+
+    /**
+     * Runs the scenarios named by args[1..] of all against the broker URL
+     * args[0], under the watchdog, and exits 0 when every one passed.
+     */
+    static void runAll(Map<String, Scenario> all, String[] args) {
         startWatchdog(Long.getLong("watchdog.seconds", 300));
         int failed = 0;
         for (int i = 1; i < args.length; i++) {
             String name = args[i];
-            Scenario s = ALL.get(name);
+            Scenario s = all.get(name);
             if (s == null) {
                 System.out.println("FAIL " + name + ": no such scenario");
                 failed++;

@@ -88,22 +88,7 @@ public final class SchedulerScenarios {
                     + " | -schedule URL QUEUE N MIN_MS MAX_MS | -receive URL QUEUE N SECONDS");
             System.exit(2);
         }
-        Scenarios.startWatchdog(Long.getLong("watchdog.seconds", 300));
-        int failed = 0;
-        for (int i = 1; i < args.length; i++) {
-            Scenarios.Scenario s = ALL.get(args[i]);
-            if (s == null) {
-                System.out.println("FAIL " + args[i] + ": no such scenario");
-                failed++;
-                continue;
-            }
-            System.out.println("RUN " + args[i]);
-            if (!Scenarios.runOne(args[i], s, args[0])) {
-                failed++;
-            }
-            System.out.flush();
-        }
-        System.exit(failed == 0 ? 0 : 1);
+        Scenarios.runAll(ALL, args);
     }
 
     /** A persistent (so synchronous) send of text with the given scheduling properties. */
