@@ -52,6 +52,16 @@ type Transports struct {
 type Console struct {
 	// Listen is host:port; empty disables the console. YAML: console.listen.
 	Listen string
+	// AdminGroups may change things through the console and the REST API
+	// (purge, move, retry, delete, close connections); every other
+	// authenticated user may look. YAML: console.admin_groups, default
+	// [admins].
+	AdminGroups []string
+	// MetricsDestinations limits the per-destination series of /metrics
+	// to the destinations matching one of these (queue://X, topic://X,
+	// wildcards allowed); empty: every destination. YAML:
+	// console.metrics_destinations.
+	MetricsDestinations []string
 }
 
 // StoreKind selects the store implementation.
@@ -274,7 +284,7 @@ func base() *Config {
 	return &Config{
 		Broker:     Broker{Name: DefaultBrokerName, DataDir: DefaultDataDir},
 		Transports: defaultTransports(),
-		Console:    Console{Listen: "127.0.0.1:8161"},
+		Console:    Console{Listen: "127.0.0.1:8161", AdminGroups: []string{"admins"}},
 		Store: Store{
 			Kind:    StoreJournal,
 			Journal: Journal{SegmentSize: DefaultSegmentSize, MaxSize: DefaultJournalMaxSize},

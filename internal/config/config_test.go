@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -325,5 +326,23 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("err = %v, want not-exist", err)
+	}
+}
+
+func TestConsoleKeys(t *testing.T) {
+	c, err := Parse("x.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Console.AdminGroups, []string{"admins"}) || c.Console.MetricsDestinations != nil {
+		t.Errorf("defaults: admin_groups %q, metrics_destinations %q", c.Console.AdminGroups, c.Console.MetricsDestinations)
+	}
+	c, err = Parse("x.yaml", []byte("console:\n  admin_groups: [ops, sre]\n  metrics_destinations: [\"queue://orders.>\", \"topic://>\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Console.AdminGroups, []string{"ops", "sre"}) ||
+		!slices.Equal(c.Console.MetricsDestinations, []string{"queue://orders.>", "topic://>"}) {
+		t.Errorf("admin_groups %q, metrics_destinations %q", c.Console.AdminGroups, c.Console.MetricsDestinations)
 	}
 }

@@ -251,6 +251,7 @@ func (d *decoder) oneOf(p *string, choices ...string) func(string, *yaml.Node) {
 // strList decodes a list of strings; it replaces *p.
 func (d *decoder) strList(p *[]string) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {
+		*p = nil
 		d.sequence(path, n, func(item string, v *yaml.Node) {
 			if v, ok := d.scalar(item, v, "a string"); ok {
 				*p = append(*p, v.Value)

@@ -10,7 +10,11 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		{"broker", func(p string, v *yaml.Node) { d.broker(p, v, &c.Broker) }},
 		{"transports", func(p string, v *yaml.Node) { d.transports(p, v, &c.Transports) }},
 		{"console", func(p string, v *yaml.Node) {
-			d.mapping(p, v, []field{{"listen", d.str(&c.Console.Listen)}})
+			d.mapping(p, v, []field{
+				{"listen", d.str(&c.Console.Listen)},
+				{"admin_groups", d.strList(&c.Console.AdminGroups)},
+				{"metrics_destinations", d.strList(&c.Console.MetricsDestinations)},
+			})
 		}},
 		{"store", func(p string, v *yaml.Node) { d.store(p, v, &c.Store) }},
 		{"network_connectors", func(p string, v *yaml.Node) { d.connectors(p, v, &c.NetworkConnectors) }},

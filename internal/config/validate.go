@@ -51,6 +51,12 @@ func (c *Config) check() []issue {
 			k.add(ErrInvalid, "console.listen", "%v", err)
 		}
 	}
+	for i, g := range c.Console.AdminGroups {
+		if strings.TrimSpace(g) == "" {
+			k.add(ErrInvalid, fmt.Sprintf("console.admin_groups[%d]", i), "must not be empty")
+		}
+	}
+	k.destinations("console.metrics_destinations", c.Console.MetricsDestinations)
 	k.store(&c.Store)
 	k.connectors(c.NetworkConnectors)
 	k.limits(&c.Limits)
