@@ -30,7 +30,7 @@ type DestInfo struct {
 // DestQuery selects and orders a page of destinations.
 type DestQuery struct {
 	Kind     message.DestKind // 0: all kinds
-	Contains string       // a substring of the name (case-insensitive); "": all
+	Contains string           // a substring of the name (case-insensitive); "": all
 	// Sort is "name" (default), "depth", "enqueued", "dequeued" or
 	// "consumers"; Desc reverses it. Ties are broken by name.
 	Sort   string
@@ -100,7 +100,7 @@ type DurableInfo struct {
 type Overview struct {
 	Name          string
 	ID            string
-	Started       time.Time // this span of service
+	Started       time.Time      // this span of service
 	Connections   map[string]int // by protocol
 	MemoryUsed    int64
 	MemoryLimit   int64
