@@ -59,6 +59,11 @@ type Config struct {
 	HeartbeatTimeout   time.Duration
 	ElectionTimeout    time.Duration
 	LeaderLeaseTimeout time.Duration
+	// Meter, when set, counts the Raft log's writes (syncs, entries per
+	// write) and how long the master's batches wait to be committed by a
+	// quorum (for /metrics). The journal's own Meter is not used: its
+	// writes are a copy of the log's.
+	Meter *store.Meter
 	// SnapshotThreshold is how many log entries trigger a snapshot (and
 	// log compaction); SnapshotInterval how often that is checked;
 	// TrailingLogs how many entries a compaction keeps for slow followers.
@@ -120,6 +125,8 @@ type Node struct {
 	suspect   atomic.Bool  // stalled since leadership was last confirmed
 	verifying atomic.Bool
 
+	peers peerPolls // the other members' last status polls (metrics.go)
+
 	mu struct {
 		sync.Mutex
 		term     context.Context // non-nil while leader
@@ -169,6 +176,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	jopts := cfg.Journal
 	jopts.SizeLimit = 0  // the master enforces the limit before proposing
 	jopts.GroupWait = -1 // one writer (the FSM): never wait for more
+	jopts.Meter = nil
 	var err error
 	if n.fsm, err = openFSM(ctx, jdir, vfs.OS{}, jopts, n.log, n.fail); err != nil {
 		return nil, err
@@ -218,7 +226,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		n.log.Info("group bootstrapped", "members", len(cfg.Peers))
 	}
 	mark := n.fsm.mark // the FSM goroutine owns it from here on
-	if n.raft, err = raft.NewRaft(rc, n.fsm, n.logs, n.stable, n.snaps, n.trans); err != nil {
+	if n.raft, err = raft.NewRaft(rc, n.fsm, meteredLog{n.logs, cfg.Meter}, n.stable, n.snaps, n.trans); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
 	n.ready.Store(n.raft)
@@ -523,6 +531,7 @@ func (n *Node) pollOnce() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		st, err := QueryStatus(ctx, addr, n.cfg.TLS)
 		cancel()
+		n.polled(id, st, err)
 		if err != nil || st.ClientURL == "" {
 			continue
 		}

@@ -69,6 +69,7 @@ func (v view) Apply(ctx context.Context, b *store.Batch) error {
 	if lim := v.n.cfg.SizeLimit; lim > 0 && add > 0 && js.Usage().Bytes+add > lim {
 		return store.ErrFull
 	}
+	start := time.Now()
 	f := v.n.raft.Apply(data, applyTimeout)
 	closed, err := v.n.wait(f)
 	if closed {
@@ -89,6 +90,7 @@ func (v view) Apply(ctx context.Context, b *store.Batch) error {
 	if err, ok := f.Response().(error); ok && err != nil {
 		return err
 	}
+	v.n.cfg.Meter.Committed(time.Since(start))
 	return nil
 }
 

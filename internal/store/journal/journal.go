@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/store"
@@ -126,6 +127,7 @@ func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 		return err
 	}
 	r := &request{rec: rec, ops: ops, addBytes: addBytes, noSync: b.NoSync, done: make(chan error, 1)}
+	start := time.Now()
 	select {
 	case s.reqs <- r:
 	case <-s.quit:
@@ -133,7 +135,11 @@ func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return <-r.done
+	err = <-r.done
+	if err == nil && !b.NoSync {
+		s.opts.Meter.Committed(time.Since(start))
+	}
+	return err
 }
 
 // Scan implements store.Store. maxBytes <= 0 and max <= 0 mean no limit.

@@ -57,6 +57,9 @@ type Options struct {
 	// one fail with an error wrapping store.ErrUnavailable, so a stale
 	// master stops writing at once.
 	Fence func() error
+	// Meter, when set, counts the journal's syncs, group sizes and the
+	// time a synced batch waits to be durable (for /metrics).
+	Meter *store.Meter
 }
 
 // Defaults.

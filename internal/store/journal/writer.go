@@ -76,6 +76,7 @@ func (s *Store) syncDirty() {
 		s.fail(fmt.Errorf("journal: sync segment %d: %w", s.w.seg, err))
 		return
 	}
+	s.opts.Meter.Synced()
 	s.w.dirty = false
 }
 
@@ -171,6 +172,7 @@ func (s *Store) commit(group []*request) {
 		}
 		return
 	}
+	s.opts.Meter.Grouped(len(accepted))
 	s.mu.Lock()
 	for _, r := range accepted {
 		s.mu.idx.apply(r.ops, s.w.seg, uint32(r.off)+headerSize)
@@ -197,6 +199,7 @@ func (s *Store) write(buf []byte, sync bool) error {
 		if err := s.w.f.Sync(); err != nil {
 			return fmt.Errorf("journal: sync segment %d: %w", s.w.seg, err)
 		}
+		s.opts.Meter.Synced()
 		s.w.dirty = false
 	} else {
 		s.w.dirty = true
@@ -263,6 +266,7 @@ func (s *Store) roll() error {
 		if err := s.w.f.Sync(); err != nil {
 			return fmt.Errorf("journal: sync segment %d: %w", s.w.seg, err)
 		}
+		s.opts.Meter.Synced()
 		s.w.dirty = false
 	}
 	id := s.w.seg + 1

@@ -71,6 +71,7 @@ func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 			return fmt.Errorf("sqlstore: unknown op kind %d", op.Kind)
 		}
 	}
+	start := time.Now()
 	s.mu.Lock()
 	if s.mu.closed {
 		s.mu.Unlock()
@@ -93,6 +94,9 @@ func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 	s.signal()
 	select {
 	case err := <-r.done:
+		if err == nil && !b.NoSync {
+			s.opts.Meter.Committed(time.Since(start))
+		}
 		return err
 	case <-ctx.Done():
 		return fmt.Errorf("sqlstore: apply: %w (the batch may still commit)", ctx.Err())
@@ -203,6 +207,10 @@ func (s *Store) commit(reqs []*request) {
 		}
 		s.commits.Add(1)
 		s.batches.Add(uint64(len(accepted)))
+		s.opts.Meter.Grouped(len(accepted))
+		if g.sync {
+			s.opts.Meter.Synced()
+		}
 	} else if errors.Is(err, store.ErrUnavailable) {
 		c.fenced = err
 	} else {

@@ -44,6 +44,10 @@ type Options struct {
 	// SHARE MODE on MySQL), so a new master's take-over waits for this
 	// commit, and check that this broker's lease epoch is current.
 	Fence func(ctx context.Context, tx *sql.Tx) error
+	// Meter, when set, counts the store's transactions (a sync: one that
+	// waits for the database's log flush), group sizes and the time a
+	// synced batch waits for its commit (for /metrics).
+	Meter *store.Meter
 }
 
 // Defaults.
