@@ -33,6 +33,9 @@ type Options struct {
 	// and /readyz needs a login (HTTP basic authentication, or a verified
 	// client certificate). Nil: open.
 	Guard *auth.Guard
+	// Metrics are the broker, store and replication sources of /metrics
+	// (metrics.go).
+	Metrics MetricsSources
 }
 
 // Server is the HTTP server of the console port.

@@ -4,7 +4,40 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/piermq/pier/internal/network"
+	"github.com/piermq/pier/internal/replication"
+	"github.com/piermq/pier/internal/store"
 )
+
+// MetricsSources are what /metrics reads at scrape time besides the
+// process itself and the bridges. Every field may be left out: its
+// series are then absent.
+type MetricsSources struct {
+	// Broker returns the broker of the current span of service, nil
+	// while this broker is not master (a slave reports no destination,
+	// connection or memory series, so that sums over a group count each
+	// destination once).
+	Broker func() MetricsBroker
+	// Destinations limits the per-destination series to the queues and
+	// topics matching one of these patterns (queue://orders.>,
+	// topic://prices.*; console.metrics_destinations); empty: all. The
+	// durable subscriptions of a topic follow the topic's patterns.
+	Destinations []string
+	// Store returns the store's usage against its limit.
+	Store func() store.Usage
+	// Meter is the meter handed to the store (journal.Options.Meter,
+	// sqlstore.Options.Meter or replication.Config.Meter).
+	Meter *store.Meter
+	// DataDirs hold the store's files (the journal, the Raft log); their
+	// total size is pier_store_disk_bytes.
+	DataDirs []string
+	// Replica is this member of a replicated group (*replication.Node).
+	Replica MetricsReplica
+}
+
+// MetricsReplica is a member of a replicated group as /metrics reads it.
+type MetricsReplica interface {
+	Metrics() replication.Metrics
+}
 
 // Metric descriptions (never changed after init). The bridge metrics are read from Options.Network at
 // scrape time, one series per bridge.
@@ -42,6 +75,8 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descBridgeSubs, descBridgeForwarded, descBridgeSent, descBridgeConnects, descBridgeDead} {
 		ch <- d
 	}
+	describeBroker(ch)
+	describeStore(ch)
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
@@ -63,6 +98,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descBridgeConnects, b.Connects)
 		counter(descBridgeDead, b.DeadLettered)
 	}
+	src := c.s.opts.Metrics
+	if src.Broker != nil && c.s.opts.Ready() {
+		if b := src.Broker(); b != nil {
+			collectBroker(ch, b, newDestFilter(src.Destinations))
+		}
+	}
+	collectStore(ch, src)
 }
 
 func boolValue(b bool) float64 {

@@ -1,0 +1,197 @@
+package admin
+
+import (
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/message"
+)
+
+// MetricsBroker is what /metrics reads of the broker of the current span
+// of service: the core's management interface (*broker.Broker implements
+// it). Everything is read at scrape time; no series is registered per
+// destination.
+type MetricsBroker interface {
+	Destinations(q broker.DestQuery) broker.DestPage
+	DurableSubscriptions() []broker.DurableInfo
+	Overview() broker.Overview
+}
+
+// destDescs are the series of one destination kind, labelled with its
+// name.
+type destDescs struct {
+	messages, enqueued, dequeued, expired, consumers, producers, memory *prometheus.Desc
+}
+
+func newDestDescs(kind string) destDescs {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("pier_"+kind+"_"+name, help, []string{kind}, nil)
+	}
+	held := "Messages the queue holds: waiting, and delivered but not yet acknowledged."
+	if kind == "topic" {
+		held = "Messages the topic's durable subscriptions hold (their backlog)."
+	}
+	return destDescs{
+		messages:  d("messages", held),
+		enqueued:  d("enqueued_total", "Messages accepted since this broker became master."),
+		dequeued:  d("dequeued_total", "Messages acknowledged (consumed, purged or moved away) since this broker became master."),
+		expired:   d("expired_total", "Messages dropped or dead-lettered for expiry since this broker became master."),
+		consumers: d("consumers", "Consumers attached."),
+		producers: d("producers", "Open producers that named the "+kind+"."),
+		memory:    d("memory_bytes", "Bytes of message bodies held in memory."),
+	}
+}
+
+func (d destDescs) all() []*prometheus.Desc {
+	return []*prometheus.Desc{d.messages, d.enqueued, d.dequeued, d.expired, d.consumers, d.producers, d.memory}
+}
+
+var (
+	queueDescs = newDestDescs("queue")
+	topicDescs = newDestDescs("topic")
+
+	descDurableMessages = prometheus.NewDesc("pier_durable_messages",
+		"Messages the durable subscription holds for its subscriber (its backlog).", []string{"client_id", "subscription"}, nil)
+	descDurableOnline = prometheus.NewDesc("pier_durable_online",
+		"1 while a consumer is attached to the durable subscription.", []string{"client_id", "subscription"}, nil)
+
+	descConnections = prometheus.NewDesc("pier_connections",
+		"Open client connections, by protocol.", []string{"protocol"}, nil)
+	descMemoryUsed = prometheus.NewDesc("pier_memory_used_bytes",
+		"Bytes of message bodies held in memory, all destinations.", nil, nil)
+	descMemoryLimit = prometheus.NewDesc("pier_memory_limit_bytes",
+		"The broker's memory limit for message bodies (limits.memory); 0: none.", nil, nil)
+	descScheduled = prometheus.NewDesc("pier_scheduled_jobs",
+		"Jobs waiting in the scheduler: delayed, repeating and cron messages, redeliveries backing off.", nil, nil)
+	descQueues = prometheus.NewDesc("pier_queues",
+		"Queues, every one (the metrics_destinations limit does not apply).", nil, nil)
+	descTopics = prometheus.NewDesc("pier_topics",
+		"Topics, every one (the metrics_destinations limit does not apply).", nil, nil)
+	descEnqueued = prometheus.NewDesc("pier_enqueued_total",
+		"Messages accepted by every destination since this broker became master.", nil, nil)
+	descDequeued = prometheus.NewDesc("pier_dequeued_total",
+		"Messages acknowledged on every destination since this broker became master.", nil, nil)
+	descMasterSince = prometheus.NewDesc("pier_master_since_seconds",
+		"Unix time at which this broker's span of service as master began.", nil, nil)
+)
+
+func describeBroker(ch chan<- *prometheus.Desc) {
+	for _, d := range append(queueDescs.all(), topicDescs.all()...) {
+		ch <- d
+	}
+	for _, d := range []*prometheus.Desc{descDurableMessages, descDurableOnline, descConnections, descMemoryUsed,
+		descMemoryLimit, descScheduled, descQueues, descTopics, descEnqueued, descDequeued, descMasterSince} {
+		ch <- d
+	}
+}
+
+// destPage is how many destinations one scrape asks the broker for at a
+// time (the most DestQuery allows).
+const destPage = 1000
+
+// collectBroker sends the broker's series: the whole broker, then every
+// destination and durable subscription f lets through.
+func collectBroker(ch chan<- prometheus.Metric, b MetricsBroker, f destFilter) {
+	o := b.Overview()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for proto, n := range o.Connections {
+		gauge(descConnections, float64(n), proto)
+	}
+	gauge(descMemoryUsed, float64(o.MemoryUsed))
+	gauge(descMemoryLimit, float64(o.MemoryLimit))
+	gauge(descScheduled, float64(o.ScheduledJobs))
+	gauge(descQueues, float64(o.Queues))
+	gauge(descTopics, float64(o.Topics))
+	counter(descEnqueued, o.Enqueued)
+	counter(descDequeued, o.Dequeued)
+	if !o.Started.IsZero() {
+		gauge(descMasterSince, float64(o.Started.UnixMilli())/1e3)
+	}
+
+	// Pages are read one after the other while destinations come and go:
+	// one can show up twice, and a series may be sent only once.
+	seen := map[message.Destination]bool{}
+	for off := 0; ; {
+		page := b.Destinations(broker.DestQuery{Offset: off, Limit: destPage})
+		for _, d := range page.Items {
+			ds := queueDescs
+			switch {
+			case d.Dest.Kind == message.Topic:
+				ds = topicDescs
+			case d.Dest.Kind != message.Queue:
+				continue // temporary: they come and go with connections
+			}
+			if seen[d.Dest] || !f.match(d.Dest) {
+				continue
+			}
+			seen[d.Dest] = true
+			name := d.Dest.Name
+			gauge(ds.messages, float64(d.Depth), name)
+			counter(ds.enqueued, d.Enqueued, name)
+			counter(ds.dequeued, d.Dequeued, name)
+			counter(ds.expired, d.Expired, name)
+			gauge(ds.consumers, float64(d.Consumers), name)
+			gauge(ds.producers, float64(d.Producers), name)
+			gauge(ds.memory, float64(d.Memory), name)
+		}
+		off += len(page.Items)
+		if len(page.Items) == 0 || off >= page.Total {
+			break
+		}
+	}
+
+	for _, du := range b.DurableSubscriptions() {
+		if !f.match(message.Destination{Kind: message.Topic, Name: du.Topic}) {
+			continue
+		}
+		gauge(descDurableMessages, float64(du.Backlog), du.ClientID, du.Name)
+		gauge(descDurableOnline, boolValue(du.Online), du.ClientID, du.Name)
+	}
+}
+
+// destFilter is console.metrics_destinations: patterns of queue and topic
+// names, with ActiveMQ's wildcards.
+type destFilter struct {
+	all            bool
+	queues, topics []string
+}
+
+// newDestFilter reads queue://X and topic://X patterns (the configuration
+// checked them); none at all lets everything through.
+func newDestFilter(patterns []string) destFilter {
+	f := destFilter{all: len(patterns) == 0}
+	for _, p := range patterns {
+		if name, ok := strings.CutPrefix(p, "queue://"); ok {
+			f.queues = append(f.queues, name)
+		} else if name, ok := strings.CutPrefix(p, "topic://"); ok {
+			f.topics = append(f.topics, name)
+		}
+	}
+	return f
+}
+
+// match reports whether d's series are wanted. A durable subscription's
+// topic may itself be a wildcard: it matches a pattern it equals or one
+// that covers it part by part.
+func (f destFilter) match(d message.Destination) bool {
+	if f.all {
+		return true
+	}
+	patterns := f.queues
+	if d.Kind == message.Topic {
+		patterns = f.topics
+	}
+	for _, p := range patterns {
+		if message.Match(p, d.Name) {
+			return true
+		}
+	}
+	return false
+}
