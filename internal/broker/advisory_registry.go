@@ -221,15 +221,16 @@ func (b *Broker) consumerRemoved(s *Subscription) {
 	kickAll(qs)
 }
 
-// durableDeleted announces that connection c deleted durable subscription
-// d (ActiveMQ's RemoveSubscriptionInfo advisory).
-func (b *Broker) durableDeleted(c *Conn, d *durable) {
+// durableDeleted announces that connection connID (the broker's own name
+// for it; "" for the management interface) deleted durable subscription d
+// (ActiveMQ's RemoveSubscriptionInfo advisory).
+func (b *Broker) durableDeleted(connID string, d *durable) {
 	topic := message.Destination{Kind: message.Topic, Name: d.sub.Topic}
 	if IsAdvisory(topic) || b.adv.listeners.Load() == 0 {
 		return
 	}
 	b.adv.mu.Lock()
-	a := &ConsumerAdvisory{Op: AdvisoryUnsubscribe, Dest: topic, ConnectionID: c.name, ClientID: d.sub.ClientID,
+	a := &ConsumerAdvisory{Op: AdvisoryUnsubscribe, Dest: topic, ConnectionID: connID, ClientID: d.sub.ClientID,
 		DurableName: d.sub.Name, Selector: d.sub.Selector, NoLocal: d.sub.NoLocal,
 		ConsumerCount: b.consumerCount(message.Topic, []string{d.sub.Topic})}
 	qs := b.placeAdvisory(b.advisoryMessage(a))

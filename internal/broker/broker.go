@@ -122,6 +122,10 @@ var (
 
 // Broker is the core. Create it with New, then Start it.
 type Broker struct {
+	// topicStats counts per topic, for the management interface
+	// (manage_stats.go).
+	topicStats topicRegistry
+
 	cfg   Config
 	guard *auth.Guard
 	pol   *Policy // the default policy
@@ -154,6 +158,10 @@ type Broker struct {
 		outboxes  map[string]*sync.Mutex // by outbox name (outbox.go)
 		topics    map[string]struct{}    // topics created, when security is on (authorize.go)
 		virtual   map[string][]*queue    // virtual topic -> its consumer queues (virtual.go)
+		// detached holds the consumers of deleted queues by queue name:
+		// they are attached again if the queue is made again, as in
+		// ActiveMQ (manage.go).
+		detached map[string][]*Subscription
 	}
 }
 

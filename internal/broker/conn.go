@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/broker/selector"
@@ -28,7 +29,8 @@ type ConnOptions struct {
 	Credentials auth.Credentials
 	// Subject, when set, is who Broker.Authenticate found the credentials
 	// to be (for an adapter that must act between login and connection);
-	// Credentials are then not looked at.
+	// Credentials are then not checked again (their Remote and Protocol
+	// are still what the management interface shows).
 	Subject *auth.Subject
 	// Internal marks the broker's own connections (the local side of a
 	// network bridge): no credentials, everything allowed.
@@ -48,6 +50,9 @@ type Conn struct {
 	tags     atomic.Uint64
 	msgSeq   atomic.Int64
 	allowed  allowCache
+	// What the management interface shows (ConnInfo).
+	proto, remote string
+	since         time.Time
 
 	mu struct {
 		sync.Mutex
@@ -55,6 +60,9 @@ type Conn struct {
 		subs   map[string]*Subscription
 		txs    map[string]*change
 		temps  map[message.Destination]struct{}
+		// producers are the open producers by destination
+		// (manage_stats.go).
+		producers map[message.Destination]*producer
 	}
 }
 
@@ -71,7 +79,11 @@ func (b *Broker) Connect(ctx context.Context, o ConnOptions) (*Conn, error) {
 			return nil, err
 		}
 	}
-	c := &Conn{b: b, id: b.nextID(), clientID: o.ClientID, subject: subject, sink: o.Sink}
+	c := &Conn{b: b, id: b.nextID(), clientID: o.ClientID, subject: subject, sink: o.Sink,
+		proto: o.Credentials.Protocol, remote: o.Credentials.Remote, since: b.cfg.Now()}
+	if o.Internal {
+		c.proto = "bridge"
+	}
 	if !subject.IsSystem() && (b.guard.Enforced() || !subject.Anonymous) {
 		c.userID = subject.User // JMSXUserID: who sent it
 	}
@@ -132,6 +144,7 @@ func (c *Conn) CloseAfter(lastSeen uint64) {
 	subs := c.mu.subs
 	temps := c.mu.temps
 	c.mu.txs, c.mu.subs, c.mu.temps = nil, nil, nil
+	c.releaseProducersLocked()
 	c.mu.Unlock()
 	for _, tx := range txs {
 		c.b.rollback(tx, true)
@@ -428,6 +441,7 @@ func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 	delete(b.mu.topicSubs, s)
 	b.unlisten(s)
 	delete(b.mu.wildQs, s)
+	b.forgetDetachedLocked(s)
 	if s.durable != nil && s.durable.active == s {
 		s.durable.active = nil
 	}

@@ -149,17 +149,23 @@ func (c *Conn) DeleteDurable(ctx context.Context, name string) error {
 	if c.clientID == "" {
 		return ErrNoClientID
 	}
-	b := c.b
-	key := store.Subscription{ClientID: c.clientID, Name: name}.Key()
+	return c.b.deleteDurable(ctx, c.clientID, name, c.name)
+}
+
+// deleteDurable removes a durable subscription that no consumer is
+// attached to, and its stored messages; by is the connection that asked
+// ("" for the management interface).
+func (b *Broker) deleteDurable(ctx context.Context, clientID, name, by string) error {
+	key := store.Subscription{ClientID: clientID, Name: name}.Key()
 	b.mu.Lock()
 	d := b.mu.durables[key]
 	switch {
 	case d == nil:
 		b.mu.Unlock()
-		return fmt.Errorf("%w: %s/%s", ErrNoSuchDurable, c.clientID, name)
+		return fmt.Errorf("%w: %s/%s", ErrNoSuchDurable, clientID, name)
 	case d.active != nil:
 		b.mu.Unlock()
-		return fmt.Errorf("%w: %s/%s", ErrDurableInUse, c.clientID, name)
+		return fmt.Errorf("%w: %s/%s", ErrDurableInUse, clientID, name)
 	}
 	delete(b.mu.durables, key)
 	b.countDurable(d, -1)
@@ -174,6 +180,6 @@ func (c *Conn) DeleteDurable(ctx context.Context, name string) error {
 		return fmt.Errorf("broker: delete durable subscription: %w", err)
 	}
 	d.q.delete()
-	b.durableDeleted(c, d)
+	b.durableDeleted(by, d)
 	return nil
 }

@@ -103,6 +103,7 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 	}
 	var sent []*message.Message
 	var jobs []nextJob
+	var topics []message.Destination // published to, for their counters
 	for _, m := range ch.sends {
 		if !ch.moved && b.audit.duplicate(m) {
 			continue // a resend after failover: stored already
@@ -117,6 +118,9 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 		qs, err := b.route(ch.origin, m)
 		if err != nil {
 			return fail(err)
+		}
+		if m.Dest.Kind == message.Topic {
+			topics = append(topics, m.Dest)
 		}
 		for _, q := range qs {
 			qm := m
@@ -165,6 +169,7 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 		}
 	}
 	b.settle(places)
+	b.published(topics)
 	for _, j := range jobs {
 		b.sched.added(j.sec, j.rec)
 	}
@@ -241,7 +246,11 @@ func (b *Broker) deadLetter(d deadItem, batch *store.Batch) (placed, bool) {
 		src = recs[0].Msg
 	}
 	m := src.Clone()
-	if m.OriginalDest.IsZero() {
+	// Where it died, as ActiveMQ: a virtual topic's copy or a moved
+	// message had another original destination, but a retry must bring it
+	// back here (see RetryMessages). One dying on a dead letter queue
+	// keeps the destination it came from.
+	if m.OriginalDest.IsZero() || !d.h.q.pol.isDLQ(d.h.q.dest.Name) {
 		m.OriginalDest = m.Dest
 	}
 	dlq := d.h.q.pol.dlqFor(m.OriginalDest)
@@ -317,6 +326,7 @@ func (b *Broker) moveToDLQ(q *queue, es []*entry, reason string) {
 // expire handles expired entries: persistent ones go to the dead letter
 // queue (as ActiveMQ does), others are dropped.
 func (b *Broker) expire(q *queue, es []*entry) {
+	q.countExpired(len(es))
 	var dead, drop []*entry
 	for _, e := range es {
 		if e.msg != nil && e.msg.Persistent && !q.pol.DropExpired && !q.pol.isDLQ(q.dest.Name) {

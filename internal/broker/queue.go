@@ -18,6 +18,8 @@ type queue struct {
 	key  string              // store key; "" means never stored
 	pol  *Policy             // redelivery and dead letters
 	mem  *memory             // the queue's own memory limit (Policy.MemoryLimit); nil: none
+	ctr  counters            // statistics for the management interface (manage_stats.go)
+	up   *counters           // the topic's, for a subscriber's queue of one topic; else nil
 
 	// Dispatch runs in whichever goroutine kicks the queue while nobody
 	// else is dispatching it (no hand-off to a goroutine per queue: on a
@@ -46,7 +48,7 @@ func (q *queue) prio(p uint8) uint8 {
 }
 
 func (b *Broker) newQueue(dest message.Destination, key string) *queue {
-	q := &queue{b: b, dest: dest, key: key, pol: b.policyFor(dest)}
+	q := &queue{b: b, dest: dest, key: key, pol: b.policyFor(dest), up: b.topicCounters(dest)}
 	if q.pol.MemoryLimit > 0 {
 		q.mem = new(memory)
 		q.mem.init(q.pol.MemoryLimit)
@@ -58,6 +60,7 @@ func (b *Broker) newQueue(dest message.Destination, key string) *queue {
 // the broker's limit and the queue's own.
 func (q *queue) memAdd(n int64) {
 	q.b.mem.add(n)
+	q.countMemory(n)
 	if q.mem != nil {
 		q.mem.add(n)
 	}
@@ -65,6 +68,7 @@ func (q *queue) memAdd(n int64) {
 
 func (q *queue) memRelease(n int64) {
 	q.b.mem.release(n)
+	q.countMemory(-n)
 	if q.mem != nil {
 		q.mem.release(n)
 	}
@@ -90,6 +94,7 @@ func (b *Broker) queue(name string) *queue {
 	q = b.newQueue(dest, "queue://"+name)
 	b.mu.queues[name] = q
 	b.registerVirtualLocked(q)
+	b.reattachLocked(q)
 	for s := range b.mu.wildQs {
 		if s.matchesWild(name) {
 			s.attach(q)
@@ -169,6 +174,7 @@ func (q *queue) enqueue(m *message.Message, origin uint64) (*entry, bool) {
 // settle makes entries visible to dispatch (ok) or removes them (!ok, the
 // store write failed). Stored entries lose their body if memory is short.
 func (q *queue) settle(es []*entry, ok bool) {
+	var orphans []*entry
 	q.mu.Lock()
 	for _, e := range es {
 		if !ok {
@@ -178,12 +184,20 @@ func (q *queue) settle(es []*entry, ok bool) {
 			continue
 		}
 		e.stable = true
+		if q.mu.deleted && e.stored {
+			orphans = append(orphans, e) // written as the queue was deleted
+		}
 		if e.stored && q.memOver() {
 			q.memRelease(e.size)
 			e.msg, e.size = nil, 0
 		}
 	}
+	deleted := q.mu.deleted
 	q.mu.Unlock()
+	if ok && !deleted {
+		q.ctr.enqueued.Add(uint64(len(es)))
+	}
+	q.forget(orphans)
 	q.kick()
 }
 
@@ -223,6 +237,7 @@ func (q *queue) finish(es []*entry) {
 	q.mu.Lock()
 	q.mu.inflight -= len(es)
 	q.mu.Unlock()
+	q.countDequeued(len(es))
 	for _, e := range es {
 		q.memRelease(e.size)
 		e.size = 0
