@@ -59,6 +59,10 @@ type Config struct {
 	// Destinations are policies per destination pattern; the first match
 	// applies.
 	Destinations []DestinationPolicy
+	// GroupHold is how long a new master keeps a message group for the
+	// consumer that held it before (its client reconnects with the same
+	// consumer id) before giving it to another. Default 15 s.
+	GroupHold time.Duration
 }
 
 // EnsureDefaults fills unset fields with ActiveMQ's defaults.
@@ -77,6 +81,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.GroupHold == 0 {
+		c.GroupHold = 15 * time.Second
 	}
 	if c.Guard == nil {
 		c.Guard = auth.Open()
@@ -142,7 +149,10 @@ type Broker struct {
 	run   string // this run's part of the ids it makes: start time and random bits
 	id    string // the broker id (ID())
 	adv   advisories
-	sched *scheduler
+	// records writes the broker's own records: group owners, virtual
+	// topic queues (records.go).
+	records *recordWriter
+	sched   *scheduler
 
 	mu struct {
 		sync.RWMutex
@@ -198,6 +208,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Broker, error) {
 	b.mu.topics = map[string]struct{}{}
 	b.acks = newAckFlusher(b)
 	b.sched = newScheduler(b)
+	b.records = newRecordWriter(b)
 	b.pol = b.defaultPolicy()
 	return b, nil
 }
@@ -228,6 +239,8 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	b.seq.Store(state.LastSeq)
 	b.audit = newProducerAudit(state.ProducerSeqs)
+	state.Subscriptions = b.takeRecords(state.Subscriptions)
+	b.goRun(b.records.run)
 	b.mu.Lock()
 	for _, s := range state.Subscriptions {
 		d := b.newDurable(s)
@@ -324,6 +337,7 @@ func (b *Broker) Close() error {
 		return nil
 	}
 	b.mu.closed = true
+	b.records.closing.Store(true)
 	conns := make([]*Conn, 0, len(b.mu.conns))
 	for c := range b.mu.conns {
 		conns = append(conns, c)

@@ -3,9 +3,12 @@ package broker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/store/storetest"
 )
 
 func sendGroup(t *testing.T, c *Conn, d message.Destination, group string, seq int32, body string) {
@@ -121,4 +124,98 @@ func TestExclusiveConsumer(t *testing.T) {
 		t.Fatalf("the next exclusive consumer got %q", d.Msg.Body)
 	}
 	k3.none(t)
+}
+
+// A new master over the same store keeps each group for the consumer that
+// held it (same client and consumer ids, as a failover client comes back),
+// however the consumers come back; a group whose consumer does not come
+// back waits GroupHold, then goes to another consumer as a new group.
+func TestGroupsKeptAcrossRestart(t *testing.T) {
+	st := newMemStore()
+	b1, err := New(Config{MaxRedeliveries: DefaultMaxRedeliveries}, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b1.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p1, _ := connect(t, b1, "")
+	c1, k1 := connect(t, b1, "app")
+	for _, id := range []string{"a", "b", "gone"} {
+		subscribe(t, c1, SubOptions{ID: id, Dest: q("kept"), Prefetch: 100})
+	}
+	for i := range 12 {
+		sendGroup(t, p1, q("kept"), fmt.Sprint("G", i%6), int32(i/6+1), fmt.Sprint(i))
+	}
+	owner := map[string]string{}
+	for range 12 {
+		d := k1.next(t)
+		owner[d.Msg.GroupID] = d.Sub.ID()
+		ack(t, c1, d)
+	}
+	waitFor(t, "the group owners to be recorded", func() bool { return groupRecords(t, st) == 6 })
+	b1.Close() // as a crash would leave it: the owners stay recorded
+
+	b2 := startBroker(t, st, Config{GroupHold: 2 * time.Second})
+	p2, _ := connect(t, b2, "")
+	c2, k2 := connect(t, b2, "app")
+	for _, id := range []string{"b", "a"} { // back in another order; "gone" never comes back
+		subscribe(t, c2, SubOptions{ID: id, Dest: q("kept"), Prefetch: 100})
+	}
+	for g := range 6 {
+		sendGroup(t, p2, q("kept"), fmt.Sprint("G", g), 3, "after")
+	}
+	sendGroup(t, p2, q("kept"), "", 0, "free")
+	waiting := 0
+	for _, o := range owner {
+		if o == "gone" {
+			waiting++
+		}
+	}
+	for range 7 - waiting {
+		d := k2.next(t)
+		if d.Msg.GroupID != "" {
+			if want := owner[d.Msg.GroupID]; d.Sub.ID() != want {
+				t.Errorf("group %s went to %s after the restart, want %s", d.Msg.GroupID, d.Sub.ID(), want)
+			}
+			if d.Msg.Properties[PropGroupFirstForConsumer] == true {
+				t.Errorf("group %s marked first for its own consumer after the restart", d.Msg.GroupID)
+			}
+		}
+		ack(t, c2, d)
+	}
+	k2.none(t) // the groups of "gone" wait for it
+	if waiting == 0 {
+		t.Fatalf("no group went to the consumer that does not come back: %v", owner)
+	}
+	start := time.Now()
+	for range waiting {
+		d := k2.next(t)
+		if owner[d.Msg.GroupID] != "gone" || d.Msg.Properties[PropGroupFirstForConsumer] != true {
+			t.Errorf("after the hold got group %s (owner %s), first %v", d.Msg.GroupID, owner[d.Msg.GroupID],
+				d.Msg.Properties[PropGroupFirstForConsumer])
+		}
+		ack(t, c2, d)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("the groups of the consumer that did not come back went on after %v, want about the 2 s hold", waited)
+	}
+	// Released groups are recorded anew with their new consumers.
+	waitFor(t, "the records to follow", func() bool { return groupRecords(t, st) == 6 })
+}
+
+// groupRecords counts the group records the store holds.
+func groupRecords(t *testing.T, st *storetest.Memory) int {
+	t.Helper()
+	state, err := st.Recover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range state.Subscriptions {
+		if s.ClientID == "" && strings.HasPrefix(s.Dest, groupRecordPrefix) {
+			n++
+		}
+	}
+	return n
 }

@@ -12,47 +12,52 @@ import (
 )
 
 // A rejected message waits in the scheduler, longer each time, then goes
-// to its dead letter queue (ActiveMQ's redelivery plugin).
+// to its dead letter queue (ActiveMQ's redelivery plugin). The broker's
+// clock is moved by hand: each redelivery comes at its delay to the
+// millisecond, not a millisecond before.
 func TestRedeliveryBackOff(t *testing.T) {
-	b := startBroker(t, newMemStore(), Config{MaxRedeliveries: 3, Destinations: []DestinationPolicy{{
-		Pattern: "work.>", Policy: Policy{MaxRedeliveries: 3, DLQ: "ActiveMQ.DLQ", RedeliveryDelay: 100 * time.Millisecond,
-			BackOffMultiplier: 2},
+	clk := newFakeClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
+	b := startBroker(t, newMemStore(), Config{Now: clk.Now, MaxRedeliveries: 4, Destinations: []DestinationPolicy{{
+		Pattern: "work.>", Policy: Policy{MaxRedeliveries: 4, DLQ: "ActiveMQ.DLQ", RedeliveryDelay: time.Second,
+			BackOffMultiplier: 2, MaxRedeliveryDelay: 3 * time.Second},
 	}}})
 	c, k := connect(t, b, "")
 	subscribe(t, c, SubOptions{ID: "w", Dest: q("work.a"), Prefetch: 10, Ack: AckIndividual})
 	subscribe(t, c, SubOptions{ID: "dlq", Dest: q("ActiveMQ.DLQ"), Prefetch: 10})
 	send(t, c, q("work.a"), "job", true)
-	var times []time.Time
-	var counts []int32
-	for {
-		d := k.next(t)
-		if d.Sub.ID() == "dlq" {
-			if d.Msg.OriginalDest != q("work.a") || d.Msg.Properties["dlqDeliveryFailureCause"] == nil {
-				t.Errorf("dead letter from %v, cause %v", d.Msg.OriginalDest, d.Msg.Properties["dlqDeliveryFailureCause"])
-			}
-			break
+	advance := func(d time.Duration) {
+		clk.set(clk.Now().Add(d))
+		b.sched.kick()
+	}
+	d := k.next(t)
+	// Back-off 1 s, doubled each time, capped at 3 s; after 4 redeliveries
+	// the next rejection dead-letters it at once.
+	for i, delay := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second} {
+		if d.Sub.ID() != "w" || d.Msg.DeliveryCount != int32(i) {
+			t.Fatalf("delivery %d: on %s with count %d", i, d.Sub.ID(), d.Msg.DeliveryCount)
 		}
-		times = append(times, time.Now())
-		counts = append(counts, d.Msg.DeliveryCount)
 		if err := c.Nack(context.Background(), "w", d.Tag, ""); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if len(times) != 4 {
-		t.Fatalf("delivered %d times before the dead letter queue, want 4 (1 + max redeliveries 3)", len(times))
-	}
-	for i, want := range []time.Duration{100, 200, 400} {
-		gap := times[i+1].Sub(times[i])
-		if gap < want*time.Millisecond {
-			t.Errorf("redelivery %d after %v, want at least %v", i+1, gap, want*time.Millisecond)
+		waitFor(t, "the retry to be scheduled", func() bool { return b.ScheduledJobs() == 1 })
+		advance(delay - time.Millisecond)
+		k.none(t)
+		advance(time.Millisecond)
+		d = k.next(t)
+		if !d.Msg.Redelivered() {
+			t.Errorf("redelivery %d is not marked redelivered", i+1)
 		}
 	}
-	for i, n := range counts {
-		if n != int32(i) {
-			t.Errorf("delivery %d has count %d", i, n)
-		}
+	if err := c.Nack(context.Background(), "w", d.Tag, ""); err != nil {
+		t.Fatal(err)
 	}
-	waitFor(t, "no job left", func() bool { return b.ScheduledJobs() == 0 })
+	d = k.next(t)
+	if d.Sub.ID() != "dlq" || d.Msg.OriginalDest != q("work.a") || d.Msg.Properties["dlqDeliveryFailureCause"] == nil {
+		t.Errorf("after max redeliveries: on %s from %v, cause %v", d.Sub.ID(), d.Msg.OriginalDest, d.Msg.Properties["dlqDeliveryFailureCause"])
+	}
+	if n := b.ScheduledJobs(); n != 0 {
+		t.Errorf("%d jobs left", n)
+	}
 }
 
 // Without a delay (the default) a rejected message is dead-lettered at

@@ -34,6 +34,7 @@ type queue struct {
 		inflight  int // entries delivered and not yet settled
 		deleted   bool
 		groups    map[string]*Subscription // message group -> its consumer (groups.go)
+		held      map[string]string        // recovered group -> its consumer's owner key, until it is back (groups.go)
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 // Consumer.<consumer>.VirtualTopic.<name> that exists, so each consumer
 // group reads the topic as a queue of its own (load-balanced within the
 // group, durable while nobody consumes). A consumer queue exists once a
-// consumer or producer used it, and across a restart while it holds
-// messages.
+// consumer or producer used it, and across restarts and failovers (it is
+// recorded in the store, see records.go) until it is deleted.
 
 // VirtualTopicPrefix starts the names of virtual topics.
 const VirtualTopicPrefix = "VirtualTopic."
@@ -43,6 +43,7 @@ func (b *Broker) registerVirtualLocked(q *queue) {
 		b.mu.virtual = map[string][]*queue{}
 	}
 	b.mu.virtual[topic] = append(b.mu.virtual[topic], q)
+	b.records.put(virtualRecord(q.dest.Name)) // it exists after a restart too, empty or not
 }
 
 // virtualQueuesLocked returns the consumer queues of a virtual topic.

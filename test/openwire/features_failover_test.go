@@ -65,8 +65,9 @@ func TestFeatures(t *testing.T) {
 // a third of the scenario's persistent publication is acknowledged:
 //   - groups-failover: 3 consumers on one connection, 6 groups x 100:
 //     every message exactly once, each consumer gets each group in order,
-//     a group changes consumer at most once and only at the failover,
-//     JMSXGroupFirstForConsumer on seq 1 only before it;
+//     each group keeps its consumer across the failover (the new master
+//     holds it for the consumer's return), JMSXGroupFirstForConsumer on
+//     seq 1 only;
 //   - exclusive-failover: the exclusive hand-over of TestFeatures/exclusive
 //     on the pair, then exclusive e2 and e3 across the failover while 300
 //     messages are published: before it e2 receives, after it exactly one
