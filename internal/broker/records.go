@@ -88,17 +88,19 @@ func (w *recordWriter) run() {
 	for {
 		select {
 		case <-w.b.stop:
-			w.flush() // what a clean stop left: its groups stay recorded
+			// What a clean stop left: its groups stay recorded. Briefly:
+			// a store that lost its mastership does not hold Close up.
+			w.flush(5 * time.Second)
 			return
 		case <-w.wake:
-			w.flush()
+			w.flush(30 * time.Second)
 		}
 	}
 }
 
 // flush writes what is pending in one batch; a failure is logged and the
 // records are left for the next change (they are a hint, not a promise).
-func (w *recordWriter) flush() {
+func (w *recordWriter) flush(timeout time.Duration) {
 	w.mu.Lock()
 	ops := w.mu.pending
 	w.mu.pending = nil
@@ -114,7 +116,7 @@ func (w *recordWriter) flush() {
 			batch.PutSub(op.sub)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := w.b.st.Apply(ctx, &batch); err != nil {
 		w.b.log.Warn("cannot record message group owners or virtual topic queues", "records", len(ops), "err", err)
