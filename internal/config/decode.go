@@ -18,6 +18,9 @@ type decoder struct {
 	file string
 	errs Errors
 	pos  map[string]position
+	// walk is set in describe mode (describe.go): handlers record the
+	// schema instead of decoding a file.
+	walk *walk
 }
 
 // field is one known key of a mapping and what to do with its value.
@@ -83,6 +86,10 @@ func join(path, key string) string {
 
 // mapping decodes a mapping node against fields. A null node is absent.
 func (d *decoder) mapping(path string, n *yaml.Node, fields []field) {
+	if d.walk != nil {
+		d.describeMapping(path, fields)
+		return
+	}
 	n = resolve(n)
 	if isNull(n) {
 		return
@@ -154,6 +161,9 @@ func (d *decoder) expected(path string, n *yaml.Node, what string) {
 
 // scalar returns the resolved node if it is a non-null scalar.
 func (d *decoder) scalar(path string, n *yaml.Node, what string) (*yaml.Node, bool) {
+	if d.describing(path, what, nil) {
+		return nil, false
+	}
 	n = resolve(n)
 	if isNull(n) {
 		return nil, false
@@ -167,6 +177,9 @@ func (d *decoder) scalar(path string, n *yaml.Node, what string) (*yaml.Node, bo
 
 func (d *decoder) str(p *string) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {
+		if d.describing(path, "a string", *p) {
+			return
+		}
 		if n, ok := d.scalar(path, n, "a string"); ok {
 			*p = n.Value
 		}
@@ -175,6 +188,9 @@ func (d *decoder) str(p *string) func(string, *yaml.Node) {
 
 func (d *decoder) boolean(p *bool) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {
+		if d.describing(path, "true or false", *p) {
+			return
+		}
 		n, ok := d.scalar(path, n, "true or false")
 		if !ok {
 			return
@@ -187,6 +203,9 @@ func (d *decoder) boolean(p *bool) func(string, *yaml.Node) {
 
 func (d *decoder) integer(p *int) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {
+		if d.describing(path, "a whole number", *p) {
+			return
+		}
 		n, ok := d.scalar(path, n, "a whole number")
 		if !ok {
 			return
@@ -199,6 +218,9 @@ func (d *decoder) integer(p *int) func(string, *yaml.Node) {
 
 func (d *decoder) size(p *Size) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {
+		if d.describing(path, "a size", *p) {
+			return
+		}
 		n, ok := d.scalar(path, n, "a size")
 		if !ok {
 			return
@@ -214,6 +236,9 @@ func (d *decoder) size(p *Size) func(string, *yaml.Node) {
 
 func (d *decoder) duration(p *time.Duration) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {
+		if d.describing(path, "a duration", *p) {
+			return
+		}
 		n, ok := d.scalar(path, n, "a duration")
 		if !ok {
 			return
@@ -234,6 +259,9 @@ func (d *decoder) duration(p *time.Duration) func(string, *yaml.Node) {
 // oneOf decodes a string that must be one of choices.
 func (d *decoder) oneOf(p *string, choices ...string) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {
+		if d.describing(path, "one of "+strings.Join(choices, ", "), *p) {
+			return
+		}
 		n, ok := d.scalar(path, n, "a string")
 		if !ok {
 			return
@@ -251,6 +279,9 @@ func (d *decoder) oneOf(p *string, choices ...string) func(string, *yaml.Node) {
 // strList decodes a list of strings; it replaces *p.
 func (d *decoder) strList(p *[]string) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {
+		if d.describing(path, "a list of strings", *p) {
+			return
+		}
 		*p = nil
 		d.sequence(path, n, func(item string, v *yaml.Node) {
 			if v, ok := d.scalar(item, v, "a string"); ok {
@@ -262,6 +293,10 @@ func (d *decoder) strList(p *[]string) func(string, *yaml.Node) {
 
 // sequence calls each for every item of a list node.
 func (d *decoder) sequence(path string, n *yaml.Node, each func(path string, v *yaml.Node)) {
+	if d.walk != nil {
+		d.describeSequence(path, each)
+		return
+	}
 	n = resolve(n)
 	if isNull(n) {
 		return
@@ -280,6 +315,9 @@ func (d *decoder) sequence(path string, n *yaml.Node, each func(path string, v *
 // stringMap decodes a mapping of strings to strings; it replaces *p.
 func (d *decoder) stringMap(p *map[string]string) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {
+		if d.describing(path, "a mapping of names to strings", *p) {
+			return
+		}
 		n = resolve(n)
 		if isNull(n) {
 			return

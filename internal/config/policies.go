@@ -200,6 +200,9 @@ func optional[T any](decode func(*T) func(string, *yaml.Node), p **T) func(strin
 // number decodes a (floating point) number.
 func (d *decoder) number(p *float64) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {
+		if d.describing(path, "a number", *p) {
+			return
+		}
 		n, ok := d.scalar(path, n, "a number")
 		if !ok {
 			return
