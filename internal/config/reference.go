@@ -47,11 +47,14 @@ func reference() []refEntry {
 			snippet: "transports:\n  stomp: stomp+ssl://0.0.0.0:61612\ntls:\n  cert_file: certs/broker.crt\n  key_file: certs/broker.key\nsecurity:\n  users_file: conf/users.properties\n",
 			doc:     "STOMP 1.0–1.2: `stomp://host:port`, or `stomp+ssl://host:port` with `tls`."},
 		{path: "transports.mqtt", example: "mqtt://127.0.0.1:1883",
-			doc: "MQTT (`mqtt://host:port`). Not implemented yet: a configured MQTT transport is reported in the log and not opened."},
+			snippet: "transports:\n  openwire: tcp://127.0.0.1:61616\n  mqtt: mqtt://127.0.0.1:1883\n",
+			doc:     "MQTT (`mqtt://host:port`). Not implemented yet: a configured MQTT transport is reported in the log and not opened."},
 		{path: "transports.ws", example: "ws://127.0.0.1:61614",
-			doc: "STOMP and MQTT over WebSocket (`ws://host:port`). Not implemented yet: reported in the log and not opened."},
+			snippet: "transports:\n  openwire: tcp://127.0.0.1:61616\n  ws: ws://127.0.0.1:61614\n",
+			doc:     "STOMP and MQTT over WebSocket (`ws://host:port`). Not implemented yet: reported in the log and not opened."},
 		{path: "transports.amqp", example: "amqp://127.0.0.1:5672",
-			doc: "AMQP 1.0 (`amqp://host:port`). Not implemented yet: reported in the log and not opened."},
+			snippet: "transports:\n  openwire: tcp://127.0.0.1:61616\n  amqp: amqp://127.0.0.1:5672\n",
+			doc:     "AMQP 1.0 (`amqp://host:port`). Not implemented yet: reported in the log and not opened."},
 
 		// console
 		{path: "console", doc: "The HTTP port: web console, REST API (`docs/api.md`), `/metrics` (`docs/monitoring.md`), `/healthz`, `/readyz`, `/network`. HTTPS when `tls.cert_file` is set."},

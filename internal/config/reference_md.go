@@ -36,11 +36,11 @@ func WriteReference(w io.Writer) error {
 		} else {
 			fmt.Fprintf(&b, "\n### `%s`\n", k.path)
 		}
-		fmt.Fprintf(&b, "\n%s", kindText(k.kind))
+		fmt.Fprintf(&b, "\n*%s*", kindText(k.kind))
 		if def := defaultText(k, e); def != "" {
-			fmt.Fprintf(&b, "; default %s", def)
+			fmt.Fprintf(&b, ", default %s", def)
 		}
-		fmt.Fprintf(&b, ".\n\n%s\n", e.doc)
+		fmt.Fprintf(&b, "\n\n%s\n", e.doc)
 		if e.example != "" {
 			fmt.Fprintf(&b, "\n```yaml\n%s```\n", e.file())
 		}
