@@ -407,8 +407,9 @@ func (b *Broker) deleteQueue(ctx context.Context, name string) error {
 	q.delete()
 	for _, s := range subs {
 		s.detach(q)
-		q.removeConsumer(s)
+		q.removeConsumer(s) // its groups' records go
 	}
+	q.releaseHeldGroups() // so are those of groups waiting for their consumers
 	if q.key == "" {
 		return nil
 	}
@@ -440,12 +441,13 @@ func (b *Broker) wipe(ctx context.Context, key string) error {
 }
 
 // unregisterVirtualLocked forgets a deleted consumer queue of a virtual
-// topic. Called with b.mu held.
+// topic, and its record. Called with b.mu held.
 func (b *Broker) unregisterVirtualLocked(q *queue) {
 	topic, ok := virtualTopicOf(q.dest.Name)
 	if !ok {
 		return
 	}
+	b.records.del(virtualRecord(q.dest.Name))
 	qs := slices.DeleteFunc(slices.Clone(b.mu.virtual[topic]), func(x *queue) bool { return x == q })
 	if len(qs) == 0 {
 		delete(b.mu.virtual, topic)

@@ -142,6 +142,10 @@ func (c *Conn) ProducerOpened(d message.Destination) {
 	if !ok {
 		return
 	}
+	ctrs := make([]*counters, len(dests)) // before Conn.mu: this may make the queue (Broker.mu)
+	for i, pd := range dests {
+		ctrs[i] = c.b.destCounters(pd)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mu.closed {
@@ -150,10 +154,10 @@ func (c *Conn) ProducerOpened(d message.Destination) {
 	if c.mu.producers == nil {
 		c.mu.producers = map[message.Destination]*producer{}
 	}
-	for _, pd := range dests {
+	for i, pd := range dests {
 		p := c.mu.producers[pd]
 		if p == nil {
-			p = &producer{ctr: c.b.destCounters(pd)}
+			p = &producer{ctr: ctrs[i]}
 			c.mu.producers[pd] = p
 		}
 		p.n++
