@@ -132,7 +132,7 @@ func (c *conn) handleConnected(cmd wire.Command) (done bool, err error) {
 			}
 		}
 		if x.ProducerID != nil {
-			c.producers[x.ProducerID.String()] = x
+			c.addProducer(x)
 		}
 		return false, nil
 	case *wire.MessagePull:
@@ -215,7 +215,7 @@ func (c *conn) onConnectionInfo(info *wire.ConnectionInfo) error {
 	// of its own (a failover client back before the broker noticed).
 	c.connID = info.ConnectionID.Value
 	c.srv.claim(c.connID, c)
-	bc, err := c.srv.b.Connect(c.ctx, broker.ConnOptions{ClientID: info.ClientID, Subject: subject, Sink: c})
+	bc, err := c.srv.b.Connect(c.ctx, broker.ConnOptions{ClientID: info.ClientID, Subject: subject, Credentials: cred, Sink: c})
 	if err != nil {
 		c.srv.release(c.connID, c)
 		return err
@@ -336,6 +336,7 @@ func (c *conn) onRemove(r *wire.RemoveInfo) (done bool, err error) {
 	case *wire.ConsumerID:
 		return false, c.removeConsumer(id.String(), seen)
 	case *wire.SessionID:
+		c.removeSessionProducers(id)
 		for _, key := range c.consumersOfSession(id) {
 			if err := c.removeConsumer(key, seen); err != nil {
 				return false, err
@@ -343,7 +344,7 @@ func (c *conn) onRemove(r *wire.RemoveInfo) (done bool, err error) {
 		}
 		return false, nil
 	case *wire.ProducerID:
-		delete(c.producers, id.String())
+		c.removeProducer(id.String())
 		return false, nil
 	case *wire.ConnectionID:
 		c.bc.CloseAfter(seen)
