@@ -15,7 +15,8 @@ type MetricsSources struct {
 	// Broker returns the broker of the current span of service, nil
 	// while this broker is not master (a slave reports no destination,
 	// connection or memory series, so that sums over a group count each
-	// destination once).
+	// destination once). Return a nil interface then, not a nil
+	// *broker.Broker inside one.
 	Broker func() MetricsBroker
 	// Destinations limits the per-destination series to the queues and
 	// topics matching one of these patterns (queue://orders.>,

@@ -66,9 +66,9 @@ var (
 	descScheduled = prometheus.NewDesc("pier_scheduled_jobs",
 		"Jobs waiting in the scheduler: delayed, repeating and cron messages, redeliveries backing off.", nil, nil)
 	descQueues = prometheus.NewDesc("pier_queues",
-		"Queues, every one (the metrics_destinations limit does not apply).", nil, nil)
+		"Queues, temporary ones included (the metrics_destinations limit does not apply).", nil, nil)
 	descTopics = prometheus.NewDesc("pier_topics",
-		"Topics, every one (the metrics_destinations limit does not apply).", nil, nil)
+		"Topics, temporary ones included (the metrics_destinations limit does not apply).", nil, nil)
 	descEnqueued = prometheus.NewDesc("pier_enqueued_total",
 		"Messages accepted by every destination since this broker became master.", nil, nil)
 	descDequeued = prometheus.NewDesc("pier_dequeued_total",
@@ -87,9 +87,9 @@ func describeBroker(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// destPage is how many destinations one scrape asks the broker for at a
+// metricsPage is how many destinations one scrape asks the broker for at a
 // time (the most DestQuery allows).
-const destPage = 1000
+const metricsPage = 1000
 
 // collectBroker sends the broker's series: the whole broker, then every
 // destination and durable subscription f lets through.
@@ -119,7 +119,7 @@ func collectBroker(ch chan<- prometheus.Metric, b MetricsBroker, f destFilter) {
 	// one can show up twice, and a series may be sent only once.
 	seen := map[message.Destination]bool{}
 	for off := 0; ; {
-		page := b.Destinations(broker.DestQuery{Offset: off, Limit: destPage})
+		page := b.Destinations(broker.DestQuery{Offset: off, Limit: metricsPage})
 		for _, d := range page.Items {
 			ds := queueDescs
 			switch {

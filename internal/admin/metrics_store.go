@@ -3,6 +3,8 @@ package admin
 import (
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -111,12 +113,25 @@ func constHistogram(d *prometheus.Desc, h store.Histogram) prometheus.Metric {
 	return prometheus.MustNewConstHistogram(d, h.Count, h.Sum, buckets)
 }
 
-// dirBytes is the size of the regular files under dirs; what cannot be
-// read (a directory not created yet, a file removed meanwhile) counts
-// nothing.
+// dirBytes is the size of the regular files under dirs, each counted once
+// when one directory is inside another; what cannot be read (a directory
+// not created yet, a file removed meanwhile) counts nothing.
 func dirBytes(dirs []string) int64 {
+	var walk []string
+	for _, d := range dirs {
+		if d, err := filepath.Abs(d); err == nil {
+			walk = append(walk, d)
+		}
+	}
+	// Shorter first: a directory comes before any inside it.
+	slices.SortStableFunc(walk, func(a, b string) int { return len(a) - len(b) })
 	var n int64
-	for _, dir := range dirs {
+	for i, dir := range walk {
+		if slices.ContainsFunc(walk[:i], func(p string) bool {
+			return dir == p || strings.HasPrefix(dir, p+string(filepath.Separator))
+		}) {
+			continue // counted with p
+		}
 		filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
 			if err != nil || !e.Type().IsRegular() {
 				return nil
