@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/piermq/pier/internal/message"
 )
@@ -90,6 +91,13 @@ func TestManageBrowse(t *testing.T) {
 	}
 	if s, _ := b.QueueStats("b"); s.Pending != 4 || s.InFlight != 1 {
 		t.Fatalf("browsing consumed: %+v", s)
+	}
+	// A message in flight is left to its consumer.
+	if n, err := b.RemoveMessages(context.Background(), "b", []string{first.ID}); n != 0 || err != nil {
+		t.Fatalf("removing a message in flight: %d, %v", n, err)
+	}
+	if n, err := b.MoveMessages(context.Background(), "b", []string{first.ID}, q("other"), false); n != 0 || err != nil {
+		t.Fatalf("moving a message in flight: %d, %v", n, err)
 	}
 }
 
@@ -331,4 +339,51 @@ func TestManageRetryVirtualTopicCopyToItsQueue(t *testing.T) {
 		t.Fatalf("group A got %q", d.Msg.Body)
 	}
 	kb.none(t) // group B had it already
+}
+
+// While a consumer takes messages, moving all of them loses and
+// duplicates none: each ends consumed or moved, once.
+func TestManageMoveWhileConsuming(t *testing.T) {
+	const n = 2000
+	b := startBroker(t, newMemStore(), Config{MemoryLimit: 1 << 20, PageSize: 50})
+	p, _ := connect(t, b, "")
+	sendMany(t, p, q("busy"), "m", n)
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("busy"), Ack: AckIndividual, Prefetch: 10})
+	seen := map[string]int{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case d := <-k.ch:
+				seen[string(d.Msg.Body)]++
+				if err := c.Ack(context.Background(), "s", d.Tag, "", false); err != nil {
+					t.Error(err)
+					return
+				}
+			case <-time.After(300 * time.Millisecond):
+				return
+			}
+		}
+	}()
+	moved, err := b.MoveMessages(context.Background(), "busy", nil, q("aside"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	for _, body := range browseAll(t, b, "aside", 500) {
+		seen[body]++
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct messages consumed or moved (%d moved), want %d", len(seen), moved, n)
+	}
+	for body, times := range seen {
+		if times != 1 {
+			t.Fatalf("%s seen %d times", body, times)
+		}
+	}
+	if in := destInfo(t, b, q("aside")); in.Depth != int64(moved) {
+		t.Fatalf("aside holds %d, moved %d", in.Depth, moved)
+	}
 }
