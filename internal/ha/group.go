@@ -80,6 +80,9 @@ type Group struct {
 	epoch    atomic.Uint64 // this member's epoch while master; 0 otherwise
 	valid    atomic.Bool
 	deadline atomic.Int64 // until when the master may serve (unix nanos)
+	// takeover is when this member last became master after another
+	// one (unix nanos); 0 when it became master without waiting for one.
+	takeover atomic.Int64
 
 	mu struct {
 		sync.RWMutex
@@ -107,15 +110,22 @@ func (g *Group) Await(ctx context.Context) (context.Context, error) {
 	var epoch uint64
 	var st store.Store
 	waiting := ""
+	another := false // another member was master while this one waited
 	for {
 		e, err := g.claim.Acquire(ctx)
 		if err == nil {
+			acquired := time.Now()
 			// Master: open the store. If that fails (storage that is
 			// not quite back), give the claim up and try again later,
 			// perhaps after another member.
 			g.epoch.Store(e)
 			if st, err = g.open(ctx, g.fence); err == nil {
 				epoch = e
+				if another {
+					g.takeover.Store(acquired.UnixNano())
+				} else {
+					g.takeover.Store(0)
+				}
 				break
 			}
 			g.epoch.Store(0)
@@ -125,6 +135,7 @@ func (g *Group) Await(ctx context.Context) (context.Context, error) {
 		if msg := err.Error(); msg != waiting {
 			waiting = msg
 			if errors.Is(err, ErrLocked) {
+				another = true
 				g.log.Info("another broker is master; waiting", "err", err)
 			} else {
 				g.log.Warn("cannot become master; trying again", "err", err)
@@ -152,7 +163,7 @@ func (g *Group) Await(ctx context.Context) (context.Context, error) {
 	g.mu.Unlock()
 	g.deadline.Store(time.Now().Add(g.cfg.Check + g.cfg.Timeout).UnixNano())
 	g.valid.Store(true)
-	g.log.Info("master", "epoch", epoch)
+	g.log.Info("became master", "epoch", epoch)
 	go g.watch(term, cancel, done)
 	return term, nil
 }
@@ -222,6 +233,17 @@ func (g *Group) fence() error {
 		return errors.New("ha: not master")
 	}
 	return g.claim.Fence(mine)
+}
+
+// TakeoverStart reports when this member took over from another master
+// (it acquired the claim after waiting for one), and whether it did: a
+// member that found the claim free at once started rather than took over.
+func (g *Group) TakeoverStart() (time.Time, bool) {
+	t := g.takeover.Load()
+	if t == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, t), true
 }
 
 // Epoch returns this member's epoch while it is master, 0 otherwise.

@@ -30,7 +30,8 @@ type fsm struct {
 	fs    vfs.FS
 	jopts journal.Options
 	log   *slog.Logger
-	fatal func(error) // called once the journal cannot go on
+	jlog  *slog.Logger // the journal's (it names its component itself)
+	fatal func(error)  // called once the journal cannot go on
 
 	mu sync.RWMutex // held for writing while js is replaced (Restore)
 	js *journal.Store
@@ -48,9 +49,10 @@ var (
 	_ raft.BatchingFSM = (*fsm)(nil)
 )
 
-// openFSM opens (recovering) the journal in dir.
-func openFSM(ctx context.Context, dir string, fsys vfs.FS, jopts journal.Options, log *slog.Logger, fatal func(error)) (*fsm, error) {
-	js, err := journal.Open(ctx, dir, fsys, jopts, log)
+// openFSM opens (recovering) the journal in dir; log is the FSM's, jlog
+// the journal's.
+func openFSM(ctx context.Context, dir string, fsys vfs.FS, jopts journal.Options, log, jlog *slog.Logger, fatal func(error)) (*fsm, error) {
+	js, err := journal.Open(ctx, dir, fsys, jopts, jlog)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +61,7 @@ func openFSM(ctx context.Context, dir string, fsys vfs.FS, jopts journal.Options
 		js.Close()
 		return nil, err
 	}
-	f := &fsm{dir: dir, fs: fsys, jopts: jopts, log: log, fatal: fatal, js: js, mark: st.Mark}
+	f := &fsm{dir: dir, fs: fsys, jopts: jopts, log: log, jlog: jlog, fatal: fatal, js: js, mark: st.Mark}
 	f.applied.Store(st.Mark)
 	return f, nil
 }
@@ -179,7 +181,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	jopts := f.jopts
-	js, err := journal.Open(ctx, f.dir, f.fs, jopts, f.log)
+	js, err := journal.Open(ctx, f.dir, f.fs, jopts, f.jlog)
 	if err != nil {
 		return fmt.Errorf("replication: reopen the journal for a restore: %w", err)
 	}

@@ -20,7 +20,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 
 	"github.com/piermq/pier/internal/replication/raftlog"
@@ -111,6 +110,10 @@ type Node struct {
 	trans  *raft.NetworkTransport
 	layer  *muxLayer
 	notify chan bool
+	// repeats holds back raft's lines that repeat while a member is away
+	// (hclog.go); observe resets it when the member answers again.
+	repeats  *repeats
+	observer *raft.Observer
 
 	quit     chan struct{}
 	wg       sync.WaitGroup
@@ -125,6 +128,8 @@ type Node struct {
 	suspect   atomic.Bool  // stalled since leadership was last confirmed
 	verifying atomic.Bool
 
+	handingOff atomic.Bool // Handoff is transferring leadership
+
 	peers peerPolls // the other members' last status polls (metrics.go)
 
 	mu struct {
@@ -134,6 +139,12 @@ type Node struct {
 		changed  chan struct{} // closed at every leadership change
 		urls     map[string]string
 		onChange func()
+		// For the state lines and TakeoverStart (observe.go).
+		leader     string    // the leader raft last reported; "" while there is none
+		lostAt     time.Time // when a leader other than this member was last lost
+		electedAt  time.Time // when this member last became leader
+		followedAt time.Time // when this member last began to follow another
+		seenMaster bool      // another member has led, or this one lost the lead, while it ran
 	}
 }
 
@@ -153,8 +164,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		}
 	}
 	setDefaults(&cfg)
+	// The journal and the Raft log name their own component.
+	partLog := cfg.Log.With("node", cfg.NodeID)
 	n := &Node{cfg: cfg, log: cfg.Log.With("component", "replication", "node", cfg.NodeID),
-		notify: make(chan bool, 16), quit: make(chan struct{}), fatalCh: make(chan struct{})}
+		notify: make(chan bool, 16), quit: make(chan struct{}), fatalCh: make(chan struct{}),
+		repeats: newRepeats(repeatInterval, nil)}
 	n.mu.changed = make(chan struct{})
 	n.mu.urls = map[string]string{}
 	ok := false
@@ -172,13 +186,13 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("replication: %w", err)
 		}
 	}
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: &hclogWriter{log: n.log}, Level: hclog.Info, DisableTime: true})
+	hlog := newRaftLogger(n.log, n.repeats, n.memberAt)
 	jopts := cfg.Journal
 	jopts.SizeLimit = 0  // the master enforces the limit before proposing
 	jopts.GroupWait = -1 // one writer (the FSM): never wait for more
 	jopts.Meter = nil
 	var err error
-	if n.fsm, err = openFSM(ctx, jdir, vfs.OS{}, jopts, n.log, n.fail); err != nil {
+	if n.fsm, err = openFSM(ctx, jdir, vfs.OS{}, jopts, n.log, partLog, n.fail); err != nil {
 		return nil, err
 	}
 	if n.snaps, err = raft.NewFileSnapshotStoreWithLogger(raftDir, 2, hlog); err != nil {
@@ -192,7 +206,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			"remove this replica's data directory so that it catches up from the group", filepath.Join(raftDir, "raft.db"))
 	}
 	logOpts := raftlog.Options{OnFail: func(err error) { n.fail(fmt.Errorf("replication: raft log: %w", err)) }}
-	if n.logs, err = raftlog.Open(ctx, filepath.Join(raftDir, "log"), vfs.OS{}, logOpts, n.log); err != nil {
+	if n.logs, err = raftlog.Open(ctx, filepath.Join(raftDir, "log"), vfs.OS{}, logOpts, partLog); err != nil {
 		return nil, fmt.Errorf("replication: raft log: %w", err)
 	}
 	if n.stable, err = raftlog.OpenStable(ctx, filepath.Join(raftDir, "stable"), vfs.OS{}); err != nil {
@@ -229,12 +243,17 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if n.raft, err = raft.NewRaft(rc, n.fsm, meteredLog{n.logs, cfg.Meter}, n.stable, n.snaps, n.trans); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
+	obs := make(chan raft.Observation, 64)
+	n.observer = raft.NewObserver(obs, false, observed)
+	n.raft.RegisterObserver(n.observer)
 	n.ready.Store(n.raft)
 	n.lastTick.Store(time.Now().UnixNano())
-	n.wg.Add(3)
+	n.wg.Add(5)
 	go n.guard()
 	go n.watch()
 	go n.pollMembers()
+	go n.observe(obs)
+	go n.catchUp()
 	ok = true
 	n.log.Info("replica started", "bind", cfg.Bind, "tls", cfg.TLS != nil, "journal_mark", mark)
 	return n, nil
@@ -312,14 +331,27 @@ func (n *Node) setLeader(leader bool) {
 	if leader == (n.mu.term != nil) {
 		return
 	}
+	n.repeats.reset() // what the old leader or candidate saw is over
 	if leader {
 		n.suspect.Store(false) // an election was just won: a quorum follows
 		n.mu.term, n.mu.cancel = context.WithCancel(context.Background())
-		n.log.Info("became leader", "term", n.raft.CurrentTerm())
+		n.mu.electedAt = time.Now()
+		n.log.Info("became master", "term", n.raft.CurrentTerm())
 	} else {
 		n.mu.cancel()
 		n.mu.term, n.mu.cancel = nil, nil
-		n.log.Info("no longer leader")
+		// Leading again later is a takeover, which counts from now.
+		n.mu.lostAt, n.mu.seenMaster = time.Now(), true
+		switch {
+		case n.closed.Load():
+			n.log.Info("no longer master: stopping")
+		case n.handingOff.Load():
+			n.log.Info("no longer master: handed over")
+		case n.Err() != nil:
+			// fail has said why.
+		default:
+			n.log.Info("no longer master: lost contact with a quorum of the group")
+		}
 	}
 	close(n.mu.changed)
 	n.mu.changed = make(chan struct{})
@@ -378,6 +410,8 @@ func (n *Node) Handoff() error {
 		return nil
 	}
 	start := time.Now()
+	n.handingOff.Store(true)
+	defer n.handingOff.Store(false)
 	if err := n.raft.LeadershipTransfer().Error(); err != nil {
 		return fmt.Errorf("replication: leadership transfer: %w", err)
 	}
@@ -412,6 +446,7 @@ func (n *Node) Close() error {
 		close(n.quit)
 		if n.raft != nil {
 			errs = append(errs, n.raft.Shutdown().Error())
+			n.raft.DeregisterObserver(n.observer)
 		}
 		n.wg.Wait()
 		if n.trans != nil {
@@ -547,28 +582,13 @@ func (n *Node) pollOnce() {
 	}
 }
 
-// hclogWriter turns hashicorp/raft's log lines into slog records.
-type hclogWriter struct{ log *slog.Logger }
-
-func (w *hclogWriter) Write(p []byte) (int, error) {
-	line := string(p)
-	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
-		line = line[:len(line)-1]
-	}
-	level := slog.LevelInfo
-	for _, l := range []struct {
-		prefix string
-		level  slog.Level
-	}{{"[ERROR]", slog.LevelError}, {"[WARN]", slog.LevelWarn}, {"[INFO]", slog.LevelInfo}, {"[DEBUG]", slog.LevelDebug}, {"[TRACE]", slog.LevelDebug}} {
-		if len(line) >= len(l.prefix) && line[:len(l.prefix)] == l.prefix {
-			level = l.level
-			line = line[len(l.prefix):]
-			for len(line) > 0 && line[0] == ' ' {
-				line = line[1:]
-			}
-			break
+// memberAt returns the id of the member at a replication address, "" when
+// none is.
+func (n *Node) memberAt(addr string) string {
+	for id, a := range n.cfg.Peers {
+		if a == addr {
+			return id
 		}
 	}
-	w.log.Log(context.Background(), level, line)
-	return len(p), nil
+	return ""
 }
