@@ -22,6 +22,7 @@ type conn struct {
 	srv    *Server
 	nc     net.Conn
 	log    *slog.Logger
+	br     *bufio.Reader // beneath dec; sniff.go peeks at it
 	dec    *wire.Decoder
 	bw     *bufio.Writer
 	enc    *wire.Encoder
@@ -64,7 +65,8 @@ func newConn(srv *Server, nc net.Conn) *conn {
 	c := &conn{srv: srv, nc: nc, ctx: ctx, cancel: cancel, out: netserve.NewOutbox[wire.Command](),
 		producers: map[string]*wire.ProducerInfo{}, txAcks: map[string][]txAck{}, consumers: map[string]*consumer{}}
 	c.log = srv.log.With("conn", nc.RemoteAddr().String())
-	c.dec = wire.NewDecoder(bufio.NewReaderSize(nc, 64<<10), wire.Options{MaxFrameSize: int(srv.cfg.MaxFrameSize)})
+	c.br = bufio.NewReaderSize(nc, 64<<10)
+	c.dec = wire.NewDecoder(c.br, wire.Options{MaxFrameSize: int(srv.cfg.MaxFrameSize)})
 	c.bw = bufio.NewWriterSize(nc, 64<<10)
 	c.enc = wire.NewEncoder(c.bw, wire.Options{})
 	c.local = wire.NewBrokerWireFormat(wire.BrokerWireFormatConfig{
@@ -106,6 +108,17 @@ func (c *conn) closeStale() {
 
 // Run implements netserve.Session.
 func (c *conn) Run() {
+	isSTOMP := sniffSTOMP(c.nc, c.br, min(sniffWait, c.srv.cfg.InactivityInitialDelay))
+	switch {
+	case c.ctx.Err() != nil: // Shutdown while waiting for the first bytes
+		c.nc.Close()
+		return
+	case isSTOMP:
+		c.log.Info("a STOMP client connected to the OpenWire port; told it where STOMP is", "stomp", c.srv.cfg.STOMPURL)
+		ReplySTOMP(c.nc, c.srv.cfg.STOMPURL)
+		c.cancel()
+		return
+	}
 	c.sendWireFormat()
 	go c.out.Run(c.ctx, netserve.Writer[wire.Command]{
 		Conn: c.nc, Timeout: c.srv.cfg.WriteTimeout, Flush: c.bw.Flush,

@@ -39,6 +39,9 @@ type Config struct {
 	InactivityInitialDelay time.Duration
 	// WriteTimeout bounds one write to a client.
 	WriteTimeout time.Duration
+	// STOMPURL is where this broker speaks STOMP ("" if it does not): a
+	// STOMP client that connects to the OpenWire port is told (sniff.go).
+	STOMPURL string
 	// ClusterURLs, when not nil, returns the client URLs of every member of
 	// this broker's high-availability group, this broker's own included
 	// (ActiveMQ's updateClusterClients): a failover client is told them in

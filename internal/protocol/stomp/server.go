@@ -26,6 +26,10 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// WriteTimeout bounds one write to a client.
 	WriteTimeout time.Duration
+	// OpenWireURL is where this broker speaks OpenWire ("" if it does
+	// not): an OpenWire client that connects to the STOMP port is told
+	// (sniff.go).
+	OpenWireURL string
 }
 
 // EnsureDefaults fills unset fields.

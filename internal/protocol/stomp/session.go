@@ -29,6 +29,7 @@ type session struct {
 	srv    *Server
 	nc     net.Conn
 	log    *slog.Logger
+	br     *bufio.Reader // beneath r; sniff.go peeks at it
 	r      *Reader
 	bw     *bufio.Writer
 	w      *Writer
@@ -52,7 +53,8 @@ func newSession(srv *Server, nc net.Conn) *session {
 	s := &session{srv: srv, nc: nc, ctx: ctx, cancel: cancel, subs: map[string]*broker.Subscription{}, txAcks: map[string][]txAck{},
 		out: netserve.NewOutbox[outItem]()}
 	s.log = srv.log.With("conn", nc.RemoteAddr().String())
-	s.r = NewReader(bufio.NewReaderSize(nc, 32<<10), srv.cfg.Limits)
+	s.br = bufio.NewReaderSize(nc, 32<<10)
+	s.r = NewReader(s.br, srv.cfg.Limits)
 	s.bw = bufio.NewWriterSize(nc, 32<<10)
 	s.w = NewWriter(s.bw, V10)
 	s.acks.init()
@@ -75,6 +77,9 @@ func (s *session) Shutdown() {
 }
 
 func (s *session) Run() {
+	if s.sniffOpenWire() {
+		return
+	}
 	go s.out.Run(s.ctx, netserve.Writer[outItem]{
 		Conn: s.nc, Timeout: s.srv.cfg.WriteTimeout, Write: s.write, Flush: s.bw.Flush, Beat: s.w.WriteHeartBeat,
 	})
