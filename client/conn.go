@@ -52,6 +52,7 @@ type Conn struct {
 		consumers  map[string]*Consumer
 		temps      map[string]bool // live temporary destinations (String form)
 		brokerInfo *wire.BrokerInfo
+		cluster    string // the last ConnectionControl's connectedBrokers
 	}
 }
 
@@ -196,6 +197,25 @@ func (c *Conn) BrokerID() string {
 	return c.mu.brokerInfo.BrokerID.Value
 }
 
+// ClusterURLs returns the client URLs of the members of the broker's
+// high-availability group, as the broker last announced them
+// (ConnectionControl.connectedBrokers: Pier's replicated groups, ActiveMQ
+// with updateClusterClients), nil if it announced none. The broker
+// announces them once it has answered the connection, so they may come a
+// moment after Dial returns.
+func (c *Conn) ClusterURLs() []string {
+	c.mu.Lock()
+	s := c.mu.cluster
+	c.mu.Unlock()
+	var urls []string
+	for _, u := range strings.Split(s, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			urls = append(urls, u)
+		}
+	}
+	return urls
+}
+
 // oneway sends cmd without asking for a response (see send).
 func (c *Conn) oneway(cmd wire.BaseCommand) error { return c.send(context.Background(), cmd) }
 
@@ -316,6 +336,11 @@ func (c *Conn) onCommand(cmd wire.Command) {
 			}
 		}
 	case *wire.ConnectionControl:
+		if s := strings.TrimSpace(x.ConnectedBrokers); s != "" {
+			c.mu.Lock()
+			c.mu.cluster = s
+			c.mu.Unlock()
+		}
 		if c.fo != nil {
 			c.fo.control(x)
 		}

@@ -126,8 +126,12 @@ const (
 	StateConnecting = "connecting"
 	StateConnected  = "connected"
 	StateBackoff    = "backing off"
-	StateStandby    = "standby" // connected to a broker another bridge of the connector already serves
-	StateStopped    = "stopped"
+	// StateStandby: connected to a broker another bridge of the
+	// connector already serves, or unable to connect to a member of a
+	// group whose master another bridge of the connector is connected to
+	// (a static: list of a group's members: the others stand by).
+	StateStandby = "standby"
+	StateStopped = "stopped"
 )
 
 // Status is what one bridge shows (pier network status, metrics).
@@ -238,14 +242,31 @@ func (n *Network) start(ctx context.Context, br *bridge) {
 	}()
 }
 
-// Status returns every bridge's status, in configuration order.
+// Status returns every bridge's status, in configuration order. A bridge
+// that cannot connect to a member of a group whose master another bridge
+// of its connector is connected to stands by: a group's slaves do not
+// accept connections, and the bridge connects when its member becomes
+// master.
 func (n *Network) Status() []Status {
 	n.mu.Lock()
 	bs := slices.Clone(n.mu.bridges)
 	n.mu.Unlock()
+	groups := map[*Connector]map[string]bool{} // the members the connected bridges' brokers announce
+	for _, br := range bs {
+		for _, a := range br.groupMembers() {
+			if groups[br.cfg] == nil {
+				groups[br.cfg] = map[string]bool{}
+			}
+			groups[br.cfg][a] = true
+		}
+	}
 	out := make([]Status, 0, len(bs))
 	for _, br := range bs {
-		out = append(out, br.status())
+		st := br.status()
+		if (st.State == StateBackoff || st.State == StateConnecting) && slices.ContainsFunc(br.addrs, func(a string) bool { return groups[br.cfg][a] }) {
+			st.State, st.LastError = StateStandby, ""
+		}
+		out = append(out, st)
 	}
 	return out
 }
@@ -288,9 +309,30 @@ type bridge struct {
 		addr    string
 		outbox  string
 		sender  *Sender
+		conn    *client.Conn // while connected
 		demand  int
 		subs    int
 	}
+}
+
+// groupMembers returns the addresses (as normalizeAddr writes them) of
+// the members of the high-availability group of the broker br is
+// connected to, as that broker announces them; nil when br is not
+// connected or the broker announces none.
+func (br *bridge) groupMembers() []string {
+	br.mu.Lock()
+	conn := br.mu.conn
+	br.mu.Unlock()
+	if conn == nil {
+		return nil
+	}
+	var out []string
+	for _, u := range conn.ClusterURLs() {
+		if a, err := normalizeAddr(u); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (br *bridge) setState(s string, err error) {
@@ -435,14 +477,14 @@ func (br *bridge) session(ctx context.Context) (connected bool, err error) {
 	}
 	br.connects.Add(1)
 	br.mu.Lock()
-	br.mu.remote, br.mu.addr, br.mu.outbox, br.mu.sender = remote, addr, obName, snd
+	br.mu.remote, br.mu.addr, br.mu.outbox, br.mu.sender, br.mu.conn = remote, addr, obName, snd, conn
 	br.mu.Unlock()
 	defer func() {
 		br.mu.Lock()
 		ss := snd.Stats()
 		br.sent.Add(ss.Sent)
 		br.dead.Add(ss.DeadLettered)
-		br.mu.sender, br.mu.demand, br.mu.subs = nil, 0, 0
+		br.mu.sender, br.mu.demand, br.mu.subs, br.mu.conn = nil, 0, 0, nil
 		br.mu.Unlock()
 	}()
 

@@ -81,7 +81,8 @@ type Sender struct {
 	refused              struct{ seq, n uint64 } // the entry refused last, and how often in a row (pump's goroutine)
 }
 
-// NewSender creates a Sender; Pump runs it over a connection.
+// NewSender creates a Sender; Pump runs it over a connection. log is the
+// bridge's (it names the component already).
 func NewSender(cfg SenderConfig, ob Outbox, log *slog.Logger) (*Sender, error) {
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -90,7 +91,7 @@ func NewSender(cfg SenderConfig, ob Outbox, log *slog.Logger) (*Sender, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Sender{cfg: cfg, ob: ob, log: log.With("component", "bridge"),
+	return &Sender{cfg: cfg, ob: ob, log: log,
 		notify: make(chan struct{}, 1)}, nil
 }
 
