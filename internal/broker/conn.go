@@ -447,18 +447,19 @@ func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 	}
 	b.mu.Unlock()
 	hs, qs := s.close()
-	for _, q := range qs {
-		q.removeConsumer(s)
-		if !s.opts.Network {
-			q.kick() // a network subscription may now take what was held back for s
-		}
-	}
 	for _, h := range hs {
 		if h.tag > lastSeen {
 			h.e.deliveries-- // prefetched, never seen: not a redelivery
 		}
 	}
-	b.redeliver(hs)
+	held := groupByQueue(hs)
+	for _, q := range qs {
+		b.deadOnReturn(q, q.leave(s, held[q]))
+		delete(held, q)
+	}
+	for q, es := range held { // a queue s had left already
+		b.deadOnReturn(q, q.requeue(es))
+	}
 	if s.own != nil {
 		s.own.delete()
 	}
@@ -469,9 +470,15 @@ func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 // the redelivery limit.
 func (b *Broker) redeliver(hs []held) {
 	for q, es := range groupByQueue(hs) {
-		if dead := q.requeue(es); len(dead) > 0 {
-			b.moveToDLQ(q, dead, fmt.Sprintf("delivered %d times without acknowledgement (max redeliveries %d)",
-				dead[0].deliveries, q.pol.MaxRedeliveries))
-		}
+		b.deadOnReturn(q, q.requeue(es))
+	}
+}
+
+// deadOnReturn dead-letters the entries that came back past their
+// redelivery limit.
+func (b *Broker) deadOnReturn(q *queue, dead []*entry) {
+	if len(dead) > 0 {
+		b.moveToDLQ(q, dead, fmt.Sprintf("delivered %d times without acknowledgement (max redeliveries %d)",
+			dead[0].deliveries, q.pol.MaxRedeliveries))
 	}
 }

@@ -219,3 +219,94 @@ func groupRecords(t *testing.T, st *storetest.Memory) int {
 	}
 	return n
 }
+
+// The next exclusive consumer gets what the one before held back before
+// anything newer, in order (ActiveMQ's exclusive consumers keep the order).
+func TestExclusiveHandOverKeepsOrder(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	c1, k1 := connect(t, b, "")
+	c2, k2 := connect(t, b, "")
+	subscribe(t, c1, SubOptions{ID: "ex1", Dest: q("xo"), Prefetch: 3, Ack: AckIndividual, Exclusive: true})
+	subscribe(t, c2, SubOptions{ID: "ex2", Dest: q("xo"), Prefetch: 100, Ack: AckIndividual, Exclusive: true})
+	for i := range 10 {
+		send(t, p, q("xo"), fmt.Sprint(i), false)
+	}
+	for range 3 {
+		k1.next(t) // held, never acknowledged
+	}
+	c1.Close()
+	for i := range 10 {
+		d := k2.next(t)
+		if string(d.Msg.Body) != fmt.Sprint(i) {
+			t.Fatalf("after the hand-over message %d was %q", i, d.Msg.Body)
+		}
+		ack(t, c2, d)
+	}
+}
+
+// A group's later message never overtakes an earlier one that waits for
+// its consumer's window, however the acknowledgements race the dispatch.
+func TestGroupOrderWhileItsConsumerIsFull(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	p, _ := connect(t, b, "")
+	type arrival struct {
+		sub, group string
+		seq        int32
+	}
+	arrivals := make(chan arrival, 4000)
+	done := make(chan struct{})
+	defer close(done)
+	for _, id := range []string{"a", "b"} {
+		c, k := connect(t, b, "")
+		subscribe(t, c, SubOptions{ID: id, Dest: q("gs"), Prefetch: 1, Ack: AckIndividual})
+		go func() { // acknowledges as messages arrive, racing the dispatch
+			for {
+				select {
+				case <-done:
+					return
+				case d := <-k.ch:
+					arrivals <- arrival{d.Sub.ID(), d.Msg.GroupID, d.Msg.GroupSeq}
+					if err := c.Ack(context.Background(), d.Sub.ID(), d.Tag, "", false); err != nil {
+						return
+					}
+				}
+			}
+		}()
+	}
+	const n = 500
+	sent := make(chan error, 1)
+	go func() {
+		for i := range n {
+			for _, g := range []string{"G0", "G1"} {
+				m := &message.Message{Dest: q("gs"), Body: []byte("x"), BodyKind: message.Text, Priority: 4,
+					GroupID: g, GroupSeq: int32(i + 1)}
+				if err := p.Send(context.Background(), m, ""); err != nil {
+					sent <- err
+					return
+				}
+			}
+		}
+		sent <- nil
+	}()
+	next := map[string]int32{"G0": 1, "G1": 1}
+	owner := map[string]string{}
+	for range 2 * n {
+		select {
+		case a := <-arrivals:
+			if a.seq != next[a.group] {
+				t.Fatalf("group %s: seq %d arrived (at %s) when %d was next", a.group, a.seq, a.sub, next[a.group])
+			}
+			next[a.group]++
+			if o, ok := owner[a.group]; ok && o != a.sub {
+				t.Fatalf("group %s went to %s and %s", a.group, o, a.sub)
+			}
+			owner[a.group] = a.sub
+		case <-time.After(10 * time.Second):
+			t.Fatalf("messages stopped arriving; next expected %v", next)
+		}
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -206,6 +206,31 @@ func (q *queue) settle(es []*entry, ok bool) {
 // reports those that exceeded the redelivery limit (to be dead-lettered).
 func (q *queue) requeue(es []*entry) (dead []*entry) {
 	q.mu.Lock()
+	dead = q.requeueLocked(es)
+	q.mu.Unlock()
+	q.kick()
+	return dead
+}
+
+// leave removes consumer s and puts back what it held of this queue in one
+// step, so that nothing newer reaches the next consumer first (an
+// exclusive consumer's successor, a group's next consumer). It returns the
+// entries past their redelivery limit.
+func (q *queue) leave(s *Subscription, es []*entry) (dead []*entry) {
+	q.mu.Lock()
+	q.mu.consumers.remove(s)
+	q.releaseGroupsLocked(s)
+	dead = q.requeueLocked(es)
+	q.mu.Unlock()
+	if !s.opts.Network || len(es) > 0 {
+		q.kick() // a network subscription may now take what was held back for s
+	}
+	return dead
+}
+
+// requeueLocked puts es back among the pending entries and returns those
+// past the redelivery limit. Called with q.mu held.
+func (q *queue) requeueLocked(es []*entry) (dead []*entry) {
 	max := q.pol.MaxRedeliveries
 	for _, e := range es {
 		q.mu.inflight--
@@ -220,8 +245,6 @@ func (q *queue) requeue(es []*entry) (dead []*entry) {
 		}
 		q.mu.pending.push(e)
 	}
-	q.mu.Unlock()
-	q.kick()
 	return dead
 }
 
@@ -264,10 +287,23 @@ func (q *queue) dispatch() {
 		var stub *entry
 		var expired []*entry
 		var taken []ref
+		// waiting holds the groups a message of which was passed over in
+		// this pass: their later messages must not overtake it (its
+		// consumer may get room while the pass goes on).
+		var waiting map[string]struct{}
+		wait := func(m *message.Message) {
+			if m != nil && m.GroupID != "" {
+				if waiting == nil {
+					waiting = map[string]struct{}{}
+				}
+				waiting[m.GroupID] = struct{}{}
+			}
+		}
 		now := q.b.now()
 		q.mu.Lock()
 		q.mu.pending.each(func(b *bucket, i int, e *entry) bool {
 			if !e.stable {
+				wait(e.msg)
 				return true
 			}
 			if e.msg == nil {
@@ -279,11 +315,15 @@ func (q *queue) dispatch() {
 				expired = append(expired, e)
 				return true
 			}
+			if _, ok := waiting[e.msg.GroupID]; ok && e.msg.GroupID != "" {
+				return true
+			}
 			s, room, first := q.pickConsumer(e.msg)
 			if !room {
 				return false
 			}
 			if s == nil {
+				wait(e.msg)
 				return true // no consumer with room wants it; try the next
 			}
 			d := s.track(q, e)
