@@ -95,65 +95,75 @@ const metricsPage = 1000
 // destination and durable subscription f lets through.
 func collectBroker(ch chan<- prometheus.Metric, b MetricsBroker, f destFilter) {
 	o := b.Overview()
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
 	for proto, n := range o.Connections {
-		gauge(descConnections, float64(n), proto)
+		sendGauge(ch, descConnections, float64(n), proto)
 	}
-	gauge(descMemoryUsed, float64(o.MemoryUsed))
-	gauge(descMemoryLimit, float64(o.MemoryLimit))
-	gauge(descScheduled, float64(o.ScheduledJobs))
-	gauge(descQueues, float64(o.Queues))
-	gauge(descTopics, float64(o.Topics))
-	counter(descEnqueued, o.Enqueued)
-	counter(descDequeued, o.Dequeued)
+	sendGauge(ch, descMemoryUsed, float64(o.MemoryUsed))
+	sendGauge(ch, descMemoryLimit, float64(o.MemoryLimit))
+	sendGauge(ch, descScheduled, float64(o.ScheduledJobs))
+	sendGauge(ch, descQueues, float64(o.Queues))
+	sendGauge(ch, descTopics, float64(o.Topics))
+	sendCounter(ch, descEnqueued, o.Enqueued)
+	sendCounter(ch, descDequeued, o.Dequeued)
 	if !o.Started.IsZero() {
-		gauge(descMasterSince, float64(o.Started.UnixMilli())/1e3)
+		sendGauge(ch, descMasterSince, float64(o.Started.UnixMilli())/1e3)
 	}
-
-	// Pages are read one after the other while destinations come and go:
-	// one can show up twice, and a series may be sent only once.
-	seen := map[message.Destination]bool{}
-	for off := 0; ; {
-		page := b.Destinations(broker.DestQuery{Offset: off, Limit: metricsPage})
-		for _, d := range page.Items {
-			ds := queueDescs
-			switch {
-			case d.Dest.Kind == message.Topic:
-				ds = topicDescs
-			case d.Dest.Kind != message.Queue:
-				continue // temporary: they come and go with connections
-			}
-			if seen[d.Dest] || !f.match(d.Dest) {
-				continue
-			}
-			seen[d.Dest] = true
-			name := d.Dest.Name
-			gauge(ds.messages, float64(d.Depth), name)
-			counter(ds.enqueued, d.Enqueued, name)
-			counter(ds.dequeued, d.Dequeued, name)
-			counter(ds.expired, d.Expired, name)
-			gauge(ds.consumers, float64(d.Consumers), name)
-			gauge(ds.producers, float64(d.Producers), name)
-			gauge(ds.memory, float64(d.Memory), name)
-		}
-		off += len(page.Items)
-		if len(page.Items) == 0 || off >= page.Total {
-			break
-		}
-	}
-
+	collectDestinations(ch, b, f)
 	for _, du := range b.DurableSubscriptions() {
 		if !f.match(message.Destination{Kind: message.Topic, Name: du.Topic}) {
 			continue
 		}
-		gauge(descDurableMessages, float64(du.Backlog), du.ClientID, du.Name)
-		gauge(descDurableOnline, boolValue(du.Online), du.ClientID, du.Name)
+		sendGauge(ch, descDurableMessages, float64(du.Backlog), du.ClientID, du.Name)
+		sendGauge(ch, descDurableOnline, boolValue(du.Online), du.ClientID, du.Name)
 	}
+}
+
+// collectDestinations sends the series of every queue and topic f lets
+// through, asking the broker page by page for the names f's queries cover.
+func collectDestinations(ch chan<- prometheus.Metric, b MetricsBroker, f destFilter) {
+	// Pages are read one after the other while destinations come and go,
+	// and two queries can cover one destination: it can show up twice,
+	// and a series may be sent only once.
+	seen := map[message.Destination]bool{}
+	for _, q := range f.queries() {
+		q.Limit = metricsPage
+		for {
+			page := b.Destinations(q)
+			for _, d := range page.Items {
+				ds := queueDescs
+				switch {
+				case d.Dest.Kind == message.Topic:
+					ds = topicDescs
+				case d.Dest.Kind != message.Queue:
+					continue // temporary: they come and go with connections
+				}
+				if seen[d.Dest] || !f.match(d.Dest) {
+					continue
+				}
+				seen[d.Dest] = true
+				name := d.Dest.Name
+				sendGauge(ch, ds.messages, float64(d.Depth), name)
+				sendCounter(ch, ds.enqueued, d.Enqueued, name)
+				sendCounter(ch, ds.dequeued, d.Dequeued, name)
+				sendCounter(ch, ds.expired, d.Expired, name)
+				sendGauge(ch, ds.consumers, float64(d.Consumers), name)
+				sendGauge(ch, ds.producers, float64(d.Producers), name)
+				sendGauge(ch, ds.memory, float64(d.Memory), name)
+			}
+			q.Offset += len(page.Items)
+			if len(page.Items) == 0 || q.Offset >= page.Total {
+				break
+			}
+		}
+	}
+}
+
+func sendGauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func sendCounter(ch chan<- prometheus.Metric, d *prometheus.Desc, v uint64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 }
 
 // destFilter is console.metrics_destinations: patterns of queue and topic
@@ -175,6 +185,39 @@ func newDestFilter(patterns []string) destFilter {
 		}
 	}
 	return f
+}
+
+// queries returns the broker queries that list every destination f lets
+// through: without patterns, one for all; otherwise one per pattern, of
+// its kind and narrowed to the names that contain its longest part without
+// a wildcard (the broker drops the others before it sorts), or one for a
+// whole kind when a pattern has no such part.
+func (f destFilter) queries() []broker.DestQuery {
+	if f.all {
+		return []broker.DestQuery{{}}
+	}
+	var qs []broker.DestQuery
+	for _, k := range []struct {
+		kind     message.DestKind
+		patterns []string
+	}{{message.Queue, f.queues}, {message.Topic, f.topics}} {
+		var kq []broker.DestQuery
+		for _, p := range k.patterns {
+			lit := ""
+			for part := range strings.SplitSeq(p, ".") {
+				if part != "*" && part != ">" && len(part) > len(lit) {
+					lit = part
+				}
+			}
+			if lit == "" {
+				kq = []broker.DestQuery{{Kind: k.kind}}
+				break
+			}
+			kq = append(kq, broker.DestQuery{Kind: k.kind, Contains: lit})
+		}
+		qs = append(qs, kq...)
+	}
+	return qs
 }
 
 // match reports whether d's series are wanted. A durable subscription's

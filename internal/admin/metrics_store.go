@@ -63,21 +63,18 @@ func describeStore(ch chan<- *prometheus.Desc) {
 
 // collectStore sends the store's and the replica's series.
 func collectStore(ch chan<- prometheus.Metric, src MetricsSources) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
 	if src.Store != nil {
 		u := src.Store()
-		gauge(descStoreBytes, float64(u.Bytes))
-		gauge(descStoreLimit, float64(u.Limit))
-		gauge(descStoreMessages, float64(u.Messages))
+		sendGauge(ch, descStoreBytes, float64(u.Bytes))
+		sendGauge(ch, descStoreLimit, float64(u.Limit))
+		sendGauge(ch, descStoreMessages, float64(u.Messages))
 	}
 	if len(src.DataDirs) > 0 {
-		gauge(descStoreDisk, float64(dirBytes(src.DataDirs)))
+		sendGauge(ch, descStoreDisk, float64(dirBytes(src.DataDirs)))
 	}
 	if src.Meter != nil {
 		m := src.Meter.Metrics()
-		ch <- prometheus.MustNewConstMetric(descStoreSyncs, prometheus.CounterValue, float64(m.Syncs))
+		sendCounter(ch, descStoreSyncs, m.Syncs)
 		ch <- constHistogram(descStoreCommit, m.Commit)
 		ch <- constHistogram(descStoreGroup, m.Group)
 	}
@@ -86,21 +83,21 @@ func collectStore(ch chan<- prometheus.Metric, src MetricsSources) {
 	}
 	m := src.Replica.Metrics()
 	for _, s := range raftStates {
-		gauge(descReplState, boolValue(m.State == s), s)
+		sendGauge(ch, descReplState, boolValue(m.State == s), s)
 	}
-	gauge(descReplLeader, boolValue(m.State == "Leader"))
-	gauge(descReplMembers, float64(m.Members))
-	gauge(descReplTerm, float64(m.Term))
-	gauge(descReplLast, float64(m.LastIndex))
-	gauge(descReplCommit, float64(m.CommitIndex))
-	gauge(descReplApplied, float64(m.AppliedIndex))
+	sendGauge(ch, descReplLeader, boolValue(m.State == "Leader"))
+	sendGauge(ch, descReplMembers, float64(m.Members))
+	sendGauge(ch, descReplTerm, float64(m.Term))
+	sendGauge(ch, descReplLast, float64(m.LastIndex))
+	sendGauge(ch, descReplCommit, float64(m.CommitIndex))
+	sendGauge(ch, descReplApplied, float64(m.AppliedIndex))
 	if m.State != "Leader" && m.SinceContact > 0 {
-		gauge(descReplContact, m.SinceContact.Seconds())
+		sendGauge(ch, descReplContact, m.SinceContact.Seconds())
 	}
 	for _, f := range m.Followers {
-		gauge(descFollowerUp, boolValue(f.Up), f.ID)
+		sendGauge(ch, descFollowerUp, boolValue(f.Up), f.ID)
 		if f.Up {
-			gauge(descFollowerLag, float64(f.Lag), f.ID)
+			sendGauge(ch, descFollowerLag, float64(f.Lag), f.ID)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func (f *fakeMetricsCore) Destinations(q broker.DestQuery) broker.DestPage {
 	limit = min(limit, 1000)
 	var match []broker.DestInfo
 	for _, d := range f.dests {
-		if q.Kind == 0 || d.Dest.Kind == q.Kind {
+		if (q.Kind == 0 || d.Dest.Kind == q.Kind) && strings.Contains(strings.ToLower(d.Dest.Name), strings.ToLower(q.Contains)) {
 			match = append(match, d)
 		}
 	}
@@ -258,6 +258,28 @@ func TestMetricsDestinationLimit(t *testing.T) {
 			// The broker as a whole is not limited.
 			checkSeries(t, fams, []wantSeries{{"pier_queues", nil, 4}, {"pier_enqueued_total", nil, 45}})
 		})
+	}
+}
+
+// The broker is asked only for names that can match: a pattern's longest
+// part without a wildcard narrows its query.
+func TestMetricsFilterQueries(t *testing.T) {
+	tests := []struct {
+		patterns []string
+		want     []broker.DestQuery
+	}{
+		{nil, []broker.DestQuery{{}}},
+		{[]string{"queue://orders.>"}, []broker.DestQuery{{Kind: message.Queue, Contains: "orders"}}},
+		{[]string{"queue://*.billing.eu", "topic://prices"},
+			[]broker.DestQuery{{Kind: message.Queue, Contains: "billing"}, {Kind: message.Topic, Contains: "prices"}}},
+		{[]string{"queue://a.>", "queue://*.*", "topic://x.*"},
+			[]broker.DestQuery{{Kind: message.Queue}, {Kind: message.Topic, Contains: "x"}}},
+		{[]string{"topic://>"}, []broker.DestQuery{{Kind: message.Topic}}},
+	}
+	for _, tc := range tests {
+		if got := newDestFilter(tc.patterns).queries(); !slices.Equal(got, tc.want) {
+			t.Errorf("%q: queries %+v, want %+v", tc.patterns, got, tc.want)
+		}
 	}
 }
 
