@@ -7,9 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -17,22 +21,45 @@ import (
 	"github.com/piermq/pier/internal/replication"
 )
 
-const clusterUsage = `Shows the members of a replicated group: each one's role, Raft term,
-last log index, commit and applied index, and how far it lags behind the
-most advanced member. The members are read from a broker's configuration
-(store.replicated.peers) or given with --peers; each is asked on its
-replication port.
+const clusterUsage = `Shows the members of a master/slave group and exits with status 1 when the
+group is degraded: no master, more than one, or a member that does not
+answer.
 
-A replication port with mutual TLS answers only a client presenting a
-certificate signed by the group's CA: with --config, the member's own
-(store.replicated.tls); with --peers, give --cert, --key and --ca (they
-take precedence over --config's too). The command fails when no member
-answers.
+A replicated group (store.kind replicated): each member's role, Raft term,
+last log index, commit and applied index, and how far it lags behind the
+most advanced member. The members are read from a member's configuration
+(store.replicated.peers) or given with --peers; each is asked on its
+replication port. A replication port with mutual TLS answers only a client
+presenting a certificate signed by the group's CA: with --config, the
+member's own (store.replicated.tls); with --peers, give --cert, --key and
+--ca (they take precedence over --config's too).
+
+A shared-directory or SQL group (store.kind journal or sql): each member
+is asked on its console port (console.listen) whether it serves clients
+(/readyz): the master does, the others stand by. Give every member's
+configuration (--config, once per member) or its console (--consoles).
 
   pier cluster status --config group-one-a.yaml
-  pier cluster status --peers a=127.0.0.1:62611,b=127.0.0.1:62612
+  pier cluster status --peers a=127.0.0.1:62611,b=127.0.0.1:62612 --json
   pier cluster status --peers a=10.0.0.1:62621,b=10.0.0.2:62621,c=10.0.0.3:62621 \
-      --cert certs/admin.crt --key certs/admin.key --ca certs/group-ca.crt`
+      --cert certs/admin.crt --key certs/admin.key --ca certs/group-ca.crt
+  pier cluster status --config shared-dir-a.yaml --config shared-dir-b.yaml
+  pier cluster status --consoles a=127.0.0.1:8193,b=https://10.0.0.2:8162 --ca certs/ca.crt`
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// clusterFlags are cluster status's flags after parsing.
+type clusterFlags struct {
+	configs                   stringList
+	peers, consoles           string
+	asJSON                    bool
+	timeout                   time.Duration
+	certFile, keyFile, caFile string
+}
 
 func runCluster(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "status" {
@@ -49,60 +76,134 @@ func runCluster(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stderr, "Usage: pier cluster status [flags]\n\n%s\n\nFlags:\n", clusterUsage)
 		fs.PrintDefaults()
 	}
-	cfgPath := fs.String("config", "", "a member's YAML configuration (its store.replicated.peers)")
-	peersFlag := fs.String("peers", "", "members as id=host:port,... (instead of --config)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for each member")
-	certFile := fs.String("cert", "", "a certificate signed by the group's CA (PEM), for a replication port with mutual TLS")
-	keyFile := fs.String("key", "", "the key of --cert (PEM)")
-	caFile := fs.String("ca", "", "the group's CA certificate (PEM)")
+	var f clusterFlags
+	fs.Var(&f.configs, "config", "a member's YAML configuration: one of a replicated group (its store.replicated.peers), or each member of a shared-directory or SQL group (repeat)")
+	fs.StringVar(&f.peers, "peers", "", "the replication ports of a replicated group's members as id=host:port,... (instead of --config)")
+	fs.StringVar(&f.consoles, "consoles", "", "the consoles of a shared-directory or SQL group's members as id=host:port,... (http:// or https:// URLs too)")
+	fs.BoolVar(&f.asJSON, "json", false, "print JSON")
+	fs.DurationVar(&f.timeout, "timeout", 2*time.Second, "how long to wait for each member")
+	fs.StringVar(&f.certFile, "cert", "", "a certificate signed by the group's CA (PEM), for a replication port with mutual TLS")
+	fs.StringVar(&f.keyFile, "key", "", "the key of --cert (PEM)")
+	fs.StringVar(&f.caFile, "ca", "", "the group's CA certificate (PEM); with --consoles, the CA of HTTPS consoles")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage
 	}
-	peers, groupTLS, err := clusterPeers(*cfgPath, *peersFlag)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pier cluster status: unexpected arguments %q\n", fs.Args())
+		return errUsage
+	}
+	members, err := consoleMembers(f.configs, f.consoles, f.caFile)
 	if err != nil {
 		return err
 	}
-	if *certFile != "" || *keyFile != "" || *caFile != "" {
-		groupTLS, err = loadGroupTLS(pemFile{"--cert", *certFile}, pemFile{"--key", *keyFile}, pemFile{"--ca", *caFile})
+	if members != nil {
+		if f.peers != "" {
+			return errors.New("--peers names a replicated group's members, --consoles those of a shared-directory or SQL group: give one")
+		}
+		return consoleStatus(ctx, stdout, members, &f)
+	}
+	return replicatedStatus(ctx, stdout, &f)
+}
+
+// replicatedStatus asks each member of a replicated group on its
+// replication port, prints the answers, and returns an error when the
+// group is degraded.
+func replicatedStatus(ctx context.Context, stdout io.Writer, f *clusterFlags) error {
+	cfgPath := ""
+	if len(f.configs) > 0 {
+		cfgPath = f.configs[0]
+	}
+	peers, groupTLS, err := clusterPeers(cfgPath, f.peers)
+	if err != nil {
+		return err
+	}
+	if f.certFile != "" || f.keyFile != "" || f.caFile != "" {
+		groupTLS, err = loadGroupTLS(pemFile{"--cert", f.certFile}, pemFile{"--key", f.keyFile}, pemFile{"--ca", f.caFile})
 		if err != nil {
 			return err
 		}
 	}
-	rows := queryMembers(ctx, peers, groupTLS, *timeout)
-	if err := printMembers(stdout, rows, *asJSON); err != nil {
+	rows := queryMembers(ctx, peers, groupTLS, f.timeout)
+	if err := printMembers(stdout, rows, f.asJSON); err != nil {
 		return err
 	}
-	for _, r := range rows {
-		if r.Error == "" {
-			return nil
-		}
+	problems := groupProblems(rows)
+	if len(problems) == 0 {
+		return nil
 	}
-	if groupTLS == nil {
+	if answered(rows) == 0 && groupTLS == nil {
 		return errors.New("no member answered; if the group's replication port uses mutual TLS, give --cert, --key and --ca (or --config of a member)")
 	}
-	return errors.New("no member answered")
+	return fmt.Errorf("the group is degraded: %s", strings.Join(problems, "; "))
 }
 
-// printMembers prints the rows as a table or JSON.
+// answered counts the members that answered.
+func answered(rows []memberRow) int {
+	n := 0
+	for _, r := range rows {
+		if r.Error == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// groupProblems says what is wrong with a replicated group: members that
+// do not answer, no leader, or members that disagree about it.
+func groupProblems(rows []memberRow) []string {
+	var problems, down []string
+	leaders := map[string]bool{}
+	for _, r := range rows {
+		switch {
+		case r.Error != "":
+			down = append(down, r.ID)
+		case r.State == "Leader":
+			leaders[r.ID] = true
+		}
+	}
+	if len(down) > 0 {
+		problems = append(problems, fmt.Sprintf("%d of %d members do not answer (%s)", len(down), len(rows), strings.Join(down, ", ")))
+	}
+	switch {
+	case len(leaders) == 0 && len(down) < len(rows):
+		problems = append(problems, "no master (an election is under way, or no quorum)")
+	case len(leaders) == 0:
+		problems = append(problems, "no master")
+	case len(leaders) > 1:
+		problems = append(problems, fmt.Sprintf("%d members say they lead (%s)", len(leaders), strings.Join(slices.Sorted(maps.Keys(leaders)), ", ")))
+	}
+	return problems
+}
+
+// printMembers prints the rows as a table or JSON; the table has an ERROR
+// column when a member did not answer.
 func printMembers(stdout io.Writer, rows []memberRow, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	}
+	withErr := answered(rows) < len(rows)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tTERM\tLAST\tCOMMIT\tAPPLIED\tLAG\tLEADER\tCLIENT URL")
+	head := "ID\tADDRESS\tSTATE\tTERM\tLAST\tCOMMIT\tAPPLIED\tLAG\tLEADER\tCLIENT URL"
+	if withErr {
+		head += "\tERROR"
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range rows {
 		if r.Error != "" {
-			fmt.Fprintf(tw, "%s\t%s\tunreachable\t\t\t\t\t\t\t%s\n", r.ID, r.Address, r.Error)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\t\t\t%s\n", r.ID, r.Address, r.State, r.Error)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", r.ID, r.Address, r.State, r.Term,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s", r.ID, r.Address, r.State, r.Term,
 			r.LastIndex, r.CommitIndex, r.AppliedIndex, r.Lag, r.Leader, r.ClientURL)
+		if withErr {
+			fmt.Fprint(tw, "\t")
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }
@@ -152,7 +253,7 @@ func clusterPeers(cfgPath, list string) (map[string]string, *replication.TLS, er
 		}
 		return peers, nil, nil
 	}
-	return nil, nil, errors.New("give --config FILE or --peers id=host:port,...")
+	return nil, nil, errors.New("give --config FILE, --peers id=host:port,... (a replicated group) or --consoles id=host:port,... (a shared-directory or SQL group)")
 }
 
 // queryMembers asks every member for its status, in parallel (with the
@@ -169,8 +270,8 @@ func queryMembers(ctx context.Context, peers map[string]string, t *replication.T
 			st, err := replication.QueryStatus(qctx, addr, t)
 			r := memberRow{Status: st}
 			if err != nil {
-				r.Status = replication.Status{ID: id, Address: addr}
-				r.Error = err.Error()
+				r.Status = replication.Status{ID: id, Address: addr, State: "unreachable"}
+				r.Error = memberError(addr, err)
 			}
 			mu.Lock()
 			rows = append(rows, r)
@@ -189,4 +290,21 @@ func queryMembers(ctx context.Context, peers map[string]string, t *replication.T
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
 	return rows
+}
+
+// memberError says why a member did not answer, without the address the
+// row shows already.
+func memberError(addr string, err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused (not running?)"
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return "no answer in time"
+	}
+	msg := err.Error()
+	for _, p := range []string{"replication: status of " + addr + ": ", "TLS handshake with " + addr + ": ", "dial tcp " + addr + ": "} {
+		msg = strings.ReplaceAll(msg, p, "")
+	}
+	return plainError(errors.New(msg))
 }

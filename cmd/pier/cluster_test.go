@@ -38,8 +38,10 @@ func TestClusterStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	dead := "127.0.0.1:1" // nothing listens there
+	// A member that does not answer: the group is degraded (exit 1).
 	var out, errb bytes.Buffer
-	if code := run([]string{"cluster", "status", "--json", "--peers", "n1=" + addr + ",n2=" + dead}, &out, &errb); code != 0 {
+	if code := run([]string{"cluster", "status", "--json", "--peers", "n1=" + addr + ",n2=" + dead}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "the group is degraded: 1 of 2 members do not answer (n2)") {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	var rows []memberRow
@@ -47,11 +49,21 @@ func TestClusterStatus(t *testing.T) {
 		t.Fatalf("%v: %s", err, out.String())
 	}
 	if len(rows) != 2 || rows[0].ID != "n1" || rows[0].State != "Leader" || rows[0].Leader != "n1" ||
-		rows[0].ClientURL != "tcp://127.0.0.1:61616" || rows[0].AppliedIndex == 0 || rows[1].Error == "" {
+		rows[0].ClientURL != "tcp://127.0.0.1:61616" || rows[0].AppliedIndex == 0 ||
+		rows[1].State != "unreachable" || rows[1].Error != "connection refused (not running?)" {
 		t.Fatalf("status rows: %+v", rows)
 	}
+	// In the table, the error has its own column, not the client URL's.
 	out.Reset()
-	if code := run([]string{"cluster", "status", "--peers", "n1=" + addr}, &out, &errb); code != 0 || !strings.Contains(out.String(), "Leader") {
+	run([]string{"cluster", "status", "--peers", "n1=" + addr + ",n2=" + dead}, &out, &errb)
+	if ls := lines(out.String()); len(ls) != 3 || !strings.HasSuffix(strings.Join(strings.Fields(ls[0]), " "), "CLIENT URL ERROR") ||
+		!strings.HasSuffix(strings.TrimSpace(ls[1]), "tcp://127.0.0.1:61616") || !strings.Contains(ls[2], "unreachable") ||
+		!strings.HasSuffix(ls[2], "connection refused (not running?)") {
+		t.Errorf("table:\n%s", out.String())
+	}
+	out.Reset()
+	if code := run([]string{"cluster", "status", "--peers", "n1=" + addr}, &out, &errb); code != 0 || !strings.Contains(out.String(), "Leader") ||
+		strings.Contains(out.String(), "ERROR") {
 		t.Fatalf("table (exit %d): %s", code, out.String())
 	}
 	if code := run([]string{"cluster", "status"}, &out, &errb); code != 1 {
@@ -135,6 +147,7 @@ func TestClusterStatusMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	waitMaster(t, path) // a group without a master is degraded: status exits 1
 
 	peers := "n1=" + addr
 	for _, tc := range []struct {

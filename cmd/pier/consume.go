@@ -16,9 +16,11 @@ const consumeUsage = `Receives messages from a destination, over OpenWire (tcp:/
 failover: URLs, the default) or STOMP 1.2 (stomp:// and stomp+ssl:// URLs),
 and prints each body on its own line (or only counts them with --quiet).
 Stops after --count messages, after --timeout without a message, or on
-interrupt. With a client ack mode every message is acknowledged after it is
+interrupt; with --count, getting fewer messages is an error (exit status 1).
+With a client ack mode every message is acknowledged after it is
 printed. --durable NAME makes a durable topic subscription; it needs
---client-id.` + connUsage
+--client-id. --selector picks messages by their headers and properties
+(see pier produce --help for setting them).` + connUsage
 
 // consumeOptions are consume's flags after parsing.
 type consumeOptions struct {
@@ -28,6 +30,8 @@ type consumeOptions struct {
 	quiet           bool
 	selector        string
 	durable         string
+	stderr          io.Writer
+	waiting         *notice // said when the first message is slow to come
 }
 
 // runConsume implements `pier consume`.
@@ -61,17 +65,50 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
+	o.stderr = stderr
+	defer o.got()
 	var n int
 	if e.stomp() {
 		n, err = consumeSTOMP(ctx, &conn, e, &o, out)
 	} else {
 		n, err = consumeOpenWire(ctx, &conn, e, &o, out, stderr)
 	}
+	o.got() // the wait is over: nothing more to say of it
 	if ferr := out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write: %w", ferr)
 	}
 	fmt.Fprintf(stderr, "received %d messages from %s\n", n, e.dest)
+	if err == nil && o.count > 0 && n < o.count {
+		why := "interrupted"
+		if ctx.Err() == nil {
+			why = fmt.Sprintf("no message for --timeout %s", o.timeout)
+		}
+		err = fmt.Errorf("received %d of --count %d messages (%s)", n, o.count, why)
+	}
 	return err
+}
+
+// subscribed starts waiting for the first message, said on stderr if it
+// is slow to come.
+func (o *consumeOptions) subscribed(dest string) {
+	if o.stderr != nil {
+		o.waiting = sayAfter(time.Second, o.stderr, "subscribed; waiting for messages on %s%s", dest, o.waitingFor())
+	}
+}
+
+// got notes a message received (or the end of the wait).
+func (o *consumeOptions) got() {
+	if o.waiting != nil {
+		o.waiting.stop()
+	}
+}
+
+// waitingFor says how long consume waits for a message.
+func (o *consumeOptions) waitingFor() string {
+	if o.timeout > 0 {
+		return fmt.Sprintf(" (up to --timeout %s each)", o.timeout)
+	}
+	return " (until interrupted; --timeout bounds the wait)"
 }
 
 // parseAckMode reads --ack for OpenWire.
@@ -146,6 +183,7 @@ func consumeOpenWire(ctx context.Context, conn *connFlags, e *endpoint, o *consu
 	if err != nil {
 		return 0, err
 	}
+	o.subscribed(e.dest.String())
 	// Receive in a goroutine-free loop: each Receive is bounded by the
 	// idle timeout, and output is flushed before blocking.
 	ack := mode == client.ClientAck || mode == client.IndividualAck
@@ -167,6 +205,7 @@ func consumeOpenWire(ctx context.Context, conn *connFlags, e *endpoint, o *consu
 			return n, err
 		}
 		n++
+		o.got()
 		if !o.quiet {
 			out.Write(messageBody(m))
 			out.WriteByte('\n')
@@ -221,6 +260,7 @@ func consumeSTOMP(ctx context.Context, conn *connFlags, e *endpoint, o *consumeO
 	if err != nil {
 		return 0, err
 	}
+	o.subscribed(e.dest.String())
 	n, err := consumeLoop(ctx, c, sub, out, o, ack != stompclient.AckAuto)
 	if err != nil {
 		return n, err
@@ -251,6 +291,7 @@ func consumeLoop(ctx context.Context, c *stompclient.Conn, sub *stompclient.Subs
 				return n, fmt.Errorf("connection ended: %w", c.Err())
 			}
 			n++
+			o.got()
 			if !o.quiet {
 				out.Write(m.Body)
 				out.WriteByte('\n')

@@ -49,7 +49,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'pier COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'pier help COMMAND' or 'pier COMMAND --help' for a command's flags; 'pier --version' for the version.")
 }
 
 func main() {
@@ -57,7 +57,20 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) > 0 {
+		switch args[0] {
+		case "-v", "--version", "-version":
+			args = []string{"version"}
+		case "help", "-h", "--help", "-help":
+			if len(args) == 1 {
+				usage(stdout)
+				return 0
+			}
+			// pier help COMMAND is pier COMMAND --help.
+			args = []string{args[1], "--help"}
+		}
+	}
+	if len(args) == 0 {
 		usage(stdout)
 		return 0
 	}
@@ -74,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, errUsage):
 			return 2
 		}
-		fmt.Fprintf(stderr, "pier %s: %v\n", c.name, err)
+		fmt.Fprintf(stderr, "pier %s: %s\n", c.name, plainError(err))
 		return 1
 	}
 	fmt.Fprintf(stderr, "pier: unknown command %q\n\n", args[0])

@@ -24,7 +24,10 @@ const networkUsage = `Shows the network bridges of a broker: for each connector 
 broker, its state and since when, the remote consumers it forwards for
 (demand), its subscriptions here, and the messages forwarded and sent. The
 broker is asked on its console port (console.listen); only the master runs
-bridges.
+bridges: a slave says so, and names the master when it knows it. A bridge
+to a member of a group that another bridge of its connector serves already
+stands by (state standby): that is normal for a static: list of a group's
+members.
 
   pier network status
   pier network status --config pier.yaml
@@ -85,17 +88,73 @@ func runNetwork(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		_, err := stdout.Write(body)
-		return err
-	}
 	var st struct {
 		Bridges []network.Status `json:"bridges"`
 	}
 	if err := json.Unmarshal(body, &st); err != nil {
 		return fmt.Errorf("console %s: /network: %w", con.label, err)
 	}
+	// Only a master runs bridges: a member that is not says so, and who
+	// the master is when it knows, rather than show an empty table.
+	var standby *memberRole
+	if len(st.Bridges) == 0 {
+		standby = con.standby(qctx)
+	}
+	if *asJSON {
+		if standby == nil {
+			_, err := stdout.Write(body)
+			return err
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Bridges []network.Status `json:"bridges"`
+			*memberRole
+		}{st.Bridges, standby})
+	}
+	if standby != nil {
+		fmt.Fprintln(stdout, standby.sentence())
+		return nil
+	}
 	return printBridges(stdout, st.Bridges)
+}
+
+// memberRole is what a member that does not serve clients knows of its
+// group: its role and the master, when known.
+type memberRole struct {
+	Role   string `json:"role"`             // slave or replica
+	Master string `json:"master,omitempty"` // the master's id or address
+	Kind   string `json:"group,omitempty"`  // shared-directory, sql or replicated
+}
+
+// sentence says that the broker is not the master, and where it is.
+func (r *memberRole) sentence() string {
+	s := "this broker is a " + r.Role + " (it stands by and runs no bridges); "
+	if r.Master != "" {
+		return s + "the master is " + r.Master + ": ask its console"
+	}
+	return s + "ask the master's console (pier cluster status shows which member is master)"
+}
+
+// standby returns the role of a broker that is not serving clients, or
+// nil when it is (or its console does not say): from the group the
+// console reports (GET /api/v1/group) when it can, else from /readyz.
+func (c *console) standby(ctx context.Context) *memberRole {
+	if code, body, err := c.get(ctx, "/api/v1/group"); err == nil && code == http.StatusOK {
+		var g struct {
+			Kind, Role, Master string
+		}
+		if json.Unmarshal(body, &g) == nil && g.Role != "" {
+			if g.Role == "master" {
+				return nil
+			}
+			return &memberRole{Role: g.Role, Master: g.Master, Kind: g.Kind}
+		}
+	}
+	if code, err := c.probe(ctx, "/readyz"); err == nil && code == http.StatusServiceUnavailable {
+		return &memberRole{Role: "slave"}
+	}
+	return nil
 }
 
 // console is a resolved console to ask.
@@ -178,11 +237,11 @@ func dialable(listen string) string {
 	return listen
 }
 
-// fetch returns the body of GET path from the console.
-func (c *console) fetch(ctx context.Context, path string) ([]byte, error) {
+// get does GET path on the console and returns the status and body.
+func (c *console) get(ctx context.Context, path string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("console %s: %w", c.label, err)
+		return 0, nil, fmt.Errorf("console %s: %w", c.label, err)
 	}
 	if c.user != "" || c.password != "" {
 		req.SetBasicAuth(c.user, c.password)
@@ -197,29 +256,47 @@ func (c *console) fetch(ctx context.Context, path string) ([]byte, error) {
 		}
 		var verr *tls.CertificateVerificationError
 		if errors.As(err, &verr) {
-			return nil, fmt.Errorf("console %s: its certificate is not trusted (give --ca-file): %w", c.label, err)
+			return 0, nil, fmt.Errorf("console %s: its certificate is not trusted (give --ca-file): %w", c.label, err)
 		}
-		return nil, fmt.Errorf("console %s unreachable (is the broker running, with console.listen there?): %w", c.label, err)
+		return 0, nil, fmt.Errorf("console %s unreachable (is the broker running, with console.listen there?): %w", c.label, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return nil, fmt.Errorf("console %s: read %s: %w", c.label, path, err)
+		return 0, nil, fmt.Errorf("console %s: read %s: %w", c.label, path, err)
+	}
+	return resp.StatusCode, body, nil
+}
+
+// probe returns the status of GET path (a health check: no login).
+func (c *console) probe(ctx context.Context, path string) (int, error) {
+	code, _, err := c.get(ctx, path)
+	return code, err
+}
+
+// fetch returns the body of GET path from the console.
+func (c *console) fetch(ctx context.Context, path string) ([]byte, error) {
+	code, body, err := c.get(ctx, path)
+	if err != nil {
+		return nil, err
 	}
 	switch {
-	case resp.StatusCode == http.StatusOK:
+	case code == http.StatusOK:
 		return body, nil
-	case resp.StatusCode == http.StatusBadRequest && bytes.Contains(body, []byte("HTTP request to an HTTPS server")):
+	case code == http.StatusBadRequest && bytes.Contains(body, []byte("HTTP request to an HTTPS server")):
 		return nil, fmt.Errorf("console %s speaks HTTPS: give --console https://%s (and --ca-file)", c.label, strings.TrimPrefix(c.base, "http://"))
-	case resp.StatusCode == http.StatusUnauthorized:
+	case code == http.StatusUnauthorized:
 		why := firstLine(body)
 		if c.user == "" {
-			return nil, fmt.Errorf("console %s: GET %s: %s: log in with --user and --password (or PIER_USER and PIER_PASSWORD)", c.label, path, resp.Status)
+			return nil, fmt.Errorf("console %s: GET %s: %s: log in with --user and --password (or PIER_USER and PIER_PASSWORD)", c.label, path, httpStatus(code))
 		}
-		return nil, fmt.Errorf("console %s: GET %s: %s: login as %q refused: %s", c.label, path, resp.Status, c.user, why)
+		return nil, fmt.Errorf("console %s: GET %s: %s: login as %q refused: %s", c.label, path, httpStatus(code), c.user, why)
 	}
-	return nil, fmt.Errorf("console %s: GET %s: %s", c.label, path, resp.Status)
+	return nil, fmt.Errorf("console %s: GET %s: %s", c.label, path, httpStatus(code))
 }
+
+// httpStatus is a status as net/http's Response.Status writes it.
+func httpStatus(code int) string { return fmt.Sprintf("%d %s", code, http.StatusText(code)) }
 
 // firstLine returns the first line of b, trimmed.
 func firstLine(b []byte) string {

@@ -186,6 +186,7 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 			MaxHeaderLength: int(cfg.Limits.MaxHeaderLength),
 		},
 		MaxConnections: cfg.Limits.MaxConnections,
+		OpenWireURL:    advertised(cfg, cfg.Transports.OpenWire), // told to OpenWire clients on the STOMP port
 	}
 	advertise := func() []string {
 		if cfg.Store.Kind == config.StoreReplicated {
@@ -222,7 +223,7 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 			newProto = func(b *broker.Broker) server.Protocol { return stomp.NewServer(scfg, b, log) }
 		case "openwire":
 			ocfg := openwire.Config{MaxFrameSize: int64(cfg.Limits.MaxFrameSize), MaxConnections: cfg.Limits.MaxConnections,
-				BrokerName: cfg.Broker.Name, BrokerURL: advertised(cfg, t.url)}
+				BrokerName: cfg.Broker.Name, BrokerURL: advertised(cfg, t.url), STOMPURL: advertised(cfg, cfg.Transports.STOMP)}
 			if cfg.Store.Kind == config.StoreReplicated {
 				ocfg.ClusterURLs = func() []string { return clusterURLs() }
 			}

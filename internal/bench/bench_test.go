@@ -256,9 +256,13 @@ func TestParseDestination(t *testing.T) {
 			t.Errorf("ParseDestination(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "a", "queue://", "/queue/", "http://x"} {
+	for _, in := range []string{"", "a", "queue://", "/queue/", "http://x", "queue:///orders", "/queue//orders", "topic:///t"} {
 		if _, err := ParseDestination(in); err == nil {
 			t.Errorf("ParseDestination(%q) accepted", in)
 		}
+	}
+	// A slash too many is a mistake the error points at.
+	if _, err := ParseDestination("queue:///orders"); err == nil || !strings.Contains(err.Error(), "did you mean queue://orders?") {
+		t.Errorf("queue:///orders: %v", err)
 	}
 }

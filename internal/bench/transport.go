@@ -81,6 +81,11 @@ func ParseDestination(s string) (Destination, error) {
 			if name == "" {
 				return Destination{}, fmt.Errorf("bench: destination %q: empty name", s)
 			}
+			if strings.HasPrefix(name, "/") {
+				// queue:///orders would make a queue called /orders.
+				return Destination{}, fmt.Errorf("bench: destination %q: a name does not start with '/' (did you mean %s%s?)",
+					s, p.prefix, strings.TrimLeft(name, "/"))
+			}
 			return Destination{Name: name, Topic: p.topic}, nil
 		}
 	}

@@ -71,12 +71,20 @@ func ParseDestination(s string) (string, error) {
 			if name == "" {
 				return "", fmt.Errorf("stompclient: destination %q: empty name", s)
 			}
+			if strings.HasPrefix(name, "/") {
+				return "", fmt.Errorf("stompclient: destination %q: a name does not start with '/' (did you mean %s://%s?)",
+					s, kind, strings.TrimLeft(name, "/"))
+			}
 			return "/" + kind + "/" + name, nil
 		}
 		return "", fmt.Errorf("stompclient: destination %q: unknown kind %q (want queue:// or topic://)", s, kind)
 	}
 	for _, p := range []string{"/queue/", "/topic/", "/temp-queue/", "/temp-topic/"} {
-		if strings.HasPrefix(s, p) && len(s) > len(p) {
+		if name, ok := strings.CutPrefix(s, p); ok && name != "" {
+			if strings.HasPrefix(name, "/") {
+				return "", fmt.Errorf("stompclient: destination %q: a name does not start with '/' (did you mean %s%s?)",
+					s, p, strings.TrimLeft(name, "/"))
+			}
 			return s, nil
 		}
 	}

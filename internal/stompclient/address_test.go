@@ -39,7 +39,7 @@ func TestParseDestination(t *testing.T) {
 			t.Errorf("ParseDestination(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"orders", "queue://", "/queue/", "fifo://x", "/other/x"} {
+	for _, bad := range []string{"orders", "queue://", "/queue/", "fifo://x", "/other/x", "queue:///orders", "/queue//orders"} {
 		if got, err := ParseDestination(bad); err == nil {
 			t.Errorf("ParseDestination(%q) = %q, want error", bad, got)
 		}
