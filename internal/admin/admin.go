@@ -1,8 +1,9 @@
 // Package admin serves the broker's HTTP side on the console port: health
 // (/healthz: the process is up), readiness (/readyz: this broker is master
-// and serving clients), the network bridges (/network, JSON) and Prometheus
-// metrics (/metrics), the last two behind the front door's login when
-// security is on. The web console and REST API will live here too.
+// and serving clients) and Prometheus metrics (/metrics), open to load
+// balancers and scrapers; the network bridges (/network, JSON) and the
+// REST API (/api/v1/, docs/api.md) behind the front door's login when
+// security is on. The web console's pages live here too.
 package admin
 
 import (
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/piermq/pier/internal/auth"
@@ -29,10 +31,26 @@ type Options struct {
 	// Network returns the status of every network bridge. Nil when no
 	// connectors are configured.
 	Network func() []network.Status
-	// Guard is the front door: with security on, everything but /healthz
-	// and /readyz needs a login (HTTP basic authentication, or a verified
-	// client certificate). Nil: open.
+	// Guard is the front door: with security on, everything but /healthz,
+	// /readyz and /metrics needs a login (HTTP basic authentication, a
+	// verified client certificate, or a session of the pages). Nil: open.
 	Guard *auth.Guard
+	// Core returns the broker of the current span of service, nil while
+	// there is none (a slave): the REST API's destination, connection and
+	// durable endpoints then answer 503.
+	Core func() Core
+	// Group reports this member's role and what it knows of its group
+	// (/api/v1/group). Nil: a lone broker, master while Ready.
+	Group func(ctx context.Context) Group
+	// AdminGroups may change things through the REST API
+	// (console.admin_groups); every other authenticated user may only
+	// look. Nil: [admins]. With security off, everyone may.
+	AdminGroups []string
+	// Name and Version are the broker's name and Pier's version, for
+	// /api/v1/broker.
+	Name, Version string
+	// Now returns the current time (sessions, uptime); nil: time.Now.
+	Now func() time.Time
 	// Metrics are the broker, store and replication sources of /metrics
 	// (metrics.go).
 	Metrics MetricsSources
@@ -40,8 +58,10 @@ type Options struct {
 
 // Server is the HTTP server of the console port.
 type Server struct {
-	http *http.Server
-	opts Options
+	http     *http.Server
+	opts     Options
+	sessions *sessions
+	cop      *http.CrossOriginProtection
 }
 
 // New returns a server with its own metrics registry.
@@ -50,7 +70,10 @@ func New(opts Options, log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "admin")
-	s := &Server{opts: opts}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, sessions: newSessions(opts.Now), cop: http.NewCrossOriginProtection()}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -67,11 +90,20 @@ func New(opts Options, log *slog.Logger) *Server {
 	mux.Handle("GET /network", s.login(http.HandlerFunc(s.network)))
 	// A broken bridge record must not hide the other metrics: serve what
 	// was gathered and log the error.
-	mux.Handle("GET /metrics", s.login(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog: errLog, ErrorHandling: promhttp.ContinueOnError,
-	})))
+	}))
+	// The REST API has a mux of its own, so that its answers (404 and
+	// 405 too) are JSON, whatever else the console's mux serves.
+	api := s.apiRoutes()
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/api/v1/") {
+				api.ServeHTTP(w, r)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          errLog,
 	}
@@ -109,34 +141,19 @@ func (s *Server) bridges() []network.Status {
 }
 
 // login lets a request through once the front door accepts its
-// credentials; otherwise it answers 401 with a basic-authentication
-// challenge.
+// credentials or session cookie (identify); otherwise it answers 401.
 func (s *Server) login(h http.Handler) http.Handler {
-	g := s.opts.Guard
-	if g == nil || !g.Enforced() {
-		return h
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pw, _ := r.BasicAuth()
-		cred := auth.Credentials{Username: user, Password: pw, Remote: r.RemoteAddr, Protocol: "http", Request: true}
-		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
-			cred.Certificates = r.TLS.VerifiedChains[0]
-		}
-		if user == "" && cred.Certificates == nil && !g.AllowsAnonymous() {
-			// A browser's first request: ask for credentials (not a
-			// failed login).
-			w.Header().Set("WWW-Authenticate", `Basic realm="Pier", charset="UTF-8"`)
-			http.Error(w, "login required", http.StatusUnauthorized)
-			return
-		}
-		if _, err := g.Authenticate(r.Context(), cred); err != nil {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Pier", charset="UTF-8"`)
-			http.Error(w, err.Error(), http.StatusUnauthorized)
+		if _, err := s.identify(r); err != nil {
+			s.unauthorized(w, r, err)
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
 }
+
+// now returns the current time.
+func (s *Server) now() time.Time { return s.opts.Now() }
 
 // Handler returns the console's routes, for tests and for mounting
 // elsewhere.
