@@ -94,8 +94,8 @@ type snap struct {
 }
 
 // page copies the entries at positions offset to offset+limit, and
-// returns the depth. Waiting entries before offset are skipped a bucket at
-// a time where possible.
+// returns the depth. The waiting entries before offset are skipped without
+// a walk (positions count the entries not yet stable too).
 func (q *queue) page(offset, limit int) ([]snap, int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -117,9 +117,11 @@ func (q *queue) page(offset, limit int) ([]snap, int) {
 			pos += n
 			continue
 		}
-		for i := bk.head; i < len(bk.items) && len(out) < limit; i++ {
+		skip := max(0, offset-pos) // positions count every entry: jump to offset
+		pos += skip
+		for i := bk.head + skip; i < len(bk.items) && len(out) < limit; i++ {
 			e := bk.items[i]
-			if pos >= offset && e.stable {
+			if e.stable {
 				out = append(out, snap{pos: int64(pos), seq: e.seq, prio: e.prio, msg: e.msg, deliveries: e.deliveries})
 			}
 			pos++
