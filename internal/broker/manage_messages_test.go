@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -124,9 +125,16 @@ func TestManageBrowseDeepQueueReadsOnlyThePage(t *testing.T) {
 	if before > 1<<20+20<<10 {
 		t.Fatalf("%d bytes held before browsing", before)
 	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	ms, total, err := b.Browse(context.Background(), "deep", 350, 20)
+	runtime.ReadMemStats(&m1)
 	if err != nil || total != n || len(ms) != 20 {
 		t.Fatalf("deep page: %d of %d, %v", len(ms), total, err)
+	}
+	// The page's 20 bodies are read, not the queue's 4 MB.
+	if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 1<<20 {
+		t.Fatalf("browsing a page allocated %d bytes", alloc)
 	}
 	for i, m := range ms {
 		if want := fmt.Sprint(350+i, ":"); !bytes.HasPrefix(m.BodyPreview, []byte(want)) || m.BodySize != len(want)+10<<10 {
