@@ -223,8 +223,8 @@ func (b *Broker) Purge(ctx context.Context, queue string) (int, error) {
 }
 
 // RemoveMessages removes the waiting messages of a queue with the given
-// ids and returns how many it removed (unknown ids and messages in flight
-// are not).
+// ids (nil: all of them, as Purge; an empty list: none) and returns how
+// many it removed (unknown ids and messages in flight are not).
 func (b *Broker) RemoveMessages(ctx context.Context, queue string, ids []string) (int, error) {
 	q, err := b.manageQueue(queue)
 	if err != nil {
