@@ -14,7 +14,6 @@ import (
 
 	"github.com/piermq/pier/internal/config"
 	"github.com/piermq/pier/internal/replication"
-	"github.com/piermq/pier/internal/server"
 )
 
 func TestClusterStatus(t *testing.T) {
@@ -72,7 +71,7 @@ func TestClusterStatus(t *testing.T) {
 }
 
 // TestReplicatedStoreIsTheGate: what serve wires for store.kind replicated
-// is the server's gate, lease guard included (a wrapper that hid Valid
+// comes with the server's gate, lease guard included (a gate without Valid
 // would leave a stalled master serving).
 func TestReplicatedStoreIsTheGate(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -93,14 +92,13 @@ func TestReplicatedStoreIsTheGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var urls func() []string
-	st, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls)
+	st, gate, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	gate, ok := st.(server.Gate)
-	if !ok {
-		t.Fatalf("%T is not a server.Gate", st)
+	if gate == nil {
+		t.Fatal("the replicated store is opened without a gate")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -142,7 +140,7 @@ func TestClusterStatusMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	var urls func() []string
-	st, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls)
+	st, _, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls)
 	if err != nil {
 		t.Fatal(err)
 	}

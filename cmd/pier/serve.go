@@ -156,7 +156,7 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 	// group's members change.
 	var openwireSrv atomic.Pointer[openwire.Server]
 	var clusterURLs func() []string
-	deps.OpenStore = func(ctx context.Context) (store.Store, error) {
+	deps.OpenStore = func(ctx context.Context) (store.Store, server.Gate, error) {
 		if cfg.Store.Kind == config.StoreSQL {
 			return openSQL(cfg, log)
 		}
@@ -170,14 +170,16 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 		// The journal's directory decides who is master: the broker that
 		// holds its lock. Alone, that is this one at once; members of a
 		// shared-directory group name the same directory and wait their
-		// turn (docs/shared-dir.md).
-		return ha.NewSharedDir(jcfg.Dir, func(ctx context.Context, fence func() error) (store.Store, error) {
+		// turn (docs/shared-dir.md). The group is the store of the
+		// current span of service and its gate.
+		g := ha.NewSharedDir(jcfg.Dir, func(ctx context.Context, fence func() error) (store.Store, error) {
 			return journal.Open(ctx, jcfg.Dir, vfs.OS{}, journal.Options{
 				SegmentSize: int64(jcfg.SegmentSize),
 				SizeLimit:   int64(jcfg.MaxSize),
 				Fence:       fence,
 			}, log)
-		}, ha.GroupConfig{}, log), nil
+		}, ha.GroupConfig{}, log)
+		return g, g, nil
 	}
 	scfg := stomp.Config{
 		Limits: stomp.Limits{
@@ -245,29 +247,31 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 	return srv, nw, err
 }
 
-// openReplicated starts this broker's replica of a replicated group. The
-// journal directory is locked, so that two processes cannot share it.
-func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, onChange func(), urls *func() []string) (store.Store, error) {
+// openReplicated starts this broker's replica of a replicated group: the
+// store the master writes through, and the replica as the server's gate
+// (it serves while it leads). The journal directory is locked, so that two
+// processes cannot share it.
+func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, onChange func(), urls *func() []string) (store.Store, server.Gate, error) {
 	r := cfg.Store.Replicated
 	peers := make(map[string]string, len(r.Peers))
 	for id, u := range r.Peers {
 		_, addr, err := config.ListenAddr(u)
 		if err != nil {
-			return nil, fmt.Errorf("store.replicated.peers.%s: %w", id, err)
+			return nil, nil, fmt.Errorf("store.replicated.peers.%s: %w", id, err)
 		}
 		peers[id] = addr
 	}
 	_, bind, err := config.ListenAddr(r.Bind)
 	if err != nil {
-		return nil, fmt.Errorf("store.replicated.bind: %w", err)
+		return nil, nil, fmt.Errorf("store.replicated.bind: %w", err)
 	}
 	groupTLS, err := replicationTLS(r.TLS)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lock, err := ha.LockDir(cfg.Store.Journal.Dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	node, err := replication.Open(ctx, replication.Config{
 		NodeID:     r.NodeID,
@@ -288,18 +292,11 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	})
 	if err != nil {
 		lock.Unlock()
-		return nil, err
+		return nil, nil, err
 	}
 	node.OnClusterChange(onChange)
 	*urls = node.ClusterURLs
-	st := node.Store()
-	return gatedStore{lockedStore{st, lock}, st.(server.Gate)}, nil
-}
-
-// gatedStore is a locked store that decides mastership.
-type gatedStore struct {
-	lockedStore
-	server.Gate
+	return lockedStore{node.Store(), lock}, node, nil
 }
 
 // lockedStore releases the directory lock once the store is closed.

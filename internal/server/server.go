@@ -37,9 +37,9 @@ type Listener struct {
 	TLS *tls.Config
 }
 
-// Gate decides when a broker of a master/slave group may serve. A store
-// that implements it (the replicated store) is asked before every span of
-// service; a store that does not is always master.
+// Gate decides when a broker of a master/slave group may serve: it is
+// opened with the store (Deps.OpenStore) and asked before every span of
+// service. A store opened without one is always master.
 type Gate interface {
 	// Await blocks until this broker is master and caught up, and returns
 	// a context that ends when it stops being master.
@@ -56,9 +56,12 @@ type Gate interface {
 
 // Deps are what cmd/pier wires in.
 type Deps struct {
-	// OpenStore opens (and recovers) the store. If it implements Gate,
-	// the broker serves only while the gate says it is master.
-	OpenStore func(ctx context.Context) (store.Store, error)
+	// OpenStore opens (and recovers) the store, and returns with it the
+	// gate that decides when a broker over it may serve (a replicated
+	// store's replica, the claim of a shared-directory or SQL group), or
+	// nil for a broker that is always master. When ctx ends before it
+	// returns, it returns ctx's error.
+	OpenStore func(ctx context.Context) (store.Store, Gate, error)
 	Listeners []Listener
 	// Services run beside the listeners in every span of service, over
 	// that span's broker (the network bridges: only a master runs them).
@@ -83,11 +86,14 @@ type Server struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
-	serving   atomic.Bool
-	gate      atomic.Pointer[Gate]
 	mu        struct {
 		sync.Mutex
 		addrs map[string]net.Addr
+		gate  Gate // set once the store is open; nil: always master
+		// broker is the current span of service's, from the moment
+		// every listener is open until its shutdown begins; nil
+		// otherwise.
+		broker *broker.Broker
 	}
 }
 
@@ -95,6 +101,11 @@ type Server struct {
 func New(bcfg broker.Config, deps Deps) (*Server, error) {
 	if deps.OpenStore == nil {
 		return nil, errors.New("server: no store")
+	}
+	for i, l := range deps.Listeners {
+		if l.Name == "" || l.New == nil {
+			return nil, fmt.Errorf("server: listener %d (%q): a name and a protocol are required", i, l.Name)
+		}
 	}
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
@@ -105,15 +116,32 @@ func New(bcfg broker.Config, deps Deps) (*Server, error) {
 }
 
 // Serving reports whether the broker is serving clients: every listener is
-// open and shutdown has not begun.
+// open, shutdown has not begun and the gate, if any, is valid.
 func (s *Server) Serving() bool {
-	if !s.serving.Load() {
+	s.mu.Lock()
+	b, gate := s.mu.broker, s.mu.gate
+	s.mu.Unlock()
+	if b == nil {
 		return false
 	}
-	if g := s.gate.Load(); g != nil {
-		return (*g).Valid()
-	}
-	return true
+	return gate == nil || gate.Valid()
+}
+
+// Broker returns the broker of the current span of service, or nil while
+// the server is not serving (opening the store, waiting to be master,
+// between spans, stopping). The console reaches the broker through it. A
+// broker kept past its span is closed: calls that need it open fail with
+// broker.ErrClosed.
+func (s *Server) Broker() *broker.Broker {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.broker
+}
+
+func (s *Server) setBroker(b *broker.Broker) {
+	s.mu.Lock()
+	s.mu.broker = b
+	s.mu.Unlock()
 }
 
 // Ready is closed once every listener accepts connections.
@@ -126,29 +154,44 @@ func (s *Server) Addr(name string) net.Addr {
 	return s.mu.addrs[name]
 }
 
+// span is one span of service: a broker over the store, the listeners
+// serving it and the services beside them.
+type span struct {
+	b        *broker.Broker
+	rs       []*running
+	failed   chan error  // the first listener that stopped on its own
+	stopping atomic.Bool // set before the listeners are shut down
+	svcStop  context.CancelFunc
+	svcs     sync.WaitGroup
+}
+
+// running is one open listener and its protocol's server.
 type running struct {
 	name string
 	ln   net.Listener
 	p    Protocol
-	done chan error
+	done chan struct{} // closed once Serve has returned
 }
 
 // Run opens the store, then serves whenever this broker is master (always,
-// for a store that is not a Gate): it recovers the broker core from the
+// for a store opened without a gate): it recovers the broker core from the
 // store, opens the listeners, and when mastership ends closes them and every
 // connection and waits to be master again. When ctx is cancelled it shuts
-// down in order; it returns nil after a clean shutdown.
+// down in order; it returns nil after a clean shutdown, a stop before the
+// store was open included.
 func (s *Server) Run(ctx context.Context) error {
 	start := time.Now()
-	st, err := s.deps.OpenStore(ctx)
+	st, gate, err := s.deps.OpenStore(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while opening: nothing is open
+		}
 		return fmt.Errorf("server: open store: %w", err)
 	}
-	gate, _ := st.(Gate)
-	if gate != nil {
-		s.gate.Store(&gate)
-	}
-	for {
+	s.mu.Lock()
+	s.mu.gate = gate
+	s.mu.Unlock()
+	for ctx.Err() == nil {
 		term := ctx
 		if gate != nil {
 			// Said only when it takes a while: a lone broker becomes
@@ -157,6 +200,7 @@ func (s *Server) Run(ctx context.Context) error {
 			term, err = gate.Await(ctx)
 			waiting.Stop()
 			if err != nil {
+				err = fmt.Errorf("server: wait to be master: %w", err)
 				break
 			}
 			s.log.Info("master")
@@ -180,64 +224,34 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // serve runs the broker over st until term or ctx ends, or a listener fails.
+// A span that ends, or a stop, while the broker recovers is no failure.
 func (s *Server) serve(ctx, term context.Context, st store.Store, gate Gate, start time.Time) error {
 	b, err := broker.New(s.bcfg, st, s.deps.Log)
 	if err != nil {
 		return err
 	}
-	if err := b.Start(term); err != nil {
+	// Recovery ends with the span or with the server (a gate's term
+	// need not end with ctx).
+	rctx, rcancel := context.WithCancel(term)
+	unhook := context.AfterFunc(ctx, rcancel)
+	err = b.Start(rctx)
+	unhook()
+	rcancel()
+	if err != nil {
+		b.Close()
+		if term.Err() != nil || ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
-	var rs []*running
-	var stopping atomic.Bool
-	svcCtx, svcStop := context.WithCancel(term)
-	var svcs sync.WaitGroup
-	stop := func() {
-		stopping.Store(true)
-		s.serving.Store(false)
-		svcStop()
-		svcs.Wait()
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for _, r := range rs {
-			if err := r.p.Shutdown(sctx); err != nil {
-				s.log.Warn("shutdown did not finish", "proto", r.name, "err", err)
-			}
-			<-r.done
-		}
-		b.Close()
+	sp := &span{b: b, failed: make(chan error, 1)}
+	if err := s.listen(sp, gate); err != nil {
+		s.stop(sp)
+		return err
 	}
-	for _, l := range s.deps.Listeners {
-		ln, err := net.Listen("tcp", l.Addr)
-		if err != nil {
-			stop()
-			return fmt.Errorf("server: %s listener: %w", l.Name, err)
-		}
-		if gate != nil {
-			ln = leasedListener{ln, gate, s.log}
-		}
-		if l.TLS != nil {
-			ln = tls.NewListener(ln, l.TLS)
-		}
-		r := &running{name: l.Name, ln: ln, p: l.New(b), done: make(chan error, 1)}
-		rs = append(rs, r)
-		s.mu.Lock()
-		s.mu.addrs[l.Name] = ln.Addr()
-		s.mu.Unlock()
-		go func() { r.done <- r.p.Serve(ln) }()
-		s.log.Info("listening", "proto", l.Name, "addr", ln.Addr().String(), "tls", l.TLS != nil)
-	}
-	for _, sv := range s.deps.Services {
-		svcs.Add(1)
-		go func() {
-			defer svcs.Done()
-			if err := sv.Run(svcCtx, b); err != nil && svcCtx.Err() == nil {
-				s.log.Error("service stopped", "service", sv.Name, "err", err)
-			}
-		}()
-	}
+	s.startServices(term, sp)
+	s.setBroker(b)
 	s.readyOnce.Do(func() { close(s.ready) })
-	s.serving.Store(true)
 	s.log.Info("ready", "broker", s.bcfg.Name, "startup", time.Since(start).Round(time.Millisecond).String())
 	select {
 	case <-ctx.Done():
@@ -248,31 +262,90 @@ func (s *Server) serve(ctx, term context.Context, st store.Store, gate Gate, sta
 			}
 		}
 	case <-term.Done():
-	case err := <-firstFailure(rs, &stopping):
-		stop()
+	case err := <-sp.failed:
+		s.stop(sp)
 		return err
 	}
-	stop()
+	s.stop(sp)
 	return nil
 }
 
-// firstFailure reports a listener that stopped on its own (not because the
-// server is stopping).
-func firstFailure(rs []*running, stopping *atomic.Bool) <-chan error {
-	ch := make(chan error, 1)
-	for _, r := range rs {
+// listen opens every listener of the span and starts serving it; on an
+// error, the listeners already open are left for stop.
+func (s *Server) listen(sp *span, gate Gate) error {
+	for _, l := range s.deps.Listeners {
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			return fmt.Errorf("server: %s listener: %w", l.Name, err)
+		}
+		if gate != nil {
+			ln = leasedListener{ln, gate, s.log}
+		}
+		if l.TLS != nil {
+			ln = tls.NewListener(ln, l.TLS)
+		}
+		r := &running{name: l.Name, ln: ln, p: l.New(sp.b), done: make(chan struct{})}
+		sp.rs = append(sp.rs, r)
+		s.mu.Lock()
+		s.mu.addrs[l.Name] = ln.Addr()
+		s.mu.Unlock()
 		go func() {
-			err := <-r.done
-			r.done <- err // give it back to the shutdown path
-			if !stopping.Load() {
-				select {
-				case ch <- fmt.Errorf("server: %s listener stopped: %w", r.name, err):
-				default:
-				}
+			defer close(r.done)
+			err := r.p.Serve(r.ln)
+			if sp.stopping.Load() {
+				return
+			}
+			if err == nil {
+				err = errors.New("serve returned without an error")
+			}
+			select {
+			case sp.failed <- fmt.Errorf("server: %s listener stopped: %w", r.name, err):
+			default:
+			}
+		}()
+		s.log.Info("listening", "proto", l.Name, "addr", ln.Addr().String(), "tls", l.TLS != nil)
+	}
+	return nil
+}
+
+// startServices starts the services over the span's broker; they run
+// until the span ends or stop.
+func (s *Server) startServices(term context.Context, sp *span) {
+	ctx, cancel := context.WithCancel(term)
+	sp.svcStop = cancel
+	for _, sv := range s.deps.Services {
+		sp.svcs.Add(1)
+		go func() {
+			defer sp.svcs.Done()
+			if err := sv.Run(ctx, sp.b); err != nil && ctx.Err() == nil {
+				s.log.Error("service stopped", "service", sv.Name, "err", err)
 			}
 		}()
 	}
-	return ch
+}
+
+// stop ends a span in order: the services, then the listeners (every one
+// stops accepting, then each protocol closes its connections), then the
+// broker.
+func (s *Server) stop(sp *span) {
+	sp.stopping.Store(true)
+	s.setBroker(nil)
+	if sp.svcStop != nil {
+		sp.svcStop()
+		sp.svcs.Wait()
+	}
+	for _, r := range sp.rs {
+		r.ln.Close()
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, r := range sp.rs {
+		if err := r.p.Shutdown(sctx); err != nil {
+			s.log.Warn("shutdown did not finish", "proto", r.name, "err", err)
+		}
+		<-r.done
+	}
+	sp.b.Close()
 }
 
 // leasedListener closes connections accepted while the gate is not valid.
