@@ -16,7 +16,7 @@ type MetricsSources struct {
 	// while this broker is not master (a slave reports no destination,
 	// connection or memory series, so that sums over a group count each
 	// destination once). Return a nil interface then, not a nil
-	// *broker.Broker inside one.
+	// *broker.Broker inside one. Nil: Options.Core, the REST API's.
 	Broker func() MetricsBroker
 	// Destinations limits the per-destination series to the queues and
 	// topics matching one of these patterns (queue://orders.>,
@@ -100,12 +100,26 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descBridgeDead, b.DeadLettered)
 	}
 	src := c.s.opts.Metrics
-	if src.Broker != nil && c.s.opts.Ready() {
-		if b := src.Broker(); b != nil {
+	if c.s.opts.Ready() {
+		if b := c.s.metricsBroker(); b != nil {
 			collectBroker(ch, b, newDestFilter(src.Destinations))
 		}
 	}
 	collectStore(ch, src)
+}
+
+// metricsBroker returns the broker of the current span of service, nil
+// when there is none.
+func (s *Server) metricsBroker() MetricsBroker {
+	if f := s.opts.Metrics.Broker; f != nil {
+		return f()
+	}
+	if s.opts.Core != nil {
+		if c := s.opts.Core(); c != nil {
+			return c
+		}
+	}
+	return nil
 }
 
 func boolValue(b bool) float64 {

@@ -4,29 +4,12 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/store/storetest"
 )
-
-// deliveries collects what a connection is sent.
-type deliveries chan *broker.Delivery
-
-func (d deliveries) Deliver(x *broker.Delivery) { d <- x }
-
-func (d deliveries) next(t *testing.T) *broker.Delivery {
-	t.Helper()
-	select {
-	case x := <-d:
-		return x
-	case <-time.After(5 * time.Second):
-		t.Fatal("no delivery within 5s")
-		return nil
-	}
-}
 
 func startCore(t testing.TB) *broker.Broker {
 	t.Helper()
@@ -42,9 +25,9 @@ func startCore(t testing.TB) *broker.Broker {
 	return b
 }
 
-func connectCore(t testing.TB, b *broker.Broker, proto, clientID string) (*broker.Conn, deliveries) {
+func connectCore(t testing.TB, b *broker.Broker, proto, clientID string) (*broker.Conn, sink) {
 	t.Helper()
-	d := make(deliveries, 1000)
+	d := make(sink, 1000)
 	c, err := b.Connect(context.Background(), broker.ConnOptions{ClientID: clientID, Sink: d,
 		Credentials: auth.Credentials{Protocol: proto, Remote: "127.0.0.1:1"}})
 	if err != nil {
@@ -72,7 +55,7 @@ func TestMetricsRealBroker(t *testing.T) {
 	cons, got := connectCore(t, b, "stomp", "")
 	durable, _ := connectCore(t, b, "openwire", "app")
 
-	orders, other, prices := qdest("orders.eu"), qdest("other"), tdest("prices")
+	orders, other, prices := queue("orders.eu"), queue("other"), tdest("prices")
 	prod.ProducerOpened(orders)
 	if _, err := durable.Subscribe(context.Background(), broker.SubOptions{ID: "d", Dest: prices, DurableName: "feed"}); err != nil {
 		t.Fatal(err)
@@ -150,6 +133,18 @@ func TestMetricsRealBroker(t *testing.T) {
 			}
 		}
 	})
+	t.Run("through Core", func(t *testing.T) {
+		s := New(Options{Ready: alwaysReady, Core: func() Core { return b }}, nil)
+		fams, _ := scrapeMetrics(t, s)
+		checkSeries(t, fams, []wantSeries{
+			{"pier_queue_messages", []string{"queue", "orders.eu"}, 3},
+			{"pier_durable_messages", []string{"client_id", "app", "subscription", "feed"}, 4},
+		})
+		s = New(Options{Ready: alwaysReady, Core: func() Core { return nil }}, nil)
+		if fams, _ := scrapeMetrics(t, s); fams["pier_queue_messages"] != nil {
+			t.Error("queue series without a core")
+		}
+	})
 	t.Run("slave", func(t *testing.T) {
 		s := New(Options{Ready: func() bool { return false }, Metrics: MetricsSources{Broker: func() MetricsBroker { return nil }}}, nil)
 		fams, _ := scrapeMetrics(t, s)
@@ -168,7 +163,7 @@ func BenchmarkMetricsRealBroker10kQueues(b *testing.B) {
 	core := startCore(b)
 	c, _ := connectCore(b, core, "openwire", "")
 	for i := range 10000 {
-		m := &message.Message{Dest: qdest(fmt.Sprintf("app%02d.orders.q%05d", i%100, i)), Body: []byte("x"),
+		m := &message.Message{Dest: queue(fmt.Sprintf("app%02d.orders.q%05d", i%100, i)), Body: []byte("x"),
 			BodyKind: message.Text, Persistent: true, Priority: 4}
 		if err := c.Send(context.Background(), m, ""); err != nil {
 			b.Fatal(err)

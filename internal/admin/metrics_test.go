@@ -58,9 +58,6 @@ func (f *fakeMetricsCore) Destinations(q broker.DestQuery) broker.DestPage {
 func (f *fakeMetricsCore) DurableSubscriptions() []broker.DurableInfo { return f.durables }
 func (f *fakeMetricsCore) Overview() broker.Overview                  { return f.overview }
 
-func qdest(name string) message.Destination {
-	return message.Destination{Kind: message.Queue, Name: name}
-}
 func tdest(name string) message.Destination {
 	return message.Destination{Kind: message.Topic, Name: name}
 }
@@ -68,10 +65,10 @@ func tdest(name string) message.Destination {
 func newFakeMetricsCore() *fakeMetricsCore {
 	return &fakeMetricsCore{
 		dests: []broker.DestInfo{
-			{Dest: qdest("ActiveMQ.DLQ"), Depth: 7, Enqueued: 7},
-			{Dest: qdest("billing"), Depth: 1, InFlight: 1, Enqueued: 5, Dequeued: 4, Consumers: 1, Memory: 10},
-			{Dest: qdest("orders.eu"), Depth: 3, Enqueued: 10, Dequeued: 7, Expired: 2, Consumers: 2, Producers: 1, Memory: 300},
-			{Dest: qdest("orders.us"), Depth: 0, Enqueued: 1, Dequeued: 1},
+			{Dest: queue("ActiveMQ.DLQ"), Depth: 7, Enqueued: 7},
+			{Dest: queue("billing"), Depth: 1, InFlight: 1, Enqueued: 5, Dequeued: 4, Consumers: 1, Memory: 10},
+			{Dest: queue("orders.eu"), Depth: 3, Enqueued: 10, Dequeued: 7, Expired: 2, Consumers: 2, Producers: 1, Memory: 300},
+			{Dest: queue("orders.us"), Depth: 0, Enqueued: 1, Dequeued: 1},
 			{Dest: tdest("prices.eu"), Depth: 4, Enqueued: 20, Dequeued: 36, Consumers: 3, Producers: 2, Memory: 40},
 			{Dest: tdest("prices.us"), Enqueued: 2},
 			{Dest: message.Destination{Kind: message.TempQueue, Name: "ID:c1:1"}, Depth: 1},
@@ -321,12 +318,12 @@ func TestMetricsSlave(t *testing.T) {
 func TestMetricsPagesShift(t *testing.T) {
 	core := &fakeMetricsCore{overview: broker.Overview{Connections: map[string]int{}}}
 	for i := range 2500 {
-		core.dests = append(core.dests, broker.DestInfo{Dest: qdest(fmt.Sprintf("q%05d", i)), Depth: int64(i)})
+		core.dests = append(core.dests, broker.DestInfo{Dest: queue(fmt.Sprintf("q%05d", i)), Depth: int64(i)})
 	}
 	core.shift = func(f *fakeMetricsCore) {
 		// Two new queues sort before every other one.
 		n := f.pages
-		f.dests = append([]broker.DestInfo{{Dest: qdest(fmt.Sprintf("a%d", 2*n))}, {Dest: qdest(fmt.Sprintf("a%d", 2*n+1))}}, f.dests...)
+		f.dests = append([]broker.DestInfo{{Dest: queue(fmt.Sprintf("a%d", 2*n))}, {Dest: queue(fmt.Sprintf("a%d", 2*n+1))}}, f.dests...)
 	}
 	s := New(Options{Ready: alwaysReady, Metrics: MetricsSources{Broker: func() MetricsBroker { return core }}}, nil)
 	fams, _ := scrapeMetrics(t, s)
@@ -456,7 +453,7 @@ func TestMetricsReplica(t *testing.T) {
 func BenchmarkMetrics10kQueues(b *testing.B) {
 	core := &fakeMetricsCore{overview: broker.Overview{Connections: map[string]int{"openwire": 100}}}
 	for i := range 10000 {
-		core.dests = append(core.dests, broker.DestInfo{Dest: qdest(fmt.Sprintf("app%02d.orders.q%05d", i%100, i)),
+		core.dests = append(core.dests, broker.DestInfo{Dest: queue(fmt.Sprintf("app%02d.orders.q%05d", i%100, i)),
 			Depth: int64(i), Enqueued: uint64(i * 10), Dequeued: uint64(i * 9), Consumers: 1, Producers: 1, Memory: int64(i * 100)})
 	}
 	for i := range 100 {
