@@ -87,6 +87,7 @@ func New(opts Options, log *slog.Logger) *Server {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /", UIHandler()) // the pages; every other route is more specific
 	mux.Handle("GET /network", s.login(http.HandlerFunc(s.network)))
 	// A broken bridge record must not hide the other metrics: serve what
 	// was gathered and log the error.

@@ -565,3 +565,18 @@ func TestAPIRoutes(t *testing.T) {
 	wantError(t, e.call(t, "GET", "/api/v1/queues/orders/nothing", ""), http.StatusNotFound, "no such endpoint")
 	wantError(t, e.call(t, "GET", "/api/v1/queues/", ""), http.StatusNotFound, "no such endpoint")
 }
+
+// TestConsoleRoutes: the pages at /, the API beside them, each answering
+// its own way.
+func TestConsoleRoutes(t *testing.T) {
+	e := newAPIEnv(t, true)
+	rec := e.call(t, "GET", "/", "")
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	wantError(t, e.call(t, "GET", "/api/v1/broker", ""), http.StatusUnauthorized, "login required")
+	wantError(t, e.call(t, "GET", "/api/v1/", ""), http.StatusNotFound, "no such endpoint")
+	if rec := e.call(t, "GET", "/nothing", ""); rec.Code != http.StatusNotFound {
+		t.Errorf("GET /nothing: %d", rec.Code)
+	}
+}
