@@ -10,9 +10,9 @@ export class ApiError extends Error {
   }
 }
 
-const session = { user: '', admin: false, csrf: '' };
+const session = { user: '', admin: false, csrf: '', secured: true };
 
-/** The session as /api/v1/session last answered (user, admin, csrf). */
+/** The session as /api/v1/session last answered (user, admin, csrf, secured). */
 export function current() {
   return session;
 }
@@ -75,6 +75,7 @@ export async function loadSession() {
   session.user = s.user || '';
   session.admin = !!s.admin;
   session.csrf = s.csrf || '';
+  session.secured = s.secured !== false;
   return session;
 }
 

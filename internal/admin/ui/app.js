@@ -77,7 +77,9 @@ function showSignedIn(yes) {
   document.getElementById('nav').hidden = !yes;
   document.getElementById('who').hidden = !yes;
   const s = api.current();
-  document.getElementById('user').textContent = yes ? s.user + (s.admin ? ' (admin)' : ' (read only)') : '';
+  const who = !s.secured ? 'security off: no login' : s.user + (s.admin ? ' (admin)' : ' (read only)');
+  document.getElementById('user').textContent = yes ? who : '';
+  document.getElementById('logout').hidden = !s.secured;
   document.body.classList.toggle('ro', yes && !s.admin);
   if (!yes) document.getElementById('role-banner').hidden = true;
 }
