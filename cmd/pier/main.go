@@ -22,18 +22,18 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{
+	return append([]command{
 		{"serve", "run a broker (a single broker with the embedded journal unless --config says otherwise)", runServe},
 		{"produce", "send messages to a destination", runProduce},
 		{"consume", "receive messages from a destination", runConsume},
 		{"browse", "print the messages on a queue without consuming them", runBrowse},
 		{"bench", "measure throughput and latency against a broker", runBench},
-		{"cluster", "show the members of a replicated group (cluster status)", runCluster},
+		{"cluster", "show the members of a master/slave group; exit 1 when it is degraded (cluster status)", runCluster},
 		{"certs", "make a private CA and certificates (broker TLS, group members, clients)", runCerts},
 		{"network", "show the network bridges of a broker (network status)", runNetwork},
 		{"passwd", "read a password and print its bcrypt hash (for security.users)", runPasswd},
 		{"version", "print the version", runVersion},
-	}
+	}, adminCommands()...)
 }
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -3,6 +3,7 @@ package replication
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -78,6 +79,9 @@ func (l *raftLogger) Log(level hclog.Level, msg string, args ...any) {
 	if level == hclog.Off || level == hclog.NoLevel && hclog.Info < l.GetLevel() || level != hclog.NoLevel && level < l.GetLevel() {
 		return
 	}
+	if level >= hclog.Warn && stopping(args) {
+		level = hclog.Debug // a clean stop is not a failure
+	}
 	lvl := slogLevel(level)
 	if !l.log.Enabled(context.Background(), lvl) {
 		return
@@ -107,12 +111,29 @@ func (l *raftLogger) Log(level hclog.Level, msg string, args ...any) {
 	l.log.LogAttrs(context.Background(), lvl, msg, attrs...)
 }
 
+// stopping reports whether a line's error is raft's (or its transport's)
+// being shut down: what raft says of a connection or an RPC cut short
+// while this member stops cleanly.
+func stopping(args []any) bool {
+	for i := 1; i < len(args); i += 2 {
+		if err, ok := args[i].(error); ok && (errors.Is(err, raft.ErrTransportShutdown) || errors.Is(err, raft.ErrRaftShutdown)) {
+			return true
+		}
+	}
+	return false
+}
+
 // appendPairs turns hclog's alternating keys and values into attributes.
 func (l *raftLogger) appendPairs(attrs []slog.Attr, args []any) []slog.Attr {
 	for i := 0; i < len(args); i += 2 {
 		if i+1 == len(args) {
 			attrs = append(attrs, slog.Any("extra", plainValue(args[i])))
 			break
+		}
+		if _, self := args[i+1].(*raft.Raft); self {
+			// "Node at host:port [State]": this member, which the
+			// logger names already (and its "node" key would repeat).
+			continue
 		}
 		key := attrKey(args[i])
 		attrs = append(attrs, l.attr(key, args[i+1]))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -81,6 +82,22 @@ func TestRaftLoggerAttributes(t *testing.T) {
 	l.StandardLogger(nil).Print("[WARN] from the standard library")
 	if recs := jsonLines(t, &buf); len(recs) != 1 || recs[0]["level"] != "WARN" || recs[0]["msg"] != "from the standard library" {
 		t.Errorf("standard logger: %s", buf.String())
+	}
+}
+
+// TestRaftLoggerCleanStop: what raft says of a connection cut short by a
+// clean stop is not an error.
+func TestRaftLoggerCleanStop(t *testing.T) {
+	var buf bytes.Buffer
+	l := newRaftLogger(slog.New(slog.NewTextHandler(&buf, nil)), nil, nil)
+	l.Error("failed to decode incoming command", "error", raft.ErrTransportShutdown)
+	l.Error("failed to appendEntries to", "peer", "x", "error", fmt.Errorf("send: %w", raft.ErrRaftShutdown))
+	if buf.Len() != 0 {
+		t.Errorf("a clean stop logged at info or above:\n%s", buf.String())
+	}
+	l.Error("failed to decode incoming command", "error", errors.New("unexpected EOF"))
+	if !strings.Contains(buf.String(), "level=ERROR") {
+		t.Errorf("a real failure: %q", buf.String())
 	}
 }
 

@@ -203,7 +203,6 @@ func (s *Server) Run(ctx context.Context) error {
 				err = fmt.Errorf("server: wait to be master: %w", err)
 				break
 			}
-			s.log.Info("master")
 		}
 		err = s.serve(ctx, term, st, gate, start)
 		if err != nil || ctx.Err() != nil {
@@ -252,7 +251,16 @@ func (s *Server) serve(ctx, term context.Context, st store.Store, gate Gate, sta
 	s.startServices(term, sp)
 	s.setBroker(b)
 	s.readyOnce.Do(func() { close(s.ready) })
-	s.log.Info("ready", "broker", s.bcfg.Name, "startup", time.Since(start).Round(time.Millisecond).String())
+	// A master that took over from another says how long the takeover
+	// took (from the old master's loss, as its gate saw it, to serving);
+	// otherwise, how long the process took to start.
+	ready := []any{"broker", s.bcfg.Name, "startup", time.Since(start).Round(time.Millisecond).String()}
+	if tg, ok := gate.(interface{ TakeoverStart() (time.Time, bool) }); ok {
+		if from, took := tg.TakeoverStart(); took {
+			ready = []any{"broker", s.bcfg.Name, "takeover", time.Since(from).Round(time.Millisecond).String()}
+		}
+	}
+	s.log.Info("ready", ready...)
 	select {
 	case <-ctx.Done():
 		s.log.Info("shutting down")
