@@ -120,18 +120,29 @@ func runSubcommands(ctx context.Context, cmd, usage string, subs []subcommand, a
 		}
 		c, err := newAdminClient(&cf)
 		if err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
+			return &subcommandError{sc.name, err}
 		}
 		cctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
 		if err := sc.run(cctx, c, pos, opts, &adminOut{w: stdout, json: *asJSON}); err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
+			return &subcommandError{sc.name, err}
 		}
 		return nil
 	}
 	fmt.Fprintf(stderr, "pier %s: unknown subcommand %q\n\nusage:\n%s\n", cmd, args[0], usage)
 	return errUsage
 }
+
+// subcommandError is a subcommand's failure: main can name the command
+// and the subcommand together ("pier queue purge: 404 no such queue
+// orders"); its text alone starts with the subcommand.
+type subcommandError struct {
+	name string
+	err  error
+}
+
+func (e *subcommandError) Error() string { return e.name + ": " + e.err.Error() }
+func (e *subcommandError) Unwrap() error { return e.err }
 
 // parseInterleaved parses flags that may come before, between or after
 // the positional arguments (pier queue purge orders --console ...), and

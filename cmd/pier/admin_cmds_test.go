@@ -118,7 +118,8 @@ func TestQueueCommands(t *testing.T) {
 	// An HTTP error: non-zero, with the status and the console's words.
 	_, _, err := try(runQueue, "purge", "missing", "--console", url)
 	var ae *apiError
-	if !errors.As(err, &ae) || err.Error() != "purge: 404 no such queue missing" {
+	var se *subcommandError
+	if !errors.As(err, &ae) || !errors.As(err, &se) || se.name != "purge" || err.Error() != "purge: 404 no such queue missing" {
 		t.Errorf("purge of a missing queue: %v", err)
 	}
 	for _, args := range [][]string{{}, {"frobnicate"}, {"purge"}, {"purge", "a", "b"}, {"list", "--bogus"}} {
