@@ -31,8 +31,9 @@ type MetricsSources struct {
 	// DataDirs hold the store's files (the journal, the Raft log); their
 	// total size is pier_store_disk_bytes.
 	DataDirs []string
-	// Replica is this member of a replicated group (*replication.Node).
-	Replica MetricsReplica
+	// Replica returns this member of a replicated group
+	// (*replication.Node), nil before it is open or in other groups.
+	Replica func() MetricsReplica
 }
 
 // MetricsReplica is a member of a replicated group as /metrics reads it.

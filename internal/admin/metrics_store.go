@@ -81,7 +81,11 @@ func collectStore(ch chan<- prometheus.Metric, src MetricsSources) {
 	if src.Replica == nil {
 		return
 	}
-	m := src.Replica.Metrics()
+	r := src.Replica()
+	if r == nil {
+		return
+	}
+	m := r.Metrics()
 	for _, s := range raftStates {
 		sendGauge(ch, descReplState, boolValue(m.State == s), s)
 	}

@@ -410,7 +410,7 @@ func TestMetricsReplica(t *testing.T) {
 		SinceContact: 1500 * time.Millisecond,
 	}
 	t.Run("leader", func(t *testing.T) {
-		s := New(Options{Ready: alwaysReady, Metrics: MetricsSources{Replica: fakeReplica{leader}}}, nil)
+		s := New(Options{Ready: alwaysReady, Metrics: MetricsSources{Replica: func() MetricsReplica { return fakeReplica{leader} }}}, nil)
 		fams, _ := scrapeMetrics(t, s)
 		checkSeries(t, fams, []wantSeries{
 			{"pier_replication_state", []string{"state", "Leader"}, 1},
@@ -432,8 +432,17 @@ func TestMetricsReplica(t *testing.T) {
 			t.Error("last contact on the leader")
 		}
 	})
+	t.Run("not open yet", func(t *testing.T) {
+		s := New(Options{Ready: alwaysReady, Metrics: MetricsSources{Replica: func() MetricsReplica { return nil }}}, nil)
+		fams, _ := scrapeMetrics(t, s)
+		for name := range fams {
+			if strings.HasPrefix(name, "pier_replication_") {
+				t.Errorf("%s before the replica is open", name)
+			}
+		}
+	})
 	t.Run("follower", func(t *testing.T) {
-		s := New(Options{Ready: func() bool { return false }, Metrics: MetricsSources{Replica: fakeReplica{follower}}}, nil)
+		s := New(Options{Ready: func() bool { return false }, Metrics: MetricsSources{Replica: func() MetricsReplica { return fakeReplica{follower} }}}, nil)
 		fams, _ := scrapeMetrics(t, s)
 		checkSeries(t, fams, []wantSeries{
 			{"pier_replication_state", []string{"state", "Follower"}, 1},
