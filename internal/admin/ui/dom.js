@@ -160,6 +160,9 @@ export function table(caption, head, rows, cls = '') {
   return h('div.scroll', h('table' + cls, caption ? h('caption.sr', caption) : null, head, h('tbody', rows)));
 }
 
+/** Whether the keyboard focus is on a control inside el. */
+export const focusIn = (el) => el.contains(document.activeElement) && document.activeElement !== el;
+
 /** Polls fn every ms while the page is shown and the tab visible. */
 export function poll(fn, ms, signal) {
   let timer = 0;
@@ -190,6 +193,7 @@ export async function live(el, load, draw, signal, ms = 5000) {
     if (!signal.aborted) draw(data);
   };
   await tick();
-  poll(tick, ms, signal);
+  // A redraw would take the keyboard's place away: wait while it is inside.
+  poll(() => (focusIn(el) ? undefined : tick()), ms, signal);
   return tick;
 }

@@ -114,5 +114,6 @@ export async function render(main, ctx) {
   });
   ctx.signal.addEventListener('abort', () => clearTimeout(timer));
   await load();
-  poll(load, REFRESH_MS, ctx.signal);
+  // Not while the keyboard is on a row's link: the redraw would lose it.
+  poll(() => (document.activeElement?.closest('#dest-table tbody') ? undefined : load()), REFRESH_MS, ctx.signal);
 }
