@@ -120,6 +120,9 @@ func constHistogram(d *prometheus.Desc, h store.Histogram) prometheus.Metric {
 func dirBytes(dirs []string) int64 {
 	var walk []string
 	for _, d := range dirs {
+		if d == "" {
+			continue // not the working directory
+		}
 		if d, err := filepath.Abs(d); err == nil {
 			walk = append(walk, d)
 		}

@@ -361,7 +361,7 @@ func TestMetricsStore(t *testing.T) {
 	s := New(Options{Ready: alwaysReady, Metrics: MetricsSources{
 		Store:    func() store.Usage { return store.Usage{Bytes: 900, Limit: 1 << 30, Messages: 12} },
 		Meter:    meter,
-		DataDirs: []string{filepath.Join(dir, "raft"), dir, filepath.Join(dir, "absent"), dir + "/"},
+		DataDirs: []string{filepath.Join(dir, "raft"), dir, filepath.Join(dir, "absent"), dir + "/", ""},
 	}}, nil)
 	fams, _ := scrapeMetrics(t, s)
 	checkSeries(t, fams, []wantSeries{
