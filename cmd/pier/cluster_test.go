@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/piermq/pier/internal/admin"
 	"github.com/piermq/pier/internal/config"
 	"github.com/piermq/pier/internal/replication"
 )
@@ -92,11 +94,15 @@ func TestReplicatedStoreIsTheGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var urls func() []string
-	st, gate, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls)
+	var group atomic.Pointer[func(context.Context) admin.Group]
+	st, gate, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls, &group)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	if group.Load() == nil {
+		t.Error("no group for the console after the node opened")
+	}
 	if gate == nil {
 		t.Fatal("the replicated store is opened without a gate")
 	}
@@ -140,7 +146,8 @@ func TestClusterStatusMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	var urls func() []string
-	st, _, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls)
+	var group atomic.Pointer[func(context.Context) admin.Group]
+	st, _, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls, &group)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, errUsage):
 			return 2
 		}
+		var se *subcommandError
+		if errors.As(err, &se) { // pier queue purge: ...
+			fmt.Fprintf(stderr, "pier %s %s: %s\n", c.name, se.name, plainError(se.err))
+			return 1
+		}
 		fmt.Fprintf(stderr, "pier %s: %s\n", c.name, plainError(err))
 		return 1
 	}

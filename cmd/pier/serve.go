@@ -84,7 +84,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv, nw, err := newServer(cfg, guard, tlsCfg, log)
+	srv, nw, group, err := newServer(cfg, guard, tlsCfg, log)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if tlsCfg != nil {
 		ln, proto = tls.NewListener(ln, tlsCfg), "https"
 	}
-	opts := admin.Options{Ready: srv.Serving, Guard: guard}
+	opts := admin.Options{Ready: srv.Serving, Guard: guard,
+		Name: cfg.Broker.Name, Version: version, AdminGroups: cfg.Console.AdminGroups,
+		// The broker of the current span of service, asked per request;
+		// nil (not a typed nil) while this broker is not master: the API
+		// answers 503.
+		Core: func() admin.Core {
+			if b := srv.Broker(); b != nil {
+				return b
+			}
+			return nil
+		},
+		Group: group,
+	}
 	if nw != nil {
 		opts.Network = nw.Status
 	}
@@ -136,7 +148,8 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 // newServer wires the configuration's store and transports into a server;
 // guard is the front door, tlsCfg the certificate of TLS listeners (nil
 // without one).
-func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *slog.Logger) (*server.Server, *network.Network, error) {
+// newServer also returns what the console says of the broker's group.
+func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *slog.Logger) (*server.Server, *network.Network, func(context.Context) admin.Group, error) {
 	def, dests := brokerPolicies(cfg.Policies)
 	bcfg := broker.Config{
 		Guard:           guard,
@@ -156,6 +169,8 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 	// group's members change.
 	var openwireSrv atomic.Pointer[openwire.Server]
 	var clusterURLs func() []string
+	// What a replicated member knows of its group, once its node is open.
+	var replica atomic.Pointer[func(context.Context) admin.Group]
 	deps.OpenStore = func(ctx context.Context) (store.Store, server.Gate, error) {
 		if cfg.Store.Kind == config.StoreSQL {
 			return openSQL(cfg, log)
@@ -165,7 +180,7 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 				if s := openwireSrv.Load(); s != nil {
 					s.UpdateCluster()
 				}
-			}, &clusterURLs)
+			}, &clusterURLs, &replica)
 		}
 		// The journal's directory decides who is master: the broker that
 		// holds its lock. Alone, that is this one at once; members of a
@@ -198,7 +213,7 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 	}
 	nw, err := newNetwork(cfg, advertise, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	deps.Services = append(deps.Services, server.Service{Name: "network", Run: nw.Run})
 	for _, t := range []struct{ name, url string }{
@@ -210,12 +225,12 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 		}
 		scheme, addr, err := config.ListenAddr(t.url)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		var ltls *tls.Config
 		if config.IsTLSScheme(scheme) {
 			if tlsCfg == nil {
-				return nil, nil, fmt.Errorf("transports.%s: %s needs tls.cert_file and tls.key_file", t.name, t.url)
+				return nil, nil, nil, fmt.Errorf("transports.%s: %s needs tls.cert_file and tls.key_file", t.name, t.url)
 			}
 			ltls = tlsCfg
 		}
@@ -244,14 +259,30 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 		deps.Listeners = append(deps.Listeners, server.Listener{Name: t.name, Addr: addr, New: newProto, TLS: ltls})
 	}
 	srv, err := server.New(bcfg, deps)
-	return srv, nw, err
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	group := func(ctx context.Context) admin.Group {
+		switch cfg.Store.Kind {
+		case config.StoreReplicated:
+			if f := replica.Load(); f != nil {
+				return (*f)(ctx)
+			}
+			return admin.Group{Kind: "replicated", Role: "replica"}
+		case config.StoreSQL:
+			return claimGroup("sql", srv.Serving)(ctx)
+		}
+		return claimGroup("shared-directory", srv.Serving)(ctx)
+	}
+	return srv, nw, group, nil
 }
 
 // openReplicated starts this broker's replica of a replicated group: the
 // store the master writes through, and the replica as the server's gate
 // (it serves while it leads). The journal directory is locked, so that two
 // processes cannot share it.
-func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, onChange func(), urls *func() []string) (store.Store, server.Gate, error) {
+func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, onChange func(), urls *func() []string,
+	group *atomic.Pointer[func(context.Context) admin.Group]) (store.Store, server.Gate, error) {
 	r := cfg.Store.Replicated
 	peers := make(map[string]string, len(r.Peers))
 	for id, u := range r.Peers {
@@ -296,6 +327,8 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	}
 	node.OnClusterChange(onChange)
 	*urls = node.ClusterURLs
+	g := replicatedGroup(node.Status, peers, groupTLS)
+	group.Store(&g)
 	return lockedStore{node.Store(), lock}, node, nil
 }
 
