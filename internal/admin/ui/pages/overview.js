@@ -41,15 +41,29 @@ export async function render(main, ctx) {
   const facts = h('dl.facts');
   const conns = h('div');
   const rateText = h('p.legend', { 'aria-live': 'off' });
-  fill(main,
-    h('h1', 'Overview'),
-    facts,
-    h('section.cards',
-      h('article.card', h('h2', 'Message rates'), rates.canvas, rateText),
-      h('article.card', h('h2', 'Connections'), conns)));
+  const cards = h('section.cards',
+    h('article.card', h('h2', 'Message rates'), rates.canvas, rateText),
+    h('article.card', h('h2', 'Connections'), conns));
+  const idle = h('p.muted#not-serving', { hidden: true });
+  fill(main, h('h1', 'Overview'), facts, idle, cards);
   let prev = null;
   const show = (b) => {
     const role = pick(b, 'role') || 'standalone';
+    // A member that is not master has no broker to count: say so rather
+    // than show zeros.
+    const serving = b.serving !== false;
+    cards.hidden = !serving;
+    idle.hidden = serving;
+    if (!serving) {
+      fill(facts,
+        h('div.stat', h('dt', 'Broker'), h('dd#broker-name', pick(b, 'name') || '–')),
+        h('div.stat', h('dt', 'Version'), h('dd', pick(b, 'version') || '–')),
+        h('div.stat', h('dt', 'Role'), h('dd', h('span.badge.role-' + String(role).toLowerCase(), role))),
+        b.master ? h('div.stat', h('dt', 'Master'), h('dd', b.master)) : null);
+      fill(idle, 'This broker serves no clients now: destinations, connections and rates are on the master.');
+      prev = null;
+      return;
+    }
     fill(facts,
       h('div.stat', h('dt', 'Broker'), h('dd#broker-name', pick(b, 'name') || '–')),
       h('div.stat', h('dt', 'Version'), h('dd', pick(b, 'version') || '–')),
