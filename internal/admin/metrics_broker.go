@@ -188,13 +188,15 @@ func newDestFilter(patterns []string) destFilter {
 }
 
 // queries returns the broker queries that list every destination f lets
-// through: without patterns, one for all; otherwise one per pattern, of
+// through: without patterns, one per kind (temporary destinations are
+// left to the broker, and queue pages skip the work topics need);
+// otherwise one per pattern, of
 // its kind and narrowed to the names that contain its longest part without
 // a wildcard (the broker drops the others before it sorts), or one for a
 // whole kind when a pattern has no such part.
 func (f destFilter) queries() []broker.DestQuery {
 	if f.all {
-		return []broker.DestQuery{{}}
+		return []broker.DestQuery{{Kind: message.Queue}, {Kind: message.Topic}}
 	}
 	var qs []broker.DestQuery
 	for _, k := range []struct {

@@ -265,7 +265,7 @@ func TestMetricsFilterQueries(t *testing.T) {
 		patterns []string
 		want     []broker.DestQuery
 	}{
-		{nil, []broker.DestQuery{{}}},
+		{nil, []broker.DestQuery{{Kind: message.Queue}, {Kind: message.Topic}}},
 		{[]string{"queue://orders.>"}, []broker.DestQuery{{Kind: message.Queue, Contains: "orders"}}},
 		{[]string{"queue://*.billing.eu", "topic://prices"},
 			[]broker.DestQuery{{Kind: message.Queue, Contains: "billing"}, {Kind: message.Topic, Contains: "prices"}}},
