@@ -82,6 +82,12 @@ func (l *raftLogger) Log(level hclog.Level, msg string, args ...any) {
 	if level >= hclog.Warn && stopping(args) {
 		level = hclog.Debug // a clean stop is not a failure
 	}
+	if repeating[msg] == "unreachable" && level > hclog.Warn {
+		// A member that does not answer (stopped, restarting, cut off)
+		// leaves the group degraded, not this member failing: a warning,
+		// said once (see repeats). Losing the quorum is a state change.
+		level = hclog.Warn
+	}
 	lvl := slogLevel(level)
 	if !l.log.Enabled(context.Background(), lvl) {
 		return

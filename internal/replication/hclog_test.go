@@ -50,7 +50,7 @@ func TestRaftLoggerAttributes(t *testing.T) {
 		t.Fatalf("%d records, want 4 (debug and trace are below raft's level):\n%s", len(recs), buf.String())
 	}
 	want := []map[string]any{
-		{"level": "ERROR", "msg": "failed to heartbeat to", "lib": "raft", "peer": "b", "backoff_time": "25ms",
+		{"level": "WARN", "msg": "failed to heartbeat to", "lib": "raft", "peer": "b", "backoff_time": "25ms",
 			"err": "dial tcp 127.0.0.1:7001: connect: connection refused"},
 		{"level": "INFO", "msg": "creating new snapshot", "lib": "raft.snapshot", "path": "/x", "peer": "c"},
 		{"level": "WARN", "msg": "failed to make requestVote RPC", "peer": "c", "term": float64(7)},
@@ -96,6 +96,7 @@ func TestRaftLoggerCleanStop(t *testing.T) {
 		t.Errorf("a clean stop logged at info or above:\n%s", buf.String())
 	}
 	l.Error("failed to decode incoming command", "error", errors.New("unexpected EOF"))
+	l.Error("snapshot failed", "error", errors.New("disk full"))
 	if !strings.Contains(buf.String(), "level=ERROR") {
 		t.Errorf("a real failure: %q", buf.String())
 	}

@@ -128,7 +128,7 @@ type Node struct {
 	suspect   atomic.Bool  // stalled since leadership was last confirmed
 	verifying atomic.Bool
 
-	handingOff atomic.Bool // Handoff is transferring leadership
+	handingOff atomic.Bool // Handoff was called: leadership is given away at a stop
 
 	peers peerPolls // the other members' last status polls (metrics.go)
 
@@ -410,8 +410,9 @@ func (n *Node) Handoff() error {
 		return nil
 	}
 	start := time.Now()
+	// Set for good: Handoff comes at a stop, and the notification that
+	// this replica no longer leads may come after it returns.
 	n.handingOff.Store(true)
-	defer n.handingOff.Store(false)
 	if err := n.raft.LeadershipTransfer().Error(); err != nil {
 		return fmt.Errorf("replication: leadership transfer: %w", err)
 	}
