@@ -26,6 +26,7 @@ import (
 type Core interface {
 	Destinations
 	Clients
+	Scheduler
 }
 
 // Destinations are the queues and topics and their messages.
@@ -83,6 +84,8 @@ func (s *Server) apiRoutes() http.Handler {
 	change("DELETE /api/v1/durables/{client}/{name}", s.deleteDurable)
 	look("GET /api/v1/connections", s.getConnections)
 	change("DELETE /api/v1/connections/{id}", s.deleteConnection)
+	look("GET /api/v1/scheduler/jobs", s.getJobs)
+	change("DELETE /api/v1/scheduler/jobs/{id}", s.deleteJob)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) { noRoute(mux, w, r) })
 	return mux
 }

@@ -290,3 +290,38 @@ func TestBrokerEndpoints(t *testing.T) {
 		t.Fatalf("store holds %d of a deleted queue", n)
 	}
 }
+
+// TestBrokerScheduledJobs: jobs listed in due order with their schedule
+// and message, one removed by id (gone from the store: nothing fires
+// after a restart), an unknown id 404.
+func TestBrokerScheduledJobs(t *testing.T) {
+	r := startReal(t, storetest.NewMemory(0))
+	c, err := r.b.Connect(context.Background(), broker.ConnOptions{Sink: make(sink, 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, delay := range []int64{120000, 60000} {
+		m := &message.Message{Dest: queue("later"), Body: []byte(fmt.Sprint("job", i)), BodyKind: message.Text,
+			Persistent: true, Properties: map[string]any{broker.PropScheduledDelay: delay}}
+		if err := c.Send(context.Background(), m, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	page := decode[pageJSON[jobJSON]](t, r.call(t, "GET", "/api/v1/scheduler/jobs", ""))
+	if page.Total != 2 || len(page.Items) != 2 || page.Items[0].Message.BodyPreview != "job1" ||
+		page.Items[0].Delay != 60000 || page.Items[0].Due > page.Items[1].Due ||
+		page.Items[0].Message.Destination != "queue://later" {
+		t.Fatalf("jobs %+v", page)
+	}
+	if rec := r.call(t, "DELETE", "/api/v1/scheduler/jobs/"+page.Items[0].ID, ""); rec.Code != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", rec.Code, rec.Body)
+	}
+	wantError(t, r.call(t, "DELETE", "/api/v1/scheduler/jobs/"+page.Items[0].ID, ""), http.StatusNotFound, "no such scheduled job")
+	wantError(t, r.call(t, "GET", "/api/v1/scheduler/jobs?limit=x", ""), http.StatusBadRequest, "limit")
+	r = r.restart(t)
+	page = decode[pageJSON[jobJSON]](t, r.call(t, "GET", "/api/v1/scheduler/jobs", ""))
+	if page.Total != 1 || page.Items[0].Message.BodyPreview != "job0" {
+		t.Fatalf("after the restart: %+v", page)
+	}
+}

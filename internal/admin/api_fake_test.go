@@ -341,3 +341,12 @@ func header(k, v string) func(*http.Request) {
 func withCookie(c *http.Cookie) func(*http.Request) {
 	return func(r *http.Request) { r.AddCookie(c) }
 }
+
+// The scheduler is the real broker's.
+func (f *fakeCore) ScheduledJobList(ctx context.Context, offset, limit int) ([]broker.JobInfo, int, error) {
+	return f.b.ScheduledJobList(ctx, offset, limit)
+}
+
+func (f *fakeCore) RemoveScheduledJob(ctx context.Context, id string) error {
+	return f.b.RemoveScheduledJob(ctx, id)
+}

@@ -59,6 +59,7 @@ var endpoints = []endpoint{
 	{"GET", "/api/v1/queues/orders/messages", "", 200, false},
 	{"GET", "/api/v1/durables", "", 200, false},
 	{"GET", "/api/v1/connections", "", 200, false},
+	{"GET", "/api/v1/scheduler/jobs", "", 200, false},
 	{"POST", "/api/v1/queues/orders/purge", "", 200, true},
 	{"POST", "/api/v1/queues/orders/move", `{"to":"queue://other"}`, 200, true},
 	{"POST", "/api/v1/queues/ActiveMQ.DLQ/retry", `{}`, 200, true},
@@ -68,6 +69,7 @@ var endpoints = []endpoint{
 	{"DELETE", "/api/v1/topics/prices", "", 204, true},
 	{"DELETE", "/api/v1/durables/app/sub", "", 204, true},
 	{"DELETE", "/api/v1/connections/ID:c-1", "", 204, true},
+	{"DELETE", "/api/v1/scheduler/jobs/none", "", 404, true},
 }
 
 // TestAPIAccess: every endpoint asks for a login (401 with a basic

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -312,4 +313,54 @@ func TestSchedulerManagement(t *testing.T) {
 	clk.set(clk.Now().Add(time.Hour))
 	b.sched.kick()
 	k.none(t)
+}
+
+// The console's view of the scheduler: jobs page by page in due order,
+// removal by id.
+func TestScheduledJobList(t *testing.T) {
+	clk := newFakeClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
+	b := startBroker(t, newMemStore(), Config{Now: clk.Now})
+	c, _ := connect(t, b, "")
+	ctx := context.Background()
+	for _, i := range []int{3, 1, 4, 0, 2} { // sent out of due order
+		m := scheduledMsg(q("jobs"), fmt.Sprint("j", i), map[string]any{PropScheduledDelay: int64((i + 1) * 60000)})
+		if err := c.Send(ctx, m, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Send(ctx, scheduledMsg(q("jobs"), "cron", map[string]any{PropScheduledCron: "0 12 * * *"}), ""); err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	var ids []string
+	for off := 0; off < 6; off += 4 {
+		page, total, err := b.ScheduledJobList(ctx, off, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != 6 {
+			t.Errorf("total %d, want 6", total)
+		}
+		for _, j := range page {
+			bodies = append(bodies, string(j.Message.BodyPreview))
+			ids = append(ids, j.ID)
+		}
+	}
+	if want := []string{"j0", "j1", "j2", "j3", "j4", "cron"}; !slices.Equal(bodies, want) {
+		t.Fatalf("listed %v, want %v", bodies, want)
+	}
+	page, _, _ := b.ScheduledJobList(ctx, 5, 10)
+	if len(page) != 1 || page[0].Cron != "0 12 * * *" || page[0].Due != time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli() {
+		t.Errorf("the cron job listed as %+v", page)
+	}
+	if err := b.RemoveScheduledJob(ctx, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RemoveScheduledJob(ctx, ids[2]); !errors.Is(err, ErrNoSuchJob) {
+		t.Errorf("removing it again: %v, want ErrNoSuchJob", err)
+	}
+	page, total, _ := b.ScheduledJobList(ctx, 0, 100)
+	if total != 5 || len(page) != 5 || string(page[2].Message.BodyPreview) != "j3" {
+		t.Errorf("after removing j2: %d jobs, page %d", total, len(page))
+	}
 }
