@@ -13,6 +13,8 @@ export async function render(main, ctx) {
   fill(main, h('h1', 'HA group'), body);
   const draw = (g) => {
     const members = g.members || [];
+    // A member's console address, when the group reports one, links there.
+    const consoles = members.some((m) => m.console);
     const facts = [
       ['Kind', KINDS[g.kind] || g.kind],
       ['This member', g.self],
@@ -23,7 +25,8 @@ export async function render(main, ctx) {
     const head = h('thead', h('tr',
       h('th', { scope: 'col' }, 'Member'), h('th', { scope: 'col' }, 'Role'), h('th', { scope: 'col' }, 'Address'),
       h('th.num', { scope: 'col' }, 'Term'), h('th.num', { scope: 'col' }, 'Commit'), h('th.num', { scope: 'col' }, 'Applied'),
-      h('th.num', { scope: 'col' }, 'Lag'), h('th', { scope: 'col' }, 'Clients'), h('th', { scope: 'col' }, 'Console')));
+      h('th.num', { scope: 'col' }, 'Lag'), h('th', { scope: 'col' }, 'Clients'),
+      consoles ? h('th', { scope: 'col' }, 'Console') : null));
     const rows = members.map((m) => {
       const self = m.id && m.id === g.self;
       const role = m.role || 'unreachable';
@@ -35,7 +38,7 @@ export async function render(main, ctx) {
         h('td.num', num(m.term)), h('td.num', num(m.commit_index)), h('td.num', num(m.applied_index)),
         h('td.num', m.role ? num(m.lag) : '–'),
         h('td', m.client_url || '–'),
-        h('td', m.console ? (self ? m.console : h('a', { href: consoleURL(m.console) }, m.console)) : '–'));
+        consoles ? h('td', m.console ? (self ? m.console : h('a', { href: consoleURL(m.console) }, m.console)) : '–') : null);
     });
     fill(body,
       facts.length ? h('dl.facts', facts.map(([k, v]) => h('div.stat', h('dt', k), h('dd', v)))) : null,
