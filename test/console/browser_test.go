@@ -55,9 +55,9 @@ func artifactsDir() (string, error) {
 }
 
 // newPage starts chromium (a new profile: no cookies) at width×height and
-// opens the console's root. When the test fails, it saves a screenshot
-// and the page's HTML first.
-func newPage(t *testing.T, b *broker, width, height int) *page {
+// opens the root of console (http://host:port). When the test fails, it
+// saves a screenshot and the page's HTML first.
+func newPage(t *testing.T, console string, width, height int) *page {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("%s: %v (apt-get install chromium)", chromium, err)
@@ -72,7 +72,7 @@ func newPage(t *testing.T, b *broker, width, height int) *page {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	p := &page{t: t, ctx: ctx, base: b.console}
+	p := &page{t: t, ctx: ctx, base: console}
 	// Start the browser, then read its console until the test ends: the
 	// page's exceptions, console.error and the browser's log of errors
 	// (CSP violations, failed loads).
@@ -100,8 +100,8 @@ func newPage(t *testing.T, b *broker, width, height int) *page {
 		cancelAlloc()
 		<-read
 	})
-	if err := chromedp.Do(ctx, chromedp.Navigate(b.console+"/")); err != nil {
-		t.Fatalf("chromium: open %s: %v", b.console, err)
+	if err := chromedp.Do(ctx, chromedp.Navigate(console+"/")); err != nil {
+		t.Fatalf("chromium: open %s: %v", console, err)
 	}
 	return p
 }

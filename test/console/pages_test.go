@@ -99,7 +99,7 @@ func TestConsoleAdmin(t *testing.T) {
 		t.Fatalf("ActiveMQ.DLQ holds %d messages before the test, want 3", d)
 	}
 
-	p := newPage(t, b, 1280, 900)
+	p := newPage(t, b.console, 1280, 900)
 	refused := regexp.MustCompile(`401|Unauthorized`) // the wrong password, on purpose
 
 	steps(t, p, []step{
@@ -272,7 +272,7 @@ func TestConsoleViewer(t *testing.T) {
 	b.deadLetter(t, "orders.view.poison", "dead")
 	b.dial(t, client.Options{ClientID: "viewer-conn"}) // open while the pages look
 
-	p := newPage(t, b, 1280, 900)
+	p := newPage(t, b.console, 1280, 900)
 	p.login("viewer")
 	if who := p.text("#user"); who != "viewer (read only)" {
 		t.Errorf("the header says %q, want viewer (read only)", who)
@@ -336,7 +336,7 @@ func TestConsoleViewer(t *testing.T) {
 func TestConsoleOpen(t *testing.T) {
 	b := startBroker(t, brokerOpts{open: true})
 	b.sendTexts(t, "orders.open", "one")
-	p := newPage(t, b, 1280, 900)
+	p := newPage(t, b.console, 1280, 900)
 	p.waitText("#broker-name", b.name)
 	if who := p.text("#user"); who != "security off: no login" {
 		t.Errorf("the header says %q", who)
@@ -359,7 +359,7 @@ func TestConsoleOpen(t *testing.T) {
 func TestConsolePhone(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	b.sendTexts(t, "orders.phone", "small screen")
-	p := newPage(t, b, 1280, 900)
+	p := newPage(t, b.console, 1280, 900)
 	// A phone's viewport (a headless window is never narrower than 500 px).
 	p.run("emulate a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile))
 	p.login("admin")
@@ -416,7 +416,7 @@ func TestConsoleSlave(t *testing.T) {
 	if code, _, _ := slave.get("/readyz"); code == http.StatusOK {
 		t.Fatalf("the second broker on %s is ready: not a slave", journal)
 	}
-	p := newPage(t, slave, 1280, 900)
+	p := newPage(t, slave.console, 1280, 900)
 	p.waitJS("the login form", "location.hash === '#/login' && document.querySelector('#login-user')")
 	p.typeInto("#login-user", "admin")
 	p.typeInto("#login-password", passwords["admin"])

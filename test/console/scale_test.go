@@ -43,7 +43,7 @@ func TestConsoleScale(t *testing.T) {
 	})
 	t.Logf("made %d queues and %d messages in %s", queues+1, deep, time.Since(start).Round(time.Millisecond))
 
-	p := newPage(t, b, 1280, 900)
+	p := newPage(t, b.console, 1280, 900)
 	p.login("admin")
 
 	t0 := time.Now()
