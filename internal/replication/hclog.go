@@ -8,8 +8,10 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -65,14 +67,15 @@ func slogLevel(l hclog.Level) slog.Level {
 // requests) or the election itself. The value is the family of the line:
 // the lines of one family about one member share one limit.
 var repeating = map[string]string{
-	"failed to heartbeat to":                           "unreachable",
-	"failed to appendEntries to":                       "unreachable",
-	"failed to contact":                                "unreachable",
-	"failed to make requestVote RPC":                   "unreachable",
-	"entering candidate state":                         "election",
-	"heartbeat timeout reached, starting election":     "election",
-	"Election timeout reached, restarting election":    "election",
-	"failed to contact quorum of nodes, stepping down": "quorum",
+	"failed to heartbeat to":                                 "unreachable",
+	"failed to appendEntries to":                             "unreachable",
+	"failed to contact":                                      "unreachable",
+	"failed to make requestVote RPC":                         "unreachable",
+	"entering candidate state":                               "election",
+	"heartbeat timeout reached, starting election":           "election",
+	"Election timeout reached, restarting election":          "election",
+	"failed to contact quorum of nodes, stepping down":       "quorum",
+	"pre-vote campaign failed, waiting for election timeout": "election",
 }
 
 func (l *raftLogger) Log(level hclog.Level, msg string, args ...any) {
@@ -81,6 +84,9 @@ func (l *raftLogger) Log(level hclog.Level, msg string, args ...any) {
 	}
 	if level >= hclog.Warn && stopping(args) {
 		level = hclog.Debug // a clean stop is not a failure
+	}
+	if msg == "failed to decode incoming command" && level > hclog.Warn && peerGone(args) {
+		level = hclog.Warn // a member's connection cut: it stopped or died
 	}
 	if repeating[msg] == "unreachable" && level > hclog.Warn {
 		// A member that does not answer (stopped, restarting, cut off)
@@ -123,6 +129,18 @@ func (l *raftLogger) Log(level hclog.Level, msg string, args ...any) {
 func stopping(args []any) bool {
 	for i := 1; i < len(args); i += 2 {
 		if err, ok := args[i].(error); ok && (errors.Is(err, raft.ErrTransportShutdown) || errors.Is(err, raft.ErrRaftShutdown)) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerGone reports whether a line's error is a connection the other end
+// cut (EOF, reset).
+func peerGone(args []any) bool {
+	for i := 1; i < len(args); i += 2 {
+		if err, ok := args[i].(error); ok && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+			errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed)) {
 			return true
 		}
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,8 +97,12 @@ func TestRaftLoggerCleanStop(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Errorf("a clean stop logged at info or above:\n%s", buf.String())
 	}
-	l.Error("failed to decode incoming command", "error", errors.New("unexpected EOF"))
-	l.Error("snapshot failed", "error", errors.New("disk full"))
+	l.Error("failed to decode incoming command", "error", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
+	if !strings.Contains(buf.String(), "level=WARN") {
+		t.Errorf("a member's connection reset: %q", buf.String())
+	}
+	buf.Reset()
+	l.Error("failed to decode incoming command", "error", errors.New("unknown rpc type 99"))
 	if !strings.Contains(buf.String(), "level=ERROR") {
 		t.Errorf("a real failure: %q", buf.String())
 	}
