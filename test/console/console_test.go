@@ -113,6 +113,8 @@ type brokerOpts struct {
 	standby bool
 	// open: no security section (no users: the console lets everyone in).
 	open bool
+	// extra is appended to the configuration (network_connectors: ...).
+	extra string
 }
 
 func startBroker(t *testing.T, o brokerOpts) *broker {
@@ -124,9 +126,9 @@ func startBroker(t *testing.T, o brokerOpts) *broker {
 		o.journal = filepath.Join(t.TempDir(), "journal")
 	}
 	b := &broker{console: "http://" + piertest.FreeAddr(t), openwire: "tcp://" + piertest.FreeAddr(t), name: o.name}
-	security := ""
+	security := o.extra
 	if !o.open {
-		security = securityYAML(t)
+		security += "\n" + securityYAML(t)
 	}
 	cfg := fmt.Sprintf(`broker:
   name: %s
@@ -310,6 +312,30 @@ func (b *broker) deadLetter(t *testing.T, queue, text string) {
 			t.Fatalf("received %q, want %q", got, text)
 		}
 		if err := tx.Rollback(stepCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close(stepCtx(t))
+}
+
+// durableBacklog makes an offline durable subscription clientID/name on
+// topic and publishes n messages to it.
+func (b *broker) durableBacklog(t *testing.T, clientID, name, topic string, n int) {
+	t.Helper()
+	c, s := b.session(t, client.Options{ClientID: clientID}, client.AutoAck)
+	k, err := s.Consumer(stepCtx(t), client.Topic(topic), client.Durable(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Close(stepCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Producer(stepCtx(t), client.Topic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := p.Send(stepCtx(t), client.NewTextMessage("price")); err != nil {
 			t.Fatal(err)
 		}
 	}

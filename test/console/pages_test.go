@@ -78,8 +78,9 @@ func keep(p *page, name string) {
 // queue among 120 by filter, sort and pages, browses it page by page,
 // opens a message, sends a test message (checked with the Go client),
 // moves two messages to another queue and copies one, purges the queue,
-// and retries dead letters from ActiveMQ.DLQ to their queues, one and
-// then all, where a consumer gets each exactly once.
+// retries dead letters from ActiveMQ.DLQ to their queues, one and then
+// all, where a consumer gets each exactly once, deletes an offline durable
+// subscription and closes a client's connection (the client sees it).
 func TestConsoleAdmin(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	texts := make([]string, 30)
@@ -98,6 +99,9 @@ func TestConsoleAdmin(t *testing.T) {
 	if d := b.depth(t, "ActiveMQ.DLQ"); d != 3 {
 		t.Fatalf("ActiveMQ.DLQ holds %d messages before the test, want 3", d)
 	}
+
+	b.durableBacklog(t, "billing", "prices", "prices.eu", 3)
+	watcher := b.dial(t, client.Options{ClientID: "watcher"})
 
 	p := newPage(t, b.console, 1280, 900)
 	refused := regexp.MustCompile(`401|Unauthorized`) // the wrong password, on purpose
@@ -257,6 +261,50 @@ func TestConsoleAdmin(t *testing.T) {
 			if !slices.Equal(got, []string{"bad a", "bad b"}) {
 				t.Errorf("orders.poison2 gives %q after retrying all, want bad a and bad b once", got)
 			}
+		}},
+		{"durables", func(t *testing.T) {
+			p.open("#/durables")
+			row := `#durables tbody tr:has(th)`
+			p.waitText(row, "prices")
+			if s := p.text(row); !strings.Contains(s, "billing") || !strings.Contains(s, "prices.eu") || !strings.Contains(s, "3") || !strings.Contains(s, "offline") {
+				t.Errorf("the subscription's row is %q, want billing, prices.eu, backlog 3, offline", s)
+			}
+			keep(p, "durables")
+			p.click(row + " button.danger")
+			p.waitJS("the confirmation", "document.querySelector('#confirm').open")
+			p.click("#confirm-ok")
+			p.toast("Deleted prices.")
+			p.waitText("#durables td.empty", "No durable subscriptions.")
+			var ds struct {
+				Total int `json:"total"`
+			}
+			if code := b.api(t, http.MethodGet, "/api/v1/durables", nil, &ds); code != http.StatusOK || ds.Total != 0 {
+				t.Errorf("GET /api/v1/durables after the delete: %d, %d subscriptions", code, ds.Total)
+			}
+		}},
+		{"connections", func(t *testing.T) {
+			p.open("#/connections")
+			p.waitText("#connections", "watcher")
+			id, err := evalJS[string](p, `[...document.querySelectorAll('#connections tbody tr')]
+				.find((r) => r.textContent.includes('watcher'))?.dataset.id ?? ''`)
+			if err != nil || id == "" {
+				t.Fatalf("no row for the watcher's connection (%v)", err)
+			}
+			row := fmt.Sprintf("#connections tr[data-id=%s]", js(id))
+			if s := p.text(row); !strings.Contains(s, "openwire") || !strings.Contains(s, "admin") {
+				t.Errorf("the connection's row is %q, want openwire and user admin", s)
+			}
+			keep(p, "connections")
+			p.click(row + " button.danger")
+			p.waitJS("the confirmation", "document.querySelector('#confirm').open")
+			p.click("#confirm-ok")
+			p.toast("Closed the connection")
+			select {
+			case <-watcher.Done():
+			case <-time.After(10 * time.Second):
+				t.Errorf("the Go client's connection is still open 10 s after the console closed it")
+			}
+			p.waitGone(row)
 		}},
 	})
 	checkClean(t, p, refused)
