@@ -158,12 +158,23 @@ func collectDestinations(ch chan<- prometheus.Metric, b MetricsBroker, f destFil
 	}
 }
 
+// sendGauge and sendCounter send one series. A label value Prometheus
+// refuses (a destination name that is not UTF-8) makes that series an
+// error the handler logs, and the scrape goes on without it.
 func sendGauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
-	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	send(ch, d, prometheus.GaugeValue, v, labels)
 }
 
 func sendCounter(ch chan<- prometheus.Metric, d *prometheus.Desc, v uint64, labels ...string) {
-	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	send(ch, d, prometheus.CounterValue, float64(v), labels)
+}
+
+func send(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, labels []string) {
+	m, err := prometheus.NewConstMetric(d, t, v, labels...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(d, err)
+	}
+	ch <- m
 }
 
 // destFilter is console.metrics_destinations: patterns of queue and topic

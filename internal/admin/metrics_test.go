@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -255,6 +256,24 @@ func TestMetricsDestinationLimit(t *testing.T) {
 			// The broker as a whole is not limited.
 			checkSeries(t, fams, []wantSeries{{"pier_queues", nil, 4}, {"pier_enqueued_total", nil, 45}})
 		})
+	}
+}
+
+// A destination name Prometheus cannot carry costs its own series, not
+// the scrape.
+func TestMetricsBadName(t *testing.T) {
+	core := newFakeMetricsCore()
+	core.dests = append(core.dests, broker.DestInfo{Dest: queue("bad\xff"), Depth: 1})
+	var logged bytes.Buffer
+	s := New(Options{Ready: alwaysReady, Metrics: MetricsSources{Broker: func() MetricsBroker { return core }}},
+		slog.New(slog.NewTextHandler(&logged, nil)))
+	fams, _ := scrapeMetrics(t, s)
+	if got := seriesLabels(fams, "pier_queue_messages", "queue"); !slices.Equal(got, []string{"ActiveMQ.DLQ", "billing", "orders.eu", "orders.us"}) {
+		t.Errorf("queues %q", got)
+	}
+	checkSeries(t, fams, []wantSeries{{"pier_topic_messages", []string{"topic", "prices.eu"}, 4}})
+	if !strings.Contains(logged.String(), "UTF-8") {
+		t.Errorf("the refused series is not logged: %q", logged.String())
 	}
 }
 
