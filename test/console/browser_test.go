@@ -279,6 +279,16 @@ func (p *page) toast(want string) {
 	p.waitText("#toast.show", want)
 }
 
+// confirmed clicks sel, answers OK in the confirmation dialog it opens,
+// and waits for the status line to say want.
+func (p *page) confirmed(sel, want string) {
+	p.t.Helper()
+	p.click(sel)
+	p.waitJS("the confirmation of "+sel, "document.querySelector('#confirm').open")
+	p.click("#confirm-ok")
+	p.toast(want)
+}
+
 // login logs in through the form as user.
 func (p *page) login(user string) {
 	p.t.Helper()

@@ -214,11 +214,7 @@ func TestConsoleAdmin(t *testing.T) {
 			}
 		}},
 		{"purge", func(t *testing.T) {
-			p.click("#purge")
-			p.waitJS("the confirmation", "document.querySelector('#confirm').open")
-			keep(p, "purge-confirm")
-			p.click("#confirm-ok")
-			p.toast("Purged 29 messages")
+			p.confirmed("#purge", "Purged 29 messages")
 			p.waitText("#msg-table td.empty", "The queue is empty.")
 			p.waitText("#stat-depth", "0")
 			if d := b.depth(t, "orders.console"); d != 0 {
@@ -249,10 +245,7 @@ func TestConsoleAdmin(t *testing.T) {
 				t.Errorf("orders.poison gives %q after the retry, want the message once", got)
 			}
 
-			p.click("#retry-all")
-			p.waitJS("the confirmation", "document.querySelector('#confirm').open")
-			p.click("#confirm-ok")
-			p.toast("Retried 2 messages to their original destination")
+			p.confirmed("#retry-all", "Retried 2 messages to their original destination")
 			p.waitText("#msg-table td.empty", "The queue is empty.")
 			if d := b.depth(t, "ActiveMQ.DLQ"); d != 0 {
 				t.Errorf("ActiveMQ.DLQ holds %d after retrying all", d)
@@ -270,10 +263,7 @@ func TestConsoleAdmin(t *testing.T) {
 				t.Errorf("the subscription's row is %q, want billing, prices.eu, backlog 3, offline", s)
 			}
 			keep(p, "durables")
-			p.click(row + " button.danger")
-			p.waitJS("the confirmation", "document.querySelector('#confirm').open")
-			p.click("#confirm-ok")
-			p.toast("Deleted prices.")
+			p.confirmed(row + " button.danger", "Deleted prices.")
 			p.waitText("#durables td.empty", "No durable subscriptions.")
 			var ds struct {
 				Total int `json:"total"`
@@ -295,10 +285,7 @@ func TestConsoleAdmin(t *testing.T) {
 				t.Errorf("the connection's row is %q, want openwire and user admin", s)
 			}
 			keep(p, "connections")
-			p.click(row + " button.danger")
-			p.waitJS("the confirmation", "document.querySelector('#confirm').open")
-			p.click("#confirm-ok")
-			p.toast("Closed the connection")
+			p.confirmed(row + " button.danger", "Closed the connection")
 			select {
 			case <-watcher.Done():
 			case <-time.After(10 * time.Second):
