@@ -46,6 +46,8 @@ type MetricsReplica interface {
 var (
 	descUp      = prometheus.NewDesc("pier_up", "1 while the broker process runs.", nil, nil)
 	descServing = prometheus.NewDesc("pier_serving", "1 when this broker is master and serves clients.", nil, nil)
+	descInfo    = prometheus.NewDesc("pier_info", "1, labelled with the broker's name and Pier's version.",
+		[]string{"broker", "version"}, nil)
 
 	descBridgeUp = bridgeDesc("pier_bridge_up",
 		"1 when the network bridge is connected to its remote broker.")
@@ -73,7 +75,7 @@ func bridgeDesc(name, help string) *prometheus.Desc {
 type collector struct{ s *Server }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUp, descServing, descBridgeUp, descBridgeDemand,
+	for _, d := range []*prometheus.Desc{descUp, descServing, descInfo, descBridgeUp, descBridgeDemand,
 		descBridgeSubs, descBridgeForwarded, descBridgeSent, descBridgeConnects, descBridgeDead} {
 		ch <- d
 	}
@@ -84,6 +86,9 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 1)
 	ch <- prometheus.MustNewConstMetric(descServing, prometheus.GaugeValue, boolValue(c.s.opts.Ready()))
+	if o := c.s.opts; o.Name != "" || o.Version != "" {
+		sendGauge(ch, descInfo, 1, o.Name, o.Version)
+	}
 	bs := c.s.bridges()
 	for _, b := range bs {
 		gauge := func(d *prometheus.Desc, v float64) {

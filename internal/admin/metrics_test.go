@@ -174,9 +174,11 @@ func alwaysReady() bool { return true }
 
 func TestMetricsBroker(t *testing.T) {
 	core := newFakeMetricsCore()
-	s := New(Options{Ready: alwaysReady, Metrics: MetricsSources{Broker: func() MetricsBroker { return core }}}, nil)
+	s := New(Options{Ready: alwaysReady, Name: "east", Version: "1.2.3",
+		Metrics: MetricsSources{Broker: func() MetricsBroker { return core }}}, nil)
 	fams, _ := scrapeMetrics(t, s)
 	checkSeries(t, fams, []wantSeries{
+		{"pier_info", []string{"broker", "east", "version", "1.2.3"}, 1},
 		{"pier_queue_messages", []string{"queue", "orders.eu"}, 3},
 		{"pier_queue_enqueued_total", []string{"queue", "orders.eu"}, 10},
 		{"pier_queue_dequeued_total", []string{"queue", "orders.eu"}, 7},
