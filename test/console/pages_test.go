@@ -263,7 +263,7 @@ func TestConsoleAdmin(t *testing.T) {
 				t.Errorf("the subscription's row is %q, want billing, prices.eu, backlog 3, offline", s)
 			}
 			keep(p, "durables")
-			p.confirmed(row + " button.danger", "Deleted prices.")
+			p.confirmed(row+" button.danger", "Deleted prices.")
 			p.waitText("#durables td.empty", "No durable subscriptions.")
 			var ds struct {
 				Total int `json:"total"`
@@ -285,7 +285,7 @@ func TestConsoleAdmin(t *testing.T) {
 				t.Errorf("the connection's row is %q, want openwire and user admin", s)
 			}
 			keep(p, "connections")
-			p.confirmed(row + " button.danger", "Closed the connection")
+			p.confirmed(row+" button.danger", "Closed the connection")
 			select {
 			case <-watcher.Done():
 			case <-time.After(10 * time.Second):
@@ -465,4 +465,40 @@ func TestConsoleSlave(t *testing.T) {
 	keep(p, "slave")
 	p.open("#/destinations")
 	p.waitText("#role-banner", "slave")
+}
+
+// TestConsoleCSP: the browser enforces the console's Content-Security-
+// Policy — an inline script and an inline style put into the page are
+// refused (and reported, which is how every other test here would see
+// one the pages themselves used).
+func TestConsoleCSP(t *testing.T) {
+	b := startBroker(t, brokerOpts{open: true})
+	p := newPage(t, b.console, 1280, 900)
+	p.waitText("#broker-name", b.name)
+	ran, err := evalJS[bool](p, `(() => {
+		window.injected = false;
+		const s = document.createElement('script');
+		s.textContent = 'window.injected = true';
+		document.body.append(s);
+		const st = document.createElement('style');
+		st.textContent = 'body { display: none }';
+		document.head.append(st);
+		return window.injected;
+	})()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ran {
+		t.Errorf("an inline script ran")
+	}
+	if hidden, err := evalJS[bool](p, "getComputedStyle(document.body).display === 'none'"); err != nil || hidden {
+		t.Errorf("an inline style applied (%v)", err)
+	}
+	deadline := time.Now().Add(waitFor)
+	for len(p.problemsMatching(csp)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if v := p.problemsMatching(csp); len(v) < 2 {
+		t.Errorf("the browser reported %d CSP violations, want the script's and the style's: %q", len(v), p.allProblems())
+	}
 }
