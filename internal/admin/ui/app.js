@@ -12,6 +12,7 @@ const routes = {
   queue: () => import('./pages/queue.js'),
   durables: () => import('./pages/durables.js'),
   connections: () => import('./pages/connections.js'),
+  scheduler: () => import('./pages/scheduler.js'),
   network: () => import('./pages/network.js'),
   group: () => import('./pages/group.js'),
   login: () => import('./pages/login.js'),
