@@ -80,8 +80,9 @@ type Group struct {
 	epoch    atomic.Uint64 // this member's epoch while master; 0 otherwise
 	valid    atomic.Bool
 	deadline atomic.Int64 // until when the master may serve (unix nanos)
-	// takeover is when this member last became master after another
-	// one (unix nanos); 0 when it became master without waiting for one.
+	// takeover is when this member, waiting to become master, last saw
+	// another one hold the claim before it took over (unix nanos): the old
+	// master went after that. 0 when it became master without waiting.
 	takeover atomic.Int64
 
 	mu struct {
@@ -110,19 +111,21 @@ func (g *Group) Await(ctx context.Context) (context.Context, error) {
 	var epoch uint64
 	var st store.Store
 	waiting := ""
-	another := false // another member was master while this one waited
+	var heldAt time.Time // when another member was last seen master
 	for {
 		e, err := g.claim.Acquire(ctx)
+		if errors.Is(err, ErrLocked) {
+			heldAt = time.Now()
+		}
 		if err == nil {
-			acquired := time.Now()
 			// Master: open the store. If that fails (storage that is
 			// not quite back), give the claim up and try again later,
 			// perhaps after another member.
 			g.epoch.Store(e)
 			if st, err = g.open(ctx, g.fence); err == nil {
 				epoch = e
-				if another {
-					g.takeover.Store(acquired.UnixNano())
+				if !heldAt.IsZero() {
+					g.takeover.Store(heldAt.UnixNano())
 				} else {
 					g.takeover.Store(0)
 				}
@@ -135,7 +138,6 @@ func (g *Group) Await(ctx context.Context) (context.Context, error) {
 		if msg := err.Error(); msg != waiting {
 			waiting = msg
 			if errors.Is(err, ErrLocked) {
-				another = true
 				g.log.Info("another broker is master; waiting", "err", err)
 			} else {
 				g.log.Warn("cannot become master; trying again", "err", err)
@@ -235,9 +237,11 @@ func (g *Group) fence() error {
 	return g.claim.Fence(mine)
 }
 
-// TakeoverStart reports when this member took over from another master
-// (it acquired the claim after waiting for one), and whether it did: a
-// member that found the claim free at once started rather than took over.
+// TakeoverStart reports when the takeover that made this member master
+// began, at the latest: the last time it saw another member hold the
+// claim (the old master went after that; its poll interval bounds how
+// long after). took is false for a member that found the claim free at
+// once: it started rather than took over.
 func (g *Group) TakeoverStart() (time.Time, bool) {
 	t := g.takeover.Load()
 	if t == 0 {
