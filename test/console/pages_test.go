@@ -77,10 +77,11 @@ func keep(p *page, name string) {
 // TestConsoleAdmin: an admin logs in (after a wrong password), finds a
 // queue among 120 by filter, sort and pages, browses it page by page,
 // opens a message, sends a test message (checked with the Go client),
-// moves two messages to another queue and copies one, purges the queue,
-// retries dead letters from ActiveMQ.DLQ to their queues, one and then
-// all, where a consumer gets each exactly once, deletes an offline durable
-// subscription and closes a client's connection (the client sees it).
+// moves two messages to another queue, copies one, deletes one, purges
+// the queue, retries dead letters from ActiveMQ.DLQ to their queues, one
+// and then all (a consumer gets each exactly once), deletes an offline
+// durable subscription and closes a client's connection (the client sees
+// it).
 func TestConsoleAdmin(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	texts := make([]string, 30)
@@ -212,9 +213,23 @@ func TestConsoleAdmin(t *testing.T) {
 			if got := b.receiveAll(t, "orders.copied", time.Second); !slices.Equal(got, []string{"order 02"}) {
 				t.Errorf("orders.copied holds %q, want order 02", got)
 			}
+
+			p.click("#msg-table tbody tr:nth-child(2) input.sel")
+			p.waitText(".selection .sel-count", "1 selected")
+			p.confirmed("#delete-selected", "Deleted 1 message.")
+			p.waitText("#messages .pager .count", "1–25 of 28")
+			ms := b.browse(t, "orders.console")
+			if len(ms) != 28 {
+				t.Errorf("the Go client browses %d messages after the delete, want 28", len(ms))
+			}
+			for _, m := range ms {
+				if text, _ := m.Text(); text == "order 03" {
+					t.Errorf("order 03 is still on the queue after its delete")
+				}
+			}
 		}},
 		{"purge", func(t *testing.T) {
-			p.confirmed("#purge", "Purged 29 messages")
+			p.confirmed("#purge", "Purged 28 messages.")
 			p.waitText("#msg-table td.empty", "The queue is empty.")
 			p.waitText("#stat-depth", "0")
 			if d := b.depth(t, "orders.console"); d != 0 {

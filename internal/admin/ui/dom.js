@@ -45,6 +45,9 @@ export function fill(el, ...children) {
 const nf = new Intl.NumberFormat();
 export const num = (n) => (n === undefined || n === null ? '–' : nf.format(n));
 
+/** "1 message", "2 messages": n and the word, plural unless n is 1. */
+export const count = (n, word) => `${num(n)} ${word}${n === 1 ? '' : 's'}`;
+
 export function bytes(n) {
   if (n === undefined || n === null) return '–';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -1,7 +1,7 @@
 // Client connections: protocol, address, user, client id, consumers and
 // producers; admins close one.
 import * as api from '../api.js';
-import { h, fill, num, timeEl, table, act, confirmDialog, live } from '../dom.js';
+import { h, fill, num, count, timeEl, table, act, confirmDialog, live } from '../dom.js';
 
 export async function render(main, ctx) {
   main.dataset.title = 'Connections';
@@ -29,7 +29,7 @@ export async function render(main, ctx) {
         },
       }, 'Close')) : null));
     fill(body,
-      h('p.muted', `${num(items.length)} connection${items.length === 1 ? '' : 's'}`),
+      h('p.muted', count(items.length, 'connection')),
       table('Connections', head, rows.length ? rows : [h('tr', h('td.empty', { colspan: admin ? 8 : 7 }, 'No client connections.'))]));
   };
   refresh = await live(body, () => api.get('/api/v1/connections'), draw, ctx.signal);

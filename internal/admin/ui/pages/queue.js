@@ -4,7 +4,7 @@
 // delete the queue, and on a dead letter queue retry messages to the
 // destination they came from.
 import * as api from '../api.js';
-import { h, fill, num, bytes, timeEl, pager, table, errorBox, toast, act, confirmDialog } from '../dom.js';
+import { h, fill, num, count, bytes, timeEl, pager, table, errorBox, toast, act, confirmDialog } from '../dom.js';
 
 const LIMIT = 25;
 
@@ -139,7 +139,7 @@ export async function render(main, ctx) {
   };
 
   const retry = (button, ids) => act(button, () => api.post(api.queuePath(name, '/retry'), ids ? { ids } : {}),
-    (r) => `Retried ${num(r.retried)} message${r.retried === 1 ? '' : 's'} to ${ids && ids.length === 1 ? 'its' : 'their'} original destination.`).then(refresh);
+    (r) => `Retried ${count(r.retried, 'message')} to ${r.retried === 1 ? 'its' : 'their'} original destination.`).then(refresh);
 
   const moveTo = h('input#move-to', { placeholder: 'Queue name', 'aria-label': 'Destination queue for move or copy', autocomplete: 'off' });
   const move = async (button, copy) => {
@@ -150,7 +150,7 @@ export async function render(main, ctx) {
       return;
     }
     await act(button, () => api.post(api.queuePath(name, '/move'), { ids: [...selected], to: 'queue://' + to, copy }),
-      (r) => `${copy ? 'Copied' : 'Moved'} ${num(r.moved)} message${r.moved === 1 ? '' : 's'} to ${to}.`);
+      (r) => `${copy ? 'Copied' : 'Moved'} ${count(r.moved, 'message')} to ${to}.`);
     refresh();
   };
 
@@ -159,8 +159,8 @@ export async function render(main, ctx) {
       h('span.sel-count', { 'aria-live': 'polite' }),
       h('button.danger#delete-selected', { type: 'button', onclick: async (e) => {
         const ids = [...selected];
-        if (!(await confirmDialog(`Delete ${ids.length} message${ids.length === 1 ? '' : 's'} from ${name}?`, 'Delete'))) return;
-        await act(e.target, () => api.post(api.queuePath(name, '/remove'), { ids }), (r) => `Deleted ${num(r && r.removed !== undefined ? r.removed : ids.length)} messages.`);
+        if (!(await confirmDialog(`Delete ${count(ids.length, 'message')} from ${name}?`, 'Delete'))) return;
+        await act(e.target, () => api.post(api.queuePath(name, '/remove'), { ids }), (r) => `Deleted ${count(r.removed, 'message')}.`);
         refresh();
       } }, 'Delete'),
       h('span.group', moveTo,
@@ -233,7 +233,7 @@ function actions(name, dlq, refresh, retry) {
       } }, 'Retry all') : null,
       h('button.danger#purge', { type: 'button', onclick: async (e) => {
         if (!(await confirmDialog(`Purge ${name}? Every message in it is deleted.`, 'Purge'))) return;
-        await act(e.target, () => api.post(api.queuePath(name, '/purge')), (r) => `Purged ${num(r.removed)} messages.`);
+        await act(e.target, () => api.post(api.queuePath(name, '/purge')), (r) => `Purged ${count(r.removed, 'message')}.`);
         refresh();
       } }, 'Purge'),
       h('button.danger#delete-queue', { type: 'button', onclick: async (e) => {
