@@ -95,7 +95,7 @@ func TestReplicatedStoreIsTheGate(t *testing.T) {
 	}
 	var urls func() []string
 	var group atomic.Pointer[func(context.Context) admin.Group]
-	st, gate, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls, &group)
+	st, gate, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls, &group, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestClusterStatusMutualTLS(t *testing.T) {
 	}
 	var urls func() []string
 	var group atomic.Pointer[func(context.Context) admin.Group]
-	st, _, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls, &group)
+	st, _, err := openReplicated(context.Background(), cfg, slog.New(slog.DiscardHandler), func() {}, &urls, &group, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

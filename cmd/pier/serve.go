@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"sync/atomic"
 	"time"
@@ -84,7 +85,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv, nw, group, err := newServer(cfg, guard, tlsCfg, log)
+	var msrc admin.MetricsSources
+	srv, nw, group, err := newServer(cfg, guard, tlsCfg, &msrc, log)
 	if err != nil {
 		return err
 	}
@@ -111,7 +113,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			return nil
 		},
-		Group: group,
+		Group:   group,
+		Metrics: msrc,
 	}
 	if nw != nil {
 		opts.Network = nw.Status
@@ -148,8 +151,9 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 // newServer wires the configuration's store and transports into a server;
 // guard is the front door, tlsCfg the certificate of TLS listeners (nil
 // without one).
-// newServer also returns what the console says of the broker's group.
-func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *slog.Logger) (*server.Server, *network.Network, func(context.Context) admin.Group, error) {
+// newServer also returns what the console says of the broker's group, and
+// fills in msrc, what /metrics reads of the store.
+func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, msrc *admin.MetricsSources, log *slog.Logger) (*server.Server, *network.Network, func(context.Context) admin.Group, error) {
 	def, dests := brokerPolicies(cfg.Policies)
 	bcfg := broker.Config{
 		Guard:           guard,
@@ -165,6 +169,34 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 	}
 	deps := server.Deps{Log: log}
 	jcfg := cfg.Store.Journal
+	// /metrics: one meter counts the store's commits across every span
+	// of service; the store and the replica as they open.
+	meter := new(store.Meter)
+	var opened atomic.Pointer[store.Store]
+	var node atomic.Pointer[replication.Node]
+	*msrc = admin.MetricsSources{
+		Destinations: cfg.Console.MetricsDestinations,
+		Meter:        meter,
+		DataDirs:     []string{jcfg.Dir},
+		Store: func() store.Usage {
+			if st := opened.Load(); st != nil {
+				return (*st).Usage()
+			}
+			return store.Usage{}
+		},
+	}
+	switch cfg.Store.Kind {
+	case config.StoreSQL:
+		msrc.DataDirs = nil // the database's
+	case config.StoreReplicated:
+		msrc.DataDirs = append(msrc.DataDirs, filepath.Join(cfg.Broker.DataDir, "raft"))
+		msrc.Replica = func() admin.MetricsReplica {
+			if n := node.Load(); n != nil {
+				return n
+			}
+			return nil
+		}
+	}
 	// The OpenWire server of the current span of service, told when the
 	// group's members change.
 	var openwireSrv atomic.Pointer[openwire.Server]
@@ -173,14 +205,14 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 	var replica atomic.Pointer[func(context.Context) admin.Group]
 	deps.OpenStore = func(ctx context.Context) (store.Store, server.Gate, error) {
 		if cfg.Store.Kind == config.StoreSQL {
-			return openSQL(cfg, log)
+			return openSQL(cfg, meter, log)
 		}
 		if cfg.Store.Kind == config.StoreReplicated {
 			return openReplicated(ctx, cfg, log, func() {
 				if s := openwireSrv.Load(); s != nil {
 					s.UpdateCluster()
 				}
-			}, &clusterURLs, &replica)
+			}, &clusterURLs, &replica, meter)
 		}
 		// The journal's directory decides who is master: the broker that
 		// holds its lock. Alone, that is this one at once; members of a
@@ -192,9 +224,21 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 				SegmentSize: int64(jcfg.SegmentSize),
 				SizeLimit:   int64(jcfg.MaxSize),
 				Fence:       fence,
+				Meter:       meter,
 			}, log)
 		}, ha.GroupConfig{}, log)
 		return g, g, nil
+	}
+	open := deps.OpenStore
+	deps.OpenStore = func(ctx context.Context) (store.Store, server.Gate, error) {
+		st, gate, err := open(ctx)
+		if err == nil {
+			opened.Store(&st)
+			if n, ok := gate.(*replication.Node); ok {
+				node.Store(n)
+			}
+		}
+		return st, gate, err
 	}
 	scfg := stomp.Config{
 		Limits: stomp.Limits{
@@ -282,7 +326,7 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, log *s
 // (it serves while it leads). The journal directory is locked, so that two
 // processes cannot share it.
 func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, onChange func(), urls *func() []string,
-	group *atomic.Pointer[func(context.Context) admin.Group]) (store.Store, server.Gate, error) {
+	group *atomic.Pointer[func(context.Context) admin.Group], meter *store.Meter) (store.Store, server.Gate, error) {
 	r := cfg.Store.Replicated
 	peers := make(map[string]string, len(r.Peers))
 	for id, u := range r.Peers {
@@ -320,6 +364,7 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		HeartbeatTimeout:  r.ElectionTimeout,
 		ElectionTimeout:   r.ElectionTimeout,
 		SnapshotThreshold: uint64(r.SnapshotThreshold),
+		Meter:             meter,
 	})
 	if err != nil {
 		lock.Unlock()

@@ -20,7 +20,7 @@ import (
 // store and the server's gate: the lease row (named after the broker)
 // decides the master, which opens the SQL store for its span of service,
 // every transaction fenced by the lease (docs/sqlstore.md).
-func openSQL(cfg *config.Config, log *slog.Logger) (store.Store, server.Gate, error) {
+func openSQL(cfg *config.Config, meter *store.Meter, log *slog.Logger) (store.Store, server.Gate, error) {
 	sc := cfg.Store.SQL
 	db, dialect, err := sqlstore.Connect(sc.Driver, sc.DSN, log)
 	if err != nil {
@@ -40,6 +40,7 @@ func openSQL(cfg *config.Config, log *slog.Logger) (store.Store, server.Gate, er
 		epoch := g.Epoch()
 		return sqlstore.Open(ctx, sc.Driver, sc.DSN, sqlstore.Options{
 			Fence: func(ctx context.Context, tx *sql.Tx) error { return lease.FenceTx(ctx, tx, epoch) },
+			Meter: meter,
 		}, log)
 	}, lease.GroupConfig(), log)
 	return sqlGroup{g, db}, g, nil
