@@ -31,9 +31,13 @@ import (
 )
 
 const serveUsage = `Runs a broker. Without --config: one broker named localhost with the
-embedded journal in ./data and STOMP on 127.0.0.1:61613. Stop it with
-SIGTERM or Ctrl-C: it stops accepting, closes connections, flushes the
-store and exits.`
+embedded journal in ./data, OpenWire on 127.0.0.1:61616, STOMP on
+127.0.0.1:61613 and the console on 127.0.0.1:8161. Stop it with SIGTERM or
+Ctrl-C: it stops accepting, closes connections, flushes the store and
+exits 0.
+
+  pier serve
+  pier serve --config examples/seed/group-one-a.yaml --log-format json`
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
