@@ -13,8 +13,9 @@ import (
 	"syscall"
 )
 
-// ErrLocked reports a store directory another process holds.
-var ErrLocked = errors.New("ha: directory is locked by another broker")
+// ErrLocked reports a store directory (or a group's lease) another
+// process holds.
+var ErrLocked = errors.New("ha: another broker holds it")
 
 // DirLock is an exclusive advisory lock (flock) on a directory's "lock"
 // file. The kernel releases it when the process dies, so a killed broker
@@ -40,9 +41,9 @@ func LockDir(dir string) (*DirLock, error) {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			if pid, perr := strconv.Atoi(string(holder)); perr == nil {
-				return nil, fmt.Errorf("%w: %s (held by pid %d)", ErrLocked, dir, pid)
+				return nil, fmt.Errorf("%w: directory %s (pid %d)", ErrLocked, dir, pid)
 			}
-			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+			return nil, fmt.Errorf("%w: directory %s", ErrLocked, dir)
 		}
 		return nil, fmt.Errorf("ha: lock %s: %w", path, err)
 	}

@@ -135,7 +135,13 @@ func (g *Group) Await(ctx context.Context) (context.Context, error) {
 			g.claim.Release()
 			err = fmt.Errorf("ha: open the store as master: %w", err)
 		}
-		if msg := err.Error(); msg != waiting {
+		// Said once per reason: another master (whose lease's time
+		// left changes at every try), or the same failure again.
+		msg := err.Error()
+		if errors.Is(err, ErrLocked) {
+			msg = "locked"
+		}
+		if msg != waiting {
 			waiting = msg
 			if errors.Is(err, ErrLocked) {
 				g.log.Info("another broker is master; waiting", "err", err)

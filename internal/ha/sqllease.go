@@ -147,7 +147,7 @@ func (c *SQLLease) Acquire(ctx context.Context) (uint64, error) {
 		if err := c.db.QueryRowContext(ctx, c.q.holder, c.cfg.Name).Scan(&holder, &leftMs); err != nil {
 			return 0, fmt.Errorf("%w: lease %s", ErrLocked, c.cfg.Name)
 		}
-		return 0, fmt.Errorf("%w: lease %s held by %s for %s more", ErrLocked, c.cfg.Name, holder,
+		return 0, fmt.Errorf("%w: lease %s (held by %s for %s more)", ErrLocked, c.cfg.Name, holder,
 			time.Duration(leftMs)*time.Millisecond)
 	}
 	var epoch uint64

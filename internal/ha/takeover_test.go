@@ -1,8 +1,16 @@
 package ha
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/piermq/pier/internal/store"
+	"github.com/piermq/pier/internal/store/storetest"
 )
 
 // TestTakeoverStart: a member that finds the claim free starts; one that
@@ -31,5 +39,44 @@ func TestTakeoverStart(t *testing.T) {
 	from, took := b.TakeoverStart()
 	if !took || from.After(closed) || closed.Sub(from) > 100*time.Millisecond {
 		t.Errorf("TakeoverStart = %v, %v; a closed at %v (b polls every 20ms)", from, took, closed)
+	}
+}
+
+// lockedClaim is held by another member for its first n tries, each
+// refusal saying how long the other's lease still runs.
+type lockedClaim struct {
+	n, tries int
+}
+
+func (c *lockedClaim) Acquire(context.Context) (uint64, error) {
+	c.tries++
+	if c.tries <= c.n {
+		return 0, fmt.Errorf("%w: lease g (held by other for %dms more)", ErrLocked, 1000-c.tries)
+	}
+	return 1, nil
+}
+func (c *lockedClaim) Check(context.Context) (time.Time, error) { return time.Time{}, nil }
+func (c *lockedClaim) Fence(uint64) error                       { return nil }
+func (c *lockedClaim) Release()                                 {}
+func (c *lockedClaim) Where() string                            { return "lease g" }
+
+// TestWaitingSaidOnce: a slave says once that another broker is master,
+// not at every try (a lease's refusal differs each time by the time left).
+func TestWaitingSaidOnce(t *testing.T) {
+	var buf bytes.Buffer
+	g := NewGroup(&lockedClaim{n: 10}, func(context.Context, func() error) (store.Store, error) {
+		return storetest.NewMemory(0), nil
+	}, GroupConfig{Poll: time.Millisecond, Check: time.Second}, slog.New(slog.NewTextHandler(&buf, nil)))
+	defer g.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := g.Await(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), "another broker is master; waiting"); n != 1 {
+		t.Errorf("said %d times:\n%s", n, buf.String())
+	}
+	if !strings.Contains(buf.String(), `err="ha: another broker holds it: lease g (held by other for 999ms more)"`) {
+		t.Errorf("log:\n%s", buf.String())
 	}
 }
