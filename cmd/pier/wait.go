@@ -73,7 +73,7 @@ func (s *sendWatch) run() {
 		}
 		since, n := s.since.Load(), s.n.Load()
 		if since != 0 && time.Since(time.Unix(0, since)) >= s.after && s.said.Swap(n) != n {
-			fmt.Fprintf(s.w, "pier: waiting for the broker to accept message %d for %s (is its memory or store full? producer flow control holds sends back)\n", n, s.what)
+			fmt.Fprintf(s.w, "pier: waiting for the broker to accept message %d for %s (a broker whose memory or store is full holds producers back; a failover URL waits for a broker)\n", n, s.what)
 		}
 	}
 }
