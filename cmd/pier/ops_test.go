@@ -310,3 +310,20 @@ func waitMaster(t *testing.T, path string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestSendWatch: a send that waits long is said once; quick ones not.
+func TestSendWatch(t *testing.T) {
+	var out bytes.Buffer
+	w := watchSends(&out, "queue://q", 100*time.Millisecond)
+	for i := 1; i <= 5; i++ { // quick sends
+		w.begin(i)
+		w.end()
+	}
+	w.begin(6)
+	time.Sleep(350 * time.Millisecond) // several ticks: said once
+	w.end()
+	w.close()
+	if got := out.String(); strings.Count(got, "waiting for the broker") != 1 || !strings.Contains(got, "message 6 for queue://q") {
+		t.Errorf("%q", got)
+	}
+}
