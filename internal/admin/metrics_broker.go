@@ -87,10 +87,6 @@ func describeBroker(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// metricsPage is how many destinations one scrape asks the broker for at a
-// time (the most DestQuery allows).
-const metricsPage = 1000
-
 // collectBroker sends the broker's series: the whole broker, then every
 // destination and durable subscription f lets through.
 func collectBroker(ch chan<- prometheus.Metric, b MetricsBroker, f destFilter) {
@@ -119,14 +115,15 @@ func collectBroker(ch chan<- prometheus.Metric, b MetricsBroker, f destFilter) {
 }
 
 // collectDestinations sends the series of every queue and topic f lets
-// through, asking the broker page by page for the names f's queries cover.
+// through, asking the broker for all the names f's queries cover at once
+// (a broker may still answer in pages: they are followed).
 func collectDestinations(ch chan<- prometheus.Metric, b MetricsBroker, f destFilter) {
 	// Pages are read one after the other while destinations come and go,
 	// and two queries can cover one destination: it can show up twice,
 	// and a series may be sent only once.
 	seen := map[message.Destination]bool{}
 	for _, q := range f.queries() {
-		q.Limit = metricsPage
+		q.Limit = broker.AllDestinations
 		for {
 			page := b.Destinations(q)
 			for _, d := range page.Items {

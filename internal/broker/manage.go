@@ -70,6 +70,11 @@ func (b *Broker) Overview() Overview {
 // whose names contain q.Contains, sorted as q asks.
 func (b *Broker) Destinations(q DestQuery) DestPage {
 	infos := b.destInfos(q.Kind, q.Contains)
+	if q.Limit == AllDestinations {
+		// In-process readers that take everything (a metrics scrape)
+		// need no order and no second listing per page.
+		return DestPage{Total: len(infos), Items: infos}
+	}
 	slices.SortFunc(infos, destOrder(q.Sort, q.Desc))
 	limit := q.Limit
 	if limit <= 0 {

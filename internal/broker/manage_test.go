@@ -318,3 +318,23 @@ func TestManageUnknownQueue(t *testing.T) {
 		}
 	}
 }
+
+// AllDestinations gives every matching destination in one answer.
+func TestManageAllDestinations(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	c, _ := connect(t, b, "")
+	for i := range 1500 {
+		send(t, c, q(fmt.Sprintf("all.%04d", i)), "x", false)
+	}
+	page := b.Destinations(DestQuery{Kind: message.Queue, Contains: "all.", Limit: AllDestinations})
+	if page.Total != 1500 || len(page.Items) != 1500 {
+		t.Fatalf("total %d, %d items", page.Total, len(page.Items))
+	}
+	seen := map[string]bool{}
+	for _, d := range page.Items {
+		seen[d.Dest.Name] = true
+	}
+	if len(seen) != 1500 {
+		t.Errorf("%d distinct", len(seen))
+	}
+}

@@ -36,8 +36,13 @@ type DestQuery struct {
 	Sort   string
 	Desc   bool
 	Offset int
-	Limit  int // 0: 100; at most 1000
+	Limit  int // 0: 100; at most 1000; AllDestinations: every one, unsorted
 }
+
+// AllDestinations as DestQuery.Limit asks for every matching destination
+// at once, in no order (for in-process readers such as a metrics scrape;
+// the REST API pages).
+const AllDestinations = -1
 
 // DestPage is one page of destinations and how many matched in all.
 type DestPage struct {
