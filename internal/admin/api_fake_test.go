@@ -201,7 +201,7 @@ func (f *fakeCore) RetryMessages(_ context.Context, queue string, ids []string) 
 func (f *fakeCore) Overview() broker.Overview {
 	return broker.Overview{Name: "east", ID: "ID:east", Started: time.Unix(1700000000, 0),
 		Connections: map[string]int{"stomp": 1}, MemoryUsed: 10, MemoryLimit: 100, Queues: 3, Topics: 1,
-		ScheduledJobs: 2, Enqueued: 10, Dequeued: 8}
+		ScheduledJobs: 2, Enqueued: 10, Dequeued: 8, StoreUsed: 4096, StoreLimit: 1 << 20, StoreMessages: 7}
 }
 
 func (f *fakeCore) Connections() []broker.ConnInfo {

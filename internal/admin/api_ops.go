@@ -84,6 +84,9 @@ type brokerJSON struct {
 	Connections   map[string]int `json:"connections"` // by protocol
 	MemoryUsed    int64          `json:"memory_used"`
 	MemoryLimit   int64          `json:"memory_limit"`
+	StoreUsed     int64          `json:"store_used"`
+	StoreLimit    int64          `json:"store_limit"` // 0: none
+	StoreMessages int64          `json:"store_messages"`
 	Queues        int            `json:"queues"`
 	Topics        int            `json:"topics"`
 	ScheduledJobs int            `json:"scheduled_jobs"`
@@ -111,6 +114,7 @@ func (s *Server) getBroker(w http.ResponseWriter, r *http.Request, _ *principal)
 			out.Connections = o.Connections
 		}
 		out.MemoryUsed, out.MemoryLimit = o.MemoryUsed, o.MemoryLimit
+		out.StoreUsed, out.StoreLimit, out.StoreMessages = o.StoreUsed, o.StoreLimit, o.StoreMessages
 		out.Queues, out.Topics, out.ScheduledJobs = o.Queues, o.Topics, o.ScheduledJobs
 		out.Enqueued, out.Dequeued = o.Enqueued, o.Dequeued
 	}

@@ -501,7 +501,7 @@ func TestAPIBrokerAndGroup(t *testing.T) {
 	want := map[string]any{"name": "east", "version": "1.2.3", "role": "master", "serving": true, "id": "ID:east",
 		"started": "2023-11-14T22:13:20Z", "uptime_seconds": 100.0, "connections": map[string]any{"stomp": 1.0},
 		"memory_used": 10.0, "memory_limit": 100.0, "queues": 3.0, "topics": 1.0, "scheduled_jobs": 2.0,
-		"enqueued": 10.0, "dequeued": 8.0}
+		"enqueued": 10.0, "dequeued": 8.0, "store_used": 4096.0, "store_limit": 1048576.0, "store_messages": 7.0}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("broker\n got %v\nwant %v", got, want)
 	}
@@ -527,7 +527,7 @@ func TestAPISlave(t *testing.T) {
 	b := decode[map[string]any](t, e.call(t, "GET", "/api/v1/broker", ""))
 	wantB := map[string]any{"name": "east", "version": "1.2.3", "role": "replica", "master": "a (tcp://10.0.0.1:61616)",
 		"serving": false, "uptime_seconds": 0.0, "connections": map[string]any{}, "memory_used": 0.0, "memory_limit": 0.0, "queues": 0.0, "topics": 0.0, "scheduled_jobs": 0.0,
-		"enqueued": 0.0, "dequeued": 0.0}
+		"enqueued": 0.0, "dequeued": 0.0, "store_used": 0.0, "store_limit": 0.0, "store_messages": 0.0}
 	if !reflect.DeepEqual(b, wantB) {
 		t.Errorf("broker %v", b)
 	}

@@ -42,6 +42,8 @@ const AdminCloseReason = "closed by an administrator"
 func (b *Broker) Overview() Overview {
 	o := Overview{Name: b.cfg.Name, ID: b.id, Started: time.Unix(0, b.start), Connections: map[string]int{},
 		MemoryUsed: b.mem.used.Load(), MemoryLimit: b.mem.limit, ScheduledJobs: b.sched.pending()}
+	u := b.st.Usage()
+	o.StoreUsed, o.StoreLimit, o.StoreMessages = u.Bytes, u.Limit, u.Messages
 	b.mu.RLock()
 	for c := range b.mu.conns {
 		o.Connections[c.protocol()]++

@@ -109,6 +109,9 @@ type Overview struct {
 	Connections   map[string]int // by protocol
 	MemoryUsed    int64
 	MemoryLimit   int64
+	StoreUsed     int64 // the store's bytes (store.Usage)
+	StoreLimit    int64 // its configured limit; 0: none
+	StoreMessages int64
 	Queues        int
 	Topics        int
 	ScheduledJobs int
