@@ -84,7 +84,7 @@ func roleOf(state string) string {
 func memberOf(st replication.Status, errText string) admin.GroupMember {
 	m := admin.GroupMember{ID: st.ID, Address: st.Address, State: st.State, Term: st.Term,
 		LastIndex: st.LastIndex, CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex,
-		ClientURL: st.ClientURL, Error: errText}
+		ClientURL: st.ClientURL, Console: st.ConsoleURL, Error: errText}
 	if errText == "" {
 		m.Role = roleOf(st.State)
 	}

@@ -359,6 +359,7 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		Dir:        cfg.Broker.DataDir,
 		JournalDir: cfg.Store.Journal.Dir,
 		ClientURL:  advertised(cfg, cfg.Transports.OpenWire),
+		ConsoleURL: consoleURL(cfg),
 		SizeLimit:  int64(cfg.Store.Journal.MaxSize),
 		Journal:    journal.Options{SegmentSize: int64(cfg.Store.Journal.SegmentSize)},
 		TLS:        groupTLS,
@@ -393,4 +394,19 @@ func (l lockedStore) Close() error {
 		err = uerr
 	}
 	return err
+}
+
+// consoleURL is where this broker's console answers, as other members link
+// to it: https when the broker has a certificate (the console serves TLS
+// with it), the advertised host for a wildcard bind; empty without a
+// console.
+func consoleURL(cfg *config.Config) string {
+	if cfg.Console.Listen == "" {
+		return ""
+	}
+	scheme := "http://"
+	if cfg.TLS.Enabled() {
+		scheme = "https://"
+	}
+	return advertised(cfg, scheme+cfg.Console.Listen)
 }

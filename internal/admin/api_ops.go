@@ -45,7 +45,8 @@ type GroupMember struct {
 	// member.
 	Lag       uint64 `json:"lag"`
 	ClientURL string `json:"client_url,omitempty"`
-	Error     string `json:"error,omitempty"` // why it did not answer
+	Console   string `json:"console,omitempty"` // its web console's URL, when it has one
+	Error     string `json:"error,omitempty"`   // why it did not answer
 }
 
 // group returns what Options.Group reports, or, without it, a lone broker

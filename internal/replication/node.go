@@ -43,6 +43,9 @@ type Config struct {
 	// ClientURL is the URL OpenWire clients reach this replica at when it
 	// is master; the master tells its clients the URLs of all members.
 	ClientURL string
+	// ConsoleURL is where this member's web console answers (empty:
+	// none); its status tells the others, whose consoles link to it.
+	ConsoleURL string
 	// SizeLimit bounds the live messages, as journal.Options.SizeLimit;
 	// the master refuses adds beyond it. 0: none.
 	SizeLimit int64
@@ -483,11 +486,13 @@ type Status struct {
 	Leader       string `json:"leader"`
 	LastContact  string `json:"last_contact"`
 	ClientURL    string `json:"client_url"`
+	ConsoleURL   string `json:"console_url,omitempty"`
 }
 
 // Status reports this replica's state.
 func (n *Node) Status() Status {
-	st := Status{ID: n.cfg.NodeID, Address: n.cfg.Peers[n.cfg.NodeID], ClientURL: n.cfg.ClientURL, State: "Starting"}
+	st := Status{ID: n.cfg.NodeID, Address: n.cfg.Peers[n.cfg.NodeID], ClientURL: n.cfg.ClientURL,
+		ConsoleURL: n.cfg.ConsoleURL, State: "Starting"}
 	r := n.ready.Load()
 	if r == nil {
 		return st
