@@ -134,8 +134,14 @@ func replicatedStatus(ctx context.Context, stdout io.Writer, f *clusterFlags) er
 	if len(problems) == 0 {
 		return nil
 	}
-	if answered(rows) == 0 && groupTLS == nil {
-		return errors.New("no member answered; if the group's replication port uses mutual TLS, give --cert, --key and --ca (or --config of a member)")
+	if answered(rows) == 0 {
+		switch {
+		case groupTLS == nil:
+			return errors.New("no member answered; if the group's replication port uses mutual TLS, give --cert, --key and --ca (or --config of a member)")
+		case f.certFile == "":
+			return errors.New("no member answered; a replication port with mutual TLS asks for a certificate of its group: give --cert and --key too")
+		}
+		return errors.New("no member answered")
 	}
 	return fmt.Errorf("the group is degraded: %s", strings.Join(problems, "; "))
 }
