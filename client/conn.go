@@ -29,6 +29,9 @@ type Conn struct {
 	connID   *wire.ConnectionID
 	clientID string
 	lost     chan struct{} // closed when the transport failed or was closed
+	// announced is closed at the first BrokerInfo (see waitBrokerInfo).
+	announced     chan struct{}
+	announcedOnce sync.Once
 
 	cmdID   atomic.Int32 // commandIds, from 1 as Java's ResponseCorrelator
 	loginID atomic.Int32 // the accepted ConnectionInfo's command id, 0 before
@@ -95,7 +98,8 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 
 func newConn(opts Options) *Conn {
 	base := generateID()
-	c := &Conn{opts: opts, lost: make(chan struct{}), connID: &wire.ConnectionID{Value: base + ":1"}}
+	c := &Conn{opts: opts, lost: make(chan struct{}), announced: make(chan struct{}),
+		connID: &wire.ConnectionID{Value: base + ":1"}}
 	c.clientID = opts.ClientID
 	if c.clientID == "" {
 		c.clientID = base + ":0" // as Java's clientIdGenerator, unique per process
@@ -143,6 +147,7 @@ func (c *Conn) handshake(ctx context.Context) error {
 		return fmt.Errorf("client: connect: %w", err)
 	}
 	c.loginID.Store(info.CommandID()) // the id it is replayed with after a failover
+	c.waitBrokerInfo(ctx)
 	if c.opts.NoTopicAdvisories {
 		return nil
 	}
@@ -155,6 +160,25 @@ func (c *Conn) handshake(ctx context.Context) error {
 		return fmt.Errorf("client: subscribe to temporary destination advisories: %w", err)
 	}
 	return nil
+}
+
+// brokerInfoWait bounds how long a new connection waits for the broker's
+// BrokerInfo after its login was answered.
+const brokerInfoWait = 2 * time.Second
+
+// waitBrokerInfo waits a moment for the broker's first BrokerInfo, so that
+// BrokerID and BrokerName are known when Dial returns: ActiveMQ sends it
+// before it answers the login, but from another thread, so under load the
+// answer can come first. A broker that sends none costs the wait once.
+func (c *Conn) waitBrokerInfo(ctx context.Context) {
+	t := time.NewTimer(brokerInfoWait)
+	defer t.Stop()
+	select {
+	case <-c.announced:
+	case <-t.C:
+	case <-ctx.Done():
+	case <-c.lost:
+	}
 }
 
 // ClientID returns the connection's client id (given or generated).
@@ -323,6 +347,7 @@ func (c *Conn) onCommand(cmd wire.Command) {
 		c.mu.Lock()
 		c.mu.brokerInfo = x
 		c.mu.Unlock()
+		c.announcedOnce.Do(func() { close(c.announced) })
 	case *wire.ConnectionError:
 		err := brokerError(x.Exception)
 		c.log.Warn("broker reported a connection error", "err", err)

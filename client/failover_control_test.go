@@ -67,6 +67,9 @@ func serveFake(nc net.Conn, control *wire.ConnectionControl) {
 		if !ok {
 			continue
 		}
+		if _, ok := cmd.(*wire.ConnectionInfo); ok && announce(enc) != nil {
+			return
+		}
 		if bc.ResponseRequired() {
 			if enc.Encode(&wire.Response{CorrelationID: bc.CommandID()}) != nil {
 				return

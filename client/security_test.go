@@ -91,6 +91,9 @@ func (s *scripted) serve(n int, nc net.Conn) {
 		if !ok {
 			continue
 		}
+		if _, ok := bc.(*wire.ConnectionInfo); ok && announce(enc) != nil { // as brokers do, before the answer
+			return
+		}
 		replies, closeAfter := s.script(n, bc)
 		if len(replies) == 0 && bc.ResponseRequired() {
 			replies = []wire.Command{&wire.Response{CorrelationID: bc.CommandID()}}
@@ -104,6 +107,11 @@ func (s *scripted) serve(n int, nc net.Conn) {
 			return
 		}
 	}
+}
+
+// announce sends a fake broker's BrokerInfo.
+func announce(enc *wire.Encoder) error {
+	return enc.Encode(&wire.BrokerInfo{BrokerID: &wire.BrokerID{Value: "ID:fake"}, BrokerName: "fake"})
 }
 
 func securityException(msg string) *wire.Throwable {
