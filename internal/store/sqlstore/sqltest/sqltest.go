@@ -321,13 +321,25 @@ func (srv *server) halt(crash bool) {
 func (srv *server) restart(down time.Duration, crash bool) error {
 	srv.halt(crash)
 	time.Sleep(down)
-	old := srv.cmd
-	srv.cmd = exec.Command(old.Path, old.Args[1:]...)
-	srv.cmd.Dir, srv.cmd.SysProcAttr = old.Dir, old.SysProcAttr
-	if err := srv.start(); err != nil {
-		return err
+	// After a crash PostgreSQL's backends (each in a session of its own,
+	// out of the killed process group) outlive their postmaster until they
+	// notice, holding its shared memory: a start before they are gone
+	// exits with "pre-existing shared memory block ... is still in use".
+	// Start again until they are.
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		old := srv.cmd
+		srv.cmd = exec.Command(old.Path, old.Args[1:]...)
+		srv.cmd.Dir, srv.cmd.SysProcAttr = old.Dir, old.SysProcAttr
+		if err := srv.start(); err != nil {
+			return err
+		}
+		err := srv.ready()
+		if err == nil || !crash || !strings.Contains(err.Error(), "is still in use") || time.Now().After(deadline) {
+			return err
+		}
+		<-srv.exited
+		time.Sleep(100 * time.Millisecond)
 	}
-	return srv.ready()
 }
 
 // prepare checks that the binaries are there, makes a temporary directory
