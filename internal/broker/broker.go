@@ -168,6 +168,9 @@ type Broker struct {
 		outboxes  map[string]*sync.Mutex // by outbox name (outbox.go)
 		topics    map[string]struct{}    // topics created, when security is on (authorize.go)
 		virtual   map[string][]*queue    // virtual topic -> its consumer queues (virtual.go)
+		// waitingCtrs count the producers of queues that do not exist
+		// yet; the queue takes them when it is made (manage_stats.go).
+		waitingCtrs map[string]*counters
 		// detached holds the consumers of deleted queues by queue name:
 		// they are attached again if the queue is made again, as in
 		// ActiveMQ (manage.go).

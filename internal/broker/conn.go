@@ -144,8 +144,11 @@ func (c *Conn) CloseAfter(lastSeen uint64) {
 	subs := c.mu.subs
 	temps := c.mu.temps
 	c.mu.txs, c.mu.subs, c.mu.temps = nil, nil, nil
-	c.releaseProducersLocked()
+	producers := c.releaseProducersLocked()
 	c.mu.Unlock()
+	for d, ctr := range producers {
+		c.b.forgetWaiting(d, ctr)
+	}
 	for _, tx := range txs {
 		c.b.rollback(tx, true)
 	}

@@ -174,8 +174,12 @@ func (c *Conn) ProducerClosed(d message.Destination) {
 	if !ok {
 		return
 	}
+	type done struct {
+		d message.Destination
+		c *counters
+	}
+	var gone []done
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, pd := range dests {
 		p := c.mu.producers[pd]
 		if p == nil {
@@ -187,7 +191,12 @@ func (c *Conn) ProducerClosed(d message.Destination) {
 		}
 		if p.n == 0 {
 			delete(c.mu.producers, pd)
+			gone = append(gone, done{pd, p.ctr})
 		}
+	}
+	c.mu.Unlock()
+	for _, g := range gone { // after Conn.mu: Broker.mu comes first
+		c.b.forgetWaiting(g.d, g.c)
 	}
 }
 
@@ -201,15 +210,19 @@ func producerDests(d message.Destination) ([]message.Destination, bool) {
 	return dests, err == nil
 }
 
-// releaseProducersLocked uncounts the producers of a closing connection.
-// Called with c.mu held.
-func (c *Conn) releaseProducersLocked() {
-	for _, p := range c.mu.producers {
+// releaseProducersLocked uncounts the producers of a closing connection
+// and returns the counters they were on (for forgetWaiting once c.mu is
+// released). Called with c.mu held.
+func (c *Conn) releaseProducersLocked() map[message.Destination]*counters {
+	released := make(map[message.Destination]*counters, len(c.mu.producers))
+	for d, p := range c.mu.producers {
 		if p.ctr != nil {
 			p.ctr.producers.Add(int64(-p.n))
+			released[d] = p.ctr
 		}
 	}
 	c.mu.producers = nil
+	return released
 }
 
 // producerCount returns the connection's open producers.
@@ -223,17 +236,45 @@ func (c *Conn) producerCount() int {
 	return n
 }
 
-// destCounters returns the counters of destination d, making the
-// destination as a producer does in ActiveMQ (a queue, a topic); nil for
-// a temporary or wildcard destination.
+// destCounters returns the counters of destination d; nil for a temporary
+// or wildcard destination. Naming a queue does not make it (making one can
+// need admin, which a producer's send is checked for): the producers of a
+// queue that does not exist yet are counted aside until it is made.
 func (b *Broker) destCounters(d message.Destination) *counters {
 	switch {
 	case d.Kind == message.Queue && !d.IsWildcard():
-		if q := b.queue(d.Name); q != nil {
-			return &q.ctr
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if q := b.mu.queues[d.Name]; q != nil {
+			return q.ctr
 		}
+		if b.mu.closed {
+			return nil
+		}
+		c := b.mu.waitingCtrs[d.Name]
+		if c == nil {
+			if b.mu.waitingCtrs == nil {
+				b.mu.waitingCtrs = map[string]*counters{}
+			}
+			c = new(counters)
+			b.mu.waitingCtrs[d.Name] = c
+		}
+		return c
 	case d.Kind == message.Topic:
 		return b.topicCounters(d)
 	}
 	return nil
+}
+
+// forgetWaiting drops the counters of queue name if no queue took them and
+// no producer counts on them any more.
+func (b *Broker) forgetWaiting(d message.Destination, c *counters) {
+	if d.Kind != message.Queue || c == nil || c.producers.Load() != 0 {
+		return
+	}
+	b.mu.Lock()
+	if b.mu.waitingCtrs[d.Name] == c && c.producers.Load() == 0 {
+		delete(b.mu.waitingCtrs, d.Name)
+	}
+	b.mu.Unlock()
 }

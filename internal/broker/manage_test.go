@@ -338,3 +338,34 @@ func TestManageAllDestinations(t *testing.T) {
 		t.Errorf("%d distinct", len(seen))
 	}
 }
+
+// Naming a queue in a producer does not make it (making one can need admin,
+// checked at the first send); its producers are counted from the start
+// once it is made, and a producer of a queue never made leaves nothing.
+func TestProducerDoesNotMakeTheQueue(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{})
+	c, _ := connect(t, b, "")
+	c.ProducerOpened(q("later"))
+	if _, ok := b.Destination(q("later")); ok {
+		t.Fatal("a producer made the queue")
+	}
+	send(t, c, q("later"), "x", false)
+	if info, ok := b.Destination(q("later")); !ok || info.Producers != 1 {
+		t.Fatalf("after the first send: %+v, %v", info, ok)
+	}
+	c.ProducerClosed(q("later"))
+	if info, _ := b.Destination(q("later")); info.Producers != 0 {
+		t.Errorf("producers %d after it closed", info.Producers)
+	}
+	c.ProducerOpened(q("never"))
+	c.ProducerClosed(q("never"))
+	c2, _ := connect(t, b, "")
+	c2.ProducerOpened(q("never2"))
+	c2.Close()
+	b.mu.RLock()
+	left := len(b.mu.waitingCtrs)
+	b.mu.RUnlock()
+	if left != 0 {
+		t.Errorf("%d counters of queues never made left behind", left)
+	}
+}

@@ -18,7 +18,7 @@ type queue struct {
 	key  string              // store key; "" means never stored
 	pol  *Policy             // redelivery and dead letters
 	mem  *memory             // the queue's own memory limit (Policy.MemoryLimit); nil: none
-	ctr  counters            // statistics for the management interface (manage_stats.go)
+	ctr  *counters           // statistics for the management interface (manage_stats.go)
 	up   *counters           // the topic's, for a subscriber's queue of one topic; else nil
 
 	// Dispatch runs in whichever goroutine kicks the queue while nobody
@@ -49,7 +49,7 @@ func (q *queue) prio(p uint8) uint8 {
 }
 
 func (b *Broker) newQueue(dest message.Destination, key string) *queue {
-	q := &queue{b: b, dest: dest, key: key, pol: b.policyFor(dest), up: b.topicCounters(dest)}
+	q := &queue{b: b, dest: dest, key: key, pol: b.policyFor(dest), up: b.topicCounters(dest), ctr: new(counters)}
 	if q.pol.MemoryLimit > 0 {
 		q.mem = new(memory)
 		q.mem.init(q.pol.MemoryLimit)
@@ -93,6 +93,10 @@ func (b *Broker) queue(name string) *queue {
 	}
 	dest := message.Destination{Kind: message.Queue, Name: name}
 	q = b.newQueue(dest, "queue://"+name)
+	if c := b.mu.waitingCtrs[name]; c != nil { // producers named it before it existed
+		q.ctr = c
+		delete(b.mu.waitingCtrs, name)
+	}
 	b.mu.queues[name] = q
 	b.registerVirtualLocked(q)
 	b.reattachLocked(q)
