@@ -27,6 +27,8 @@ public class BrowseTimer {
         final AtomicLong first = new AtomicLong(-1), page = new AtomicLong(-1), browsePage = new AtomicLong(-1),
                 end = new AtomicLong(-1), count = new AtomicLong();
         volatile Exception failed;
+        /** Set when the browse is given up: an enumeration that ends after it was cut, not by the broker. */
+        final java.util.concurrent.atomic.AtomicBoolean cut = new java.util.concurrent.atomic.AtomicBoolean();
     }
 
     public static void main(String[] args) throws Exception {
@@ -62,9 +64,9 @@ public class BrowseTimer {
             }
         }
         Marks first = done.get(0);
-        System.out.printf("first_msg_ms=%s page_ms=%s browse_page_ms=%s end_ms=%s first_end_ms=%s max_end_ms=%s messages=%d browses=%d timeouts=%d%n",
+        System.out.printf("first_msg_ms=%s page_ms=%s browse_page_ms=%s end_ms=%s first_end_ms=%s max_end_ms=%s first_messages=%d messages=%d browses=%d timeouts=%d%n",
                 median(done, 0), median(done, 1), median(done, 2), median(done, 3), ms(first.end.get()),
-                maxEnd(done), done.get(done.size() - 1).count.get(), done.size(), timeouts);
+                maxEnd(done), first.count.get(), done.get(done.size() - 1).count.get(), done.size(), timeouts);
     }
 
     /** browse enumerates the queue in a thread, waiting at most timeout seconds. */
@@ -85,17 +87,20 @@ public class BrowseTimer {
                     if (n == 25) m.page.set(at);
                     if (n == 400) m.browsePage.set(at);
                 }
-                m.end.set(System.nanoTime() - start);
+                if (!m.cut.get()) m.end.set(System.nanoTime() - start);
                 b.close();
             } catch (Exception ex) {
-                if (m.end.get() < 0 && !Thread.currentThread().isInterrupted()) m.failed = ex;
+                if (m.end.get() < 0 && !m.cut.get()) m.failed = ex;
             }
         });
         t.setDaemon(true);
         t.start();
         t.join(timeout * 1000L);
         boolean ended = !t.isAlive();
-        if (!ended) t.interrupt();
+        if (!ended) {
+            m.cut.set(true);
+            t.interrupt();
+        }
         try {
             conn.close();
         } catch (Exception ignored) {
