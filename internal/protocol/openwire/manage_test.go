@@ -59,6 +59,14 @@ func TestProducersAreCounted(t *testing.T) {
 	c.ok(&wire.ProducerInfo{ProducerID: p2, Destination: orders})
 	c.ok(&wire.ProducerInfo{ProducerID: &wire.ProducerID{ConnectionID: "ID:p-1", SessionID: 2, Value: 2}}) // anonymous
 	b := r.srv.b
+	// Naming the queue does not make it (making one may need admin, checked
+	// at the first send); the first send does, and the queue counts the
+	// producers that named it before.
+	if _, ok := b.Destination(message.Destination{Kind: message.Queue, Name: "orders"}); ok {
+		t.Fatal("a producer made the queue")
+	}
+	c.ok(&wire.Message{Type: wire.TypeTextMessage, ProducerID: p1, Destination: orders, Persistent: true, Priority: 4,
+		MessageID: &wire.MessageID{ProducerID: p1, ProducerSequenceID: 1}, Content: wire.EncodeText("x")})
 	producers := func() (int, int) {
 		in, _ := b.Destination(message.Destination{Kind: message.Queue, Name: "orders"})
 		conns := b.Connections()
