@@ -15,20 +15,11 @@ import (
 // Store returns the store.Store the master's broker writes through: reads
 // (Recover, Scan, Usage) come from the local journal, Apply goes through
 // the Raft log and returns once a quorum has the batch fsynced and this
-// replica has applied it. It is also the server's gate (Await, Handoff):
-// the replica serves while it is the leader. Its Close closes the Node.
+// replica has applied it. The Node itself is the server's gate (it serves
+// while it is the leader). Its Close closes the Node.
 func (n *Node) Store() store.Store { return view{n} }
 
 type view struct{ n *Node }
-
-// Await implements server.Gate.
-func (v view) Await(ctx context.Context) (context.Context, error) { return v.n.Await(ctx) }
-
-// Handoff implements server.Gate.
-func (v view) Handoff() error { return v.n.Handoff() }
-
-// Valid implements server.Gate.
-func (v view) Valid() bool { return v.n.Valid() }
 
 // applyTimeout bounds the wait for the Raft leader loop to take a batch;
 // a leader without quorum steps down well before.
