@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/piermq/pier/internal/admin"
 )
 
 // pier queue, pier conn and pier group: the subcommands and their tables.
@@ -107,20 +109,6 @@ func (o *adminOut) printJSON(data []byte) error {
 	return enc.Encode(v)
 }
 
-// destItem is one destination as the API lists it.
-type destItem struct {
-	Name      string `json:"name"`
-	Type      string `json:"type"`
-	Depth     int64  `json:"depth"`
-	InFlight  int64  `json:"in_flight"`
-	Enqueued  uint64 `json:"enqueued"`
-	Dequeued  uint64 `json:"dequeued"`
-	Expired   uint64 `json:"expired"`
-	Consumers int    `json:"consumers"`
-	Producers int    `json:"producers"`
-	Memory    int64  `json:"memory"`
-}
-
 func queueList(ctx context.Context, c *adminClient, _ []string, opts any, out *adminOut) error {
 	o := opts.(*listOpts)
 	q := url.Values{"sort": {o.sort}, "offset": {strconv.Itoa(o.offset)}, "limit": {strconv.Itoa(o.limit)}}
@@ -138,8 +126,8 @@ func queueList(ctx context.Context, c *adminClient, _ []string, opts any, out *a
 		q.Set("desc", "1")
 	}
 	var page struct {
-		Total int        `json:"total"`
-		Items []destItem `json:"items"`
+		Total int              `json:"total"`
+		Items []admin.DestJSON `json:"items"`
 	}
 	data, err := c.call(ctx, http.MethodGet, "/api/v1/destinations", q, nil, &page)
 	if err != nil || out.json {
@@ -168,28 +156,12 @@ func (o *adminOut) jsonIf(data []byte, err error) error {
 	return o.printJSON(data)
 }
 
-// messageItem is one browsed message, as much as the table shows.
-type messageItem struct {
-	ID                  string `json:"id"`
-	Position            int64  `json:"position"`
-	Timestamp           int64  `json:"timestamp"`
-	Priority            int    `json:"priority"`
-	Persistent          bool   `json:"persistent"`
-	DeliveryCount       int    `json:"delivery_count"`
-	OriginalDestination string `json:"original_destination"`
-	BodyKind            string `json:"body_kind"`
-	BodySize            int    `json:"body_size"`
-	BodyPreview         string `json:"body_preview"`
-	BodyPreviewEncoding string `json:"body_preview_encoding"`
-	InFlight            bool   `json:"in_flight"`
-}
-
 func queueBrowse(ctx context.Context, c *adminClient, args []string, opts any, out *adminOut) error {
 	o := opts.(*pageOpts)
 	q := url.Values{"offset": {strconv.Itoa(o.offset)}, "limit": {strconv.Itoa(o.limit)}}
 	var page struct {
-		Total int           `json:"total"`
-		Items []messageItem `json:"items"`
+		Total int                 `json:"total"`
+		Items []admin.MessageJSON `json:"items"`
 	}
 	data, err := c.call(ctx, http.MethodGet, queuePath(args[0], "/messages"), q, nil, &page)
 	if err != nil || out.json {
@@ -211,7 +183,7 @@ func queueBrowse(ctx context.Context, c *adminClient, args []string, opts any, o
 }
 
 // preview shortens a body preview to one table cell.
-func preview(m messageItem) string {
+func preview(m admin.MessageJSON) string {
 	if m.BodyPreviewEncoding != "" {
 		return fmt.Sprintf("(%s, %d bytes)", m.BodyKind, m.BodySize)
 	}
@@ -275,21 +247,9 @@ func queueDelete(ctx context.Context, c *adminClient, args []string, _ any, out 
 	return err
 }
 
-// connItem is one connection as the API lists it.
-type connItem struct {
-	ID        string    `json:"id"`
-	Protocol  string    `json:"protocol"`
-	Remote    string    `json:"remote"`
-	User      string    `json:"user"`
-	ClientID  string    `json:"client_id"`
-	Since     time.Time `json:"since"`
-	Consumers int       `json:"consumers"`
-	Producers int       `json:"producers"`
-}
-
 func connList(ctx context.Context, c *adminClient, _ []string, _ any, out *adminOut) error {
 	var page struct {
-		Items []connItem `json:"items"`
+		Items []admin.ConnJSON `json:"items"`
 	}
 	data, err := c.call(ctx, http.MethodGet, "/api/v1/connections", nil, nil, &page)
 	if err != nil || out.json {
@@ -316,32 +276,11 @@ func connClose(ctx context.Context, c *adminClient, args []string, _ any, out *a
 	return err
 }
 
-// groupInfo is GET /api/v1/group.
-type groupInfo struct {
-	Kind    string `json:"kind"`
-	Role    string `json:"role"`
-	Self    string `json:"self"`
-	Master  string `json:"master"`
-	Term    uint64 `json:"term"`
-	Members []struct {
-		ID           string `json:"id"`
-		Address      string `json:"address"`
-		Role         string `json:"role"`
-		State        string `json:"state"`
-		Term         uint64 `json:"term"`
-		CommitIndex  uint64 `json:"commit_index"`
-		AppliedIndex uint64 `json:"applied_index"`
-		Lag          uint64 `json:"lag"`
-		ClientURL    string `json:"client_url"`
-		Error        string `json:"error"`
-	} `json:"members"`
-}
-
 // errDegraded is a group status that found the group degraded.
 var errDegraded = errors.New("the group is degraded")
 
 func groupStatus(ctx context.Context, c *adminClient, _ []string, _ any, out *adminOut) error {
-	var g groupInfo
+	var g admin.Group
 	data, err := c.call(ctx, http.MethodGet, "/api/v1/group", nil, nil, &g)
 	if err != nil {
 		return err
@@ -361,7 +300,7 @@ func groupStatus(ctx context.Context, c *adminClient, _ []string, _ any, out *ad
 }
 
 // degraded says why a group is degraded, "" if it is not.
-func degraded(g *groupInfo) string {
+func degraded(g *admin.Group) string {
 	var down []string
 	leader := false
 	for _, m := range g.Members {
@@ -379,7 +318,7 @@ func degraded(g *groupInfo) string {
 	return ""
 }
 
-func printGroup(w io.Writer, g *groupInfo) error {
+func printGroup(w io.Writer, g *admin.Group) error {
 	fmt.Fprintf(w, "group:  %s\nrole:   %s\n", g.Kind, g.Role)
 	if g.Self != "" {
 		fmt.Fprintf(w, "self:   %s\n", g.Self)

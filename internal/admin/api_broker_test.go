@@ -90,7 +90,7 @@ func (r *realEnv) browse(t *testing.T, q string) (ids, bodies []string) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("browse %s: %d %s", q, rec.Code, rec.Body)
 	}
-	page := decode[pageJSON[messageJSON]](t, rec)
+	page := decode[PageJSON[MessageJSON]](t, rec)
 	if page.Total != len(page.Items) {
 		t.Fatalf("browse %s: total %d, %d items", q, page.Total, len(page.Items))
 	}
@@ -116,14 +116,14 @@ func TestBrokerPurge(t *testing.T) {
 	if n := r.st.Count("queue://orders"); n != 5 {
 		t.Fatalf("store holds %d before the purge", n)
 	}
-	if d := decode[destJSON](t, r.call(t, "GET", "/api/v1/queues/orders", "")); d.Depth != 5 || d.Enqueued != 5 {
+	if d := decode[DestJSON](t, r.call(t, "GET", "/api/v1/queues/orders", "")); d.Depth != 5 || d.Enqueued != 5 {
 		t.Fatalf("before the purge: %+v", d)
 	}
 	r.count(t, "removed", "", 5, "POST", "/api/v1/queues/orders/purge")
 	if n := r.st.Count("queue://orders"); n != 0 {
 		t.Fatalf("store holds %d after the purge", n)
 	}
-	if d := decode[destJSON](t, r.call(t, "GET", "/api/v1/queues/orders", "")); d.Depth != 0 {
+	if d := decode[DestJSON](t, r.call(t, "GET", "/api/v1/queues/orders", "")); d.Depth != 0 {
 		t.Fatalf("after the purge: %+v", d)
 	}
 	// A restarted broker finds nothing of it (an empty queue is not
@@ -133,7 +133,7 @@ func TestBrokerPurge(t *testing.T) {
 		t.Fatalf("store holds %d after a restart", n)
 	}
 	if rec := r.call(t, "GET", "/api/v1/queues/orders/messages", ""); rec.Code != http.StatusNotFound &&
-		(rec.Code != http.StatusOK || decode[pageJSON[messageJSON]](t, rec).Total != 0) {
+		(rec.Code != http.StatusOK || decode[PageJSON[MessageJSON]](t, rec).Total != 0) {
 		t.Fatalf("after a restart: %d %s", rec.Code, rec.Body)
 	}
 	wantError(t, r.call(t, "POST", "/api/v1/queues/nothing/purge", ""), http.StatusNotFound, "no such queue nothing")
@@ -169,7 +169,7 @@ func TestBrokerRetry(t *testing.T) {
 	if len(ids) != 2 || r.st.Count("queue://orders") != 0 {
 		t.Fatalf("dead letters %v, orders %d", ids, r.st.Count("queue://orders"))
 	}
-	page := decode[pageJSON[messageJSON]](t, r.call(t, "GET", "/api/v1/queues/ActiveMQ.DLQ/messages", ""))
+	page := decode[PageJSON[MessageJSON]](t, r.call(t, "GET", "/api/v1/queues/ActiveMQ.DLQ/messages", ""))
 	if page.Items[0].OriginalDestination != "queue://orders" || page.Items[1].OriginalDestination != "queue://payments" {
 		t.Fatalf("dead letters %+v", page.Items)
 	}
@@ -220,7 +220,7 @@ func TestBrokerMove(t *testing.T) {
 		if got := []int{r.st.Count("queue://a"), r.st.Count("queue://b"), r.st.Count("queue://c")}; !slices.Equal(got, []int{15, 5, 3}) {
 			t.Fatalf("store holds %v", got)
 		}
-		page := decode[pageJSON[messageJSON]](t, r.call(t, "GET", "/api/v1/queues/b/messages", ""))
+		page := decode[PageJSON[MessageJSON]](t, r.call(t, "GET", "/api/v1/queues/b/messages", ""))
 		if page.Items[0].OriginalDestination != "queue://a" {
 			t.Fatalf("moved message %+v", page.Items[0])
 		}
@@ -237,7 +237,7 @@ func TestBrokerMove(t *testing.T) {
 func TestBrokerEndpoints(t *testing.T) {
 	r := startReal(t, storetest.NewMemory(0))
 	ids := r.send(t, "orders", "m", 3)
-	page := decode[pageJSON[destJSON]](t, r.call(t, "GET", "/api/v1/destinations?type=queue", ""))
+	page := decode[PageJSON[DestJSON]](t, r.call(t, "GET", "/api/v1/destinations?type=queue", ""))
 	if page.Total != 1 || page.Items[0].Name != "orders" || page.Items[0].Depth != 3 {
 		t.Fatalf("destinations %+v", page)
 	}
@@ -256,11 +256,11 @@ func TestBrokerEndpoints(t *testing.T) {
 	if _, err := c.Subscribe(context.Background(), broker.SubOptions{ID: "d", Dest: topic, DurableName: "sub"}); err != nil {
 		t.Fatal(err)
 	}
-	conns := decode[pageJSON[connJSON]](t, r.call(t, "GET", "/api/v1/connections", ""))
+	conns := decode[PageJSON[ConnJSON]](t, r.call(t, "GET", "/api/v1/connections", ""))
 	if conns.Total != 1 || conns.Items[0].ClientID != "app" || conns.Items[0].User != "alice" || conns.Items[0].Consumers != 1 {
 		t.Fatalf("connections %+v", conns)
 	}
-	durs := decode[pageJSON[durableJSON]](t, r.call(t, "GET", "/api/v1/durables", ""))
+	durs := decode[PageJSON[durableJSON]](t, r.call(t, "GET", "/api/v1/durables", ""))
 	if durs.Total != 1 || durs.Items[0] != (durableJSON{ClientID: "app", Name: "sub", Topic: "prices", Online: true}) {
 		t.Fatalf("durables %+v", durs)
 	}
@@ -269,7 +269,7 @@ func TestBrokerEndpoints(t *testing.T) {
 		t.Fatalf("close: %d %s", rec.Code, rec.Body)
 	}
 	wantError(t, r.call(t, "DELETE", "/api/v1/connections/"+conns.Items[0].ID, ""), http.StatusNotFound, "no such connection")
-	if conns := decode[pageJSON[connJSON]](t, r.call(t, "GET", "/api/v1/connections", "")); conns.Total != 0 {
+	if conns := decode[PageJSON[ConnJSON]](t, r.call(t, "GET", "/api/v1/connections", "")); conns.Total != 0 {
 		t.Fatalf("after close: %+v", conns)
 	}
 	if rec := r.call(t, "DELETE", "/api/v1/durables/app/sub", ""); rec.Code != http.StatusNoContent {
@@ -308,7 +308,7 @@ func TestBrokerScheduledJobs(t *testing.T) {
 		}
 	}
 	c.Close()
-	page := decode[pageJSON[jobJSON]](t, r.call(t, "GET", "/api/v1/scheduler/jobs", ""))
+	page := decode[PageJSON[jobJSON]](t, r.call(t, "GET", "/api/v1/scheduler/jobs", ""))
 	if page.Total != 2 || len(page.Items) != 2 || page.Items[0].Message.BodyPreview != "job1" ||
 		page.Items[0].Delay != 60000 || page.Items[0].Due > page.Items[1].Due ||
 		page.Items[0].Message.Destination != "queue://later" {
@@ -320,7 +320,7 @@ func TestBrokerScheduledJobs(t *testing.T) {
 	wantError(t, r.call(t, "DELETE", "/api/v1/scheduler/jobs/"+page.Items[0].ID, ""), http.StatusNotFound, "no such scheduled job")
 	wantError(t, r.call(t, "GET", "/api/v1/scheduler/jobs?limit=x", ""), http.StatusBadRequest, "limit")
 	r = r.restart(t)
-	page = decode[pageJSON[jobJSON]](t, r.call(t, "GET", "/api/v1/scheduler/jobs", ""))
+	page = decode[PageJSON[jobJSON]](t, r.call(t, "GET", "/api/v1/scheduler/jobs", ""))
 	if page.Total != 1 || page.Items[0].Message.BodyPreview != "job0" {
 		t.Fatalf("after the restart: %+v", page)
 	}

@@ -17,8 +17,8 @@ import (
 // Destinations and their messages: /api/v1/destinations, /api/v1/queues/…
 // and /api/v1/topics/….
 
-// destJSON is one destination.
-type destJSON struct {
+// DestJSON is one destination, as the API lists it (pier queue list reads it too).
+type DestJSON struct {
 	Name      string `json:"name"`
 	Type      string `json:"type"` // queue, topic
 	Depth     int64  `json:"depth"`
@@ -31,14 +31,14 @@ type destJSON struct {
 	Memory    int64  `json:"memory"`
 }
 
-func destOf(d broker.DestInfo) destJSON {
-	return destJSON{Name: d.Dest.Name, Type: d.Dest.Kind.String(), Depth: d.Depth, InFlight: d.InFlight,
+func destOf(d broker.DestInfo) DestJSON {
+	return DestJSON{Name: d.Dest.Name, Type: d.Dest.Kind.String(), Depth: d.Depth, InFlight: d.InFlight,
 		Enqueued: d.Enqueued, Dequeued: d.Dequeued, Expired: d.Expired, Consumers: d.Consumers,
 		Producers: d.Producers, Memory: d.Memory}
 }
 
-// pageJSON is one page of a list and how many there are in all.
-type pageJSON[T any] struct {
+// PageJSON is one page of a list and how many there are in all.
+type PageJSON[T any] struct {
 	Total  int `json:"total"`
 	Offset int `json:"offset"`
 	Items  []T `json:"items"`
@@ -65,7 +65,7 @@ func (s *Server) getDestinations(w http.ResponseWriter, r *http.Request, _ *prin
 		return
 	}
 	page := c.Destinations(q)
-	out := pageJSON[destJSON]{Total: page.Total, Offset: q.Offset, Items: make([]destJSON, 0, len(page.Items))}
+	out := PageJSON[DestJSON]{Total: page.Total, Offset: q.Offset, Items: make([]DestJSON, 0, len(page.Items))}
 	for _, d := range page.Items {
 		out.Items = append(out.Items, destOf(d))
 	}
@@ -124,8 +124,8 @@ func (s *Server) deleteDest(k message.DestKind) apiHandler {
 	}
 }
 
-// messageJSON is one message of a browse.
-type messageJSON struct {
+// MessageJSON is one message of a browse.
+type MessageJSON struct {
 	ID                  string         `json:"id"`
 	Position            int64          `json:"position"`
 	Destination         string         `json:"destination"`
@@ -151,8 +151,8 @@ type messageJSON struct {
 	InFlight            bool           `json:"in_flight"`
 }
 
-func messageOf(m broker.MessageInfo) messageJSON {
-	j := messageJSON{ID: m.ID, Position: m.Position, Destination: m.Dest.String(),
+func messageOf(m broker.MessageInfo) MessageJSON {
+	j := MessageJSON{ID: m.ID, Position: m.Position, Destination: m.Dest.String(),
 		OriginalDestination: m.OriginalDest.String(), Timestamp: m.Timestamp, Expiration: m.Expiration,
 		Priority: m.Priority, Persistent: m.Persistent, Redelivered: m.Redelivered, DeliveryCount: m.DeliveryCount,
 		CorrelationID: m.CorrelationID, Type: m.Type, ReplyTo: m.ReplyTo.String(), GroupID: m.GroupID,
@@ -220,7 +220,7 @@ func (s *Server) getMessages(w http.ResponseWriter, r *http.Request, _ *principa
 		failOn(w, d, err)
 		return
 	}
-	out := pageJSON[messageJSON]{Total: total, Offset: offset, Items: make([]messageJSON, 0, len(ms))}
+	out := PageJSON[MessageJSON]{Total: total, Offset: offset, Items: make([]MessageJSON, 0, len(ms))}
 	for _, m := range ms {
 		out.Items = append(out.Items, messageOf(m))
 	}

@@ -122,8 +122,8 @@ func (s *Server) getBroker(w http.ResponseWriter, r *http.Request, _ *principal)
 	writeJSON(w, http.StatusOK, out)
 }
 
-// connJSON is one client connection.
-type connJSON struct {
+// ConnJSON is one client connection.
+type ConnJSON struct {
 	ID        string    `json:"id"`
 	Protocol  string    `json:"protocol"`
 	Remote    string    `json:"remote"`
@@ -140,9 +140,9 @@ func (s *Server) getConnections(w http.ResponseWriter, r *http.Request, _ *princ
 		return
 	}
 	cs := c.Connections()
-	out := pageJSON[connJSON]{Total: len(cs), Items: make([]connJSON, 0, len(cs))}
+	out := PageJSON[ConnJSON]{Total: len(cs), Items: make([]ConnJSON, 0, len(cs))}
 	for _, ci := range cs {
-		out.Items = append(out.Items, connJSON{ID: ci.ID, Protocol: ci.Protocol, Remote: ci.Remote, User: ci.User,
+		out.Items = append(out.Items, ConnJSON{ID: ci.ID, Protocol: ci.Protocol, Remote: ci.Remote, User: ci.User,
 			ClientID: ci.ClientID, Since: ci.Since.UTC(), Consumers: ci.Consumers, Producers: ci.Producers})
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -185,7 +185,7 @@ func (s *Server) getDurables(w http.ResponseWriter, r *http.Request, _ *principa
 		return
 	}
 	ds := c.DurableSubscriptions()
-	out := pageJSON[durableJSON]{Total: len(ds), Items: make([]durableJSON, 0, len(ds))}
+	out := PageJSON[durableJSON]{Total: len(ds), Items: make([]durableJSON, 0, len(ds))}
 	for _, d := range ds {
 		out.Items = append(out.Items, durableJSON(d))
 	}

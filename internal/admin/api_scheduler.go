@@ -26,7 +26,7 @@ type jobJSON struct {
 	Repeat  int         `json:"repeat"` // repeats left, -1 for ever
 	Cron    string      `json:"cron,omitempty"`
 	Retry   bool        `json:"redelivery"` // a rejected message waiting for its redelivery
-	Message messageJSON `json:"message"`
+	Message MessageJSON `json:"message"`
 }
 
 func (s *Server) getJobs(w http.ResponseWriter, r *http.Request, _ *principal) {
@@ -42,7 +42,7 @@ func (s *Server) getJobs(w http.ResponseWriter, r *http.Request, _ *principal) {
 		fail(w, err)
 		return
 	}
-	out := pageJSON[jobJSON]{Total: total, Offset: offset, Items: make([]jobJSON, 0, len(jobs))}
+	out := PageJSON[jobJSON]{Total: total, Offset: offset, Items: make([]jobJSON, 0, len(jobs))}
 	for _, j := range jobs {
 		out.Items = append(out.Items, jobJSON{ID: j.ID, Due: j.Due, Delay: j.Delay, Period: j.Period,
 			Repeat: j.Repeat, Cron: j.Cron, Retry: j.Retry, Message: messageOf(j.Message)})

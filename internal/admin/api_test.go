@@ -245,7 +245,7 @@ func TestAPIDestinations(t *testing.T) {
 		if rec.Code != http.StatusOK {
 			t.Fatalf("%s: %d %s", tt.query, rec.Code, rec.Body)
 		}
-		page := decode[pageJSON[destJSON]](t, rec)
+		page := decode[PageJSON[DestJSON]](t, rec)
 		var names []string
 		for _, d := range page.Items {
 			names = append(names, d.Name)
@@ -254,8 +254,8 @@ func TestAPIDestinations(t *testing.T) {
 			t.Errorf("%s: names %v, query %+v; want %v, %+v", tt.query, names, e.core.lastQuery, tt.names, tt.want)
 		}
 	}
-	page := decode[pageJSON[destJSON]](t, e.call(t, "GET", "/api/v1/destinations?q=orders", ""))
-	want := destJSON{Name: "orders", Type: "queue", Depth: 2, InFlight: 1, Enqueued: 10, Dequeued: 8, Expired: 1,
+	page := decode[PageJSON[DestJSON]](t, e.call(t, "GET", "/api/v1/destinations?q=orders", ""))
+	want := DestJSON{Name: "orders", Type: "queue", Depth: 2, InFlight: 1, Enqueued: 10, Dequeued: 8, Expired: 1,
 		Consumers: 3, Producers: 4, Memory: 500}
 	if page.Total != 1 || len(page.Items) != 1 || page.Items[0] != want {
 		t.Errorf("page %+v", page)
@@ -268,15 +268,15 @@ func TestAPIDestinations(t *testing.T) {
 
 func TestAPIQueueAndTopic(t *testing.T) {
 	e := newAPIEnv(t, false)
-	got := decode[destJSON](t, e.call(t, "GET", "/api/v1/queues/orders", ""))
+	got := decode[DestJSON](t, e.call(t, "GET", "/api/v1/queues/orders", ""))
 	if got.Name != "orders" || got.Type != "queue" || got.Depth != 2 {
 		t.Errorf("queue %+v", got)
 	}
 	// Names are path-escaped: a / or a space in a name.
-	if got := decode[destJSON](t, e.call(t, "GET", "/api/v1/queues/a%2Fb%20c", "")); got.Name != "a/b c" {
+	if got := decode[DestJSON](t, e.call(t, "GET", "/api/v1/queues/a%2Fb%20c", "")); got.Name != "a/b c" {
 		t.Errorf("escaped name: %+v", got)
 	}
-	if got := decode[destJSON](t, e.call(t, "GET", "/api/v1/topics/prices", "")); got.Type != "topic" || got.Consumers != 1 {
+	if got := decode[DestJSON](t, e.call(t, "GET", "/api/v1/topics/prices", "")); got.Type != "topic" || got.Consumers != 1 {
 		t.Errorf("topic %+v", got)
 	}
 	wantError(t, e.call(t, "GET", "/api/v1/queues/nothing", ""), http.StatusNotFound, "no such queue nothing")
@@ -465,8 +465,8 @@ func TestAPISend(t *testing.T) {
 
 func TestAPIConnectionsAndDurables(t *testing.T) {
 	e := newAPIEnv(t, false)
-	conns := decode[pageJSON[connJSON]](t, e.call(t, "GET", "/api/v1/connections", ""))
-	wantConn := connJSON{ID: "ID:c-1", Protocol: "stomp", Remote: "127.0.0.1:5000", User: "alice", ClientID: "app",
+	conns := decode[PageJSON[ConnJSON]](t, e.call(t, "GET", "/api/v1/connections", ""))
+	wantConn := ConnJSON{ID: "ID:c-1", Protocol: "stomp", Remote: "127.0.0.1:5000", User: "alice", ClientID: "app",
 		Since: time.Unix(1700000000, 0).UTC(), Consumers: 1, Producers: 2}
 	if conns.Total != 1 || len(conns.Items) != 1 || conns.Items[0] != wantConn {
 		t.Errorf("connections %+v", conns)
@@ -478,10 +478,10 @@ func TestAPIConnectionsAndDurables(t *testing.T) {
 	if c := e.core.called(); !reflect.DeepEqual(c, []string{"close ID:c-1"}) {
 		t.Errorf("calls %v", c)
 	}
-	if conns := decode[pageJSON[connJSON]](t, e.call(t, "GET", "/api/v1/connections", "")); conns.Total != 0 || conns.Items == nil {
+	if conns := decode[PageJSON[ConnJSON]](t, e.call(t, "GET", "/api/v1/connections", "")); conns.Total != 0 || conns.Items == nil {
 		t.Errorf("after close: %+v", conns)
 	}
-	ds := decode[pageJSON[durableJSON]](t, e.call(t, "GET", "/api/v1/durables", ""))
+	ds := decode[PageJSON[durableJSON]](t, e.call(t, "GET", "/api/v1/durables", ""))
 	wantDur := durableJSON{ClientID: "app", Name: "sub", Topic: "prices", Selector: "a > 1", Backlog: 9}
 	if ds.Total != 1 || ds.Items[0] != wantDur {
 		t.Errorf("durables %+v", ds)
