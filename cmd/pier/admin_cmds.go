@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
@@ -96,11 +95,7 @@ func runSubcommands(ctx context.Context, cmd, usage string, subs []subcommand, a
 		name := cmd + " " + sc.name
 		fs := newCommandFlags(name+" "+strings.Join(sc.args, " "), usage, stderr)
 		var cf consoleFlags
-		fs.StringVar(&cf.console, "console", "", "the broker's console as host:port, http://host:port or https://host:port (default "+defaultConsole+")")
-		fs.StringVar(&cf.cfgPath, "config", "", "the broker's YAML configuration (its console.listen, and tls for HTTPS)")
-		fs.StringVar(&cf.user, "user", "", "user name to log in to the console with (default: $PIER_USER)")
-		fs.StringVar(&cf.password, "password", "", "password to log in with (default: $PIER_PASSWORD, which is safer)")
-		cf.tls.register(fs, "an HTTPS console")
+		cf.register(fs)
 		asJSON := fs.Bool("json", false, "print the JSON the console answers")
 		timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the console")
 		var opts any
@@ -174,12 +169,7 @@ type adminClient struct {
 }
 
 func newAdminClient(cf *consoleFlags) (*adminClient, error) {
-	if cf.user == "" {
-		cf.user = os.Getenv("PIER_USER")
-	}
-	if cf.password == "" {
-		cf.password = os.Getenv("PIER_PASSWORD")
-	}
+	cf.fromEnv()
 	con, err := cf.resolve()
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -45,11 +46,32 @@ password on the command line).`
 // defaultConsole is where the console listens unless configured otherwise.
 const defaultConsole = "127.0.0.1:8161"
 
-// consoleFlags are how network status reaches the console.
+// consoleFlags are how a command reaches the console (network status, the
+// admin commands).
 type consoleFlags struct {
 	console, cfgPath string
 	user, password   string
 	tls              tlsFlags
+}
+
+// register adds the flags to fs.
+func (cf *consoleFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&cf.console, "console", "", "the broker's console as host:port, http://host:port or https://host:port (default "+defaultConsole+")")
+	fs.StringVar(&cf.cfgPath, "config", "", "the broker's YAML configuration (its console.listen, and tls for HTTPS)")
+	fs.StringVar(&cf.user, "user", "", "user name to log in to the console with (default: $PIER_USER)")
+	fs.StringVar(&cf.password, "password", "", "password to log in with (default: $PIER_PASSWORD, which is safer)")
+	cf.tls.register(fs, "an HTTPS console")
+}
+
+// fromEnv fills the user and password not given as flags from PIER_USER
+// and PIER_PASSWORD.
+func (cf *consoleFlags) fromEnv() {
+	if cf.user == "" {
+		cf.user = os.Getenv("PIER_USER")
+	}
+	if cf.password == "" {
+		cf.password = os.Getenv("PIER_PASSWORD")
+	}
 }
 
 func runNetwork(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -62,22 +84,13 @@ func runNetwork(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fs := newCommandFlags("network status", networkUsage, stderr)
 	var cf consoleFlags
-	fs.StringVar(&cf.console, "console", "", "the broker's console as host:port, http://host:port or https://host:port (default "+defaultConsole+")")
-	fs.StringVar(&cf.cfgPath, "config", "", "the broker's YAML configuration (its console.listen, and tls for HTTPS)")
-	fs.StringVar(&cf.user, "user", "", "user name to log in to the console with (default: $PIER_USER)")
-	fs.StringVar(&cf.password, "password", "", "password to log in with (default: $PIER_PASSWORD, which is safer)")
-	cf.tls.register(fs, "an HTTPS console")
+	cf.register(fs)
 	asJSON := fs.Bool("json", false, "print the JSON the console returns")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the console")
 	if done, err := parseCommandFlags(fs, args[1:]); done {
 		return err
 	}
-	if cf.user == "" {
-		cf.user = os.Getenv("PIER_USER")
-	}
-	if cf.password == "" {
-		cf.password = os.Getenv("PIER_PASSWORD")
-	}
+	cf.fromEnv()
 	con, err := cf.resolve()
 	if err != nil {
 		return err
