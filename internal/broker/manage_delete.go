@@ -63,7 +63,7 @@ func (b *Broker) deleteQueue(ctx context.Context, name string) error {
 	q.delete()
 	for _, s := range subs {
 		s.detach(q)
-		q.removeConsumer(s) // its groups' records go
+		q.leave(s, nil) // its groups' records go
 	}
 	q.releaseHeldGroups() // so are those of groups waiting for their consumers
 	if q.key == "" {

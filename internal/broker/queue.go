@@ -147,13 +147,6 @@ func (q *queue) addConsumer(s *Subscription) {
 	q.mu.Unlock()
 }
 
-func (q *queue) removeConsumer(s *Subscription) {
-	q.mu.Lock()
-	q.mu.consumers.remove(s)
-	q.releaseGroupsLocked(s)
-	q.mu.Unlock()
-}
-
 func (q *queue) stats() Stats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
