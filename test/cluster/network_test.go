@@ -13,14 +13,14 @@ import (
 )
 
 // connectorYAML is a network connector to every member of group to, as in
-// ../shared/examples/seed.
+// examples/seed.
 func connectorYAML(name string, to *cluster.Cluster) string {
 	return fmt.Sprintf("network_connectors:\n  - name: %s\n    uri: static:(%s)\n    duplex: false\n    network_ttl: 1\n",
 		name, strings.Join(to.OpenWireURLs(), ","))
 }
 
 // linked starts two groups (or single brokers), each with a network
-// connector to every member of the other, as in ../shared/examples/seed,
+// connector to every member of the other, as in examples/seed,
 // and waits for their masters.
 func linked(t *testing.T, o1, o2 cluster.Options) (one, two *cluster.Cluster) {
 	t.Helper()
