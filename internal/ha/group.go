@@ -113,9 +113,12 @@ func (g *Group) Await(ctx context.Context) (context.Context, error) {
 	waiting := ""
 	var heldAt time.Time // when another member was last seen master
 	for {
+		// The time before the try: a refusal says the claim was held
+		// then (it may have been freed while the answer came back).
+		tried := time.Now()
 		e, err := g.claim.Acquire(ctx)
 		if errors.Is(err, ErrLocked) {
-			heldAt = time.Now()
+			heldAt = tried
 		}
 		if err == nil {
 			// Master: open the store. If that fails (storage that is
