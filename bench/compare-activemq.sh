@@ -4,14 +4,28 @@
 # OpenWire (JMS) using bench/openwire/JmsBench.java and the ActiveMQ 5.17 JMS
 # client, with the same scenarios:
 #
-#   1. persistent, 1 KiB, 1 producer / 1 consumer
-#   2. persistent, 1 KiB, 4 producers / 4 consumers
-#   3. non-persistent, 1 KiB, 1/1
-#   4. persistent, 1 KiB, steady total rate (default 1000 msg/s) for p50/p99;
-#      over OpenWire with 1 producer and 1 consumer, whose persistent sends
-#      are synchronous: when a broker cannot keep the rate that way, the
-#      output says so (its latencies then include the growing backlog, as
-#      they are measured from each message's scheduled send time)
+#   1. persist-1x1: persistent, 1 KiB, 1 producer / 1 consumer
+#   2. persist-4x4: persistent, 1 KiB, 4 producers / 4 consumers
+#   3. persist-16x16: persistent, 1 KiB, 16/16 (OpenWire only)
+#   4. nonpersist-1x1: non-persistent, 1 KiB, 1/1
+#   5. nonpersist-4x4: non-persistent, 1 KiB, 4/4 (OpenWire only)
+#   6. rate: persistent, 1 KiB, steady total rate (default 1000 msg/s) for
+#      p50/p99; over OpenWire with 1 producer and 1 consumer, whose
+#      persistent sends are synchronous: when a broker cannot keep the rate
+#      that way, the output says so (its latencies then include the growing
+#      backlog, as they are measured from each message's scheduled send time)
+#
+# Besides the receive rate and the latencies, each run reports the broker's
+# CPU time per message, broker_cpu_us/msg: the user + system time of the
+# broker process (all threads, from /proc/PID/stat: for ActiveMQ the java
+# process running the broker, for Pier `pier serve`) read just before and
+# just after the client run, divided by the messages the consumers received
+# in it; over OpenWire the warm-up messages JmsBench sends and drains in the
+# same run are counted too, as the broker handled them in that window. The
+# clients' own CPU is not included. /proc counts in clock ticks (usually
+# 10 ms), so a short run gives a coarse figure: with COUNT=2000, about
+# 5 µs/msg. The figures go to $WORK/NAME-SCENARIO.cpu ("µs/msg ms messages")
+# next to the JSON results.
 #
 # JmsBench is compiled once with javac into the temp directory against
 # Debian's libactivemq-java jars in /usr/share/java (installed with activemq).
@@ -23,8 +37,13 @@
 # directory, so the system service and /var/lib/activemq are left alone.
 # Then `pier serve` runs with a temporary data directory. Both use their
 # default durable stores (ActiveMQ: KahaDB with journal disk syncs; Pier: its
-# journal). The disk's 1 KiB synchronous-write rate is printed, since it
-# bounds persistent throughput for both.
+# journal). The disk bounds persistent throughput for both, so it is
+# measured in the same run, in the temp directory, twice: at the start
+# (before any broker runs) and at the end, with `pier bench --disk` (1 KiB
+# records, one write + fdatasync each from one writer: syncs/s, p50/p99 per
+# sync and the probe's CPU µs per sync; see disk_probe in bench/lib.sh), and
+# once at the start with dd (oflag=dsync), as before. The report ends with
+# both.
 #
 # Usage: bench/compare-activemq.sh        (as root: may apt-get install activemq)
 # Environment: COUNT (messages per STOMP throughput run, default 20000),
@@ -38,7 +57,8 @@
 #   (61633), PIER_OPENWIRE_PORT (61636), SKIP_PIER=1, SKIP_AMQ=1,
 #   SKIP_OPENWIRE=1, KEEP_WORK=1 (keep the temp dir with logs and JSON
 #   results), PIER_BIN (a prebuilt pier instead of `go build`),
-#   START_TIMEOUT (120s), STOP_TIMEOUT (10s). Shared functions: bench/lib.sh.
+#   START_TIMEOUT (120s), STOP_TIMEOUT (10s), DISK_PROBE_COUNT (records per
+#   disk probe, default 3000). Shared functions: bench/lib.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,6 +75,8 @@ OW_RATE=${OW_RATE:-$RATE}
 OW_RATE_DURATION=${OW_RATE_DURATION:-20s}
 OW_WARMUP=${OW_WARMUP:-1000}
 OW_DRAIN_TIMEOUT=${OW_DRAIN_TIMEOUT:-60s}
+STOMP_SCENARIOS="persist-1x1 persist-4x4 nonpersist-1x1 rate"
+OW_SCENARIOS="persist-1x1 persist-4x4 persist-16x16 nonpersist-1x1 nonpersist-4x4 rate"
 JARS=(activemq-client geronimo-jms_1.1_spec geronimo-j2ee-management-1.1-spec hawtbuf slf4j-api slf4j-nop)
 JMS_CP=""
 
@@ -106,14 +128,36 @@ run_suite() {
 		--producers "$RATE_CLIENTS" --consumers "$RATE_CLIENTS" --rate "$RATE" --duration "$RATE_DURATION"
 }
 
+# bench NAME SCENARIO ARGS...: one `pier bench` run into
+# $WORK/NAME-SCENARIO.json, with the broker's CPU per message in
+# $WORK/NAME-SCENARIO.cpu (see broker_cpu).
 bench() {
-	local name=$1 scenario=$2
+	local name=$1 scenario=$2 out="$WORK/$1-$2.json" pid=${SERVER_PIDS[-1]} before
 	shift 2
 	log "$name: STOMP $scenario"
-	if ! run_client "$WORK/$name-$scenario.json" "$WORK/$name-$scenario.err" "$PIER" bench "$@"; then
+	before=$(cpu_ms "$pid")
+	if ! run_client "$out" "$WORK/$name-$scenario.err" "$PIER" bench "$@"; then
 		cat "$WORK/$name-$scenario.err" >&2
-		echo '{}' >"$WORK/$name-$scenario.json"
+		echo '{}' >"$out"
 	fi
+	broker_cpu "$WORK/$name-$scenario.cpu" "$before" "$(cpu_ms "$pid")" "$(field "$out" received)"
+}
+
+# broker_cpu FILE BEFORE AFTER MESSAGES: writes "µs/msg ms messages" (the
+# broker's CPU per message, its CPU in the run, the messages) to FILE and
+# logs it; - for what is unknown.
+broker_cpu() {
+	local file=$1 before=$2 after=$3 n=$4 ms=-
+	[[ ! $before =~ ^[0-9]+$ || ! $after =~ ^[0-9]+$ ]] || ms=$((after - before))
+	printf '%s %s %s\n' "$(cpu_per_msg "$before" "$after" "$n")" "$ms" "$n" >"$file"
+	log "  broker CPU: $ms ms for $n messages ($(cut -d' ' -f1 "$file") µs/msg)"
+}
+
+# cpu_field FILE: the µs/msg of a broker_cpu FILE; - when there is none.
+cpu_field() {
+	local v=-
+	[[ ! -s "$1" ]] || read -r v _ <"$1"
+	echo "$v"
 }
 
 # compile_jmsbench compiles bench/openwire/JmsBench.java once into $WORK.
@@ -141,21 +185,28 @@ run_openwire() {
 		--producers 1 --consumers 1 --count "$OW_COUNT"
 	jmsbench "$name" persist-4x4 "${common[@]}" --queue compare.ow.p4 --persistent true \
 		--producers 4 --consumers 4 --count "$OW_COUNT"
+	jmsbench "$name" persist-16x16 "${common[@]}" --queue compare.ow.p16 --persistent true \
+		--producers 16 --consumers 16 --count "$OW_COUNT"
 	jmsbench "$name" nonpersist-1x1 "${common[@]}" --queue compare.ow.n1 --persistent false \
 		--producers 1 --consumers 1 --count "$OW_COUNT"
+	jmsbench "$name" nonpersist-4x4 "${common[@]}" --queue compare.ow.n4 --persistent false \
+		--producers 4 --consumers 4 --count "$OW_COUNT"
 	jmsbench "$name" rate "${common[@]}" --queue compare.ow.rate --persistent true \
 		--producers 1 --consumers 1 --rate "$OW_RATE" --duration "$OW_RATE_DURATION"
 }
 
 # jmsbench NAME SCENARIO ARGS...: one JmsBench run. A failed run (shortfall,
 # JMS error) keeps its JSON line, which says so; a run that printed nothing
-# becomes {}.
+# becomes {}. The broker's CPU per message goes to $WORK/NAME-ow-SCENARIO.cpu,
+# counting the warm-up messages (JmsBench sends max(1, OW_WARMUP/producers)
+# per producer) with the received ones.
 jmsbench() {
-	local name=$1 scenario=$2 out err
+	local name=$1 scenario=$2 out err pid=${SERVER_PIDS[-1]} before n p
 	shift 2
 	out="$WORK/$name-ow-$scenario.json"
 	err="$WORK/$name-ow-$scenario.err"
 	log "$name: OpenWire $scenario"
+	before=$(cpu_ms "$pid")
 	if run_client "$out" "$err" java -Xms256m -Xmx256m -cp "$JMS_CP" JmsBench "$@"; then
 		sed -n 's/^jmsbench: /    /p' "$err" >&2
 	else
@@ -163,6 +214,12 @@ jmsbench() {
 		cat "$err" >&2
 	fi
 	[[ -s "$out" ]] || echo '{}' >"$out"
+	n=$(field "$out" received)
+	p=$(field "$out" producers)
+	if [[ $n != - && $p != - ]] && ((OW_WARMUP > 0 && p > 0)); then
+		n=$((n + (OW_WARMUP / p > 1 ? OW_WARMUP / p : 1) * p))
+	fi
+	broker_cpu "$WORK/$name-ow-$scenario.cpu" "$before" "$(cpu_ms "$pid")" "$n"
 }
 
 # field FILE KEY: extracts a number from a `pier bench --json` result (one
@@ -178,18 +235,23 @@ field() {
 	fi
 }
 
-# table TITLE PREFIX ROWS...: one side-by-side table of $WORK/activemq-PREFIX*
-# and $WORK/pier-PREFIX* results; ROWS are extra count rows without a ratio.
+# table TITLE PREFIX SCENARIOS ROWS...: one side-by-side table of
+# $WORK/activemq-PREFIX* and $WORK/pier-PREFIX* results for each of the
+# (space-separated) SCENARIOS, with the broker's CPU per message; ROWS are
+# extra count rows without a ratio.
 table() {
-	local title=$1 prefix=$2 s m a p
-	shift 2
+	local title=$1 prefix=$2 scenarios=$3 s m a p
+	shift 3
 	printf '\n%s\n%-16s %-22s %12s %12s %8s\n' "$title" scenario metric ActiveMQ Pier "Pier/AMQ"
-	for s in persist-1x1 persist-4x4 nonpersist-1x1 rate; do
+	for s in $scenarios; do
 		for m in receive_rate latency.p50_us latency.p99_us latency.p999_us; do
 			a=$(field "$WORK/activemq-$prefix$s.json" "$m")
 			p=$(field "$WORK/pier-$prefix$s.json" "$m")
 			printf '%-16s %-22s %12s %12s %8s\n' "$s" "$m" "$a" "$p" "$(ratio "$p" "$a")"
 		done
+		a=$(cpu_field "$WORK/activemq-$prefix$s.cpu")
+		p=$(cpu_field "$WORK/pier-$prefix$s.cpu")
+		printf '%-16s %-22s %12s %12s %8s\n' "$s" broker_cpu_us/msg "$a" "$p" "$(ratio "$p" "$a")"
 		for m in "$@"; do
 			a=$(field "$WORK/activemq-$prefix$s.json" "$m")
 			p=$(field "$WORK/pier-$prefix$s.json" "$m")
@@ -205,7 +267,7 @@ openwire_notes() {
 	for name in activemq pier; do
 		label=ActiveMQ
 		[[ $name != pier ]] || label=Pier
-		for s in persist-1x1 persist-4x4 nonpersist-1x1 rate; do
+		for s in $OW_SCENARIOS; do
 			file="$WORK/$name-ow-$s.json"
 			[[ -s "$file" && $(cat "$file") != '{}' ]] || continue
 			if ! grep -q '"ok": true' "$file"; then
@@ -228,12 +290,12 @@ openwire_notes() {
 }
 
 report() {
-	table "STOMP (pier bench)" "" received
-	printf '\n(rates in msg/s, latencies in µs; the STOMP rate run targets %s msg/s with %s producers/consumers for %s)\n' \
+	table "STOMP (pier bench)" "" "$STOMP_SCENARIOS" received
+	printf '\n(rates in msg/s, latencies in µs; the STOMP rate run targets %s msg/s with %s producers/consumers for %s;\n broker_cpu_us/msg: the broker process'"'"'s user + system CPU time in the run per message received, in µs, lower is better)\n' \
 		"$RATE" "$RATE_CLIENTS" "$RATE_DURATION"
 	[[ "${SKIP_OPENWIRE:-0}" != 1 ]] || return 0
-	table "OpenWire (JMS, ActiveMQ 5.17 client, bench/openwire/JmsBench.java)" "ow-" sent received
-	printf '\n(OpenWire: %s messages per throughput run after %s unmeasured warm-up messages; rates in msg/s, latencies in µs;\n the OpenWire rate run targets %s msg/s with 1 producer and 1 consumer for %s, latency from each scheduled send time)\n' \
+	table "OpenWire (JMS, ActiveMQ 5.17 client, bench/openwire/JmsBench.java)" "ow-" "$OW_SCENARIOS" sent received
+	printf '\n(OpenWire: %s messages per throughput run after %s unmeasured warm-up messages; rates in msg/s, latencies in µs;\n the OpenWire rate run targets %s msg/s with 1 producer and 1 consumer for %s, latency from each scheduled send time;\n broker_cpu_us/msg counts the warm-up messages, which the broker handled in the same run, with the received ones)\n' \
 		"$OW_COUNT" "$OW_WARMUP" "$OW_RATE" "$OW_RATE_DURATION"
 	openwire_notes
 }
@@ -241,7 +303,9 @@ report() {
 main() {
 	command -v timeout >/dev/null || die "timeout (coreutils) is not installed"
 	build_pier
-	local rate
+	local rate disk_start disk_end amq
+	disk_start=$(disk_probe)
+	log "disk at start: $(disk_text "$disk_start")"
 	rate=$(fsync_rate) || rate="unknown"
 	log "disk: $rate synchronous 1 KiB writes/s (dd oflag=dsync in $WORK)"
 
@@ -249,6 +313,8 @@ main() {
 	[[ "${SKIP_OPENWIRE:-0}" == 1 ]] || compile_jmsbench
 	if [[ "${SKIP_AMQ:-0}" != 1 ]]; then
 		start_activemq
+		amq=$(amq_pid)
+		log "ActiveMQ's broker JVM is pid $amq"
 		run_suite activemq "$AMQ_STOMP_PORT"
 		[[ "${SKIP_OPENWIRE:-0}" == 1 ]] || run_openwire activemq "$AMQ_OPENWIRE_PORT"
 		stop_server
@@ -259,8 +325,11 @@ main() {
 		[[ "${SKIP_OPENWIRE:-0}" == 1 ]] || run_openwire pier "$PIER_OPENWIRE_PORT"
 		stop_server
 	fi
+	disk_end=$(disk_probe)
+	log "disk at end: $(disk_text "$disk_end")"
 	report
-	printf 'disk: %s synchronous 1 KiB writes/s\n' "$rate"
+	printf '\ndisk at start: %s\ndisk at end:   %s\ndisk: %s synchronous 1 KiB writes/s (dd oflag=dsync, at start)\n' \
+		"$(disk_text "$disk_start")" "$(disk_text "$disk_end")" "$rate"
 }
 
 main "$@"

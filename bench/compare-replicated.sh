@@ -5,9 +5,20 @@
 # messages (each send waits for the broker), 1 KiB bodies, one queue per
 # scenario. Each scenario (producers x consumers, default 1x1, 4x4 and
 # 16x16) first runs unmeasured for WARMUP, then for DURATION; the report
-# gives the receive rate (msg/s) and the end-to-end p50/p99 latency per
-# scenario and broker, and the ratios replicated/ActiveMQ and
-# replicated/single Pier.
+# gives the receive rate (msg/s), the end-to-end p50/p99 latency and the
+# brokers' CPU time per message per scenario and broker, and the ratios
+# replicated/ActiveMQ and replicated/single Pier.
+#
+# The CPU time is the user + system time of the broker processes (all
+# threads, from /proc/PID/stat) read just before and just after each
+# measured run, divided by the messages received in it: cpu_us/msg is that
+# of the one process for ActiveMQ (its broker JVM) and single Pier, and the
+# sum over the three replicas for Pier-x3; cpu_master is that of the
+# replica that was master when the run started, alone (for the single
+# brokers, their one process again). The clients' CPU is not included.
+# /proc counts in clock ticks (usually 10 ms): a short run gives a coarse
+# figure. The figures go to $WORK/NAME-SCENARIO.cpu ("µs/msg
+# master-µs/msg messages").
 #
 # The brokers run one kind at a time, each with a fresh data directory in
 # the temp dir, so they do not compete for the cores or the disk:
@@ -28,8 +39,12 @@
 #      timeout), that run fails, the report says so, and the next scenario
 #      goes to the new master.
 #
-# The disk's 1 KiB synchronous-write rate is printed too: it bounds
-# persistent throughput for every broker here.
+# The disk bounds persistent throughput for every broker here, so it is
+# measured in the same run, in the temp directory: with `pier bench --disk`
+# (1 KiB records, one write + fdatasync each from one writer: syncs/s,
+# p50/p99 per sync and the probe's CPU µs per sync; see disk_probe in
+# bench/lib.sh) at the start, before any broker runs, and at the end, and
+# with dd (oflag=dsync) at the start, as before. The report ends with them.
 #
 # Usage: bench/compare-replicated.sh      (as root: may apt-get install activemq)
 # Environment: DURATION (per measured run, default 15s), WARMUP (unmeasured
@@ -45,7 +60,8 @@
 #   replicas' store.replicated.election_timeout, e.g. 2s; default: the
 #   store's own), SKIP_AMQ=1, SKIP_SINGLE=1, SKIP_REPLICATED=1, PIER_BIN
 #   (a prebuilt pier instead of `go build`), KEEP_WORK=1 (keep the temp dir
-#   with configs, logs and JSON results). Shared functions: bench/lib.sh.
+#   with configs, logs and JSON results), DISK_PROBE_COUNT (records per
+#   disk probe, default 3000). Shared functions: bench/lib.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -189,12 +205,17 @@ run_scenarios() {
 # bench NAME SCENARIO KIND PRODUCERS CONSUMERS DURATION: one `pier bench`
 # run against BENCH_PORT (KIND "warmup" or "" for the measured run). A run
 # that printed nothing leaves {}; a measured run that failed leaves a note.
+# A measured run also leaves the brokers' CPU per message in
+# $WORK/NAME-SCENARIO.cpu: that of all of SERVER_PIDS, and of the master's
+# alone (SERVER_PIDS[MASTER]; the only one when MASTER is empty).
 bench() {
-	local name=$1 s=$2 kind=$3 p=$4 c=$5 d=$6 out err
+	local name=$1 s=$2 kind=$3 p=$4 c=$5 d=$6 out err master=${SERVER_PIDS[${MASTER:-0}]} all0 mst0 m
 	out="$WORK/$name-$s${kind:+-$kind}.json"
 	err="$WORK/$name-$s${kind:+-$kind}.err"
 	LAST_RUN="the $s ${kind:-measured} run"
 	log "$name: $s ${kind:-measured} ($d)"
+	all0=$(cpu_sum "${SERVER_PIDS[@]}")
+	mst0=$(cpu_ms "$master")
 	if ! run_client "$out" "$err" "$PIER" bench --json --url "tcp://127.0.0.1:$BENCH_PORT" \
 		--destination "queue://compare.replicated.$s" --persistent=true --size 1024 \
 		--producers "$p" --consumers "$c" --duration "$d" --drain-timeout "$DRAIN_TIMEOUT"; then
@@ -203,22 +224,36 @@ bench() {
 	fi
 	[[ ! -s "$err" ]] || sed 's/^/    /' "$err" >&2
 	[[ -s "$out" ]] || echo '{}' >"$out"
+	[[ -z "$kind" ]] || return 0
+	read -r -a m <<<"$(metrics "$out")"
+	printf '%s %s %s\n' "$(cpu_per_msg "$all0" "$(cpu_sum "${SERVER_PIDS[@]}")" "${m[4]}")" \
+		"$(cpu_per_msg "$mst0" "$(cpu_ms "$master")" "${m[4]}")" "${m[4]}" >"$WORK/$name-$s.cpu"
+	read -r -a m <"$WORK/$name-$s.cpu"
+	log "  broker CPU: ${m[0]} µs/msg${MASTER:+ (all replicas; master ${REPLICAS[MASTER]} alone: ${m[1]} µs/msg)} over ${m[2]} messages"
+}
+
+# cpu_fields NAME SCENARIO: "µs/msg master-µs/msg" of a measured run, - - when
+# there is none.
+cpu_fields() {
+	local f=(- -)
+	[[ ! -s "$WORK/$1-$2.cpu" ]] || read -r -a f <"$WORK/$1-$2.cpu"
+	echo "${f[0]} ${f[1]}"
 }
 
 report() {
 	local s i a p r name
 	local -a amq pier repl m
-	local metric_names=(msg/s p50_us p99_us)
+	local metric_names=([0]=msg/s [1]=p50_us [2]=p99_us [6]=cpu_us/msg [7]=cpu_master) # fields of metrics, cpu_fields
 	printf '\npersistent, 1 KiB, OpenWire (pier bench), %s per run after a %s warm-up\n' "$DURATION" "$WARMUP"
-	printf '%-9s %-7s %10s %10s %10s %10s %10s\n' scenario metric \
+	printf '%-9s %-10s %10s %10s %10s %10s %10s\n' scenario metric \
 		"${LABELS[activemq]}" "${LABELS[pier]}" "${LABELS[replicated]}" x3/AMQ x3/Pier
 	for s in $SCENARIOS; do
-		read -r -a amq <<<"$(metrics "$WORK/activemq-$s.json")"
-		read -r -a pier <<<"$(metrics "$WORK/pier-$s.json")"
-		read -r -a repl <<<"$(metrics "$WORK/replicated-$s.json")"
-		for i in 0 1 2; do
+		read -r -a amq <<<"$(metrics "$WORK/activemq-$s.json") $(cpu_fields activemq "$s")"
+		read -r -a pier <<<"$(metrics "$WORK/pier-$s.json") $(cpu_fields pier "$s")"
+		read -r -a repl <<<"$(metrics "$WORK/replicated-$s.json") $(cpu_fields replicated "$s")"
+		for i in 0 1 2 6 7; do
 			a=${amq[i]} p=${pier[i]} r=${repl[i]}
-			printf '%-9s %-7s %10s %10s %10s %10s %10s\n' "$s" "${metric_names[i]}" "$a" "$p" "$r" \
+			printf '%-9s %-10s %10s %10s %10s %10s %10s\n' "$s" "${metric_names[i]}" "$a" "$p" "$r" \
 				"$(ratio "$r" "$a")" "$(ratio "$r" "$p")"
 		done
 		for name in activemq pier replicated; do
@@ -227,7 +262,7 @@ report() {
 				NOTES+=("${LABELS[$name]} $s: sent ${m[3]} but received ${m[4]}")
 		done
 	done
-	printf '\n(Pier-x3: three replicas, store.kind: replicated, election_timeout %s; msg/s is the receive rate; latencies in µs from send to receipt;\n x3/AMQ and x3/Pier divide the Pier-x3 column by the other: above 1 is better for msg/s, worse for latencies)\n' \
+	printf '\n(Pier-x3: three replicas, store.kind: replicated, election_timeout %s; msg/s is the receive rate; latencies in µs from send to receipt;\n cpu_us/msg: the broker processes'"'"' user + system CPU time in the measured run per message received, in µs, for Pier-x3 the\n sum over its three replicas; cpu_master: the master replica'"'"'s alone (for ActiveMQ and Pier their one process again);\n x3/AMQ and x3/Pier divide the Pier-x3 column by the other: above 1 is better for msg/s, worse for latencies and CPU)\n' \
 		"${GROUP_ELECTION_TIMEOUT:-default}"
 	for s in "${NOTES[@]}"; do
 		printf 'note: %s\n' "$s"
@@ -235,7 +270,7 @@ report() {
 }
 
 main() {
-	local s rate
+	local s rate disk_start disk_end amq
 	for s in $SCENARIOS; do
 		[[ $s =~ ^[1-9][0-9]*x[0-9]+$ ]] || die "bad scenario \"$s\" in SCENARIOS (want PRODUCERSxCONSUMERS, e.g. 4x4)"
 	done
@@ -243,12 +278,16 @@ main() {
 	command -v python3 >/dev/null || die "python3 is not installed"
 	[[ "${SKIP_REPLICATED:-0}" == 1 ]] || command -v curl >/dev/null || die "curl is not installed"
 	build_pier
+	disk_start=$(disk_probe)
+	log "disk at start: $(disk_text "$disk_start")"
 	rate=$(fsync_rate) || rate="unknown"
 	log "disk: $rate synchronous 1 KiB writes/s (dd oflag=dsync in $WORK)"
 
 	if [[ "${SKIP_AMQ:-0}" != 1 ]]; then
 		install_activemq
 		start_activemq
+		amq=$(amq_pid)
+		log "ActiveMQ's broker JVM is pid $amq"
 		BENCH_PORT=$AMQ_OPENWIRE_PORT
 		run_scenarios activemq
 		stop_server
@@ -266,8 +305,11 @@ main() {
 		run_scenarios replicated follow_master
 		stop_server
 	fi
+	disk_end=$(disk_probe)
+	log "disk at end: $(disk_text "$disk_end")"
 	report
-	printf 'disk: %s synchronous 1 KiB writes/s\n' "$rate"
+	printf '\ndisk at start: %s\ndisk at end:   %s\ndisk: %s synchronous 1 KiB writes/s (dd oflag=dsync, at start)\n' \
+		"$(disk_text "$disk_start")" "$(disk_text "$disk_end")" "$rate"
 }
 
 main "$@"

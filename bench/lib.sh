@@ -10,7 +10,8 @@
 # default 120), STOP_TIMEOUT (seconds between SIGTERM and SIGKILL, default
 # 10), CLIENT_TIMEOUT (seconds any one benchmark client may run, default
 # 300), PIER_BIN (a prebuilt pier binary instead of `go build`), KEEP_WORK=1
-# (keep the temp directory), and for start_activemq AMQ_OPENWIRE_PORT,
+# (keep the temp directory), DISK_PROBE_COUNT (records of disk_probe, default
+# 3000), and for start_activemq AMQ_OPENWIRE_PORT,
 # AMQ_STOMP_PORT (empty: no STOMP connector), AMQ_BROKER_NAME (empty: Debian's
 # "localhost" in $WORK/activemq; else that brokerName in
 # $WORK/activemq-NAME), AMQ_NETWORK_NAME and AMQ_NETWORK_URI (a network
@@ -143,6 +144,52 @@ fsync_rate() {
 	secs=$(sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p' <<<"$out")
 	[[ -n "$secs" ]] || return 1
 	awk -v n="$n" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "inf" }'
+}
+
+# disk_probe prints "SYNCS_PER_S CPU_US_PER_SYNC P50_US P99_US" from one
+# `$PIER bench --disk $WORK --json` (DISK_PROBE_COUNT records of 1 KiB, each
+# written and fdatasync'ed by one writer; default 3000): the disk's
+# single-stream sync rate and the probe's own CPU time per sync; each - when
+# the probe fails.
+disk_probe() {
+	local out
+	if ! out=$("$PIER" bench --disk "$WORK" --json --count "${DISK_PROBE_COUNT:-3000}" 2>"$WORK/disk-probe.err"); then
+		log "disk probe FAILED:"
+		sed 's/^/    /' "$WORK/disk-probe.err" >&2
+		echo "- - - -"
+		return 0
+	fi
+	awk -F': *' '{ gsub(/[ ",]/, "", $1); gsub(/[ ,]/, "", $2); v[$1] = $2 }
+		function f(k, fmt) { return (k in v) ? sprintf(fmt, v[k]) : "-" }
+		END { print f("syncs_per_sec", "%.0f"), f("cpu_us_per_sync", "%.1f"), f("p50_us", "%.0f"), f("p99_us", "%.0f") }' <<<"$out"
+}
+
+# disk_text "SYNCS_PER_S CPU_US_PER_SYNC P50_US P99_US" (disk_probe's line)
+# prints it for people.
+disk_text() {
+	local f
+	read -r -a f <<<"$1"
+	printf '%s syncs/s, %s µs CPU per sync, p50 %s µs, p99 %s µs (pier bench --disk, 1 KiB, one writer)' \
+		"${f[0]:--}" "${f[1]:--}" "${f[2]:--}" "${f[3]:--}"
+}
+
+# cpu_sum PID...: the sum of cpu_ms over the PIDs; - when one is gone.
+cpu_sum() {
+	local pid v sum=0
+	for pid in "$@"; do
+		v=$(cpu_ms "$pid")
+		[[ $v != - ]] || { echo -; return 0; }
+		sum=$((sum + v))
+	done
+	echo "$sum"
+}
+
+# cpu_per_msg BEFORE AFTER MESSAGES: µs of CPU per message (one decimal)
+# between two cpu_ms (or cpu_sum) readings; - when a reading is missing or
+# no message got through.
+cpu_per_msg() {
+	awk -v b="$1" -v a="$2" -v n="$3" 'BEGIN {
+		if (b ~ /^[0-9]+$/ && a ~ /^[0-9]+$/ && n ~ /^[0-9]+$/ && n > 0) printf "%.1f", (a - b) * 1000 / n; else print "-" }'
 }
 
 # ratio P A: P/A with two decimals, or - when either is not a number.
@@ -379,6 +426,16 @@ start_activemq() {
 		took=$(wait_port "$AMQ_OPENWIRE_PORT" ActiveMQ "$base/console.log")
 	fi
 	log "ActiveMQ listening after ${took}s"
+}
+
+# amq_pid prints the pid of ActiveMQ's broker JVM, the last server started:
+# start_activemq execs java in the process whose pid it records, so cpu_ms
+# of that pid is the broker's. It dies when that process is not java.
+amq_pid() {
+	local pid=${SERVER_PIDS[-1]} comm
+	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || die "ActiveMQ (pid $pid) is gone"
+	[[ $comm == java ]] || die "ActiveMQ's recorded pid $pid runs $comm, not java: its CPU would not be the broker's"
+	echo "$pid"
 }
 
 # amq_extra_xml OUT writes what start_activemq adds inside <broker>, before
