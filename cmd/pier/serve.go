@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("PIER_CPUPROFILE: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if path := os.Getenv("PIER_TRACE"); path != "" {
+		// For performance work: an execution trace of the whole run
+		// (go tool trace; -pprof=sched shows where goroutines waited).
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("PIER_TRACE: %w", err)
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return fmt.Errorf("PIER_TRACE: %w", err)
+		}
+		defer trace.Stop()
 	}
 	cfg := config.Default()
 	if *cfgPath != "" {

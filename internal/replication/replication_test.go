@@ -16,14 +16,14 @@ import (
 	"github.com/piermq/pier/internal/store/storetest"
 )
 
-func testLog(t *testing.T) *slog.Logger {
+func testLog(t testing.TB) *slog.Logger {
 	if os.Getenv("PIER_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 	}
 	return slog.New(slog.DiscardHandler)
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -35,7 +35,7 @@ func freeAddr(t *testing.T) string {
 
 // group is an in-process replica group with fast timing.
 type group struct {
-	t     *testing.T
+	t     testing.TB
 	ids   []string
 	peers map[string]string
 	dirs  map[string]string
@@ -43,7 +43,7 @@ type group struct {
 	tweak func(*Config)
 }
 
-func newGroup(t *testing.T, n int, tweak func(*Config)) *group {
+func newGroup(t testing.TB, n int, tweak func(*Config)) *group {
 	g := &group{t: t, peers: map[string]string{}, dirs: map[string]string{}, nodes: map[string]*Node{}, tweak: tweak}
 	for i := range n {
 		id := fmt.Sprintf("n%d", i+1)
@@ -133,7 +133,7 @@ func addN(t *testing.T, st store.Store, from, to int) {
 }
 
 // content is what a journal holds, for comparing replicas.
-func content(t *testing.T, n *Node) (*store.State, map[string][]uint64) {
+func content(t testing.TB, n *Node) (*store.State, map[string][]uint64) {
 	t.Helper()
 	js := n.fsm.journal()
 	st, err := js.Recover(context.Background())

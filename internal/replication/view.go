@@ -61,14 +61,24 @@ func (v view) Apply(ctx context.Context, b *store.Batch) error {
 		return store.ErrFull
 	}
 	start := time.Now()
-	f := v.n.raft.Apply(data, applyTimeout)
-	closed, err := v.n.wait(f)
+	if err := v.n.prop.propose(data, b.NoSync); err != nil {
+		return err
+	}
+	v.n.cfg.Meter.Committed(time.Since(start))
+	return nil
+}
+
+// applyEntry hands one entry to Raft and waits until a quorum has it and
+// this replica has applied it.
+func (n *Node) applyEntry(data []byte) error {
+	f := n.raft.Apply(data, applyTimeout)
+	closed, err := n.wait(f)
 	if closed {
 		return store.ErrClosed
 	}
 	if err != nil {
 		switch {
-		case v.n.closed.Load():
+		case n.closed.Load():
 			return store.ErrClosed
 		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrRaftShutdown), errors.Is(err, raft.ErrEnqueueTimeout),
 			errors.Is(err, raft.ErrLeadershipTransferInProgress):
@@ -81,7 +91,6 @@ func (v view) Apply(ctx context.Context, b *store.Batch) error {
 	if err, ok := f.Response().(error); ok && err != nil {
 		return err
 	}
-	v.n.cfg.Meter.Committed(time.Since(start))
 	return nil
 }
 

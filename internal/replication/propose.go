@@ -1,0 +1,153 @@
+package replication
+
+import (
+	"encoding/binary"
+	"sync"
+	"time"
+)
+
+// proposer merges the batches that the master's broker applies at the same
+// time into one Raft log entry (group commit across producers). At most
+// maxInflight entries are in Raft at once; batches arriving meanwhile wait
+// and go together in the next entry. Every entry costs each replica a log
+// write, an fsync, a message on the wire and an FSM step, whatever its
+// size, so on a busy master a few large entries cost much less than many
+// small ones; an idle master proposes a lone batch at once.
+//
+// A lazy batch (store.Batch.NoSync: acknowledgements nobody waits for)
+// does not start an entry of its own: it rides in the next entry a synced
+// batch starts, or goes after lazyDelay. So a consumer's acknowledgements
+// cost no Raft round of their own while producers are sending.
+//
+// A merged entry is an ordinary entry (codec.go) whose ops are those of
+// its batches in order, so it is applied atomically: a replica applies
+// all of them or none, which is more than each batch asked for. Batches
+// go into entries in the order they were proposed.
+type proposer struct {
+	apply       func(entry []byte) error // hands one entry to Raft and waits
+	maxInflight int
+	maxBytes    int           // an entry is closed once it holds this many bytes
+	lazyDelay   time.Duration // how long a lazy batch may wait for company
+
+	mu       sync.Mutex
+	pending  []*proposal
+	eager    int  // synced batches in pending
+	due      bool // the lazy batches in pending have waited long enough
+	timer    *time.Timer
+	inflight int
+}
+
+type proposal struct {
+	data []byte // one batch, encoded by encodeBatch
+	lazy bool
+	done chan error
+}
+
+// propose applies one encoded batch and returns the result of the entry
+// that carried it.
+func (p *proposer) propose(data []byte, lazy bool) error {
+	pr := &proposal{data: data, lazy: lazy, done: make(chan error, 1)}
+	p.mu.Lock()
+	p.pending = append(p.pending, pr)
+	if !lazy {
+		p.eager++
+	}
+	list := p.next()
+	if list == nil && lazy && !p.due && p.timer == nil {
+		p.timer = time.AfterFunc(p.lazyDelay, p.expire)
+	}
+	p.mu.Unlock()
+	if list != nil {
+		p.run(list)
+	}
+	return <-pr.done
+}
+
+// expire makes the waiting lazy batches due and proposes them if Raft has
+// room.
+func (p *proposer) expire() {
+	p.mu.Lock()
+	p.timer = nil
+	p.due = len(p.pending) > 0
+	list := p.next()
+	p.mu.Unlock()
+	if list != nil {
+		p.run(list)
+	}
+}
+
+// next removes what goes into the next entry from pending, if an entry
+// should start now: Raft has room and a synced batch (or a lazy one that
+// waited long enough) is waiting. p.mu is held.
+func (p *proposer) next() []*proposal {
+	if p.inflight >= p.maxInflight || len(p.pending) == 0 || (p.eager == 0 && !p.due) {
+		return nil
+	}
+	n, size := 0, 0
+	for n < len(p.pending) && (n == 0 || size+len(p.pending[n].data) <= p.maxBytes) {
+		size += len(p.pending[n].data)
+		if !p.pending[n].lazy {
+			p.eager--
+		}
+		n++
+	}
+	list := p.pending[:n:n]
+	p.pending = p.pending[n:]
+	if len(p.pending) == 0 {
+		p.pending, p.due = nil, false
+		if p.timer != nil {
+			p.timer.Stop()
+			p.timer = nil
+		}
+	}
+	p.inflight++
+	return list
+}
+
+// run proposes list as one entry and answers its batches; then, if more
+// batches are ready, it hands them to a new goroutine (so that its own
+// caller, whose batch was in list, is not held up by later ones).
+func (p *proposer) run(list []*proposal) {
+	err := p.apply(mergeEntries(list))
+	for _, pr := range list {
+		pr.done <- err
+	}
+	p.mu.Lock()
+	p.inflight--
+	next := p.next()
+	p.mu.Unlock()
+	if next != nil {
+		go p.run(next)
+	}
+}
+
+// mergeEntries returns the entry holding the ops of every batch in list,
+// in order. A single batch is its own entry.
+func mergeEntries(list []*proposal) []byte {
+	if len(list) == 1 {
+		return list[0].data
+	}
+	var count uint64
+	size := 0
+	bodies := make([][]byte, len(list))
+	for i, pr := range list {
+		n, body := splitEntry(pr.data)
+		count += n
+		size += len(body)
+		bodies[i] = body
+	}
+	out := make([]byte, 0, 1+binary.MaxVarintLen64+size)
+	out = append(out, entryV1)
+	out = binary.AppendUvarint(out, count)
+	for _, b := range bodies {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// splitEntry returns the op count and the encoded ops of an entry made by
+// encodeBatch (which the proposer alone feeds it, so it is well formed).
+func splitEntry(entry []byte) (uint64, []byte) {
+	n, k := binary.Uvarint(entry[1:])
+	return n, entry[1+k:]
+}
