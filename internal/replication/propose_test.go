@@ -70,15 +70,7 @@ func TestProposerMergesWhileInflight(t *testing.T) {
 		wg.Go(func() { errs[i] = p.propose(removes(uint64(10*i), uint64(10*i+1)), false) })
 	}
 	// All four must be pending before entry 1 completes.
-	for {
-		p.mu.Lock()
-		n := len(p.pending)
-		p.mu.Unlock()
-		if n == 4 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitPending(p, 4)
 	f.gate <- struct{}{}
 	<-f.started
 	f.gate <- struct{}{}
@@ -111,15 +103,7 @@ func TestProposerLazyWaitsForCompany(t *testing.T) {
 	p := &proposer{apply: f.apply, maxInflight: 1, maxBytes: 1 << 20, lazyDelay: time.Hour}
 	done := make(chan error, 1)
 	go func() { done <- p.propose(removes(1), true) }()
-	for {
-		p.mu.Lock()
-		n := len(p.pending)
-		p.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitPending(p, 1)
 	if err := p.propose(removes(2), false); err != nil {
 		t.Fatal(err)
 	}
@@ -158,15 +142,7 @@ func TestProposerErrorReachesEveryBatch(t *testing.T) {
 	<-f.started
 	go func() { errs <- p.propose(removes(2), true) }()
 	go func() { errs <- p.propose(removes(3), false) }()
-	for {
-		p.mu.Lock()
-		n := len(p.pending)
-		p.mu.Unlock()
-		if n == 2 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitPending(p, 2)
 	close(f.gate)
 	for range 3 {
 		if err := <-errs; !errors.Is(err, boom) {
@@ -185,15 +161,7 @@ func TestProposerSplitsAtMaxBytes(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		wg.Go(func() { p.propose(removes(uint64(i)), false) })
 	}
-	for {
-		p.mu.Lock()
-		n := len(p.pending)
-		p.mu.Unlock()
-		if n == 5 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitPending(p, 5)
 	close(f.gate)
 	wg.Wait()
 	var sizes []int
@@ -222,5 +190,18 @@ func TestMergeEntriesLarge(t *testing.T) {
 	}
 	if got := seqs(t, mergeEntries(list)); !slices.Equal(got, want) {
 		t.Fatalf("merged %d ops, want %d in order", len(got), len(want))
+	}
+}
+
+// waitPending waits until n batches wait in p.
+func waitPending(p *proposer, n int) {
+	for {
+		p.mu.Lock()
+		k := len(p.pending)
+		p.mu.Unlock()
+		if k == n {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
