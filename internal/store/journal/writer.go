@@ -95,27 +95,45 @@ func (s *Store) gather(r *request) []*request {
 		}
 		break
 	}
-	// When recent groups show more concurrent writers than have arrived,
-	// wait a little for the rest: one sync then covers them all, instead
-	// of the writers settling into two alternating half-groups.
-	if peak := s.w.recentPeak(); len(g) < peak && s.opts.GroupWait > 0 {
+	// When recent groups show more concurrent synchronous writers than have
+	// arrived, wait a little for the rest: one sync then covers them all,
+	// instead of the writers settling into two alternating half-groups.
+	// Only writers that wait for the sync count: a NoSync batch (the
+	// acknowledgements of a consumer) arriving beside one producer must not
+	// make that producer wait for a second one that does not exist.
+	n := synced(g)
+	if peak := s.w.recentPeak(); n < peak && s.opts.GroupWait > 0 {
 		t := time.NewTimer(s.opts.GroupWait)
 	wait:
-		for len(g) < peak && size < s.opts.MaxGroupBytes {
+		for n < peak && size < s.opts.MaxGroupBytes {
 			select {
 			case r := <-s.reqs:
 				g = append(g, r)
 				size += int64(len(r.rec))
+				if !r.noSync {
+					n++
+				}
 			case <-t.C:
 				break wait
 			}
 		}
 		t.Stop()
 	}
-	s.w.sizes[s.w.nsizes%len(s.w.sizes)] = len(g)
+	s.w.sizes[s.w.nsizes%len(s.w.sizes)] = n
 	s.w.nsizes++
 	s.w.group = g
 	return g
+}
+
+// synced counts the requests of g that wait for a sync.
+func synced(g []*request) int {
+	n := 0
+	for _, r := range g {
+		if !r.noSync {
+			n++
+		}
+	}
+	return n
 }
 
 // recentPeak is the largest of the last groups' sizes.
