@@ -67,6 +67,7 @@ type request struct {
 	addBytes int64
 	off      int64 // where the writer put rec
 	noSync   bool  // durability may wait for a later sync
+	applied  bool  // held back by take: in the index and answered already
 	done     chan error
 }
 

@@ -108,7 +108,9 @@ func TestMarkSurvivesGCOfItsSegments(t *testing.T) {
 	}{{"MarksOnly", 0, -1}, {"Compacted", 1, 50}} {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := vfs.NewMemFS()
-			opts := Options{SegmentSize: 64 << 10, CheckpointBytes: 64 << 10, CompactLivePercent: tc.compact}
+			// No checkpoint at the first roll (the marks must still be
+			// there to be counted), several during the churn.
+			opts := Options{SegmentSize: 64 << 10, CheckpointBytes: 80 << 10, CompactLivePercent: tc.compact}
 			s := open(t, fsys, opts)
 			if tc.pinned > 0 {
 				b := store.Batch{Mark: 1}
@@ -157,7 +159,9 @@ func TestMarkOfNoSyncBatchLostWithIt(t *testing.T) {
 	seen := map[uint64]bool{}
 	for seed := uint64(1); seed <= 20; seed++ {
 		fsys := vfs.NewMemFS()
-		s := open(t, fsys, Options{LazySyncDelay: time.Hour})
+		// Written at once: what a crash keeps of written, unsynced
+		// batches (held back, they would be lost whole).
+		s := open(t, fsys, Options{LazySyncDelay: time.Hour, WriteNoSyncAtOnce: true})
 		add := store.Batch{Mark: 3}
 		rm := store.Batch{Mark: 9, NoSync: true}
 		for seq := uint64(1); seq <= 4; seq++ {

@@ -42,6 +42,14 @@ type Options struct {
 	// trades a little latency for far fewer syncs under concurrency.
 	// Default 200 µs; negative turns it off.
 	GroupWait time.Duration
+	// WriteNoSyncAtOnce makes the writer write a group of NoSync
+	// batches as soon as it has it. By default a NoSync batch of removals
+	// and marks only (a consumer's acknowledgements) is applied to the
+	// index and answered at once but written only with the next group
+	// that is written anyway, or after LazySyncDelay: one write instead
+	// of two. Its durability is what NoSync promises either way. Tests of
+	// what a crash keeps of written-but-unsynced batches set it.
+	WriteNoSyncAtOnce bool
 	// MaxProducers is how many producers' high-water marks (store.State's
 	// ProducerSeqs) the journal remembers: the least recently written one
 	// is forgotten when a new producer would exceed it. Each costs about

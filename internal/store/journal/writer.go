@@ -24,6 +24,8 @@ type writerState struct {
 	dirty     bool    // written but not yet synced (NoSync batches only)
 	sizes     [32]int // sizes of the last groups, for GroupWait
 	nsizes    int
+	deferred  []*request // NoSync batches held back (Options.WriteNoSyncAtOnce)
+	defBytes  int64
 }
 
 // run is the writer goroutine: it takes every batch that has arrived,
@@ -40,23 +42,25 @@ func (s *Store) run() {
 	for {
 		select {
 		case r := <-s.reqs:
-			s.commit(s.gather(r))
+			s.take(s.gather(r))
 		case <-lazyC:
 			lazyC = nil
+			s.flushDeferred()
 			s.syncDirty()
 		case <-s.quit:
 			// Complete the batches whose senders are already handing over.
 			for {
 				select {
 				case r := <-s.reqs:
-					s.commit(s.gather(r))
+					s.take(s.gather(r))
 				default:
+					s.flushDeferred()
 					s.syncDirty()
 					return
 				}
 			}
 		}
-		if s.w.dirty && lazyC == nil {
+		if (s.w.dirty || len(s.w.deferred) > 0) && lazyC == nil {
 			if lazy == nil {
 				lazy = time.NewTimer(s.opts.LazySyncDelay)
 			} else {
@@ -65,6 +69,75 @@ func (s *Store) run() {
 			lazyC = lazy.C
 		}
 	}
+}
+
+// take commits a gathered group, after the batches held back; or, unless
+// WriteNoSyncAtOnce, holds a group of NoSync removals back itself:
+// applied to the index and answered now, written with the next group that
+// is written anyway or when LazySyncDelay passes (one write instead of
+// two). That is sound because a removal or a mark needs no place in a
+// segment to be in the index, and applying it again on replay changes
+// nothing; a checkpoint taken meanwhile records it (durable early, which
+// NoSync allows), and a crash before it is written loses it whole, as a
+// crash before its sync would.
+func (s *Store) take(g []*request) {
+	if !s.opts.WriteNoSyncAtOnce && deferrable(g) {
+		size := int64(0)
+		for _, r := range g {
+			size += int64(len(r.rec))
+		}
+		if s.w.defBytes+size < s.opts.MaxGroupBytes {
+			s.mu.Lock()
+			failed := s.mu.failed
+			if failed == nil {
+				for _, r := range g {
+					s.mu.idx.apply(r.ops, s.w.seg, 0)
+				}
+			}
+			s.mu.Unlock()
+			for _, r := range g {
+				r.done <- failed
+				r.applied = true
+			}
+			if failed == nil {
+				s.w.deferred = append(s.w.deferred, g...)
+				s.w.defBytes += size
+			}
+			clear(g)
+			return
+		}
+	}
+	if len(s.w.deferred) > 0 {
+		g = append(s.w.deferred, g...)
+		s.w.deferred, s.w.defBytes = nil, 0
+	}
+	s.commit(g)
+}
+
+// deferrable: every batch of g is NoSync and holds only removals and
+// marks.
+func deferrable(g []*request) bool {
+	for _, r := range g {
+		if !r.noSync {
+			return false
+		}
+		for i := range r.ops {
+			if k := r.ops[i].kind; k != store.OpRemove && k != opMark {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// flushDeferred writes the batches held back.
+func (s *Store) flushDeferred() {
+	if len(s.w.deferred) == 0 {
+		return
+	}
+	g := s.w.deferred
+	s.w.deferred, s.w.defBytes = nil, 0
+	s.commit(g)
 }
 
 // syncDirty syncs the active segment if NoSync batches are pending.
@@ -154,7 +227,7 @@ func (s *Store) commit(group []*request) {
 	s.mu.RUnlock()
 	if failed != nil {
 		for _, r := range group {
-			r.done <- failed
+			r.answer(failed)
 		}
 		return
 	}
@@ -186,24 +259,34 @@ func (s *Store) commit(group []*request) {
 	if err != nil {
 		err = s.fail(err)
 		for _, r := range accepted {
-			r.done <- err
+			r.answer(err)
 		}
 		return
 	}
 	s.opts.Meter.Grouped(len(accepted))
 	s.mu.Lock()
 	for _, r := range accepted {
-		s.mu.idx.apply(r.ops, s.w.seg, uint32(r.off)+headerSize)
+		if !r.applied {
+			s.mu.idx.apply(r.ops, s.w.seg, uint32(r.off)+headerSize)
+		}
 	}
 	s.mu.Unlock()
 	for _, r := range accepted {
-		r.done <- nil
+		r.answer(nil)
 	}
 	clear(group) // let the requests be collected
 	if s.w.off >= s.opts.SegmentSize {
 		if err := s.roll(); err != nil {
 			s.fail(err)
 		}
+	}
+}
+
+// answer tells r's sender the outcome, unless it was answered when it was
+// held back (take).
+func (r *request) answer(err error) {
+	if !r.applied {
+		r.done <- err
 	}
 }
 
