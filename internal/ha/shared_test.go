@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +110,26 @@ func TestSharedDirLostLock(t *testing.T) {
 				t.Fatal("still valid after losing the directory")
 			}
 		})
+	}
+}
+
+func TestReadEpoch(t *testing.T) {
+	dir := t.TempDir()
+	if e, err := readEpoch(dir); e != 0 || err != nil {
+		t.Fatalf("no epoch file: %d, %v; want 0, nil", e, err)
+	}
+	for _, tc := range []struct {
+		content string
+		want    uint64
+		bad     bool
+	}{{"7\n", 7, false}, {"18446744073709551615", 1<<64 - 1, false}, {"seven", 0, true}, {"", 0, true},
+		{strings.Repeat("1", 40), 0, true}} {
+		if err := os.WriteFile(filepath.Join(dir, epochName), []byte(tc.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e, err := readEpoch(dir)
+		if (err != nil) != tc.bad || e != tc.want {
+			t.Errorf("epoch file %q: %d, %v; want %d (error: %v)", tc.content, e, err, tc.want, tc.bad)
+		}
 	}
 }
