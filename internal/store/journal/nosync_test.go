@@ -11,17 +11,6 @@ import (
 	"github.com/piermq/pier/internal/store/vfs"
 )
 
-func countSyncs(fsys *vfs.MemFS) *int {
-	n := new(int)
-	fsys.SetHook(func(op vfs.Op, _ string) error {
-		if op == vfs.OpSync {
-			*n++
-		}
-		return nil
-	})
-	return n
-}
-
 // A NoSync batch alone is synced within a short delay, without waiting for
 // another write or for Close.
 func TestNoSyncAloneIsSyncedSoon(t *testing.T) {
