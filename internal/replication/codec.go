@@ -15,7 +15,8 @@ import (
 //	version byte (entryV1)
 //	count   uvarint: number of ops
 //	ops     count times: kind byte, then
-//	          add:              dest string, seq uvarint, message bytes
+//	          add:              dest string, seq uvarint, message bytes (decoded
+//	                            as store.Op.Raw: the journal stores them as they are)
 //	          remove:           dest string, seq uvarint
 //	          put/delete sub:   client id, name, topic, selector strings, no-local byte, dest string
 //
@@ -39,16 +40,20 @@ func encodeBatch(b *store.Batch) (out []byte, addBytes int64, err error) {
 		out = append(out, byte(o.Kind))
 		switch o.Kind {
 		case store.OpAdd:
-			if o.Msg == nil {
-				return nil, 0, fmt.Errorf("replication: op %d: add without a message", i)
+			enc := o.Raw
+			if enc == nil {
+				if o.Msg == nil {
+					return nil, 0, fmt.Errorf("replication: op %d: add without a message", i)
+				}
+				if scratch, err = message.Marshal(scratch[:0], o.Msg); err != nil {
+					return nil, 0, fmt.Errorf("replication: op %d: %w", i, err)
+				}
+				enc = scratch
 			}
-			if scratch, err = message.Marshal(scratch[:0], o.Msg); err != nil {
-				return nil, 0, fmt.Errorf("replication: op %d: %w", i, err)
-			}
-			addBytes += int64(len(scratch))
+			addBytes += int64(len(enc))
 			out = appendBytes(out, o.Dest)
 			out = binary.AppendUvarint(out, o.Seq)
-			out = appendBytes(out, scratch)
+			out = appendBytes(out, enc)
 		case store.OpRemove:
 			out = appendBytes(out, o.Dest)
 			out = binary.AppendUvarint(out, o.Seq)
@@ -107,13 +112,16 @@ func decodeBatch(ops []store.Op, p []byte) ([]store.Op, error) {
 		case store.OpAdd:
 			o.Dest = string(d.bytes())
 			o.Seq = d.uvarint()
+			// The message stays encoded (Raw, a slice of p): the journal
+			// stores it as it is. Its leading fields are checked here;
+			// the whole of it was checked by the master that encoded it
+			// and by the CRC of the log record that carried it.
 			raw := d.bytes()
 			if d.err == nil {
-				m, err := message.Unmarshal(raw)
-				if err != nil {
-					return ops, fmt.Errorf("%w: op %d: %v", errBadEntry, i, err)
+				if _, _, ok := message.PeekProducer(raw); !ok {
+					return ops, fmt.Errorf("%w: op %d: not an encoded message", errBadEntry, i)
 				}
-				o.Msg = m
+				o.Raw = raw
 			}
 		case store.OpRemove:
 			o.Dest = string(d.bytes())

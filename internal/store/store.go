@@ -60,7 +60,12 @@ type Op struct {
 	Dest string           // OpAdd, OpRemove
 	Seq  uint64           // OpAdd, OpRemove
 	Msg  *message.Message // OpAdd; the store must not modify it
-	Sub  *Subscription    // OpPutSub, OpDeleteSub
+	// Raw, for OpAdd, is the message already encoded (message.Marshal)
+	// by whoever had it last, e.g. a replica applying a log entry. The
+	// journal stores it as is, without decoding and re-encoding; Msg may
+	// then be nil, for the journal only (other stores need Msg).
+	Raw []byte
+	Sub *Subscription // OpPutSub, OpDeleteSub
 }
 
 // Batch is a list of operations applied atomically, in order.

@@ -94,20 +94,30 @@ func encodeBatch(b *store.Batch, maxPayload int) (rec []byte, ops []op, addBytes
 		d := op{kind: o.Kind, dest: o.Dest, seq: o.Seq}
 		switch o.Kind {
 		case store.OpAdd:
-			if o.Msg == nil {
+			enc := o.Raw
+			switch {
+			case enc != nil:
+				id, seq, ok := message.PeekProducer(enc)
+				if !ok {
+					return nil, nil, 0, fmt.Errorf("journal: op %d: not an encoded message", i)
+				}
+				d.prod, d.pseq = string(id), seq
+			case o.Msg == nil:
 				return nil, nil, 0, fmt.Errorf("journal: op %d: add without a message", i)
-			}
-			if scratch, err = message.Marshal(scratch[:0], o.Msg); err != nil {
-				return nil, nil, 0, fmt.Errorf("journal: op %d: %w", i, err)
+			default:
+				if scratch, err = message.Marshal(scratch[:0], o.Msg); err != nil {
+					return nil, nil, 0, fmt.Errorf("journal: op %d: %w", i, err)
+				}
+				enc = scratch
+				d.prod, d.pseq = o.Msg.ProducerID, o.Msg.ProducerSeq
 			}
 			rec = appendString(rec, o.Dest)
 			rec = binary.AppendUvarint(rec, o.Seq)
-			rec = binary.AppendUvarint(rec, uint64(len(scratch)))
-			d.off, d.n = uint32(len(rec)-headerSize), uint32(len(scratch))
-			rec = binary.LittleEndian.AppendUint32(rec, crc32.Checksum(scratch, castagnoli))
-			rec = append(rec, scratch...)
-			addBytes += int64(len(scratch))
-			d.prod, d.pseq = o.Msg.ProducerID, o.Msg.ProducerSeq
+			rec = binary.AppendUvarint(rec, uint64(len(enc)))
+			d.off, d.n = uint32(len(rec)-headerSize), uint32(len(enc))
+			rec = binary.LittleEndian.AppendUint32(rec, crc32.Checksum(enc, castagnoli))
+			rec = append(rec, enc...)
+			addBytes += int64(len(enc))
 		case store.OpRemove:
 			rec = appendString(rec, o.Dest)
 			rec = binary.AppendUvarint(rec, o.Seq)
