@@ -209,6 +209,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	jopts := cfg.Journal
 	jopts.SizeLimit = 0  // the master enforces the limit before proposing
 	jopts.GroupWait = -1 // one writer (the FSM): never wait for more
+	// The FSM applies every entry NoSync and waits for it: the journal
+	// must write it at once, not hold it for a synced batch.
+	jopts.WriteNoSyncAtOnce = true
 	jopts.Meter = nil
 	var err error
 	if n.fsm, err = openFSM(ctx, jdir, vfs.OS{}, jopts, n.log, partLog, n.fail); err != nil {
