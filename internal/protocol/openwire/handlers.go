@@ -164,11 +164,14 @@ func (c *conn) answer(cmd wire.Command, err error) {
 		}
 		return
 	}
+	// The read loop writes the answer itself when nothing else is being
+	// written (netserve.Outbox.Write): a synchronous send's receipt
+	// without the hand-over to the writer goroutine.
 	if err != nil {
-		c.send(&wire.ExceptionResponse{CorrelationID: bc.CommandID(), Exception: throwable(err)})
+		c.out.Write(&wire.ExceptionResponse{CorrelationID: bc.CommandID(), Exception: throwable(err)})
 		return
 	}
-	c.send(&wire.Response{CorrelationID: bc.CommandID()})
+	c.out.Write(&wire.Response{CorrelationID: bc.CommandID()})
 }
 
 // throwable maps core errors onto the JMS exception classes the client
