@@ -79,12 +79,7 @@ func (o *Outbox[T]) Write(it T) bool {
 	}
 	o.mu.writing = true
 	o.mu.Unlock()
-	w.Conn.SetWriteDeadline(time.Now().Add(w.Timeout))
-	err := w.Write(it)
-	if err == nil {
-		err = w.Flush()
-	}
-	o.last.Store(time.Now().UnixNano())
+	err := o.flush(w, func() error { return w.Write(it) })
 	o.mu.Lock()
 	o.mu.writing = false
 	more := len(o.mu.items) > 0 || o.mu.closed
@@ -153,17 +148,12 @@ func (o *Outbox[T]) Run(ctx context.Context, w Writer[T]) {
 			if now.Sub(time.Unix(0, o.last.Load())) < every/2 || !o.claim() {
 				continue
 			}
-			w.Conn.SetWriteDeadline(time.Now().Add(w.Timeout))
-			err := w.Beat()
-			if err == nil {
-				err = w.Flush()
-			}
+			err := o.flush(&w, w.Beat)
 			o.release()
 			if err != nil {
 				fail()
 				return
 			}
-			o.last.Store(now.UnixNano())
 			continue
 		case <-ctx.Done():
 			return
@@ -179,22 +169,19 @@ func (o *Outbox[T]) Run(ctx context.Context, w Writer[T]) {
 		o.mu.writing = len(items) > 0
 		o.mu.Unlock()
 		if len(items) > 0 {
-			w.Conn.SetWriteDeadline(time.Now().Add(w.Timeout))
-			var err error
-			for _, it := range items {
-				if err = w.Write(it); err != nil {
-					break
+			err := o.flush(&w, func() error {
+				for _, it := range items {
+					if err := w.Write(it); err != nil {
+						return err
+					}
 				}
-			}
-			if err == nil {
-				err = w.Flush()
-			}
+				return nil
+			})
 			o.release()
 			if err != nil {
 				fail()
 				return
 			}
-			o.last.Store(time.Now().UnixNano())
 		}
 		if closed {
 			// Wait for a Write still under way to finish its flush.
@@ -206,6 +193,20 @@ func (o *Outbox[T]) Run(ctx context.Context, w Writer[T]) {
 			}
 		}
 	}
+}
+
+// flush writes (with write) and flushes within w.Timeout, by the one
+// writer that holds the outbox.
+func (o *Outbox[T]) flush(w *Writer[T], write func() error) error {
+	w.Conn.SetWriteDeadline(time.Now().Add(w.Timeout))
+	err := write()
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		o.last.Store(time.Now().UnixNano())
+	}
+	return err
 }
 
 // claim marks the outbox as being written by Run, unless a Write is.
