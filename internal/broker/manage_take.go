@@ -113,35 +113,3 @@ func (q *queue) takeIDs(ctx context.Context, ids []string) ([]*entry, error) {
 	q.mu.Unlock()
 	return out, nil
 }
-
-// cut removes the entries at the given ascending indexes of b in one pass
-// (a run at the head moves nothing).
-func (p *pendingList) cut(b *bucket, idx []int) {
-	if len(idx) == 0 {
-		return
-	}
-	p.n -= len(idx)
-	if idx[0] == b.head && idx[len(idx)-1] == b.head+len(idx)-1 {
-		clear(b.items[b.head : b.head+len(idx)])
-		b.head += len(idx)
-		if b.head == len(b.items) {
-			b.items, b.head = b.items[:0], 0
-		} else if b.head > 1024 && b.head*2 > len(b.items) {
-			n := copy(b.items, b.items[b.head:])
-			clear(b.items[n:])
-			b.items, b.head = b.items[:n], 0
-		}
-		return
-	}
-	w, k := idx[0], 0
-	for r := idx[0]; r < len(b.items); r++ {
-		if k < len(idx) && idx[k] == r {
-			k++
-			continue
-		}
-		b.items[w] = b.items[r]
-		w++
-	}
-	clear(b.items[w:])
-	b.items = b.items[:w]
-}

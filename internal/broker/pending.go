@@ -68,26 +68,111 @@ func (p *pendingList) find(prio uint8, seq uint64) (*bucket, int) {
 	return nil, -1
 }
 
+// keepCap is the largest array a bucket keeps once it is empty. A backlog
+// grows its bucket's array to the backlog's length (8 bytes a message) and
+// append never gives it back: past keepCap, an emptied bucket lets it go
+// and a bucket that uses under a quarter of its array moves to a smaller
+// one, so a queue that once held 100,000 messages holds O(1) once drained.
+const keepCap = 256
+
 // remove deletes the entry at index i of b.
 func (p *pendingList) remove(b *bucket, i int) {
 	p.n--
 	if i == b.head {
 		b.items[i] = nil
 		b.head++
-		if b.head == len(b.items) {
-			b.items = b.items[:0]
-			b.head = 0
-		} else if b.head > 1024 && b.head*2 > len(b.items) {
-			n := copy(b.items, b.items[b.head:])
-			clear(b.items[n:])
-			b.items = b.items[:n]
-			b.head = 0
+	} else {
+		copy(b.items[i:], b.items[i+1:])
+		b.items[len(b.items)-1] = nil
+		b.items = b.items[:len(b.items)-1]
+	}
+	b.tidy()
+}
+
+// pendingRef is where an entry is: its bucket and index.
+type pendingRef struct {
+	b *bucket
+	i int
+}
+
+// removeRefs deletes the entries at refs, listed in each's order (buckets
+// from the highest priority down, ascending indexes within a bucket), one
+// pass per bucket however many leave it.
+func (p *pendingList) removeRefs(refs []pendingRef) {
+	var idx []int
+	for len(refs) > 0 {
+		n := 1
+		for n < len(refs) && refs[n].b == refs[0].b {
+			n++
 		}
+		idx = idx[:0]
+		for _, r := range refs[:n] {
+			idx = append(idx, r.i)
+		}
+		p.cut(refs[0].b, idx)
+		refs = refs[n:]
+	}
+}
+
+// cut removes the entries at the given ascending indexes of b in one pass:
+// a run from the head moves nothing, the rest of the bucket closes up once.
+func (p *pendingList) cut(b *bucket, idx []int) {
+	if len(idx) == 0 {
 		return
 	}
-	copy(b.items[i:], b.items[i+1:])
-	b.items[len(b.items)-1] = nil
-	b.items = b.items[:len(b.items)-1]
+	p.n -= len(idx)
+	k := 0
+	for k < len(idx) && idx[k] == b.head {
+		b.items[b.head] = nil
+		b.head++
+		k++
+	}
+	if k < len(idx) {
+		w := idx[k]
+		for r := idx[k]; r < len(b.items); r++ {
+			if k < len(idx) && idx[k] == r {
+				k++
+				continue
+			}
+			b.items[w] = b.items[r]
+			w++
+		}
+		clear(b.items[w:])
+		b.items = b.items[:w]
+	}
+	b.tidy()
+}
+
+// tidy resets an emptied bucket and compacts one whose dead head or unused
+// capacity outgrew its live entries (see keepCap).
+func (b *bucket) tidy() {
+	live := len(b.items) - b.head
+	switch {
+	case live == 0:
+		if cap(b.items) > keepCap {
+			b.items = nil
+		} else {
+			b.items = b.items[:0]
+		}
+		b.head = 0
+	case b.head > 1024 && b.head*2 > len(b.items),
+		cap(b.items) > keepCap && live*4 < cap(b.items):
+		b.compact()
+	}
+}
+
+// compact moves the live entries to the front of the array, or to a new one
+// of twice their number when they would use less than a quarter of it.
+func (b *bucket) compact() {
+	live := b.items[b.head:]
+	if len(live)*4 < cap(b.items) {
+		b.items = append(make([]*entry, 0, max(2*len(live), 16)), live...)
+	} else {
+		n := copy(b.items, live)
+		clear(b.items[n:])
+		b.items = b.items[:n]
+	}
+	b.head = 0
 }
 
 // removeEntry deletes e if it is pending, reporting whether it was.

@@ -275,15 +275,11 @@ const maxBatch = 256
 // back from the store. A message no consumer wants stays and the next one
 // is tried.
 func (q *queue) dispatch() {
-	type ref struct {
-		b *bucket
-		i int
-	}
 	for {
 		var out []*Delivery
 		var stub *entry
 		var expired []*entry
-		var taken []ref
+		var taken []pendingRef
 		// waiting holds the groups a message of which was passed over in
 		// this pass: their later messages must not overtake it (its
 		// consumer may get room while the pass goes on).
@@ -308,7 +304,7 @@ func (q *queue) dispatch() {
 				return false
 			}
 			if e.msg.Expired(now) {
-				taken = append(taken, ref{b, i})
+				taken = append(taken, pendingRef{b, i})
 				expired = append(expired, e)
 				return true
 			}
@@ -328,15 +324,12 @@ func (q *queue) dispatch() {
 				return false // the consumer closed meanwhile; go round again
 			}
 			q.grouped(d, first)
-			taken = append(taken, ref{b, i})
+			taken = append(taken, pendingRef{b, i})
 			q.mu.inflight++
 			out = append(out, d)
 			return len(out) < maxBatch
 		})
-		// Later indexes first, so earlier ones stay valid.
-		for k := len(taken) - 1; k >= 0; k-- {
-			q.mu.pending.remove(taken[k].b, taken[k].i)
-		}
+		q.mu.pending.removeRefs(taken)
 		progress := len(taken) > 0
 		q.mu.Unlock()
 		for _, d := range out {

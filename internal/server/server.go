@@ -316,8 +316,8 @@ func (s *Server) listen(sp *span, gate Gate) error {
 	return nil
 }
 
-// startServices starts the services over the span's broker; they run
-// until the span ends or stop.
+// startServices starts the services over the span's broker, and the
+// trimmer (trim.go); they run until the span ends or stop.
 func (s *Server) startServices(term context.Context, sp *span) {
 	ctx, cancel := context.WithCancel(term)
 	sp.svcStop = cancel
@@ -330,6 +330,7 @@ func (s *Server) startServices(term context.Context, sp *span) {
 			}
 		}()
 	}
+	s.startTrim(ctx, sp)
 }
 
 // stop ends a span in order: the services, then the listeners (every one
