@@ -1,7 +1,6 @@
 package openwire
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/protocol/connbuf"
 	"github.com/piermq/pier/internal/protocol/netserve"
 	"github.com/piermq/pier/internal/protocol/openwire/wire"
 )
@@ -22,14 +22,13 @@ type conn struct {
 	srv    *Server
 	nc     net.Conn
 	log    *slog.Logger
-	br     *bufio.Reader // beneath dec; sniff.go peeks at it
+	br     *connbuf.Reader // beneath dec; sniff.go peeks at it
 	dec    *wire.Decoder
-	bw     *bufio.Writer
+	bw     *connbuf.Writer
 	enc    *wire.Encoder
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	local     *wire.WireFormatInfo
 	readCheck time.Duration // drop the client after this long without data
 	bc        *broker.Conn  // set by ConnectionInfo
 	connID    string
@@ -65,22 +64,18 @@ func newConn(srv *Server, nc net.Conn) *conn {
 	c := &conn{srv: srv, nc: nc, ctx: ctx, cancel: cancel, out: netserve.NewOutbox[wire.Command](),
 		producers: map[string]*wire.ProducerInfo{}, txAcks: map[string][]txAck{}, consumers: map[string]*consumer{}}
 	c.log = srv.log.With("conn", nc.RemoteAddr().String())
-	c.br = bufio.NewReaderSize(nc, 64<<10)
+	// Small buffers while the connection is idle, 64 KiB each way once it
+	// is busy (see connbuf).
+	c.br = connbuf.NewReader(nc, 64<<10)
 	c.dec = wire.NewDecoder(c.br, wire.Options{MaxFrameSize: int(srv.cfg.MaxFrameSize)})
-	c.bw = bufio.NewWriterSize(nc, 64<<10)
+	c.bw = connbuf.NewWriter(nc, 64<<10, &srv.bufs)
 	c.enc = wire.NewEncoder(c.bw, wire.Options{})
-	c.local = wire.NewBrokerWireFormat(wire.BrokerWireFormatConfig{
-		MaxInactivityDuration:     srv.cfg.MaxInactivity,
-		MaxInactivityInitialDelay: srv.cfg.InactivityInitialDelay,
-		MaxFrameSize:              srv.cfg.MaxFrameSize,
-		ProviderName:              "Pier",
-	})
 	return c
 }
 
 // sendWireFormat writes the broker's WireFormatInfo at once (the client
 // waits for it before sending anything else).
-func (c *conn) sendWireFormat() { c.writeNow(c.local) }
+func (c *conn) sendWireFormat() { c.writeNow(c.srv.local) }
 
 // writeNow writes one command directly; only before the write loop runs.
 func (c *conn) writeNow(cmd wire.Command) {
@@ -209,7 +204,7 @@ func (c *conn) decodeFailed(err error) {
 
 // negotiate checks the client's WireFormatInfo and sets up keep-alives.
 func (c *conn) negotiate(info *wire.WireFormatInfo) error {
-	n, err := wire.Negotiate(c.local, info)
+	n, err := wire.Negotiate(c.srv.local, info)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/protocol/connbuf"
 	"github.com/piermq/pier/internal/protocol/netserve"
 	"github.com/piermq/pier/internal/protocol/openwire/wire"
 )
@@ -92,6 +93,10 @@ type Server struct {
 	b        *broker.Broker
 	log      *slog.Logger
 	brokerID string // the core's: every listener and span of service announces the same one
+	// local is the WireFormatInfo every connection is sent first and
+	// negotiates against; read only, so one serves them all.
+	local *wire.WireFormatInfo
+	bufs  connbuf.Pool // the small write buffers of the connections (connbuf)
 
 	mu struct {
 		sync.Mutex
@@ -118,6 +123,12 @@ func NewServer(cfg Config, b *broker.Broker, log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, b: b, log: log.With("component", "openwire"), brokerID: b.ID()}
+	s.local = wire.NewBrokerWireFormat(wire.BrokerWireFormatConfig{
+		MaxInactivityDuration:     cfg.MaxInactivity,
+		MaxInactivityInitialDelay: cfg.InactivityInitialDelay,
+		MaxFrameSize:              cfg.MaxFrameSize,
+		ProviderName:              "Pier",
+	})
 	s.mu.byConnID = map[string]*conn{}
 	s.Server = netserve.New("openwire", s, cfg.MaxConnections)
 	return s

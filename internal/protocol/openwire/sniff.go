@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/piermq/pier/internal/protocol/connbuf"
 	"github.com/piermq/pier/internal/protocol/netserve"
 	"github.com/piermq/pier/internal/protocol/openwire/wire"
 )
@@ -66,7 +68,7 @@ func isSTOMP(b []byte) bool {
 
 // sniffSTOMP waits up to wait for the connection's first bytes and
 // reports whether they are STOMP's. It consumes nothing.
-func sniffSTOMP(nc net.Conn, r *bufio.Reader, wait time.Duration) bool {
+func sniffSTOMP(nc net.Conn, r *connbuf.Reader, wait time.Duration) bool {
 	nc.SetReadDeadline(time.Now().Add(wait)) // the read loop sets its own next
 	if _, err := r.Peek(1); err != nil {
 		return false
@@ -115,7 +117,7 @@ func portOf(u string) string {
 // with an exception carrying msg (javax.jms.JMSException), and closes. r
 // reads nc (and holds what was read of it already). timeout bounds the
 // whole exchange.
-func Refuse(nc net.Conn, r *bufio.Reader, msg string, timeout time.Duration) {
+func Refuse(nc net.Conn, r io.Reader, msg string, timeout time.Duration) {
 	defer netserve.CloseAfterError(nc, netserve.DrainTime)
 	nc.SetDeadline(time.Now().Add(timeout))
 	dec := wire.NewDecoder(r, wire.Options{MaxFrameSize: 1 << 20})
@@ -167,6 +169,6 @@ func wrongPort(openwireURL string) string {
 
 // RefuseOnSTOMPPort is Refuse with the message for an OpenWire client on
 // the STOMP port; openwireURL is where OpenWire is ("" if nowhere).
-func RefuseOnSTOMPPort(nc net.Conn, r *bufio.Reader, openwireURL string, timeout time.Duration) {
+func RefuseOnSTOMPPort(nc net.Conn, r io.Reader, openwireURL string, timeout time.Duration) {
 	Refuse(nc, r, wrongPort(openwireURL), timeout)
 }

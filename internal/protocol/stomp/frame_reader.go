@@ -61,15 +61,25 @@ func (l Limits) EnsureDefaults() Limits {
 // or by closing, the connection beneath. A Reader is not safe for
 // concurrent use.
 type Reader struct {
-	br      *bufio.Reader
+	br      BufReader
 	lim     Limits
 	version Version
 	line    []byte // scratch for lines longer than br's buffer
 }
 
+// BufReader is what a Reader reads frames from: a *bufio.Reader, or a
+// connection's growing buffer (connbuf.Reader).
+type BufReader interface {
+	io.Reader
+	io.ByteReader
+	// ReadSlice reads as bufio.Reader.ReadSlice does: a line longer than
+	// the buffer returns bufio.ErrBufferFull with the buffer's worth.
+	ReadSlice(delim byte) ([]byte, error)
+}
+
 // NewReader returns a Reader over br with the given limits, decoding
 // version 1.0 (no escaping) until SetVersion is called.
-func NewReader(br *bufio.Reader, lim Limits) *Reader {
+func NewReader(br BufReader, lim Limits) *Reader {
 	return &Reader{br: br, lim: lim.EnsureDefaults(), version: V10}
 }
 

@@ -115,7 +115,7 @@ func (w *Writer) WriteFrame(f *Frame) error {
 	if _, err := w.w.Write(w.buf); err != nil {
 		return fmt.Errorf("stomp: write %s: %w", f.Command, err)
 	}
-	if cap(w.buf) > 1<<20 {
+	if cap(w.buf) > 64<<10 {
 		w.buf = nil // do not pin one large body's buffer forever
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/protocol/connbuf"
 	"github.com/piermq/pier/internal/protocol/netserve"
 )
 
@@ -52,9 +53,10 @@ func (c *Config) EnsureDefaults() {
 // Server accepts STOMP connections for a broker.
 type Server struct {
 	*netserve.Server
-	cfg Config
-	b   *broker.Broker
-	log *slog.Logger
+	cfg  Config
+	b    *broker.Broker
+	log  *slog.Logger
+	bufs connbuf.Pool // the small write buffers of the sessions (connbuf)
 }
 
 // NewServer returns a server for b.

@@ -1,7 +1,6 @@
 package stomp
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/protocol/connbuf"
 	"github.com/piermq/pier/internal/protocol/netserve"
 	"github.com/piermq/pier/internal/store"
 )
@@ -29,9 +29,9 @@ type session struct {
 	srv    *Server
 	nc     net.Conn
 	log    *slog.Logger
-	br     *bufio.Reader // beneath r; sniff.go peeks at it
+	br     *connbuf.Reader // beneath r; sniff.go peeks at it
 	r      *Reader
-	bw     *bufio.Writer
+	bw     *connbuf.Writer
 	w      *Writer
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -53,9 +53,11 @@ func newSession(srv *Server, nc net.Conn) *session {
 	s := &session{srv: srv, nc: nc, ctx: ctx, cancel: cancel, subs: map[string]*broker.Subscription{}, txAcks: map[string][]txAck{},
 		out: netserve.NewOutbox[outItem]()}
 	s.log = srv.log.With("conn", nc.RemoteAddr().String())
-	s.br = bufio.NewReaderSize(nc, 32<<10)
+	// Small buffers while the connection is idle, 32 KiB each way once it
+	// is busy (see connbuf).
+	s.br = connbuf.NewReader(nc, 32<<10)
 	s.r = NewReader(s.br, srv.cfg.Limits)
-	s.bw = bufio.NewWriterSize(nc, 32<<10)
+	s.bw = connbuf.NewWriter(nc, 32<<10, &srv.bufs)
 	s.w = NewWriter(s.bw, V10)
 	s.acks.init()
 	return s

@@ -219,11 +219,17 @@ func (e *Encoder) Encode(cmd Command) error {
 		return err
 	}
 	e.buf = b
+	if cap(b) > maxKeptFrame {
+		e.buf = nil // do not pin one large message's frame for the connection's life
+	}
 	if _, err := e.w.Write(b); err != nil {
 		return fmt.Errorf("openwire: write frame: %w", err)
 	}
 	return nil
 }
+
+// maxKeptFrame is the largest frame buffer an Encoder keeps for the next.
+const maxKeptFrame = 64 << 10
 
 // Marshal returns cmd as a complete frame (size prefix, type, loose body),
 // without stack traces in throwables.
