@@ -2,6 +2,7 @@ package replication
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,10 +44,16 @@ type fsm struct {
 	applied atomic.Uint64
 	// failed is set once the journal failed: nothing more is applied.
 	failed error
+	// waitDurable waits until the Raft log holds every entry up to an
+	// index on disk (raftlog.Log.WaitDurable); nil: it always does.
+	waitDurable func(index uint64) bool
 }
 
 var (
 	_ raft.BatchingFSM = (*fsm)(nil)
+	// errLogClosed: the Raft log failed or closed before the entries it
+	// holds were synced; the replica is stopping.
+	errLogClosed = errors.New("the Raft log failed or closed before they were synced")
 )
 
 // openFSM opens (recovering) the journal in dir; log is the FSM's, jlog
@@ -85,6 +92,16 @@ func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	resp := make([]any, len(logs))
 	if f.failed != nil {
+		for i := range resp {
+			resp[i] = f.failed
+		}
+		return resp
+	}
+	// A leader's own copy of an entry may still be on its way to disk
+	// when a follower's answer commits it (clamp.go): apply nothing that
+	// is not on a quorum's disks.
+	if last := logs[len(logs)-1].Index; f.waitDurable != nil && !f.waitDurable(last) {
+		f.failed = fmt.Errorf("replication: entries up to %d not applied: %w", last, errLogClosed)
 		for i := range resp {
 			resp[i] = f.failed
 		}

@@ -72,6 +72,10 @@ type Config struct {
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64
+	// SerialLeaderSync makes the leader sync its own log before it
+	// replicates an entry, as hashicorp/raft does by itself; by default it
+	// syncs while the followers do (docs/replication.md). For comparison.
+	SerialLeaderSync bool
 	// MaxInflight is how many log entries the master has in Raft at once
 	// (batches arriving meanwhile are merged into the next); 0: the
 	// default, 1, which measured best (docs/performance.md): one entry
@@ -228,6 +232,14 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			"remove this replica's data directory so that it catches up from the group", filepath.Join(raftDir, "raft.db"))
 	}
 	logOpts := raftlog.Options{OnFail: func(err error) { n.fail(fmt.Errorf("replication: raft log: %w", err)) }}
+	if !cfg.SerialLeaderSync {
+		// The leader syncs its own log while the followers sync theirs
+		// (clamp.go says how that stays safe).
+		logOpts.Async = func() bool {
+			r := n.ready.Load()
+			return r != nil && r.State() == raft.Leader
+		}
+	}
 	if n.logs, err = raftlog.Open(ctx, filepath.Join(raftDir, "log"), vfs.OS{}, logOpts, partLog); err != nil {
 		return nil, fmt.Errorf("replication: raft log: %w", err)
 	}
@@ -240,6 +252,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: n.layer, MaxPool: 4, Timeout: 5 * time.Second, Logger: hlog,
 	})
+	n.fsm.waitDurable = n.logs.WaitDurable
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)
 	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
@@ -262,7 +275,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		n.log.Info("group bootstrapped", "members", len(cfg.Peers))
 	}
 	mark := n.fsm.mark // the FSM goroutine owns it from here on
-	if n.raft, err = raft.NewRaft(rc, n.fsm, meteredLog{n.logs, cfg.Meter}, n.stable, n.snaps, n.trans); err != nil {
+	if n.raft, err = raft.NewRaft(rc, n.fsm, meteredLog{n.logs, cfg.Meter}, n.stable, n.snaps,
+		clampTransport{n.trans, n.logs.Durable}); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
 	}
 	obs := make(chan raft.Observation, 64)

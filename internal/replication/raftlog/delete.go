@@ -28,11 +28,18 @@ func (l *Log) deleteRange(min, max uint64) error {
 	switch {
 	case min > max || last == 0 || max < first || min > last:
 		return nil
-	case min <= first && max >= last:
-		return l.deleteAll()
 	case min <= first:
+		if max >= last {
+			return l.deleteAll()
+		}
 		return l.deletePrefix(max)
 	case max >= last:
+		// What the syncer has not synced yet goes first, so that the
+		// durable index only has to come down.
+		if err := l.flushPending(); err != nil {
+			return err
+		}
+		l.truncated(min)
 		return l.deleteSuffix(min)
 	}
 	return fmt.Errorf("%w: DeleteRange(%d, %d) inside the log [%d, %d]: only a prefix or a suffix can be deleted",
@@ -41,6 +48,10 @@ func (l *Log) deleteRange(min, max uint64) error {
 
 // deleteAll removes every segment, newest first.
 func (l *Log) deleteAll() error {
+	if err := l.flushPending(); err != nil {
+		return err
+	}
+	l.truncated(1)
 	l.mu.Lock()
 	segs := l.mu.segs
 	l.mu.segs = nil
@@ -78,7 +89,7 @@ func (l *Log) deletePrefix(max uint64) error {
 	// before they are gone leaves them to the next Open to remove, and a
 	// failure to remove one is no reason to fail the log.
 	for _, old := range segs[:k] {
-		old.f.Close() // nothing was written since its last sync
+		l.closeFile(old) // nothing was written since its last sync
 		if err := l.fs.Remove(l.segPath(old.num)); err != nil {
 			l.log.Warn("could not remove a deleted segment; the next open removes it", "segment", old.num, "err", err)
 		}
@@ -138,7 +149,7 @@ func (l *Log) deleteSuffix(min uint64) error {
 func (l *Log) removeNewestFirst(segs []*segment) error {
 	for i := len(segs) - 1; i >= 0; i-- {
 		s := segs[i]
-		s.f.Close() // nothing was written since its last sync
+		l.closeFile(s) // nothing was written since its last sync
 		if err := l.fs.Remove(l.segPath(s.num)); err != nil {
 			return l.fail(fmt.Errorf("remove segment %d: %w", s.num, err))
 		}

@@ -60,6 +60,11 @@ type Log struct {
 	}
 	failOnce sync.Once
 
+	// sy is the state of syncing (sync.go); fileMu is held while a
+	// segment file is synced by the syncer or closed.
+	sy     syncState
+	fileMu sync.Mutex
+
 	// mu is held for reading while a segment file is read, and for writing
 	// while the index changes; files leave the index before they are
 	// closed, so no reader can hold one then.
@@ -112,6 +117,17 @@ func Open(ctx context.Context, dir string, fsys vfs.FS, opts Options, log *slog.
 		l.closeFiles()
 		return nil, err
 	}
+	// What recovery found may have been written and never synced (the
+	// process died, the machine did not): sync it before calling it
+	// durable.
+	if n := len(l.mu.segs); n > 0 && !opts.ReadOnly {
+		if err := l.mu.segs[n-1].f.Sync(); err != nil {
+			l.closeFiles()
+			return nil, fmt.Errorf("raftlog: sync segment %d: %w", l.mu.segs[n-1].num, err)
+		}
+	}
+	l.sy.durable = l.mu.last
+	l.startSyncer()
 	return l, nil
 }
 
@@ -138,6 +154,19 @@ func (l *Log) LastIndex() (uint64, error) {
 // GetLog implements raft.LogStore. It returns raft.ErrLogNotFound for an
 // index the log does not hold.
 func (l *Log) GetLog(index uint64, e *raft.Log) error {
+	if l.opts.Async != nil && !l.opts.Async() && index > l.Durable() {
+		// A follower that was leader may hold entries it wrote but has
+		// not synced yet. Raft reads an entry back before it takes the
+		// same one from a new leader as already stored, and then answers
+		// as if it had it on disk: sync first.
+		l.wmu.Lock()
+		err := l.flushPending()
+		l.wmu.Unlock()
+		l.report(err)
+		if err != nil {
+			return err
+		}
+	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.mu.closed {
@@ -183,7 +212,9 @@ func (l *Log) StoreLog(e *raft.Log) error { return l.StoreLogs([]*raft.Log{e}) }
 // contiguous and follow the last index (a gap is allowed, as the
 // raft.LogStore contract allows, and starts a new segment), with one write
 // and one fsync (plus the creation of a segment file when one is due). The
-// batch is atomic: after a crash it is there whole or not at all.
+// batch is atomic: after a crash it is there whole or not at all. When
+// Options.Async says so, the fsync is left to the syncer (sync.go): the
+// entries are durable once Durable reaches them.
 func (l *Log) StoreLogs(logs []*raft.Log) error {
 	l.wmu.Lock()
 	err := l.storeLogs(logs)
@@ -212,8 +243,13 @@ func (l *Log) storeLogs(logs []*raft.Log) error {
 		}
 		size += n
 	}
+	async := l.opts.Async != nil && l.opts.Async()
 	s := l.active()
 	if s == nil || (len(s.locs) > 0 && (first != s.last()+1 || s.end >= l.opts.SegmentSize)) {
+		// A later sync of the new segment would not cover the old one.
+		if err := l.flushPending(); err != nil {
+			return err
+		}
 		var err error
 		if s, err = l.createSegment(); err != nil {
 			return err
@@ -239,8 +275,10 @@ func (l *Log) storeLogs(logs []*raft.Log) error {
 	if _, err := s.f.WriteAt(buf, s.end); err != nil {
 		return l.fail(fmt.Errorf("write segment %d at %d: %w", s.num, s.end, err))
 	}
-	if err := s.f.Sync(); err != nil {
-		return l.fail(fmt.Errorf("sync segment %d: %w", s.num, err))
+	if !async {
+		if err := s.f.Sync(); err != nil {
+			return l.fail(fmt.Errorf("sync segment %d: %w", s.num, err))
+		}
 	}
 	l.mu.Lock()
 	if len(s.locs) == 0 {
@@ -254,6 +292,7 @@ func (l *Log) storeLogs(logs []*raft.Log) error {
 	l.mu.last = logs[len(logs)-1].Index
 	l.mu.cache.add(cached)
 	l.mu.Unlock()
+	l.written(s, l.mu.last, !async)
 	return nil
 }
 
@@ -265,7 +304,10 @@ func (l *Log) writable() error {
 	if l.opts.ReadOnly {
 		return ErrReadOnly
 	}
-	return l.w.failed
+	if l.w.failed != nil {
+		return l.w.failed
+	}
+	return l.syncErr()
 }
 
 // active returns the newest segment, or nil. wmu is held.
@@ -330,7 +372,12 @@ func (l *Log) Close() error {
 		return nil
 	}
 	l.w.closed = true
-	return l.closeFiles()
+	l.stopSyncer()
+	var err error
+	if l.w.failed == nil && l.syncErr() == nil {
+		err = l.flushPending()
+	}
+	return errors.Join(err, l.closeFiles())
 }
 
 func (l *Log) closeFiles() error {

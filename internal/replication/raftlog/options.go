@@ -32,6 +32,12 @@ type Options struct {
 	// log then refuses every further change (ErrFailed) until it is
 	// reopened.
 	OnFail func(error)
+	// Async, if set, is asked at every StoreLogs: true leaves the fsync
+	// to a goroutine of the log, which syncs behind the writes (a Raft
+	// leader's own log: see sync.go); Durable and WaitDurable tell what
+	// is synced. While it answers false, GetLog of an entry not yet
+	// synced syncs it first.
+	Async func() bool
 }
 
 // Defaults and limits.
