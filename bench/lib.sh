@@ -21,7 +21,8 @@
 # AMQ_AUTHORIZATION, AMQ_KAHADB_DIR, AMQ_LOCK_SLEEP_MS, AMQ_NO_WAIT,
 # AMQ_LOG4J and AMQ_SCHEDULER (all off when unset; see start_activemq),
 # for start_pier_broker PIER_SQL_DSN (a postgres:// DSN: store.kind sql;
-# empty: the journal), and for start_postgres PG_BIN (PostgreSQL's programs,
+# empty: the journal) and PIER_EXTRA_YAML (top-level YAML sections added to
+# its configuration, e.g. limits), and for start_postgres PG_BIN (PostgreSQL's programs,
 # default /usr/lib/postgresql/15/bin).
 
 START_TIMEOUT=${START_TIMEOUT:-120}
@@ -225,6 +226,7 @@ start_pier_broker() {
 		printf '  sql:\n    driver: postgres\n    dsn: "%s"\n' "$PIER_SQL_DSN" >>"$base/pier.yaml"
 		what+=", SQL store on $PIER_SQL_DSN"
 	fi
+	[[ -z "${PIER_EXTRA_YAML:-}" ]] || printf '%s\n' "$PIER_EXTRA_YAML" >>"$base/pier.yaml"
 	if (($# > 2)); then
 		printf 'network_connectors:\n  - name: %s\n    uri: "%s"\n' "$3" "$4" >>"$base/pier.yaml"
 		what+=", network connector $3 to $4"
