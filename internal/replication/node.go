@@ -107,6 +107,10 @@ const maxEntryBytes = 4 << 20
 // synced one to share its entry (propose.go).
 const lazyDelay = 5 * time.Millisecond
 
+// gatherWait is how long an entry may be held open for the producers that
+// recent entries carried (propose.go).
+const gatherWait = 200 * time.Microsecond
+
 // Errors.
 var (
 	// ErrNotMaster is returned by Apply on a replica that is not (or no
@@ -193,7 +197,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		repeats: newRepeats(repeatInterval, nil)}
 	n.mu.changed = make(chan struct{})
 	n.mu.urls = map[string]string{}
-	n.prop = &proposer{apply: n.applyEntry, maxInflight: cfg.MaxInflight, maxBytes: maxEntryBytes, lazyDelay: lazyDelay}
+	n.prop = &proposer{apply: n.applyEntry, maxInflight: cfg.MaxInflight, maxBytes: maxEntryBytes, lazyDelay: lazyDelay,
+		gatherWait: gatherWait}
 	ok := false
 	defer func() {
 		if !ok {

@@ -28,6 +28,7 @@ type proposer struct {
 	maxInflight int
 	maxBytes    int           // an entry is closed once it holds this many bytes
 	lazyDelay   time.Duration // how long a lazy batch may wait for company
+	gatherWait  time.Duration // how long an entry may wait for the usual company
 
 	mu       sync.Mutex
 	pending  []*proposal
@@ -35,6 +36,12 @@ type proposer struct {
 	due      bool // the lazy batches in pending have waited long enough
 	timer    *time.Timer
 	inflight int
+	// The synced batches of the last entries (recentPeak), and the timer
+	// of an entry held open for more of them (gathered: it has waited).
+	sizes    [32]int
+	nsizes   int
+	gtimer   *time.Timer
+	gathered bool
 }
 
 type proposal struct {
@@ -76,21 +83,61 @@ func (p *proposer) expire() {
 	}
 }
 
+// gatherExpire ends the wait of an entry held open for more batches.
+func (p *proposer) gatherExpire() {
+	p.mu.Lock()
+	p.gtimer = nil
+	p.gathered = true
+	list := p.next()
+	p.mu.Unlock()
+	if list != nil {
+		p.run(list)
+	}
+}
+
+// recentPeak is the most synced batches any of the last entries carried.
+func (p *proposer) recentPeak() int {
+	n := 0
+	for _, k := range p.sizes {
+		n = max(n, k)
+	}
+	return n
+}
+
 // next removes what goes into the next entry from pending, if an entry
 // should start now: Raft has room and a synced batch (or a lazy one that
-// waited long enough) is waiting. p.mu is held.
+// waited long enough) is waiting. When recent entries carried more synced
+// batches than are waiting (producers that are a little behind, answering
+// the last entry's receipts), the entry is held open for up to gatherWait
+// so they join it: fewer, fuller entries, as the journal's GroupWait.
+// p.mu is held.
 func (p *proposer) next() []*proposal {
 	if p.inflight >= p.maxInflight || len(p.pending) == 0 || (p.eager == 0 && !p.due) {
 		return nil
 	}
+	if p.eager > 0 && !p.gathered && p.gatherWait > 0 && p.eager < p.recentPeak() {
+		if p.gtimer == nil {
+			p.gtimer = time.AfterFunc(p.gatherWait, p.gatherExpire)
+		}
+		return nil
+	}
+	p.gathered = false
+	if p.gtimer != nil {
+		p.gtimer.Stop()
+		p.gtimer = nil
+	}
+	taken := 0
 	n, size := 0, 0
 	for n < len(p.pending) && (n == 0 || size+len(p.pending[n].data) <= p.maxBytes) {
 		size += len(p.pending[n].data)
 		if !p.pending[n].lazy {
 			p.eager--
+			taken++
 		}
 		n++
 	}
+	p.sizes[p.nsizes%len(p.sizes)] = taken
+	p.nsizes++
 	list := p.pending[:n:n]
 	p.pending = p.pending[n:]
 	if len(p.pending) == 0 {

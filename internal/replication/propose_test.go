@@ -205,3 +205,35 @@ func waitPending(p *proposer, n int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// When recent entries carried three producers' batches, a lone one waits
+// (up to gatherWait) for the other two, and the three share an entry.
+func TestProposerGathersTheUsualCompany(t *testing.T) {
+	f := &fakeRaft{}
+	p := &proposer{apply: f.apply, maxInflight: 1, maxBytes: 1 << 20, lazyDelay: time.Hour, gatherWait: time.Hour}
+	p.sizes[0] = 3
+	var wg sync.WaitGroup
+	wg.Go(func() { p.propose(removes(1), false) })
+	waitPending(p, 1)
+	wg.Go(func() { p.propose(removes(2), false) })
+	waitPending(p, 2)
+	f.mu.Lock()
+	started := len(f.entries)
+	f.mu.Unlock()
+	if started != 0 {
+		t.Fatalf("%d entries started with 2 of the usual 3 batches waiting", started)
+	}
+	wg.Go(func() { p.propose(removes(3), false) })
+	wg.Wait()
+	if len(f.entries) != 1 || len(seqs(t, f.entries[0])) != 3 {
+		t.Fatalf("entries %d (first of %d ops), want one of 3", len(f.entries), len(seqs(t, f.entries[0])))
+	}
+	// Alone for good: it goes once the wait is over.
+	p.gatherWait = time.Millisecond
+	if err := p.propose(removes(4), false); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.entries) != 2 {
+		t.Fatalf("entries %d, want 2", len(f.entries))
+	}
+}
