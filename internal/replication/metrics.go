@@ -92,7 +92,9 @@ func (n *Node) Metrics() Metrics {
 }
 
 // meteredLog is the Raft log as Raft writes it, counting into a Meter:
-// every StoreLogs is one write and one fsync of a group of entries.
+// every StoreLogs is one write of a group of entries. Its fsyncs are
+// counted by the log itself (raftlog Options.OnSync): on the leader they
+// run behind the writes, one for several of them.
 type meteredLog struct {
 	*raftlog.Log
 	meter *store.Meter
@@ -102,7 +104,6 @@ type meteredLog struct {
 func (l meteredLog) StoreLogs(logs []*raft.Log) error {
 	err := l.Log.StoreLogs(logs)
 	if err == nil && len(logs) > 0 {
-		l.meter.Synced()
 		l.meter.Grouped(len(logs))
 	}
 	return err

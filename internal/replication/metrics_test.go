@@ -38,7 +38,9 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("leader: %+v", lm)
 	}
 	mm := meters[id].Metrics()
-	if mm.Commit.Count != 50 || mm.Syncs == 0 || mm.Group.Sum < 50 || mm.Group.Count != mm.Syncs {
+	// The leader's syncs run behind its writes, one for one or more of
+	// them; the bootstrap's write is synced but not Raft's (not counted).
+	if mm.Commit.Count != 50 || mm.Syncs == 0 || mm.Group.Sum < 50 || mm.Syncs > mm.Group.Count+1 {
 		t.Errorf("leader's meter: %d commits, %d syncs, %d groups of %v entries", mm.Commit.Count, mm.Syncs, mm.Group.Count, mm.Group.Sum)
 	}
 

@@ -236,7 +236,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("replication: %s holds a Raft log in the bolt format of earlier versions, which is no longer read; "+
 			"remove this replica's data directory so that it catches up from the group", filepath.Join(raftDir, "raft.db"))
 	}
-	logOpts := raftlog.Options{OnFail: func(err error) { n.fail(fmt.Errorf("replication: raft log: %w", err)) }}
+	logOpts := raftlog.Options{OnFail: func(err error) { n.fail(fmt.Errorf("replication: raft log: %w", err)) },
+		OnSync: cfg.Meter.Synced}
 	if !cfg.SerialLeaderSync {
 		// The leader syncs its own log while the followers sync theirs
 		// (clamp.go says how that stays safe).

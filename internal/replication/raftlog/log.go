@@ -279,6 +279,7 @@ func (l *Log) storeLogs(logs []*raft.Log) error {
 		if err := s.f.Sync(); err != nil {
 			return l.fail(fmt.Errorf("sync segment %d: %w", s.num, err))
 		}
+		l.synced()
 	}
 	l.mu.Lock()
 	if len(s.locs) == 0 {

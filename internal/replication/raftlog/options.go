@@ -38,6 +38,9 @@ type Options struct {
 	// is synced. While it answers false, GetLog of an entry not yet
 	// synced syncs it first.
 	Async func() bool
+	// OnSync, if set, is called after every fsync that makes entries
+	// durable (in StoreLogs or behind it), for metrics.
+	OnSync func()
 }
 
 // Defaults and limits.

@@ -90,6 +90,9 @@ func (l *Log) syncer() {
 			l.report(l.sy.err)
 			return
 		}
+		if still && l.opts.OnSync != nil {
+			l.opts.OnSync()
+		}
 		if still && gen == l.sy.gen {
 			l.sy.durable = max(l.sy.durable, target)
 			if l.sy.pending == s && l.sy.target == target {
@@ -130,6 +133,7 @@ func (l *Log) flushPending() error {
 	if err := s.f.Sync(); err != nil {
 		return l.fail(fmt.Errorf("sync segment %d: %w", s.num, err))
 	}
+	l.synced()
 	l.written(s, target, true)
 	return nil
 }
@@ -141,6 +145,13 @@ func (l *Log) truncated(from uint64) {
 	defer l.sy.mu.Unlock()
 	l.sy.gen++
 	l.sy.durable = min(l.sy.durable, from-1)
+}
+
+// synced tells Options.OnSync of a sync of entries.
+func (l *Log) synced() {
+	if l.opts.OnSync != nil {
+		l.opts.OnSync()
+	}
 }
 
 // syncErr returns the background syncer's failure, if any.
