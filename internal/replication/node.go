@@ -72,6 +72,10 @@ type Config struct {
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64
+	// FS holds the Raft log, Raft's term and vote, and the journal; nil:
+	// the operating system's. Tests give a vfs.MemFS to lose power.
+	// (Snapshots are raft's FileSnapshotStore, always on the OS.)
+	FS vfs.FS
 	// SerialLeaderSync makes the leader sync its own log before it
 	// replicates an entry, as hashicorp/raft does by itself; by default it
 	// syncs while the followers do (docs/replication.md). For comparison.
@@ -223,7 +227,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	jopts.WriteNoSyncAtOnce = true
 	jopts.Meter = nil
 	var err error
-	if n.fsm, err = openFSM(ctx, jdir, vfs.OS{}, jopts, n.log, partLog, n.fail); err != nil {
+	fsys := cfg.FS
+	if fsys == nil {
+		fsys = vfs.OS{}
+	}
+	if n.fsm, err = openFSM(ctx, jdir, fsys, jopts, n.log, partLog, n.fail); err != nil {
 		return nil, err
 	}
 	if n.snaps, err = raft.NewFileSnapshotStoreWithLogger(raftDir, 2, hlog); err != nil {
@@ -246,10 +254,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			return r != nil && r.State() == raft.Leader
 		}
 	}
-	if n.logs, err = raftlog.Open(ctx, filepath.Join(raftDir, "log"), vfs.OS{}, logOpts, partLog); err != nil {
+	if n.logs, err = raftlog.Open(ctx, filepath.Join(raftDir, "log"), fsys, logOpts, partLog); err != nil {
 		return nil, fmt.Errorf("replication: raft log: %w", err)
 	}
-	if n.stable, err = raftlog.OpenStable(ctx, filepath.Join(raftDir, "stable"), vfs.OS{}); err != nil {
+	if n.stable, err = raftlog.OpenStable(ctx, filepath.Join(raftDir, "stable"), fsys); err != nil {
 		return nil, fmt.Errorf("replication: raft stable store: %w", err)
 	}
 	if n.layer, err = listenMux(cfg.Bind, cfg.Peers[cfg.NodeID], n.Status, cfg.TLS, openTimeout, n.log); err != nil {
