@@ -80,11 +80,6 @@ type Config struct {
 	// replicates an entry, as hashicorp/raft does by itself; by default it
 	// syncs while the followers do (docs/replication.md). For comparison.
 	SerialLeaderSync bool
-	// MaxInflight is how many log entries the master has in Raft at once
-	// (batches arriving meanwhile are merged into the next); 0: the
-	// default, 1, which measured best (docs/performance.md): one entry
-	// in flight gathers every producer's batch for the next.
-	MaxInflight int
 
 	Log *slog.Logger
 }
@@ -100,7 +95,6 @@ const (
 	DefaultSnapshotThreshold  = 65536
 	DefaultSnapshotInterval   = 5 * time.Second
 	DefaultTrailingLogs       = 10240
-	DefaultMaxInflight        = 1
 )
 
 // maxEntryBytes closes a merged entry (propose.go): the batches after it
@@ -201,7 +195,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		repeats: newRepeats(repeatInterval, nil)}
 	n.mu.changed = make(chan struct{})
 	n.mu.urls = map[string]string{}
-	n.prop = &proposer{apply: n.applyEntry, maxInflight: cfg.MaxInflight, maxBytes: maxEntryBytes, lazyDelay: lazyDelay,
+	n.prop = &proposer{apply: n.applyEntry, maxBytes: maxEntryBytes, lazyDelay: lazyDelay,
 		gatherWait: gatherWait}
 	ok := false
 	defer func() {
@@ -321,9 +315,6 @@ func setDefaults(c *Config) {
 	def(&c.SnapshotInterval, DefaultSnapshotInterval)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = DefaultSnapshotThreshold
-	}
-	if c.MaxInflight <= 0 {
-		c.MaxInflight = DefaultMaxInflight
 	}
 	if c.TrailingLogs == 0 {
 		// A small threshold (tests, tiny groups) keeps few entries too.

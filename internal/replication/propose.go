@@ -7,9 +7,9 @@ import (
 )
 
 // proposer merges the batches that the master's broker applies at the same
-// time into one Raft log entry (group commit across producers). At most
-// maxInflight entries are in Raft at once; batches arriving meanwhile wait
-// and go together in the next entry. Every entry costs each replica a log
+// time into one Raft log entry (group commit across producers). One entry
+// is in Raft at a time (measured against two and four: docs/performance.md);
+// batches arriving meanwhile wait and go together in the next entry. Every entry costs each replica a log
 // write, an fsync, a message on the wire and an FSM step, whatever its
 // size, so on a busy master a few large entries cost much less than many
 // small ones; an idle master proposes a lone batch at once.
@@ -24,18 +24,17 @@ import (
 // all of them or none, which is more than each batch asked for. Batches
 // go into entries in the order they were proposed.
 type proposer struct {
-	apply       func(entry []byte) error // hands one entry to Raft and waits
-	maxInflight int
-	maxBytes    int           // an entry is closed once it holds this many bytes
-	lazyDelay   time.Duration // how long a lazy batch may wait for company
-	gatherWait  time.Duration // how long an entry may wait for the usual company
+	apply      func(entry []byte) error // hands one entry to Raft and waits
+	maxBytes   int                      // an entry is closed once it holds this many bytes
+	lazyDelay  time.Duration            // how long a lazy batch may wait for company
+	gatherWait time.Duration            // how long an entry may wait for the usual company
 
 	mu       sync.Mutex
 	pending  []*proposal
 	eager    int  // synced batches in pending
 	due      bool // the lazy batches in pending have waited long enough
 	timer    *time.Timer
-	inflight int
+	inflight bool // an entry is in Raft
 	// The synced batches of the last entries (recentPeak), and the timer
 	// of an entry held open for more of them (gathered: it has waited).
 	sizes    [32]int
@@ -112,7 +111,7 @@ func (p *proposer) recentPeak() int {
 // so they join it: fewer, fuller entries, as the journal's GroupWait.
 // p.mu is held.
 func (p *proposer) next() []*proposal {
-	if p.inflight >= p.maxInflight || len(p.pending) == 0 || (p.eager == 0 && !p.due) {
+	if p.inflight || len(p.pending) == 0 || (p.eager == 0 && !p.due) {
 		return nil
 	}
 	if p.eager > 0 && !p.gathered && p.gatherWait > 0 && p.eager < p.recentPeak() {
@@ -147,7 +146,7 @@ func (p *proposer) next() []*proposal {
 			p.timer = nil
 		}
 	}
-	p.inflight++
+	p.inflight = true
 	return list
 }
 
@@ -160,7 +159,7 @@ func (p *proposer) run(list []*proposal) {
 		pr.done <- err
 	}
 	p.mu.Lock()
-	p.inflight--
+	p.inflight = false
 	next := p.next()
 	p.mu.Unlock()
 	if next != nil {

@@ -61,7 +61,7 @@ func removes(seqs ...uint64) []byte {
 
 func TestProposerMergesWhileInflight(t *testing.T) {
 	f := &fakeRaft{gate: make(chan struct{}), started: make(chan struct{}, 16)}
-	p := &proposer{apply: f.apply, maxInflight: 1, maxBytes: 1 << 20, lazyDelay: time.Hour}
+	p := &proposer{apply: f.apply, maxBytes: 1 << 20, lazyDelay: time.Hour}
 	var wg sync.WaitGroup
 	errs := make([]error, 5)
 	wg.Go(func() { errs[0] = p.propose(removes(1), false) })
@@ -100,7 +100,7 @@ func TestProposerMergesWhileInflight(t *testing.T) {
 
 func TestProposerLazyWaitsForCompany(t *testing.T) {
 	f := &fakeRaft{}
-	p := &proposer{apply: f.apply, maxInflight: 1, maxBytes: 1 << 20, lazyDelay: time.Hour}
+	p := &proposer{apply: f.apply, maxBytes: 1 << 20, lazyDelay: time.Hour}
 	done := make(chan error, 1)
 	go func() { done <- p.propose(removes(1), true) }()
 	waitPending(p, 1)
@@ -122,7 +122,7 @@ func TestProposerLazyWaitsForCompany(t *testing.T) {
 
 func TestProposerLazyAloneGoesAfterDelay(t *testing.T) {
 	f := &fakeRaft{}
-	p := &proposer{apply: f.apply, maxInflight: 1, maxBytes: 1 << 20, lazyDelay: time.Millisecond}
+	p := &proposer{apply: f.apply, maxBytes: 1 << 20, lazyDelay: time.Millisecond}
 	for i := range 3 {
 		if err := p.propose(removes(uint64(i)), true); err != nil {
 			t.Fatal(err)
@@ -136,7 +136,7 @@ func TestProposerLazyAloneGoesAfterDelay(t *testing.T) {
 func TestProposerErrorReachesEveryBatch(t *testing.T) {
 	boom := errors.New("boom")
 	f := &fakeRaft{gate: make(chan struct{}), started: make(chan struct{}, 16), err: boom}
-	p := &proposer{apply: f.apply, maxInflight: 1, maxBytes: 1 << 20, lazyDelay: time.Hour}
+	p := &proposer{apply: f.apply, maxBytes: 1 << 20, lazyDelay: time.Hour}
 	errs := make(chan error, 3)
 	go func() { errs <- p.propose(removes(1), false) }()
 	<-f.started
@@ -154,7 +154,7 @@ func TestProposerErrorReachesEveryBatch(t *testing.T) {
 func TestProposerSplitsAtMaxBytes(t *testing.T) {
 	f := &fakeRaft{gate: make(chan struct{}), started: make(chan struct{}, 16)}
 	one := removes(1)
-	p := &proposer{apply: f.apply, maxInflight: 1, maxBytes: 2 * len(one), lazyDelay: time.Hour}
+	p := &proposer{apply: f.apply, maxBytes: 2 * len(one), lazyDelay: time.Hour}
 	var wg sync.WaitGroup
 	wg.Go(func() { p.propose(removes(0), false) })
 	<-f.started
@@ -210,7 +210,7 @@ func waitPending(p *proposer, n int) {
 // (up to gatherWait) for the other two, and the three share an entry.
 func TestProposerGathersTheUsualCompany(t *testing.T) {
 	f := &fakeRaft{}
-	p := &proposer{apply: f.apply, maxInflight: 1, maxBytes: 1 << 20, lazyDelay: time.Hour, gatherWait: time.Hour}
+	p := &proposer{apply: f.apply, maxBytes: 1 << 20, lazyDelay: time.Hour, gatherWait: time.Hour}
 	p.sizes[0] = 3
 	var wg sync.WaitGroup
 	wg.Go(func() { p.propose(removes(1), false) })
