@@ -150,10 +150,12 @@ func (s *session) fail(req *Frame, msg string, fatal bool) {
 	}
 }
 
-// receipt acknowledges a frame that asked for one.
+// receipt acknowledges a frame that asked for one. The read loop calls it
+// and writes the receipt itself when nothing else is being written
+// (netserve.Outbox.Write), as OpenWire does its Response.
 func (s *session) receipt(req *Frame) {
 	if r, ok := req.Lookup("receipt"); ok {
-		s.push(outItem{f: NewFrame(CmdReceipt, "receipt-id", r)})
+		s.out.Write(outItem{f: NewFrame(CmdReceipt, "receipt-id", r)})
 	}
 }
 
