@@ -64,31 +64,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if path := os.Getenv("PIER_CPUPROFILE"); path != "" {
-		// For performance work: a CPU profile of the whole run.
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("PIER_CPUPROFILE: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("PIER_CPUPROFILE: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	// For performance work: a CPU profile and an execution trace of the
+	// whole run (go tool pprof; go tool trace, whose -pprof=sched shows
+	// where goroutines waited).
+	stopProfile, err := profileTo("PIER_CPUPROFILE", pprof.StartCPUProfile, pprof.StopCPUProfile)
+	if err != nil {
+		return err
 	}
-	if path := os.Getenv("PIER_TRACE"); path != "" {
-		// For performance work: an execution trace of the whole run
-		// (go tool trace; -pprof=sched shows where goroutines waited).
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("PIER_TRACE: %w", err)
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			return fmt.Errorf("PIER_TRACE: %w", err)
-		}
-		defer trace.Stop()
+	defer stopProfile()
+	stopTrace, err := profileTo("PIER_TRACE", trace.Start, trace.Stop)
+	if err != nil {
+		return err
 	}
+	defer stopTrace()
 	cfg := config.Default()
 	if *cfgPath != "" {
 		if cfg, err = config.Load(*cfgPath); err != nil {
@@ -423,4 +411,26 @@ func consoleURL(cfg *config.Config) string {
 		scheme = "https://"
 	}
 	return advertised(cfg, scheme+cfg.Console.Listen)
+}
+
+// profileTo starts a profile (start, stop) into the file the environment
+// variable env names, if it names one; the function returned stops it and
+// closes the file.
+func profileTo(env string, start func(io.Writer) error, stop func()) (func(), error) {
+	path := os.Getenv(env)
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", env, err)
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", env, err)
+	}
+	return func() {
+		stop()
+		f.Close()
+	}, nil
 }
