@@ -88,10 +88,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if res == nil {
 		return err
 	}
+	return writeReport(res, err, *asJSON, stdout, stderr)
+}
+
+// report is a bench result: Result or DiskResult.
+type report interface {
+	WriteJSON(io.Writer) error
+	WriteText(io.Writer) error
+}
+
+// writeReport writes res to stdout, as JSON or text, after saying on
+// stderr that it is partial when err says the run was interrupted.
+func writeReport(res report, err error, asJSON bool, stdout, stderr io.Writer) error {
 	if err != nil {
 		fmt.Fprintf(stderr, "interrupted (%v); partial result:\n", err)
 	}
-	if *asJSON {
+	if asJSON {
 		return res.WriteJSON(stdout)
 	}
 	return res.WriteText(stdout)
@@ -115,13 +127,7 @@ func runDiskProbe(ctx context.Context, fs *flag.FlagSet, cfg bench.DiskConfig, a
 	if res == nil {
 		return err
 	}
-	if err != nil {
-		fmt.Fprintf(fs.Output(), "interrupted (%v); partial result:\n", err)
-	}
-	if asJSON {
-		return res.WriteJSON(stdout)
-	}
-	return res.WriteText(stdout)
+	return writeReport(res, err, asJSON, stdout, fs.Output())
 }
 
 // benchTransport returns the bench transport for e's protocol.

@@ -9,13 +9,11 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"syscall"
-	"text/tabwriter"
 	"time"
 )
 
@@ -172,29 +170,14 @@ func processCPU() (time.Duration, error) {
 }
 
 // WriteJSON writes the result as one indented JSON object.
-func (res *DiskResult) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(res); err != nil {
-		return fmt.Errorf("bench: write json: %w", err)
-	}
-	return nil
-}
+func (res *DiskResult) WriteJSON(w io.Writer) error { return writeJSON(w, res) }
 
 // WriteText writes the result as an aligned table for people.
 func (res *DiskResult) WriteText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	rows := [][2]string{
+	return writeRows(w, [][2]string{
 		{"disk", fmt.Sprintf("%s (%d B records, one WriteAt + fdatasync each, one writer)", res.Dir, res.Size)},
 		{"syncs", fmt.Sprintf("%d in %.2fs (%.0f syncs/s)", res.Syncs, res.Seconds, res.SyncsPerSec)},
 		{"latency", fmt.Sprintf("per sync: mean %s  p50 %s  p99 %s  max %s", us(res.MeanUs), us(res.P50Us), us(res.P99Us), us(res.MaxUs))},
 		{"cpu", fmt.Sprintf("%.1f µs per sync (%.1f ms user + system in all)", res.CPUUsPerSync, res.CPUMs)},
-	}
-	for _, row := range rows {
-		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("bench: write text: %w", err)
-	}
-	return nil
+	})
 }

@@ -58,18 +58,32 @@ func (r *run) result(server string, sendDone time.Time, consumers []*consumer) *
 }
 
 // WriteJSON writes the result as one indented JSON object.
-func (res *Result) WriteJSON(w io.Writer) error {
+func (res *Result) WriteJSON(w io.Writer) error { return writeJSON(w, res) }
+
+// writeJSON writes v as one indented JSON object.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(res); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("bench: write json: %w", err)
+	}
+	return nil
+}
+
+// writeRows writes label-value rows as an aligned table.
+func writeRows(w io.Writer, rows [][2]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, row := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("bench: write text: %w", err)
 	}
 	return nil
 }
 
 // WriteText writes the result as an aligned table for people.
 func (res *Result) WriteText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	mode := "non-persistent"
 	if res.Persistent {
 		mode = "persistent"
@@ -88,13 +102,7 @@ func (res *Result) WriteText(w io.Writer) error {
 		{"received", fmt.Sprintf("%d in %.2fs (%.0f msg/s)", res.Received, res.TotalSeconds, res.ReceiveRate)},
 		{"latency", fmt.Sprintf("p50 %s  p90 %s  p99 %s  p99.9 %s  max %s", us(l.P50Us), us(l.P90Us), us(l.P99Us), us(l.P999Us), us(l.MaxUs))},
 	}
-	for _, row := range rows {
-		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("bench: write text: %w", err)
-	}
-	return nil
+	return writeRows(w, rows)
 }
 
 func us(v float64) string {
