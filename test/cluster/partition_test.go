@@ -179,10 +179,7 @@ func TestPartitionedMasterStepsDown(t *testing.T) {
 		t.Logf("the master changed after the heal, from %s to %s (%s after the heal)", next.ID, now.ID, time.Since(healed).Round(time.Millisecond))
 	}
 	waitProgress(t, l, 200)
-	p.stop()
-	k.drain(t, drainTimeout)
-	t.Logf("longest gap between acknowledged sends: %s; consumer failovers %d", gap(l), k.interruptions.Load())
-	l.check(t, false)
+	finishLedger(t, l, p, k)
 }
 
 // rejoin waits until n is a follower of the current master and has
@@ -266,10 +263,7 @@ func TestMinorityPartitionHeals(t *testing.T) {
 		t.Logf("the heal moved the master from %s to %s", m.ID, now.ID)
 	}
 	waitProgress(t, l, 100)
-	p.stop()
-	k.drain(t, drainTimeout)
-	t.Logf("longest gap between acknowledged sends: %s; consumer failovers %d", gap(l), k.interruptions.Load())
-	l.check(t, false)
+	finishLedger(t, l, p, k)
 }
 
 // TestPartitionOneLink: only the link between the master and one
@@ -312,8 +306,5 @@ func TestPartitionOneLink(t *testing.T) {
 		t.Logf("healed: %s caught up with master %s in %s", n.ID, now.ID, caughtUp(t, n, now).Round(time.Millisecond))
 	}
 	waitProgress(t, l, 100)
-	p.stop()
-	k.drain(t, drainTimeout)
-	t.Logf("longest gap between acknowledged sends: %s; consumer failovers %d", gap(l), k.interruptions.Load())
-	l.check(t, false)
+	finishLedger(t, l, p, k)
 }

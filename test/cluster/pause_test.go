@@ -71,8 +71,5 @@ func TestPausedMaster(t *testing.T) {
 		t.Logf("master changed again, to %s", now.ID)
 	}
 	waitProgress(t, l, 200)
-	p.stop()
-	k.drain(t, drainTimeout)
-	t.Logf("longest gap between acknowledged sends: %s; consumer failovers %d", gap(l), k.interruptions.Load())
-	l.check(t, false)
+	finishLedger(t, l, p, k)
 }

@@ -33,19 +33,7 @@ import (
 //
 // Every acknowledged send is consumed.
 func TestMachineCrashLosesUnsyncedWrites(t *testing.T) {
-	d := disk.New(t, 512<<20)
-	pl := make([]cluster.Placement, 3)
-	pl[2].DataDir = filepath.Join(d.Dir, "data")
-	c := cluster.Start(t, cluster.Options{Name: strings.ToLower(t.Name()), Placement: pl})
-	x := c.Nodes[2]
-	if _, err := c.Master(electTimeout); err != nil {
-		t.Fatal(err)
-	}
-	l := newLedger(queueName(t))
-	url := c.FailoverURL()
-	k := l.startConsumer(t, url, 10)
-	p := l.startProducer(t, url, 2*time.Millisecond)
-	waitProgress(t, l, 300)
+	d, c, x, l, p, k := powerLossGroup(t)
 
 	m, _ := leader(t, c)
 	if m == x { // x must be a follower: hand over
@@ -88,10 +76,27 @@ func TestMachineCrashLosesUnsyncedWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%s restarted, caught up in %s", m.ID, caughtUp(t, m, next).Round(time.Millisecond))
-	p.stop()
-	k.drain(t, drainTimeout)
-	t.Logf("longest gap between acknowledged sends: %s; consumer failovers %d", gap(l), k.interruptions.Load())
-	l.check(t, false)
+	finishLedger(t, l, p, k)
+}
+
+// powerLossGroup starts a group of three whose third node, x, keeps its
+// data on a disk whose power the test can cut, and a failover producer
+// and consumer on it, and waits until 300 sends are acknowledged.
+func powerLossGroup(t *testing.T) (*disk.Disk, *cluster.Cluster, *cluster.Node, *ledger, *background, *consumer) {
+	t.Helper()
+	d := disk.New(t, 512<<20)
+	pl := make([]cluster.Placement, 3)
+	pl[2].DataDir = filepath.Join(d.Dir, "data")
+	c := cluster.Start(t, cluster.Options{Name: strings.ToLower(t.Name()), Placement: pl})
+	if _, err := c.Master(electTimeout); err != nil {
+		t.Fatal(err)
+	}
+	l := newLedger(queueName(t))
+	url := c.FailoverURL()
+	k := l.startConsumer(t, url, 10)
+	p := l.startProducer(t, url, 2*time.Millisecond)
+	waitProgress(t, l, 300)
+	return d, c, c.Nodes[2], l, p, k
 }
 
 // powerLoss cuts the power of x's disk: x is killed, then the filesystem
@@ -217,19 +222,7 @@ func diffSizes(before, after map[string]int64) string {
 // load, the others elect, x comes back and catches up; every acknowledged
 // send is consumed.
 func TestMasterPowerLoss(t *testing.T) {
-	d := disk.New(t, 512<<20)
-	pl := make([]cluster.Placement, 3)
-	pl[2].DataDir = filepath.Join(d.Dir, "data")
-	c := cluster.Start(t, cluster.Options{Name: strings.ToLower(t.Name()), Placement: pl})
-	x := c.Nodes[2]
-	if _, err := c.Master(electTimeout); err != nil {
-		t.Fatal(err)
-	}
-	l := newLedger(queueName(t))
-	url := c.FailoverURL()
-	k := l.startConsumer(t, url, 10)
-	p := l.startProducer(t, url, 2*time.Millisecond)
-	waitProgress(t, l, 300)
+	d, c, x, l, p, k := powerLossGroup(t)
 
 	// Hand leadership around until x has it.
 	m, _ := leader(t, c)
@@ -240,7 +233,7 @@ func TestMasterPowerLoss(t *testing.T) {
 		if err := m.Restart(stopTimeout); err != nil {
 			t.Fatal(err)
 		}
-		m, _ = newMaster(t, c, m)
+		newMaster(t, c, m)
 		m, _ = leader(t, c)
 	}
 	waitProgress(t, l, 300)
@@ -262,8 +255,5 @@ func TestMasterPowerLoss(t *testing.T) {
 	after := raftUp(t, x)
 	t.Logf("%s back: Raft log up to %d (was %d before the power loss), journal up to %s; caught up in %s",
 		x.ID, after.LastIndex, before.LastIndex, journalMark(x), caughtUp(t, x, next).Round(time.Millisecond))
-	p.stop()
-	k.drain(t, drainTimeout)
-	t.Logf("longest gap between acknowledged sends: %s; consumer failovers %d", gap(l), k.interruptions.Load())
-	l.check(t, false)
+	finishLedger(t, l, p, k)
 }

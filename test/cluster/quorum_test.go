@@ -90,6 +90,17 @@ func connects(n *cluster.Node) bool {
 	return false
 }
 
+// finishLedger stops the producer, drains the consumer, logs the longest
+// gap between acknowledged sends and the consumer's failovers, and checks
+// that every acknowledged send was consumed (duplicates allowed).
+func finishLedger(t *testing.T, l *ledger, p *background, k *consumer) {
+	t.Helper()
+	p.stop()
+	k.drain(t, drainTimeout)
+	t.Logf("longest gap between acknowledged sends: %s; consumer failovers %d", gap(l), k.interruptions.Load())
+	l.check(t, false)
+}
+
 func gap(l *ledger) time.Duration {
 	g, _ := l.longestGap()
 	return g.Round(time.Millisecond)
