@@ -11,13 +11,20 @@ import (
 	"github.com/piermq/pier/internal/store/vfs"
 )
 
-// The master loses power while four producers send (its Raft log and
-// journal are on a simulated disk that keeps only what was synced; the
-// master syncs its log behind its writes, clamp.go) and a follower stops
-// at the same moment: every batch whose Apply returned nil is there once
-// the old master, back, and the other follower elect a new master; the
-// stopped follower then catches up and every replica ends with the same
-// state — none applied an entry that the master's lost writes took back.
+// The master loses power while four producers send. Every replica's Raft
+// log and journal are on a simulated disk that keeps only what was synced;
+// the master syncs its log behind its writes (clamp.go), slowly, so it
+// always holds committed entries that are not yet on its own disk; one
+// follower syncs at once and the other lags far behind. The fast follower
+// stops at the moment of the power loss, so the next master must come from
+// the old master's disk and the lagging follower's: every batch whose
+// Apply returned nil must be on one of them — which holds only because the
+// master acknowledges nothing its own disk does not have (without the
+// state machine's wait for the synced log, fsm.go, this test loses
+// acknowledged batches in most runs). Then the fast follower comes back
+// and every replica ends with the same state. (The held-back commit index,
+// clampTransport, is pinned by clamp_test.go: with one entry in flight the
+// followers rarely learn a commit before the master has synced it.)
 func TestMasterPowerLoss(t *testing.T) {
 	ctx := context.Background()
 	fss := map[string]*vfs.MemFS{}
@@ -30,21 +37,19 @@ func TestMasterPowerLoss(t *testing.T) {
 		}
 		c.FS = fss[c.NodeID]
 	})
+	slowSync := func(id string, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		fss[id].SetSyncDelay(d)
+	}
 	acked := map[uint64]bool{}
 	for round := range 3 {
 		id, m := g.master()
+		i := indexOf(g.ids, id)
+		fast, lagging := g.ids[(i+1)%3], g.ids[(i+2)%3]
+		slowSync(id, 2*time.Millisecond)
+		slowSync(lagging, 20*time.Millisecond)
 		st := m.Store()
-		// The master's disk syncs slowly: its followers' answers come
-		// first, so at any moment it has committed entries not yet on its
-		// own disk — the window the protections are for.
-		mu.Lock()
-		fss[id].SetHook(func(op vfs.Op, _ string) error {
-			if op == vfs.OpSync {
-				time.Sleep(2 * time.Millisecond)
-			}
-			return nil
-		})
-		mu.Unlock()
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for w := range 4 {
@@ -67,22 +72,18 @@ func TestMasterPowerLoss(t *testing.T) {
 				}
 			})
 		}
-		time.Sleep(time.Duration(200+100*round) * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 		mu.Lock()
 		fs := fss[id]
 		mu.Unlock()
-		// One follower goes down at the same moment (alternately the
-		// one that may be ahead and the one that may be behind), so the
-		// next master must come from the old master's disk and the other
-		// follower's: an acknowledged batch must be on one of them.
-		other := g.ids[(indexOf(g.ids, id)+1+round%2)%len(g.ids)]
 		fs.SetHook(func(vfs.Op, string) error { return vfs.ErrCrashed })
 		fs.Crash() // power lost: what the master had not synced is gone
-		g.stop(other)
+		g.stop(fast)
 		g.stop(id)
 		close(stop)
 		wg.Wait()
 		fs.SetHook(nil)
+		fs.SetSyncDelay(0)
 		g.start(id) // power back: it recovers from what its disk kept
 
 		_, m2 := g.master()
@@ -108,9 +109,10 @@ func TestMasterPowerLoss(t *testing.T) {
 		if len(lost) > 0 {
 			t.Fatalf("round %d: %d of %d acknowledged batches lost after the master's power loss: %v", round, len(lost), n, lost)
 		}
-		g.start(other)
+		slowSync(lagging, 0)
+		g.start(fast)
 		g.converged(m2)
-		t.Logf("round %d: master %s lost power, %s stopped; %d acknowledged batches all kept", round, id, other, n)
+		t.Logf("round %d: master %s lost power, %s stopped, %s lagged; %d acknowledged batches all kept", round, id, fast, lagging, n)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Op names a file-system operation, for error injection.
@@ -48,6 +49,11 @@ type MemFS struct {
 		gen      int               // incremented by every crash
 		hook     func(op Op, name string) error
 		failNext map[Op]error
+		// syncDelay makes every File.Sync wait before it takes effect,
+		// without holding up other operations: a slow disk. waiting
+		// counts the syncs doing so.
+		syncDelay time.Duration
+		waiting   int
 	}
 }
 
@@ -75,6 +81,16 @@ func (m *MemFS) SetHook(fn func(op Op, name string) error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.mu.hook = fn
+}
+
+// SetSyncDelay makes every File.Sync from now on wait d before it takes
+// effect (it then makes durable what the file holds at that moment), while
+// reads and writes go on: a disk whose syncs are slow. A crash during the
+// wait fails the sync. 0 turns it off.
+func (m *MemFS) SetSyncDelay(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.mu.syncDelay = d
 }
 
 // FailNext makes the next operation of kind op fail with err.
@@ -400,6 +416,16 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 }
 
 func (f *memFile) Sync() error {
+	f.fs.mu.Lock()
+	delay := f.fs.mu.syncDelay
+	if delay > 0 {
+		f.fs.mu.waiting++
+		f.fs.mu.Unlock()
+		time.Sleep(delay) // a crash meanwhile fails the sync (begin)
+		f.fs.mu.Lock()
+		f.fs.mu.waiting--
+	}
+	f.fs.mu.Unlock()
 	defer f.fs.mu.Unlock()
 	if err := f.begin(OpSync); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func mustWrite(t *testing.T, f File, p string, off int64) {
@@ -218,5 +219,46 @@ func TestMemCorruptAndInject(t *testing.T) {
 	f.Close()
 	if _, err := f.Size(); !errors.Is(err, fs.ErrClosed) {
 		t.Fatalf("use after close: %v", err)
+	}
+}
+
+// A slow sync (SetSyncDelay) does not hold up writes to the same file
+// (were it to, the write and the crash below would wait for it, and it
+// would succeed), and a crash while it waits fails it: what it would have
+// synced is lost.
+func TestMemSyncDelay(t *testing.T) {
+	m := NewMemFS()
+	f, err := m.Create("/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SyncDir("/"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("one"), 0); err != nil {
+		t.Fatal(err)
+	}
+	m.SetSyncDelay(time.Second)
+	synced := make(chan error, 1)
+	go func() { synced <- f.Sync() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting := 0; waiting == 0; time.Sleep(time.Millisecond) {
+		m.mu.Lock()
+		waiting = m.mu.waiting
+		m.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("the sync was never seen waiting out its delay with the file system free")
+		}
+	}
+	if _, err := f.WriteAt([]byte("two"), 3); err != nil {
+		t.Fatal(err)
+	}
+	m.Crash()
+	if err := <-synced; !errors.Is(err, ErrCrashed) {
+		t.Fatalf("a sync the crash interrupted returned %v, want ErrCrashed", err)
+	}
+	m.SetSyncDelay(0)
+	if b, err := ReadFile(m, "/f"); err != nil || len(b) != 0 {
+		t.Fatalf("after the crash /f holds %q (%v), want nothing", b, err)
 	}
 }
