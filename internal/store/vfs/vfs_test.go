@@ -262,3 +262,54 @@ func TestMemSyncDelay(t *testing.T) {
 		t.Fatalf("after the crash /f holds %q (%v), want nothing", b, err)
 	}
 }
+
+// ZeroFill leaves a durable file of the asked size, zeros after what was
+// there, on both file systems; an unsynced overwrite of its zeros is lost
+// in a crash and the zeros come back.
+func TestZeroFill(t *testing.T) {
+	check := func(t *testing.T, fsys FS, dir string) {
+		f, err := fsys.Create(filepath.Join(dir, "seg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, f, "head", 0)
+		const size = zeroChunk + 4096 + 3 // more than one chunk, not a multiple
+		if err := ZeroFill(f, 4, size); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.Size(); err != nil || n != size {
+			t.Fatalf("size %d, %v; want %d", n, err, size)
+		}
+		b, err := ReadAll(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b[:4]) != "head" {
+			t.Fatalf("head overwritten: %q", b[:4])
+		}
+		for i, c := range b[4:] {
+			if c != 0 {
+				t.Fatalf("byte %d is %d, want 0", i+4, c)
+			}
+		}
+		f.Close()
+	}
+	t.Run("os", func(t *testing.T) { check(t, OS{}, t.TempDir()) })
+	t.Run("mem", func(t *testing.T) {
+		m := NewMemFS()
+		if err := m.MkdirAll("/d"); err != nil {
+			t.Fatal(err)
+		}
+		check(t, m, "/d")
+		if err := m.SyncDir("/d"); err != nil {
+			t.Fatal(err)
+		}
+		f, _ := m.Open("/d/seg")
+		mustWrite(t, f, "lost", 100)
+		m.Crash()
+		b, _ := m.ReadFile("/d/seg")
+		if len(b) != zeroChunk+4096+3 || string(b[100:104]) != "\x00\x00\x00\x00" {
+			t.Fatalf("after crash: size %d, bytes at 100 %q", len(b), b[100:104])
+		}
+	})
+}
