@@ -87,3 +87,21 @@ func Unwritten(b []byte) bool {
 	}
 	return true
 }
+
+// Unfinished reports whether b, which starts where a record cannot be
+// read, looks like a write that did not finish rather than damage: after
+// its last non-zero byte there are only zeros, and that byte lies within
+// the header or within the length the header claims. That is what a
+// record overwriting zeros (a segment made ahead of time) leaves when only
+// part of it reached the disk; all zeros is space never written.
+func Unfinished(b []byte) bool {
+	last := len(b) - 1
+	for last >= 0 && b[last] == 0 {
+		last--
+	}
+	if last < HeaderSize {
+		return true
+	}
+	n := HeaderSize + int64(binary.LittleEndian.Uint32(b[0:4]))
+	return int64(last) < n
+}

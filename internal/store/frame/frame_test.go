@@ -62,3 +62,27 @@ func TestUnwritten(t *testing.T) {
 		t.Fatal("a non-zero byte counted as unwritten")
 	}
 }
+
+func TestUnfinished(t *testing.T) {
+	rec := Append(nil, 1, bytes.Repeat([]byte{7}, 100))
+	tail := func(b []byte) []byte { return append(b, make([]byte, 300)...) }
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"zeros", make([]byte, 50), true},
+		{"empty", nil, true},
+		{"part of the header", tail(append([]byte(nil), rec[:3]...)), true},
+		{"header and part of the payload", tail(append([]byte(nil), rec[:40]...)), true},
+		// The last record written, damaged or torn, ends in zeros: no
+		// way to tell, and either way it was never acknowledged whole.
+		{"last record with a bad checksum", tail(append(append(append([]byte(nil), rec[:4]...), 1, 2, 3, 4), rec[8:]...)), true},
+		{"bytes past the record's end", append(tail(append([]byte(nil), rec...)), 5), false},
+		{"a damaged length", append(append([]byte{1, 0, 0, 0}, rec[4:]...), make([]byte, 10)...), false},
+	} {
+		if got := Unfinished(tc.b); got != tc.want {
+			t.Errorf("%s: Unfinished = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
