@@ -229,6 +229,7 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, msrc *
 			return journal.Open(ctx, jcfg.Dir, vfs.OS{}, journal.Options{
 				SegmentSize: int64(jcfg.SegmentSize),
 				SizeLimit:   int64(jcfg.MaxSize),
+				Preallocate: true,
 				Fence:       fence,
 				Meter:       meter,
 			}, log)
@@ -363,7 +364,7 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		ClientURL:  advertised(cfg, cfg.Transports.OpenWire),
 		ConsoleURL: consoleURL(cfg),
 		SizeLimit:  int64(cfg.Store.Journal.MaxSize),
-		Journal:    journal.Options{SegmentSize: int64(cfg.Store.Journal.SegmentSize)},
+		Journal:    journal.Options{SegmentSize: int64(cfg.Store.Journal.SegmentSize), Preallocate: true},
 		TLS:        groupTLS,
 		Log:        log,
 		// One election timeout covers the heartbeat timeout too (raft

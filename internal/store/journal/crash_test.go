@@ -117,9 +117,12 @@ func scanSeqs(t *testing.T, s *Store, dest string) []uint64 {
 // as its mark, so the recovered mark must be the highest recovered seq: a
 // mark is kept exactly when its batch is.
 func TestCrashRecoversEveryAcknowledgedBatch(t *testing.T) {
+	crashRecoversEveryAcknowledgedBatch(t, Options{SegmentSize: 64 << 10, CheckpointBytes: 64 << 10},
+		rand.New(rand.NewPCG(7, 9)))
+}
+
+func crashRecoversEveryAcknowledgedBatch(t *testing.T, opts Options, rng *rand.Rand) {
 	fsys := vfs.NewMemFS()
-	rng := rand.New(rand.NewPCG(7, 9))
-	opts := Options{SegmentSize: 64 << 10, CheckpointBytes: 64 << 10}
 	acked := map[uint64]bool{}
 	attempted := map[uint64]bool{}
 	next := uint64(0)
@@ -205,6 +208,23 @@ func TestCrashRecoversEveryAcknowledgedBatch(t *testing.T) {
 			t.Fatalf("Close: %v", err)
 		}
 	}
+}
+
+// writeSegments applies n adds of 1,000 bytes (seqs 1..n, to queue://a
+// and queue://b), crashes, and returns the segment files, of which there
+// must be at least two.
+func writeSegments(t *testing.T, fsys *vfs.MemFS, opts Options, n uint64) []string {
+	t.Helper()
+	s := open(t, fsys, opts)
+	for seq := uint64(1); seq <= n; seq++ {
+		mustApplyAdd(t, s, seq, 1000)
+	}
+	crash(t, fsys, s, nil)
+	segs := segFiles(t, fsys)
+	if len(segs) < 2 {
+		t.Fatalf("want several segments, have %v", segs)
+	}
+	return segs
 }
 
 // segFiles returns the segment files of the test journal.
@@ -333,20 +353,12 @@ func TestDamagedTail(t *testing.T) {
 func TestCorruptionInEarlierSegmentSetsLaterAside(t *testing.T) {
 	fsys := vfs.NewMemFS()
 	opts := Options{SegmentSize: 64 << 10, CheckpointBytes: 1 << 30}
-	s := open(t, fsys, opts)
-	for seq := uint64(1); seq <= 60; seq++ {
-		mustApplyAdd(t, s, seq, 1000)
-	}
-	crash(t, fsys, s, nil)
-	segs := segFiles(t, fsys)
-	if len(segs) < 2 {
-		t.Fatalf("want several segments, have %v", segs)
-	}
+	segs := writeSegments(t, fsys, opts, 60)
 	offs := recordOffsets(t, fsys, segs[0])
 	if err := fsys.FlipBit(segs[0], offs[len(offs)-1]+headerSize+1, 0); err != nil {
 		t.Fatal(err)
 	}
-	s = open(t, fsys, opts)
+	s := open(t, fsys, opts)
 	defer s.Close()
 	got := scanSeqs(t, s, "queue://a")
 	if want := len(offs) - 2; len(got) != want {

@@ -56,6 +56,8 @@ type Store struct {
 
 	// w is owned by the writer goroutine (and by Open before, Close after it).
 	w writerState
+
+	spare spareState // the next segment, made ahead of time
 }
 
 var _ store.Store = (*Store)(nil)
@@ -94,6 +96,7 @@ func Open(ctx context.Context, dir string, fsys vfs.FS, opts Options, log *slog.
 		s.closeFiles()
 		return nil, err
 	}
+	s.prepareSpare()
 	go s.run()
 	return s, nil
 }
@@ -207,6 +210,7 @@ func (s *Store) Close() error {
 	}
 	close(s.quit)
 	<-s.done
+	s.dropSpare()
 	var err error
 	s.mu.RLock()
 	failed := s.mu.failed

@@ -42,11 +42,15 @@ func TestConformanceOS(t *testing.T) {
 
 // TestConformanceCrashFS re-opens after a simulated crash, so everything a
 // closed store leaves behind must be durable, directory entries included.
-func TestConformanceCrashFS(t *testing.T) {
-	storetest.Run(t, storetest.Harness{
+func TestConformanceCrashFS(t *testing.T) { storetest.Run(t, crashFSHarness(smallOpts())) }
+
+// crashFSHarness opens stores with opts on a MemFS that crashes before
+// each reopening.
+func crashFSHarness(base Options) storetest.Harness {
+	return storetest.Harness{
 		Fresh: func(t *testing.T, o storetest.Options) func(t *testing.T) store.Store {
 			fsys := vfs.NewMemFS()
-			opts := smallOpts()
+			opts := base
 			opts.SizeLimit = o.Limit
 			return func(t *testing.T) store.Store {
 				fsys.Crash()
@@ -57,7 +61,7 @@ func TestConformanceCrashFS(t *testing.T) {
 				return s
 			}
 		},
-	})
+	}
 }
 
 func TestConformanceDefaultOptions(t *testing.T) {

@@ -50,6 +50,12 @@ type Options struct {
 	// of two. Its durability is what NoSync promises either way. Tests of
 	// what a crash keeps of written-but-unsynced batches set it.
 	WriteNoSyncAtOnce bool
+	// Preallocate makes segments ahead of time, zero-filled to
+	// SegmentSize and synced, so that a sync after a write need not
+	// record a new file size (spare.go). It costs a segment's worth of
+	// disk for the spare and writing every segment twice; the broker turns
+	// it on, tests of the format leave it off.
+	Preallocate bool
 	// MaxProducers is how many producers' high-water marks (store.State's
 	// ProducerSeqs) the journal remembers: the least recently written one
 	// is forgotten when a new producer would exceed it. Each costs about

@@ -35,6 +35,9 @@ func (s *Store) recover(ctx context.Context) error {
 		switch {
 		case name == ckptName:
 			hasCkpt = true
+		case isSpare(name):
+			// A segment made ahead of time and not used: made again.
+			fallthrough
 		case name == ckptTemp:
 			// An unfinished checkpoint: the previous one is in force.
 			if err := s.fs.Remove(filepath.Join(s.dir, name)); err != nil {
@@ -63,6 +66,7 @@ func (s *Store) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	end := int64(0) // of the last segment replayed
 	for i, id := range replay {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -71,7 +75,8 @@ func (s *Store) recover(ctx context.Context) error {
 		if id == start.seg {
 			from = int64(start.off)
 		}
-		cut, err := s.replaySegment(id, from)
+		var cut bool
+		end, cut, err = s.replaySegment(id, from)
 		if err != nil {
 			return err
 		}
@@ -88,7 +93,7 @@ func (s *Store) recover(ctx context.Context) error {
 		if hasCkpt {
 			return fmt.Errorf("journal: checkpoint replays from segment %d, which is missing", start.seg)
 		}
-		f, off, err := s.createSegment(id)
+		f, off, err := s.createSegment(id, s.opts.Preallocate)
 		if err != nil {
 			return err
 		}
@@ -96,9 +101,7 @@ func (s *Store) recover(ctx context.Context) error {
 	} else {
 		s.w.seg = replay[len(replay)-1]
 		s.w.f = s.mu.segs[s.w.seg]
-		if s.w.off, err = s.w.f.Size(); err != nil {
-			return fmt.Errorf("journal: size of segment %d: %w", s.w.seg, err)
-		}
+		s.w.off = end
 	}
 	s.w.ckptSeg, s.w.ckptOff = start.seg, start.off
 	if !hasCkpt {
@@ -188,28 +191,34 @@ func (s *Store) openOldSegments(ids []uint32, start checkpoint) (replay []uint32
 	return replay, nil
 }
 
-// replaySegment applies the records of segment id from offset from. At the
-// first record that is torn or corrupt it truncates the segment there and
-// reports cut.
-func (s *Store) replaySegment(id uint32, from int64) (cut bool, err error) {
+// replaySegment applies the records of segment id from offset from, and
+// returns where its records end. Zeros where a record would start are the
+// end: a segment made ahead of time (Options.Preallocate), or one rolled
+// early, ends in zeros that were never written. At the first record that
+// is torn or corrupt it truncates the segment there and reports cut.
+func (s *Store) replaySegment(id uint32, from int64) (end int64, cut bool, err error) {
 	f := s.mu.segs[id]
 	b, err := vfs.ReadAll(f)
 	if err != nil {
-		return false, fmt.Errorf("journal: read segment %d: %w", id, err)
+		return 0, false, fmt.Errorf("journal: read segment %d: %w", id, err)
 	}
 	if from > int64(len(b)) {
-		return false, fmt.Errorf("journal: checkpoint replays segment %d from %d, past its end %d", id, from, len(b))
+		return 0, false, fmt.Errorf("journal: checkpoint replays segment %d from %d, past its end %d", id, from, len(b))
 	}
 	pos := from
 	hlen, herr := checkSegmentHeader(b, id)
 	if herr != nil {
 		if from > 0 {
-			return false, fmt.Errorf("journal: segment %d: header: %w", id, herr)
+			return 0, false, fmt.Errorf("journal: segment %d: header: %w", id, herr)
 		}
-		return true, s.cut(id, f, 0, int64(len(b)), herr)
+		end, err := s.cut(id, f, b, 0, herr)
+		return end, true, err
 	}
 	pos = max(pos, int64(hlen))
 	for pos < int64(len(b)) {
+		if frame.Unwritten(b[pos:]) {
+			return pos, false, nil
+		}
 		typ, p, n, err := parseRecord(b[pos:], int(s.opts.MaxBatchBytes))
 		if err == nil && typ != recBatch {
 			err = fmt.Errorf("%w: unexpected record type %d", errCorrupt, typ)
@@ -219,24 +228,27 @@ func (s *Store) replaySegment(id uint32, from int64) (cut bool, err error) {
 			ops, err = decodeBatch(p)
 		}
 		if err != nil {
-			return true, s.cut(id, f, pos, int64(len(b)), err)
+			end, err := s.cut(id, f, b, pos, err)
+			return end, true, err
 		}
 		s.mu.idx.apply(ops, id, uint32(pos)+headerSize)
 		s.w.sinceCkpt += int64(n)
 		pos += int64(n)
 	}
-	return false, nil
+	return pos, false, nil
 }
 
-// cut truncates segment id at pos, where a bad record starts. A segment
-// whose header is bad is rewritten empty.
-func (s *Store) cut(id uint32, f vfs.File, pos, size int64, why error) error {
+// cut truncates segment id, whose contents are b, at pos, where a bad
+// record starts, and returns the segment's new end. A segment whose header
+// is bad is rewritten empty.
+func (s *Store) cut(id uint32, f vfs.File, b []byte, pos int64, why error) (int64, error) {
 	level := "error"
-	if errors.Is(why, errTorn) || zeroFrom(f, pos, size) {
+	if errors.Is(why, errTorn) || frame.Unfinished(b[pos:]) {
 		// An unfinished write: a record cut short, or space the file
 		// system allocated but never filled (zeros after a power loss).
 		level = "warn"
 	}
+	size := int64(len(b))
 	msg := "journal tail cut off at a bad record; later records and segments are not replayed"
 	args := []any{"segment", id, "offset", pos, "dropped_bytes", size - pos, "err", why}
 	if level == "warn" {
@@ -245,17 +257,20 @@ func (s *Store) cut(id uint32, f vfs.File, pos, size int64, why error) error {
 		s.log.Error(msg, args...)
 	}
 	if err := f.Truncate(pos); err != nil {
-		return fmt.Errorf("journal: truncate segment %d at %d: %w", id, pos, err)
+		return 0, fmt.Errorf("journal: truncate segment %d at %d: %w", id, pos, err)
 	}
+	end := pos
 	if pos == 0 {
-		if _, err := f.WriteAt(segmentHeader(id), 0); err != nil {
-			return fmt.Errorf("journal: rewrite header of segment %d: %w", id, err)
+		h := segmentHeader(id)
+		if _, err := f.WriteAt(h, 0); err != nil {
+			return 0, fmt.Errorf("journal: rewrite header of segment %d: %w", id, err)
 		}
+		end = int64(len(h))
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("journal: sync segment %d: %w", id, err)
+		return 0, fmt.Errorf("journal: sync segment %d: %w", id, err)
 	}
-	return nil
+	return end, nil
 }
 
 // setAside renames segments after a cut to NAME.corrupt: they are not
@@ -278,20 +293,4 @@ func (s *Store) setAside(ids []uint32) error {
 		}
 	}
 	return nil
-}
-
-// zeroFrom reports whether f holds only zero bytes from pos to size.
-func zeroFrom(f vfs.File, pos, size int64) bool {
-	buf := make([]byte, 64<<10)
-	for pos < size {
-		n := int(min(int64(len(buf)), size-pos))
-		if _, err := f.ReadAt(buf[:n], pos); err != nil {
-			return false
-		}
-		if !frame.Unwritten(buf[:n]) {
-			return false
-		}
-		pos += int64(n)
-	}
-	return true
 }

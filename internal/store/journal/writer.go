@@ -334,14 +334,17 @@ func (s *Store) fail(err error) error {
 }
 
 // createSegment creates segment id durably (contents and directory entry)
-// with its header written, and registers it.
-func (s *Store) createSegment(id uint32) (vfs.File, int64, error) {
+// with its header written, zero-filled to the segment size with fill, and
+// registers it.
+func (s *Store) createSegment(id uint32, fill bool) (vfs.File, int64, error) {
 	f, err := s.fs.Create(s.segPath(id))
 	if err != nil {
 		return nil, 0, fmt.Errorf("journal: create segment %d: %w", id, err)
 	}
 	h := segmentHeader(id)
-	if _, err := f.WriteAt(h, 0); err == nil {
+	if _, err = f.WriteAt(h, 0); err == nil && fill {
+		err = vfs.ZeroFill(f, int64(len(h)), s.opts.SegmentSize)
+	} else if err == nil {
 		err = f.Sync()
 	}
 	if err == nil {
@@ -371,7 +374,10 @@ func (s *Store) roll() error {
 		s.w.dirty = false
 	}
 	id := s.w.seg + 1
-	f, off, err := s.createSegment(id)
+	f, off, ok, err := s.takeSpare(id)
+	if !ok { // none ready: append to a new file rather than wait
+		f, off, err = s.createSegment(id, false)
+	}
 	if err != nil {
 		return err
 	}
