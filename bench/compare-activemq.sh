@@ -304,8 +304,8 @@ main() {
 	command -v timeout >/dev/null || die "timeout (coreutils) is not installed"
 	build_pier
 	local rate disk_start disk_end amq
-	disk_start=$(disk_probe)
-	log "disk at start: $(disk_text "$disk_start")"
+	disk_start=$(disk_both)
+	log "disk at start: $disk_start"
 	rate=$(fsync_rate) || rate="unknown"
 	log "disk: $rate synchronous 1 KiB writes/s (dd oflag=dsync in $WORK)"
 
@@ -325,11 +325,11 @@ main() {
 		[[ "${SKIP_OPENWIRE:-0}" == 1 ]] || run_openwire pier "$PIER_OPENWIRE_PORT"
 		stop_server
 	fi
-	disk_end=$(disk_probe)
-	log "disk at end: $(disk_text "$disk_end")"
+	disk_end=$(disk_both)
+	log "disk at end: $disk_end"
 	report
 	printf '\ndisk at start: %s\ndisk at end:   %s\ndisk: %s synchronous 1 KiB writes/s (dd oflag=dsync, at start)\n' \
-		"$(disk_text "$disk_start")" "$(disk_text "$disk_end")" "$rate"
+		"$disk_start" "$disk_end" "$rate"
 }
 
 main "$@"

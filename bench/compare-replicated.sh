@@ -278,8 +278,8 @@ main() {
 	command -v python3 >/dev/null || die "python3 is not installed"
 	[[ "${SKIP_REPLICATED:-0}" == 1 ]] || command -v curl >/dev/null || die "curl is not installed"
 	build_pier
-	disk_start=$(disk_probe)
-	log "disk at start: $(disk_text "$disk_start")"
+	disk_start=$(disk_both)
+	log "disk at start: $disk_start"
 	rate=$(fsync_rate) || rate="unknown"
 	log "disk: $rate synchronous 1 KiB writes/s (dd oflag=dsync in $WORK)"
 
@@ -305,11 +305,11 @@ main() {
 		run_scenarios replicated follow_master
 		stop_server
 	fi
-	disk_end=$(disk_probe)
-	log "disk at end: $(disk_text "$disk_end")"
+	disk_end=$(disk_both)
+	log "disk at end: $disk_end"
 	report
 	printf '\ndisk at start: %s\ndisk at end:   %s\ndisk: %s synchronous 1 KiB writes/s (dd oflag=dsync, at start)\n' \
-		"$(disk_text "$disk_start")" "$(disk_text "$disk_end")" "$rate"
+		"$disk_start" "$disk_end" "$rate"
 }
 
 main "$@"

@@ -147,14 +147,16 @@ fsync_rate() {
 	awk -v n="$n" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "inf" }'
 }
 
-# disk_probe prints "SYNCS_PER_S CPU_US_PER_SYNC P50_US P99_US" from one
-# `$PIER bench --disk $WORK --json` (DISK_PROBE_COUNT records of 1 KiB, each
-# written and fdatasync'ed by one writer; default 3000): the disk's
-# single-stream sync rate and the probe's own CPU time per sync; each - when
-# the probe fails.
+# disk_probe [overwrite] prints "SYNCS_PER_S CPU_US_PER_SYNC P50_US P99_US"
+# from one `$PIER bench --disk $WORK --json` (DISK_PROBE_COUNT records of
+# 1 KiB, each written and fdatasync'ed by one writer; default 3000): the
+# disk's single-stream sync rate and the probe's own CPU time per sync;
+# each - when the probe fails. Appending, or with "overwrite" into a
+# zero-filled file, as Pier's journal and Raft log write.
 disk_probe() {
-	local out
-	if ! out=$("$PIER" bench --disk "$WORK" --json --count "${DISK_PROBE_COUNT:-3000}" 2>"$WORK/disk-probe.err"); then
+	local out extra=()
+	[[ "${1:-}" != overwrite ]] || extra=(--overwrite)
+	if ! out=$("$PIER" bench --disk "$WORK" --json --count "${DISK_PROBE_COUNT:-3000}" "${extra[@]}" 2>"$WORK/disk-probe.err"); then
 		log "disk probe FAILED:"
 		sed 's/^/    /' "$WORK/disk-probe.err" >&2
 		echo "- - - -"
@@ -165,13 +167,19 @@ disk_probe() {
 		END { print f("syncs_per_sec", "%.0f"), f("cpu_us_per_sync", "%.1f"), f("p50_us", "%.0f"), f("p99_us", "%.0f") }' <<<"$out"
 }
 
-# disk_text "SYNCS_PER_S CPU_US_PER_SYNC P50_US P99_US" (disk_probe's line)
-# prints it for people.
+# disk_text "SYNCS_PER_S CPU_US_PER_SYNC P50_US P99_US" [MODE] (disk_probe's
+# line and its mode, default append) prints it for people.
 disk_text() {
 	local f
 	read -r -a f <<<"$1"
-	printf '%s syncs/s, %s µs CPU per sync, p50 %s µs, p99 %s µs (pier bench --disk, 1 KiB, one writer)' \
-		"${f[0]:--}" "${f[1]:--}" "${f[2]:--}" "${f[3]:--}"
+	printf '%s syncs/s, %s µs CPU per sync, p50 %s µs, p99 %s µs (pier bench --disk, 1 KiB, one writer, %s)' \
+		"${f[0]:--}" "${f[1]:--}" "${f[2]:--}" "${f[3]:--}" "${2:-append}"
+}
+
+# disk_both prints the disk probe appending, then overwriting, as one line
+# for people.
+disk_both() {
+	printf '%s; %s' "$(disk_text "$(disk_probe)")" "$(disk_text "$(disk_probe overwrite)" overwrite)"
 }
 
 # cpu_sum PID...: the sum of cpu_ms over the PIDs; - when one is gone.

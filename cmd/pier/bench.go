@@ -27,7 +27,9 @@ terminal (or with --progress); the result goes to stdout as text or, with
 With --disk DIR it measures the disk instead of a broker: one writer
 appends --size byte records (default 1 KiB) to a new temporary file in DIR,
 one write and one fdatasync per record, --count records (default 3000) or
-for --duration, then removes the file. It prints the syncs per second, the
+for --duration, then removes the file; with --overwrite it zero-fills and
+syncs the file first and overwrites it (as the journal writes segments
+made ahead of time). It prints the syncs per second, the
 p50/p99 latency per sync and this process's CPU time (user + system) per
 sync; with --json, a JSON object (syncs_per_sec, p50_us, p99_us,
 cpu_us_per_sync, ...). The bench/compare-*.sh scripts run it to show what
@@ -53,11 +55,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	progress := fs.Bool("progress", false, "draw the progress line even when stderr is not a terminal")
 	verbose := fs.Bool("v", false, "log connection events to stderr")
 	disk := fs.String("disk", "", "measure the disk's sync rate in this directory instead of a broker (see above)")
+	overwrite := fs.Bool("overwrite", false, "with --disk: overwrite a zero-filled file instead of appending")
 	if done, err := parseCommandFlags(fs, args); done {
 		return err
 	}
 	if *disk != "" {
-		return runDiskProbe(ctx, fs, bench.DiskConfig{Dir: *disk, Count: cfg.Count, Duration: cfg.Duration, Size: cfg.Size}, *asJSON, stdout)
+		return runDiskProbe(ctx, fs, bench.DiskConfig{Dir: *disk, Count: cfg.Count, Duration: cfg.Duration, Size: cfg.Size, Overwrite: *overwrite}, *asJSON, stdout)
+	}
+	if *overwrite {
+		return errors.New("--overwrite applies only with --disk")
 	}
 	if cfg.Size < 0 || cfg.Count < 0 || cfg.Duration < 0 || cfg.Rate < 0 {
 		return errors.New("--size, --count, --duration and --rate must not be negative")
@@ -115,13 +121,13 @@ func runDiskProbe(ctx context.Context, fs *flag.FlagSet, cfg bench.DiskConfig, a
 	var other []string
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "disk", "count", "duration", "size", "json":
+		case "disk", "count", "duration", "size", "json", "overwrite":
 		default:
 			other = append(other, "--"+f.Name)
 		}
 	})
 	if len(other) > 0 {
-		return fmt.Errorf("--disk takes only --count, --duration, --size and --json, not %s", strings.Join(other, ", "))
+		return fmt.Errorf("--disk takes only --count, --duration, --size, --overwrite and --json, not %s", strings.Join(other, ", "))
 	}
 	res, err := bench.Disk(ctx, cfg)
 	if res == nil {

@@ -59,3 +59,26 @@ func TestBenchConsumeURL(t *testing.T) {
 		})
 	}
 }
+
+// `pier bench --disk` probes appending or, with --overwrite, overwriting;
+// --overwrite without --disk and broker flags with --disk are refused.
+func TestBenchDiskFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, mode := range []string{"append", "overwrite"} {
+		args := []string{"--disk", dir, "--count", "20", "--json"}
+		if mode == "overwrite" {
+			args = append(args, "--overwrite")
+		}
+		if out := pier(t, runBench, args...); !strings.Contains(out, `"mode": "`+mode+`"`) {
+			t.Errorf("%v: no mode %s in\n%s", args, mode, out)
+		}
+	}
+	for _, args := range [][]string{
+		{"--overwrite", "--count", "1"},
+		{"--disk", dir, "--producers", "2"},
+	} {
+		if _, _, err := try(runBench, args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/piermq/pier/internal/store/vfs"
 )
 
 // DiskConfig describes one disk probe.
@@ -23,7 +25,16 @@ type DiskConfig struct {
 	Count    int           // records; default 3000 unless Duration is set
 	Duration time.Duration // write records for this long instead
 	Size     int           // bytes per record, default 1024
+	// Overwrite zero-fills and syncs the file first (Count records, or
+	// overwriteSpan bytes for a Duration, written round and round), then
+	// overwrites it: the pattern of a journal whose segments are made
+	// ahead of time, where fdatasync need not record a new size.
+	Overwrite bool
 }
+
+// overwriteSpan is the file an Overwrite probe with a Duration writes
+// round and round.
+const overwriteSpan = 64 << 20
 
 // EnsureDefaults fills zero fields: 3,000 records unless a duration is
 // given, 1 KiB each.
@@ -55,6 +66,7 @@ func (c DiskConfig) Validate() error {
 // once, for the scripts' greps.
 type DiskResult struct {
 	Dir          string  `json:"dir"`
+	Mode         string  `json:"mode"` // append or overwrite
 	Size         int     `json:"size"`
 	Syncs        int64   `json:"syncs"`
 	Seconds      float64 `json:"seconds"`
@@ -67,8 +79,9 @@ type DiskResult struct {
 	CPUUsPerSync float64 `json:"cpu_us_per_sync"` // CPUMs per sync, in µs
 }
 
-// Disk appends Size-byte records to a new temporary file in cfg.Dir, one
-// WriteAt and one fdatasync per record from one goroutine, until Count
+// Disk appends Size-byte records to a new temporary file in cfg.Dir (or
+// overwrites a zero-filled one, with Overwrite), one WriteAt and one
+// fdatasync per record from one goroutine, until Count
 // records or Duration, then removes the file. The CPU time is this whole
 // process's (getrusage RUSAGE_SELF), so it is the probe's own only when
 // nothing else runs in the process, as in `pier bench --disk`. If ctx ends
@@ -92,6 +105,17 @@ func Disk(ctx context.Context, cfg DiskConfig) (res *DiskResult, err error) {
 		}
 	}()
 	rec := makeBody(cfg.Size)
+	span := int64(0) // bytes written round and round; 0: append
+	if cfg.Overwrite {
+		span = overwriteSpan
+		if cfg.Count > 0 {
+			span = int64(cfg.Count) * int64(cfg.Size)
+		}
+		span -= span % int64(cfg.Size)
+		if err := vfs.ZeroFill(f, 0, span); err != nil {
+			return nil, fmt.Errorf("bench: disk probe: zero-fill %s: %w", f.Name(), err)
+		}
+	}
 	var h Histogram
 	cpu0, err := processCPU()
 	if err != nil {
@@ -107,7 +131,11 @@ func Disk(ctx context.Context, cfg DiskConfig) (res *DiskResult, err error) {
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		if _, err = f.WriteAt(rec, n*int64(cfg.Size)); err != nil {
+		off := n * int64(cfg.Size)
+		if span > 0 {
+			off %= span
+		}
+		if _, err = f.WriteAt(rec, off); err != nil {
 			return nil, fmt.Errorf("bench: disk probe: write %s: %w", f.Name(), err)
 		}
 		if err = fdatasync(f); err != nil {
@@ -128,8 +156,12 @@ func Disk(ctx context.Context, cfg DiskConfig) (res *DiskResult, err error) {
 
 func diskResult(cfg DiskConfig, n int64, elapsed, cpu time.Duration, h *Histogram) *DiskResult {
 	l := h.Summary()
+	mode := "append"
+	if cfg.Overwrite {
+		mode = "overwrite"
+	}
 	res := &DiskResult{
-		Dir: cfg.Dir, Size: cfg.Size, Syncs: n, Seconds: elapsed.Seconds(),
+		Dir: cfg.Dir, Mode: mode, Size: cfg.Size, Syncs: n, Seconds: elapsed.Seconds(),
 		MeanUs: l.MeanUs, P50Us: l.P50Us, P99Us: l.P99Us, MaxUs: l.MaxUs,
 		CPUMs:        float64(cpu) / float64(time.Millisecond),
 		CPUUsPerSync: float64(cpu) / float64(time.Microsecond) / float64(n),
@@ -175,7 +207,7 @@ func (res *DiskResult) WriteJSON(w io.Writer) error { return writeJSON(w, res) }
 // WriteText writes the result as an aligned table for people.
 func (res *DiskResult) WriteText(w io.Writer) error {
 	return writeRows(w, [][2]string{
-		{"disk", fmt.Sprintf("%s (%d B records, one WriteAt + fdatasync each, one writer)", res.Dir, res.Size)},
+		{"disk", fmt.Sprintf("%s (%s, %d B records, one WriteAt + fdatasync each, one writer)", res.Dir, res.Mode, res.Size)},
 		{"syncs", fmt.Sprintf("%d in %.2fs (%.0f syncs/s)", res.Syncs, res.Seconds, res.SyncsPerSec)},
 		{"latency", fmt.Sprintf("per sync: mean %s  p50 %s  p99 %s  max %s", us(res.MeanUs), us(res.P50Us), us(res.P99Us), us(res.MaxUs))},
 		{"cpu", fmt.Sprintf("%.1f µs per sync (%.1f ms user + system in all)", res.CPUUsPerSync, res.CPUMs)},

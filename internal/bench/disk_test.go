@@ -76,6 +76,25 @@ func TestDiskCount(t *testing.T) {
 	}
 }
 
+// The overwrite probe writes into a file zero-filled first, round and
+// round when it runs for a duration.
+func TestDiskOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	res, err := Disk(context.Background(), DiskConfig{Dir: dir, Count: 50, Overwrite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Syncs != 50 || res.Mode != "overwrite" {
+		t.Errorf("syncs %d mode %q, want 50 overwrite", res.Syncs, res.Mode)
+	}
+	checkDisk(t, res, dir)
+	res, err = Disk(context.Background(), DiskConfig{Dir: dir, Duration: 50 * time.Millisecond, Overwrite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDisk(t, res, dir)
+}
+
 func TestDiskDuration(t *testing.T) {
 	dir := t.TempDir()
 	res, err := Disk(context.Background(), DiskConfig{Dir: dir, Duration: 50 * time.Millisecond})

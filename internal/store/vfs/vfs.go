@@ -162,7 +162,10 @@ const zeroChunk = 1 << 20
 // alone, not the file's metadata too (a third cheaper on ext4 here).
 // Recovery that meets zeros where a record would start reads them as the
 // end of what was written.
-func ZeroFill(f File, off, size int64) error {
+func ZeroFill(f interface {
+	io.WriterAt
+	Sync() error
+}, off, size int64) error {
 	zeros := make([]byte, min(zeroChunk, max(size-off, 0)))
 	for off < size {
 		n := min(int64(len(zeros)), size-off)
