@@ -38,9 +38,11 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 
-	reqs   chan *request // Apply -> writer; unbuffered
+	reqs   chan *request // Apply -> the writer of the moment; unbuffered
+	lead   chan struct{} // holds a token while some goroutine is the writer
+	kick   chan struct{} // writer -> run: NoSync data waits for a lazy sync
 	quit   chan struct{} // closed by Close
-	done   chan struct{} // closed when the writer has exited
+	done   chan struct{} // closed when run has taken the writer's place for good
 	closed atomic.Bool
 
 	// gcMu is held for reading while segment files are read and for
@@ -89,6 +91,8 @@ func Open(ctx context.Context, dir string, fsys vfs.FS, opts Options, log *slog.
 		opts: opts,
 		log:  log.With("component", "journal", "dir", dir),
 		reqs: make(chan *request),
+		lead: make(chan struct{}, 1),
+		kick: make(chan struct{}, 1),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
 	}
@@ -119,6 +123,13 @@ func (s *Store) Recover(ctx context.Context) (*store.State, error) {
 // Apply implements store.Store. Once the batch is handed to the writer,
 // Apply waits for the outcome even if ctx ends, so that its result always
 // says whether the batch is durable.
+//
+// The writer is whichever goroutine holds the lead token (LevelDB's
+// writer queue): an Apply that finds no writer becomes it, writes its
+// batch with every batch that arrives meanwhile (gather), syncs, answers
+// them and steps down; one that finds a writer hands its batch over and
+// waits. A lone producer so writes and syncs on its own goroutine, with no
+// hand-over to a writer goroutine and back (two wake-ups per sync).
 func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 	if s.closed.Load() {
 		return store.ErrClosed
@@ -134,6 +145,9 @@ func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 	start := time.Now()
 	select {
 	case s.reqs <- r:
+	case s.lead <- struct{}{}:
+		s.take(s.gather(r))
+		s.stepDown()
 	case <-s.quit:
 		return store.ErrClosed
 	case <-ctx.Done():

@@ -11,7 +11,7 @@ import (
 	"github.com/piermq/pier/internal/store/vfs"
 )
 
-// writerState is what the writer goroutine owns.
+// writerState is what the writer owns: the goroutine holding Store.lead.
 type writerState struct {
 	seg       uint32   // active segment
 	f         vfs.File // active segment file
@@ -28,45 +28,59 @@ type writerState struct {
 	defBytes  int64
 }
 
-// run is the writer goroutine: it takes every batch that has arrived,
-// writes them, syncs once and completes their waiters (group commit).
+// stepDown ends a writer's turn: it asks run for a lazy sync if NoSync
+// data is left unsynced or held back, and gives the lead token back.
+func (s *Store) stepDown() {
+	if s.w.dirty || len(s.w.deferred) > 0 {
+		select {
+		case s.kick <- struct{}{}:
+		default: // already asked
+		}
+	}
+	<-s.lead
+}
+
+// run syncs NoSync data that no synced batch came to cover within
+// LazySyncDelay (taking the writer's place for it), and at Close takes the
+// writer's place for good: it completes the batches already being handed
+// over, writes and syncs what is held back, and exits holding the lead.
 func (s *Store) run() {
 	defer close(s.done)
-	var lazy *time.Timer
-	var lazyC <-chan time.Time
-	defer func() {
-		if lazy != nil {
-			lazy.Stop()
+	lazy := time.NewTimer(time.Hour)
+	lazy.Stop()
+	armed := false
+	defer lazy.Stop()
+	for {
+		select {
+		case <-s.kick:
+			if !armed {
+				lazy.Reset(s.opts.LazySyncDelay)
+				armed = true
+			}
+			continue
+		case <-lazy.C:
+			armed = false
+			select {
+			case s.lead <- struct{}{}:
+				s.flushDeferred()
+				s.syncDirty()
+				<-s.lead
+				continue
+			case <-s.quit:
+			}
+		case <-s.quit:
 		}
-	}()
+		break
+	}
+	s.lead <- struct{}{} // wait for the writer of the moment; never given back
 	for {
 		select {
 		case r := <-s.reqs:
 			s.take(s.gather(r))
-		case <-lazyC:
-			lazyC = nil
+		default:
 			s.flushDeferred()
 			s.syncDirty()
-		case <-s.quit:
-			// Complete the batches whose senders are already handing over.
-			for {
-				select {
-				case r := <-s.reqs:
-					s.take(s.gather(r))
-				default:
-					s.flushDeferred()
-					s.syncDirty()
-					return
-				}
-			}
-		}
-		if (s.w.dirty || len(s.w.deferred) > 0) && lazyC == nil {
-			if lazy == nil {
-				lazy = time.NewTimer(s.opts.LazySyncDelay)
-			} else {
-				lazy.Reset(s.opts.LazySyncDelay)
-			}
-			lazyC = lazy.C
+			return
 		}
 	}
 }
