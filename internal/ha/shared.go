@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -27,6 +29,50 @@ type dirClaim struct {
 
 	mu   sync.Mutex
 	lock *DirLock
+	pin  atomic.Pointer[epochPin] // while master on a local file system
+}
+
+// epochPin keeps this master's epoch file open, on a local file system,
+// so that Fence can tell with one stat(2) that the file at the epoch's
+// path is still the one it wrote: a new master replaces the file by
+// renaming another over it, and the open file cannot be freed and its
+// inode number reused meanwhile. On a network file system a stat may be
+// answered from a cache for seconds, so Fence reads the file instead,
+// opening it each time (what close-to-open consistency guarantees).
+type epochPin struct {
+	f        *os.File
+	dev, ino uint64
+	epoch    uint64
+}
+
+// localFS lists the file systems whose metadata a stat(2) reads fresh
+// (statfs f_type): ext2/3/4, XFS, Btrfs, tmpfs, overlayfs, ZFS, F2FS.
+var localFS = map[int64]bool{
+	0xEF53: true, 0x58465342: true, 0x9123683E: true, 0x01021994: true,
+	0x794C7630: true, 0x2FC12FC1: true, 0xF2F52010: true,
+}
+
+// pinEpoch returns a pin of dir's epoch file, which must hold epoch, or
+// nil when dir is not on a local file system or anything fails (Fence
+// then reads the file every time).
+func pinEpoch(dir string, epoch uint64) *epochPin {
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err != nil || !localFS[int64(fs.Type)] {
+		return nil
+	}
+	f, err := os.Open(filepath.Join(dir, epochName))
+	if err != nil {
+		return nil
+	}
+	var st syscall.Stat_t
+	var buf [32]byte
+	n, rerr := f.ReadAt(buf[:], 0)
+	e, perr := strconv.ParseUint(strings.TrimSpace(string(buf[:n])), 10, 64)
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil || (rerr != nil && rerr != io.EOF) || perr != nil || e != epoch {
+		f.Close()
+		return nil
+	}
+	return &epochPin{f: f, dev: uint64(st.Dev), ino: st.Ino, epoch: epoch}
 }
 
 func (c *dirClaim) Where() string { return c.dir }
@@ -45,7 +91,15 @@ func (c *dirClaim) Acquire(ctx context.Context) (uint64, error) {
 	c.mu.Lock()
 	c.lock = lock
 	c.mu.Unlock()
+	c.setPin(pinEpoch(c.dir, epoch))
 	return epoch, nil
+}
+
+// setPin replaces the pin of the epoch file, closing the old one.
+func (c *dirClaim) setPin(p *epochPin) {
+	if old := c.pin.Swap(p); old != nil {
+		old.f.Close()
+	}
 }
 
 // Check verifies that the lock file is still the one locked; the epoch is
@@ -73,6 +127,13 @@ func (c *dirClaim) Check(ctx context.Context) (time.Time, error) {
 
 // Fence reports an error once the directory's epoch is not epoch.
 func (c *dirClaim) Fence(epoch uint64) error {
+	if p := c.pin.Load(); p != nil && p.epoch == epoch {
+		var st syscall.Stat_t
+		err := syscall.Stat(filepath.Join(c.dir, epochName), &st)
+		if err == nil && uint64(st.Dev) == p.dev && st.Ino == p.ino {
+			return nil
+		}
+	}
 	e, err := readEpoch(c.dir)
 	if err != nil {
 		return err
@@ -89,6 +150,7 @@ func (c *dirClaim) Release() {
 	lock := c.lock
 	c.lock = nil
 	c.mu.Unlock()
+	c.setPin(nil)
 	if lock != nil {
 		lock.Unlock()
 	}
@@ -103,7 +165,8 @@ const (
 )
 
 // readEpoch reads the epoch file; 0 when there is none. Fence calls it
-// before every write of the master's journal, so it opens, reads and
+// before every write of the master's journal (on a network file system),
+// so it opens, reads and
 // closes the file with three system calls rather than os.ReadFile's
 // seven or so (os.File registers with the poller, stats, reads to EOF);
 // opening it each time keeps what a network file system guarantees for a

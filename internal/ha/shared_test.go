@@ -133,3 +133,34 @@ func TestReadEpoch(t *testing.T) {
 		}
 	}
 }
+
+// On a local file system the master pins its epoch file and Fence checks
+// it with a stat: a newer master's epoch (a file renamed over it) fences
+// it off at once, and after Release the pin is gone.
+func TestFencePinnedEpoch(t *testing.T) {
+	dir := t.TempDir()
+	c := &dirClaim{dir: dir}
+	e, err := c.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.pin.Load() == nil {
+		t.Skip("the test directory is not on a file system listed as local")
+	}
+	if err := c.Fence(e); err != nil {
+		t.Fatalf("own epoch: %v", err)
+	}
+	if err := c.Fence(e + 1); err == nil {
+		t.Fatal("a wrong epoch passed the fence")
+	}
+	if _, err := raiseEpoch(dir); err != nil { // another master, lock aside
+		t.Fatal(err)
+	}
+	if err := c.Fence(e); err == nil {
+		t.Fatal("not fenced off after the epoch was raised")
+	}
+	c.Release()
+	if c.pin.Load() != nil {
+		t.Fatal("pin kept after Release")
+	}
+}
