@@ -38,12 +38,15 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 
-	reqs   chan *request // Apply -> the writer of the moment; unbuffered
-	lead   chan struct{} // holds a token while some goroutine is the writer
-	kick   chan struct{} // writer -> run: NoSync data waits for a lazy sync
-	quit   chan struct{} // closed by Close
-	done   chan struct{} // closed when run has taken the writer's place for good
-	closed atomic.Bool
+	reqs chan *request // Apply -> the writer of the moment; unbuffered
+	lead chan struct{} // holds a token while some goroutine is the writer
+	kick chan struct{} // writer -> run: NoSync data waits for a lazy sync
+	// lazyArmed: run's timer is set, so a writer need not wake run (a
+	// consumer's every acknowledgement would).
+	lazyArmed atomic.Bool
+	quit      chan struct{} // closed by Close
+	done      chan struct{} // closed when run has taken the writer's place for good
+	closed    atomic.Bool
 
 	// gcMu is held for reading while segment files are read and for
 	// writing while they are closed or removed. Lock order: gcMu, then mu.

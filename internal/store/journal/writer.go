@@ -31,7 +31,7 @@ type writerState struct {
 // stepDown ends a writer's turn: it asks run for a lazy sync if NoSync
 // data is left unsynced or held back, and gives the lead token back.
 func (s *Store) stepDown() {
-	if s.w.dirty || len(s.w.deferred) > 0 {
+	if (s.w.dirty || len(s.w.deferred) > 0) && !s.lazyArmed.Load() {
 		select {
 		case s.kick <- struct{}{}:
 		default: // already asked
@@ -56,10 +56,15 @@ func (s *Store) run() {
 			if !armed {
 				lazy.Reset(s.opts.LazySyncDelay)
 				armed = true
+				s.lazyArmed.Store(true)
 			}
 			continue
 		case <-lazy.C:
+			// Disarmed before taking the lead: what a writer leaves
+			// unsynced before this is synced below, what it leaves after
+			// sees the timer disarmed and asks again.
 			armed = false
+			s.lazyArmed.Store(false)
 			select {
 			case s.lead <- struct{}{}:
 				s.flushDeferred()
