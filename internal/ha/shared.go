@@ -102,8 +102,8 @@ func (c *dirClaim) setPin(p *epochPin) {
 	}
 }
 
-// Check verifies that the lock file is still the one locked; the epoch is
-// checked by the group through Fence.
+// Check verifies that the lock file is still the one locked and that the
+// directory answers; the epoch is checked by the group through Fence.
 func (c *dirClaim) Check(ctx context.Context) (time.Time, error) {
 	c.mu.Lock()
 	lock := c.lock
@@ -121,6 +121,12 @@ func (c *dirClaim) Check(ctx context.Context) (time.Time, error) {
 	}
 	if !os.SameFile(held, now) {
 		return time.Time{}, errors.New("ha: the lock file was replaced; another broker may hold the new one")
+	}
+	// Open and read a file: stat answers from the inode cache even after
+	// the file system has gone (an ext4 shut down by an I/O error), and so
+	// does the pinned fence; opening a file does not.
+	if _, err := readEpoch(c.dir); err != nil {
+		return time.Time{}, err
 	}
 	return time.Time{}, nil
 }
