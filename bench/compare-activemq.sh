@@ -55,7 +55,10 @@
 #   CLIENT_TIMEOUT (seconds any one benchmark client may run, default 300),
 #   AMQ_STOMP_PORT (61623), AMQ_OPENWIRE_PORT (61626), PIER_STOMP_PORT
 #   (61633), PIER_OPENWIRE_PORT (61636), SKIP_PIER=1, SKIP_AMQ=1,
-#   SKIP_OPENWIRE=1, KEEP_WORK=1 (keep the temp dir with logs and JSON
+#   SKIP_OPENWIRE=1, STOMP_SCENARIOS and OW_SCENARIOS (the scenarios to run
+#   over each protocol, space-separated, default all of those above; empty
+#   skips the protocol: OW_SCENARIOS="persist-4x4" STOMP_SCENARIOS="" runs
+#   one OpenWire scenario on each broker), KEEP_WORK=1 (keep the temp dir with logs and JSON
 #   results), PIER_BIN (a prebuilt pier instead of `go build`),
 #   START_TIMEOUT (120s), STOP_TIMEOUT (10s), DISK_PROBE_COUNT (records per
 #   disk probe, default 3000). Shared functions: bench/lib.sh.
@@ -75,8 +78,10 @@ OW_RATE=${OW_RATE:-$RATE}
 OW_RATE_DURATION=${OW_RATE_DURATION:-20s}
 OW_WARMUP=${OW_WARMUP:-1000}
 OW_DRAIN_TIMEOUT=${OW_DRAIN_TIMEOUT:-60s}
-STOMP_SCENARIOS="persist-1x1 persist-4x4 nonpersist-1x1 rate"
-OW_SCENARIOS="persist-1x1 persist-4x4 persist-16x16 nonpersist-1x1 nonpersist-4x4 rate"
+ALL_STOMP_SCENARIOS="persist-1x1 persist-4x4 nonpersist-1x1 rate"
+ALL_OW_SCENARIOS="persist-1x1 persist-4x4 persist-16x16 nonpersist-1x1 nonpersist-4x4 rate"
+STOMP_SCENARIOS=${STOMP_SCENARIOS-$ALL_STOMP_SCENARIOS}
+OW_SCENARIOS=${OW_SCENARIOS-$ALL_OW_SCENARIOS}
 JARS=(activemq-client geronimo-jms_1.1_spec geronimo-j2ee-management-1.1-spec hawtbuf slf4j-api slf4j-nop)
 JMS_CP=""
 
@@ -113,7 +118,7 @@ start_pier() {
 	log "pier listening after ${took}s"
 }
 
-# run_suite NAME PORT: runs every STOMP scenario against one broker; results
+# run_suite NAME PORT: runs the STOMP_SCENARIOS against one broker; results
 # go to $WORK/NAME-<scenario>.json.
 run_suite() {
 	local name=$1 url="stomp://127.0.0.1:$2"
@@ -130,10 +135,12 @@ run_suite() {
 
 # bench NAME SCENARIO ARGS...: one `pier bench` run into
 # $WORK/NAME-SCENARIO.json, with the broker's CPU per message in
-# $WORK/NAME-SCENARIO.cpu (see broker_cpu).
+# $WORK/NAME-SCENARIO.cpu (see broker_cpu); nothing when SCENARIO is not in
+# STOMP_SCENARIOS.
 bench() {
 	local name=$1 scenario=$2 out="$WORK/$1-$2.json" pid=${SERVER_PIDS[-1]} before
 	shift 2
+	wanted "$scenario" "$STOMP_SCENARIOS" || return 0
 	log "$name: STOMP $scenario"
 	before=$(cpu_ms "$pid")
 	if ! run_client "$out" "$WORK/$name-$scenario.err" "$PIER" bench "$@"; then
@@ -176,7 +183,7 @@ compile_jmsbench() {
 	JMS_CP="$cp$WORK/jmsbench"
 }
 
-# run_openwire NAME PORT: runs every scenario over OpenWire with JmsBench;
+# run_openwire NAME PORT: runs the OW_SCENARIOS over OpenWire with JmsBench;
 # results go to $WORK/NAME-ow-<scenario>.json.
 run_openwire() {
 	local name=$1 url="tcp://127.0.0.1:$2"
@@ -203,6 +210,7 @@ run_openwire() {
 jmsbench() {
 	local name=$1 scenario=$2 out err pid=${SERVER_PIDS[-1]} before n p
 	shift 2
+	wanted "$scenario" "$OW_SCENARIOS" || return 0
 	out="$WORK/$name-ow-$scenario.json"
 	err="$WORK/$name-ow-$scenario.err"
 	log "$name: OpenWire $scenario"
@@ -220,6 +228,11 @@ jmsbench() {
 		n=$((n + (OW_WARMUP / p > 1 ? OW_WARMUP / p : 1) * p))
 	fi
 	broker_cpu "$WORK/$name-ow-$scenario.cpu" "$before" "$(cpu_ms "$pid")" "$n"
+}
+
+# wanted SCENARIO LIST: whether SCENARIO is one of the space-separated LIST.
+wanted() {
+	[[ " $2 " == *" $1 "* ]]
 }
 
 # field FILE KEY: extracts a number from a `pier bench --json` result (one
@@ -290,10 +303,12 @@ openwire_notes() {
 }
 
 report() {
-	table "STOMP (pier bench)" "" "$STOMP_SCENARIOS" received
-	printf '\n(rates in msg/s, latencies in µs; the STOMP rate run targets %s msg/s with %s producers/consumers for %s;\n broker_cpu_us/msg: the broker process'"'"'s user + system CPU time in the run per message received, in µs, lower is better)\n' \
-		"$RATE" "$RATE_CLIENTS" "$RATE_DURATION"
-	[[ "${SKIP_OPENWIRE:-0}" != 1 ]] || return 0
+	if [[ -n "${STOMP_SCENARIOS// /}" ]]; then
+		table "STOMP (pier bench)" "" "$STOMP_SCENARIOS" received
+		printf '\n(rates in msg/s, latencies in µs; the STOMP rate run targets %s msg/s with %s producers/consumers for %s;\n broker_cpu_us/msg: the broker process'"'"'s user + system CPU time in the run per message received, in µs, lower is better)\n' \
+			"$RATE" "$RATE_CLIENTS" "$RATE_DURATION"
+	fi
+	[[ "${SKIP_OPENWIRE:-0}" != 1 && -n "${OW_SCENARIOS// /}" ]] || return 0
 	table "OpenWire (JMS, ActiveMQ 5.17 client, bench/openwire/JmsBench.java)" "ow-" "$OW_SCENARIOS" sent received
 	printf '\n(OpenWire: %s messages per throughput run after %s unmeasured warm-up messages; rates in msg/s, latencies in µs;\n the OpenWire rate run targets %s msg/s with 1 producer and 1 consumer for %s, latency from each scheduled send time;\n broker_cpu_us/msg counts the warm-up messages, which the broker handled in the same run, with the received ones)\n' \
 		"$OW_COUNT" "$OW_WARMUP" "$OW_RATE" "$OW_RATE_DURATION"

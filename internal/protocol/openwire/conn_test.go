@@ -22,19 +22,19 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type rig struct {
-	t    *testing.T
+	t    testing.TB
 	addr string
 	st   *storetest.Memory
 	srv  *Server
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	return newRigWith(t, Config{})
 }
 
 // newRigWith serves cfg on a loopback port until the test ends.
-func newRigWith(t *testing.T, cfg Config) *rig {
+func newRigWith(t testing.TB, cfg Config) *rig {
 	t.Helper()
 	st := storetest.NewMemory(0)
 	b, err := broker.New(broker.Config{MaxRedeliveries: broker.DefaultMaxRedeliveries}, st, nil)
@@ -63,7 +63,7 @@ func newRigWith(t *testing.T, cfg Config) *rig {
 
 // client speaks raw OpenWire, as the Java client would.
 type client struct {
-	t   *testing.T
+	t   testing.TB
 	nc  net.Conn
 	dec *wire.Decoder
 	enc *wire.Encoder
