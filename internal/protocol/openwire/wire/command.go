@@ -93,6 +93,15 @@ const (
 	TypeBrokerSubscriptionInfo      byte = 92
 )
 
+// knownTypes[t] says whether newDataStructure makes type t: the check of
+// every object written, without making one each time. It is never changed.
+var knownTypes = func() (known [256]bool) {
+	for t := range known {
+		known[t] = newDataStructure(byte(t)) != nil
+	}
+	return known
+}()
+
 // newDataStructure returns a zero value for type t, or nil if the type is not
 // supported.
 func newDataStructure(t byte) DataStructure {

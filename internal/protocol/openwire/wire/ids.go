@@ -1,9 +1,6 @@
 package wire
 
-import (
-	"fmt"
-	"strconv"
-)
+import "strconv"
 
 // Data structure type ids (CommandTypes.java).
 const (
@@ -87,9 +84,9 @@ type ConsumerID struct {
 }
 
 func (*ConsumerID) DataType() byte { return TypeConsumerID }
-func (id *ConsumerID) String() string {
-	return fmt.Sprintf("%s:%d:%d", id.ConnectionID, id.SessionID, id.Value)
-}
+
+// String is connectionId:sessionId:value, as ConsumerId.toString() in Java.
+func (id *ConsumerID) String() string { return idString(id.ConnectionID, id.SessionID, id.Value) }
 func (id *ConsumerID) marshal(w *writer) {
 	w.str(id.ConnectionID)
 	w.i64(id.SessionID)
@@ -111,8 +108,17 @@ type ProducerID struct {
 func (*ProducerID) DataType() byte { return TypeProducerID }
 
 // String is connectionId:sessionId:value, as ProducerId.toString() in Java.
-func (id *ProducerID) String() string {
-	return fmt.Sprintf("%s:%d:%d", id.ConnectionID, id.SessionID, id.Value)
+func (id *ProducerID) String() string { return idString(id.ConnectionID, id.SessionID, id.Value) }
+
+// idString is connection:session:value, in one allocation.
+func idString(connection string, session, value int64) string {
+	var buf [64]byte
+	b := append(buf[:0], connection...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, session, 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, value, 10)
+	return string(b)
 }
 func (id *ProducerID) marshal(w *writer) {
 	w.str(id.ConnectionID)

@@ -103,7 +103,7 @@ func (w *writer) nested(ds DataStructure) {
 
 func (w *writer) object(ds DataStructure) {
 	t := ds.DataType()
-	if newDataStructure(t) == nil {
+	if !knownTypes[t] {
 		w.failWith(&UnknownTypeError{Type: t})
 		return
 	}
