@@ -53,10 +53,11 @@ var bodyKinds = map[byte]message.BodyKind{
 // maxBody bounds an inflated (compressed) body.
 const maxBody = 256 << 20
 
-// toCore converts a message a JMS client sent. Text bodies become UTF-8;
-// other bodies are kept in their OpenWire form; compressed bodies are
-// inflated.
-func toCore(w *wire.Message) (*message.Message, error) {
+// toCore converts a message a JMS client sent, its properties decoded by
+// dec (the connection's, which hands out the strings it decoded last
+// again). Text bodies become UTF-8; other bodies are kept in their
+// OpenWire form; compressed bodies are inflated.
+func toCore(w *wire.Message, dec *wire.Decoder) (*message.Message, error) {
 	dest, err := destToCore(w.Destination)
 	if err != nil {
 		return nil, err
@@ -94,7 +95,7 @@ func toCore(w *wire.Message) (*message.Message, error) {
 		m.OriginalDest, _ = destToCore(w.OriginalDestination)
 	}
 	if len(w.MarshalledProperties) > 0 {
-		props, err := wire.UnmarshalPrimitiveMap(w.MarshalledProperties, maxProperties)
+		props, err := dec.UnmarshalPrimitiveMap(w.MarshalledProperties, maxProperties)
 		if err != nil {
 			return nil, fmt.Errorf("properties: %w", err)
 		}

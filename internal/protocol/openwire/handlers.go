@@ -240,7 +240,7 @@ func (c *conn) onConnectionInfo(info *wire.ConnectionInfo) error {
 }
 
 func (c *conn) onMessage(m *wire.Message) error {
-	cm, err := toCore(m)
+	cm, err := toCore(m, c.dec)
 	if err != nil {
 		return err
 	}

@@ -78,11 +78,13 @@ type Decoder struct {
 	r    io.Reader
 	opts Options
 	hdr  [4]byte
+	rd   reader       // of the frame being decoded
+	strs *stringCache // the strings decoded last, handed out again
 }
 
 // NewDecoder returns a Decoder reading from r.
 func NewDecoder(r io.Reader, opts Options) *Decoder {
-	return &Decoder{r: r, opts: opts.withDefaults()}
+	return &Decoder{r: r, opts: opts.withDefaults(), strs: newStringCache()}
 }
 
 // SetStackTraceEnabled applies the negotiated StackTraceEnabled flag.
@@ -129,7 +131,17 @@ func (d *Decoder) Decode() (Command, error) {
 		}
 		frame = buf.Bytes()
 	}
-	return decodeFrame(frame, d.opts)
+	d.rd = reader{strs: d.strs}
+	cmd, err := decodeFrame(frame, d.opts, &d.rd)
+	d.rd = reader{} // holds nothing of the frame
+	return cmd, err
+}
+
+// UnmarshalPrimitiveMap decodes a primitive map as the package function
+// does, handing out the strings the Decoder decoded last where they repeat
+// (a message's property keys).
+func (d *Decoder) UnmarshalPrimitiveMap(b []byte, maxEntries int) (map[string]any, error) {
+	return unmarshalPrimitiveMap(&reader{buf: b, maxDepth: defaultMaxDepth, strs: d.strs}, maxEntries)
 }
 
 func noEOF(err error) error {
@@ -153,11 +165,12 @@ func Unmarshal(frame []byte, opts Options) (Command, error) {
 	if size > int64(opts.MaxFrameSize) {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, size, opts.MaxFrameSize)
 	}
-	return decodeFrame(frame[4:], opts)
+	return decodeFrame(frame[4:], opts, &reader{})
 }
 
-// decodeFrame decodes type byte + body.
-func decodeFrame(frame []byte, opts Options) (Command, error) {
+// decodeFrame decodes type byte + body with r, a reader set up with
+// nothing but (optionally) its string cache.
+func decodeFrame(frame []byte, opts Options, r *reader) (Command, error) {
 	if err := checkVersion(opts.Version); err != nil {
 		return nil, err
 	}
@@ -175,7 +188,7 @@ func decodeFrame(frame []byte, opts Options) (Command, error) {
 	if !typeInVersion(t, opts.Version) {
 		return nil, fmt.Errorf("openwire: decode frame: %w", &UnknownTypeError{Type: t, Version: opts.Version})
 	}
-	r := &reader{buf: frame[1:], maxDepth: opts.MaxDepth, stackTrace: opts.StackTraceEnabled, version: opts.Version}
+	r.buf, r.maxDepth, r.stackTrace, r.version = frame[1:], opts.MaxDepth, opts.StackTraceEnabled, opts.Version
 	cmd.unmarshal(r)
 	if r.err == nil && r.remaining() > 0 {
 		r.fail("%d trailing bytes", r.remaining())

@@ -74,14 +74,7 @@ func JavaLength(s string) int {
 // truncated sequences are rejected. Surrogate pairs are joined; a lone
 // surrogate becomes U+FFFD, since a Go string cannot hold it.
 func DecodeModifiedUTF8(b []byte) (string, error) {
-	ascii := true
-	for _, c := range b {
-		if c == 0 || c >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	if ascii(b) {
 		return string(b), nil
 	}
 	units := make([]uint16, 0, len(b))

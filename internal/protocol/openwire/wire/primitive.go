@@ -49,7 +49,10 @@ func MarshalPrimitiveMap(m map[string]any) ([]byte, error) {
 // yields a nil map. maxEntries bounds every (nested) map; 0 means no limit
 // beyond the size of b.
 func UnmarshalPrimitiveMap(b []byte, maxEntries int) (map[string]any, error) {
-	r := &reader{buf: b, maxDepth: defaultMaxDepth}
+	return unmarshalPrimitiveMap(&reader{buf: b, maxDepth: defaultMaxDepth}, maxEntries)
+}
+
+func unmarshalPrimitiveMap(r *reader, maxEntries int) (map[string]any, error) {
 	m := r.primitiveMap(maxEntries)
 	if r.err == nil && r.remaining() > 0 {
 		r.fail("%d trailing bytes after primitive map", r.remaining())

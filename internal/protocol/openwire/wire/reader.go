@@ -13,8 +13,9 @@ type reader struct {
 	off        int
 	depth      int
 	maxDepth   int
-	stackTrace bool // StackTraceEnabled negotiated: throwables carry frames and a cause
-	version    int  // OpenWire version (1, 9, 10, 11, 12); 0 only for primitive-only readers
+	stackTrace bool         // StackTraceEnabled negotiated: throwables carry frames and a cause
+	version    int          // OpenWire version (1, 9, 10, 11, 12); 0 only for primitive-only readers
+	strs       *stringCache // a Decoder's, or nil
 	err        error
 }
 
@@ -99,7 +100,13 @@ func (r *reader) utfBytes(n int) string {
 	if b == nil {
 		return ""
 	}
-	s, err := DecodeModifiedUTF8(b)
+	var s string
+	var err error
+	if r.strs != nil {
+		s, err = r.strs.decode(b)
+	} else {
+		s, err = DecodeModifiedUTF8(b)
+	}
 	if err != nil {
 		r.off -= n
 		r.fail("string: %v", err)
