@@ -2,7 +2,9 @@ package message
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -94,6 +96,31 @@ func TestMatch(t *testing.T) {
 	for _, c := range cases {
 		if got := Match(c.pat, c.name); got != c.want {
 			t.Errorf("Match(%q,%q)=%v want %v", c.pat, c.name, got, c.want)
+		}
+	}
+}
+
+// TestValidateName: which names are refused, and for what.
+func TestValidateName(t *testing.T) {
+	cases := []struct{ name, err string }{
+		{"a", ""}, {"a.b.c", ""}, {"a.*.c", ""}, {"a.>", ""}, {">", ""}, {"a.b-c_d", ""},
+		{"", "empty name"}, {"a..b", "empty part"}, {".a", "empty part"}, {"a.", "empty part"},
+		{"a.>.b", "'>' must be the last part"}, {">.>", "'>' must be the last part"},
+		{"a.>.", "'>' must be the last part"}, {"a..>.b", "empty part"},
+		{strings.Repeat("x", 4097), "longer than 4096"},
+	}
+	for _, c := range cases {
+		err := ValidateName(c.name)
+		if c.err == "" && err != nil || c.err != "" && (!errors.Is(err, ErrBadDestination) || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("ValidateName(%q) = %v, want %q", c.name, err, c.err)
+		}
+	}
+}
+
+func TestIsWildcard(t *testing.T) {
+	for name, want := range map[string]bool{"a.b": false, "a.*": true, "a.>": true, "*": true, "a*.b": false, "a.>b": false} {
+		if got := (Destination{Kind: Queue, Name: name}).IsWildcard(); got != want {
+			t.Errorf("IsWildcard(%q) = %v", name, got)
 		}
 	}
 }

@@ -63,7 +63,7 @@ func (d Destination) IsZero() bool { return d.Kind == 0 && d.Name == "" }
 
 // IsWildcard reports whether the name contains a '*' or '>' part.
 func (d Destination) IsWildcard() bool {
-	for _, p := range strings.Split(d.Name, ".") {
+	for p := range strings.SplitSeq(d.Name, ".") {
 		if p == "*" || p == ">" {
 			return true
 		}
@@ -105,14 +105,15 @@ func ValidateName(name string) error {
 	if len(name) > 4096 {
 		return fmt.Errorf("%w: name longer than 4096 bytes", ErrBadDestination)
 	}
-	parts := strings.Split(name, ".")
-	for i, p := range parts {
+	last := false // the part before was '>'
+	for p := range strings.SplitSeq(name, ".") {
+		if last {
+			return fmt.Errorf("%w: %q: '>' must be the last part", ErrBadDestination, name)
+		}
 		if p == "" {
 			return fmt.Errorf("%w: %q has an empty part", ErrBadDestination, name)
 		}
-		if p == ">" && i != len(parts)-1 {
-			return fmt.Errorf("%w: %q: '>' must be the last part", ErrBadDestination, name)
-		}
+		last = p == ">"
 	}
 	return nil
 }
