@@ -137,6 +137,15 @@ func (d *Decoder) Decode() (Command, error) {
 	return cmd, err
 }
 
+// Intern returns b as a string: for a short ASCII b, the same string as
+// the last time the Decoder met those bytes, in a frame or here.
+func (d *Decoder) Intern(b []byte) string {
+	if !cacheable(b) {
+		return string(b)
+	}
+	return d.strs.intern(b)
+}
+
 // UnmarshalPrimitiveMap decodes a primitive map as the package function
 // does, handing out the strings the Decoder decoded last where they repeat
 // (a message's property keys).

@@ -86,7 +86,15 @@ type ConsumerID struct {
 func (*ConsumerID) DataType() byte { return TypeConsumerID }
 
 // String is connectionId:sessionId:value, as ConsumerId.toString() in Java.
-func (id *ConsumerID) String() string { return idString(id.ConnectionID, id.SessionID, id.Value) }
+func (id *ConsumerID) String() string {
+	var buf [64]byte
+	return string(id.Append(buf[:0]))
+}
+
+// Append appends id.String() to b.
+func (id *ConsumerID) Append(b []byte) []byte {
+	return appendID(b, id.ConnectionID, id.SessionID, id.Value)
+}
 func (id *ConsumerID) marshal(w *writer) {
 	w.str(id.ConnectionID)
 	w.i64(id.SessionID)
@@ -108,17 +116,23 @@ type ProducerID struct {
 func (*ProducerID) DataType() byte { return TypeProducerID }
 
 // String is connectionId:sessionId:value, as ProducerId.toString() in Java.
-func (id *ProducerID) String() string { return idString(id.ConnectionID, id.SessionID, id.Value) }
-
-// idString is connection:session:value, in one allocation.
-func idString(connection string, session, value int64) string {
+func (id *ProducerID) String() string {
 	var buf [64]byte
-	b := append(buf[:0], connection...)
+	return string(id.Append(buf[:0]))
+}
+
+// Append appends id.String() to b.
+func (id *ProducerID) Append(b []byte) []byte {
+	return appendID(b, id.ConnectionID, id.SessionID, id.Value)
+}
+
+// appendID appends connection:session:value.
+func appendID(b []byte, connection string, session, value int64) []byte {
+	b = append(b, connection...)
 	b = append(b, ':')
 	b = strconv.AppendInt(b, session, 10)
 	b = append(b, ':')
-	b = strconv.AppendInt(b, value, 10)
-	return string(b)
+	return strconv.AppendInt(b, value, 10)
 }
 func (id *ProducerID) marshal(w *writer) {
 	w.str(id.ConnectionID)

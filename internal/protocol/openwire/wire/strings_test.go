@@ -16,13 +16,16 @@ func TestStringCache(t *testing.T) {
 	if again != string(id) || unsafe.StringData(again) != unsafe.StringData(first) {
 		t.Fatalf("decoded %q again as a new string", again)
 	}
-	// Every other string of the same length: some share the slot.
-	for i := 0; i < 4*cachedStrings; i++ {
+	// Strings seen once, between uses of id, some in its set: id stays.
+	for i := 0; i < 8*cacheSets; i++ {
 		b := append([]byte{}, id...)
 		b[len(b)-1] = byte('a' + i%26)
 		b[len(b)-2] = byte('a' + i/26)
 		if s, err := c.decode(b); s != string(b) || err != nil {
 			t.Fatalf("decoded %q as %q, %v", b, s, err)
+		}
+		if s, _ := c.decode(id); unsafe.StringData(s) != unsafe.StringData(first) {
+			t.Fatalf("after %q, %q is a new string", b, id)
 		}
 	}
 	long := make([]byte, maxCachedString+1)
