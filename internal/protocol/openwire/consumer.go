@@ -3,7 +3,6 @@ package openwire
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,29 +28,27 @@ type consumer struct {
 }
 
 type sent struct {
-	msg string // messageKey of the dispatched message
+	msg msgKey // of the dispatched message
 	tag uint64
 }
 
-// messageKey identifies a message as MessageId.equals does: producer id and
-// producer sequence.
-func messageKey(id *wire.MessageID) string {
-	if id == nil {
-		return ""
+// msgKey identifies a message as MessageId.equals does: producer id and
+// producer sequence (the text view of an id without a producer id).
+type msgKey struct {
+	producer    wire.ProducerID
+	seq         int64
+	text        string
+	hasProducer bool
+}
+
+func messageKey(id *wire.MessageID) msgKey {
+	switch {
+	case id == nil:
+		return msgKey{}
+	case id.ProducerID == nil:
+		return msgKey{text: id.TextView}
 	}
-	p := id.ProducerID
-	if p == nil {
-		return id.TextView
-	}
-	b := make([]byte, 0, len(p.ConnectionID)+40)
-	b = append(b, p.ConnectionID...)
-	b = append(b, ':')
-	b = strconv.AppendInt(b, p.SessionID, 10)
-	b = append(b, ':')
-	b = strconv.AppendInt(b, p.Value, 10)
-	b = append(b, '#')
-	b = strconv.AppendInt(b, id.ProducerSequenceID, 10)
-	return string(b)
+	return msgKey{producer: *id.ProducerID, seq: id.ProducerSequenceID, hasProducer: true}
 }
 
 // tags returns the delivery tags an acknowledgement names: the range from
@@ -128,6 +125,15 @@ func (c *conn) consumer(key string) *consumer {
 	c.cmu.Lock()
 	defer c.cmu.Unlock()
 	return c.consumers[key]
+}
+
+// consumerOf is consumer(id.String()) without making the string.
+func (c *conn) consumerOf(id *wire.ConsumerID) *consumer {
+	var buf [96]byte
+	key := id.Append(buf[:0])
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	return c.consumers[string(key)]
 }
 
 func (c *conn) onConsumerInfo(info *wire.ConsumerInfo) error {
@@ -292,7 +298,7 @@ func (c *conn) onAck(a *wire.MessageAck) error {
 	if a.ConsumerID == nil {
 		return errors.New("openwire: MessageAck without a consumer id")
 	}
-	k := c.consumer(a.ConsumerID.String())
+	k := c.consumerOf(a.ConsumerID)
 	if k == nil || k.browser {
 		return nil // an ack racing the consumer's close, or a browser's: nothing to do
 	}
@@ -342,7 +348,7 @@ func (c *conn) onPull(p *wire.MessagePull) error {
 	if p.ConsumerID == nil {
 		return errors.New("openwire: MessagePull without a consumer id")
 	}
-	k := c.consumer(p.ConsumerID.String())
+	k := c.consumerOf(p.ConsumerID)
 	if k == nil || k.sub == nil {
 		return nil
 	}

@@ -18,16 +18,12 @@ func destToCore(d *wire.Destination) (message.Destination, error) {
 	}
 	name, _, _ := strings.Cut(d.PhysicalName, "?")
 	var k message.DestKind
-	switch d.DataType() {
-	case wire.TypeQueue:
-		k = message.Queue
-	case wire.TypeTopic:
-		k = message.Topic
-	case wire.TypeTempQueue:
-		k = message.TempQueue
-	case wire.TypeTempTopic:
-		k = message.TempTopic
-	default:
+	for _, dk := range destKinds {
+		if dk.typ == d.DataType() {
+			k = dk.kind
+		}
+	}
+	if k == 0 {
 		return message.Destination{}, fmt.Errorf("%w: type %d", message.ErrBadDestination, d.DataType())
 	}
 	if err := message.ValidateName(name); err != nil {
@@ -40,10 +36,21 @@ func destToWire(d message.Destination) *wire.Destination {
 	if d.IsZero() {
 		return nil
 	}
-	t := map[message.DestKind]byte{message.Queue: wire.TypeQueue, message.Topic: wire.TypeTopic,
-		message.TempQueue: wire.TypeTempQueue, message.TempTopic: wire.TypeTempTopic}[d.Kind]
+	var t byte
+	for _, dk := range destKinds {
+		if dk.kind == d.Kind {
+			t = dk.typ
+		}
+	}
 	return &wire.Destination{Type: t, PhysicalName: d.Name}
 }
+
+// destKinds pairs the core's kinds of destination with ActiveMQ's types.
+var destKinds = [...]struct {
+	kind message.DestKind
+	typ  byte
+}{{message.Queue, wire.TypeQueue}, {message.Topic, wire.TypeTopic},
+	{message.TempQueue, wire.TypeTempQueue}, {message.TempTopic, wire.TypeTempTopic}}
 
 var bodyKinds = map[byte]message.BodyKind{
 	wire.TypeMessage: message.Plain, wire.TypeTextMessage: message.Text, wire.TypeBytesMessage: message.Bytes,
@@ -82,7 +89,8 @@ func toCore(w *wire.Message, dec *wire.Decoder) (*message.Message, error) {
 	if w.MessageID != nil {
 		m.ID = w.MessageID.String()
 		if w.MessageID.ProducerID != nil {
-			m.ProducerID = w.MessageID.ProducerID.String()
+			var buf [96]byte
+			m.ProducerID = dec.Intern(w.MessageID.ProducerID.Append(buf[:0]))
 			m.ProducerSeq = w.MessageID.ProducerSequenceID
 		}
 	}

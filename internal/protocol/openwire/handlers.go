@@ -32,7 +32,7 @@ func (c *conn) handle(cmd wire.Command) (done bool) {
 		// A failover client restores its consumers with prefetch 0, then
 		// sends their real prefetch this way.
 		if x.ConsumerID != nil && x.Prefetch >= 0 {
-			if k := c.consumer(x.ConsumerID.String()); k != nil && k.sub != nil {
+			if k := c.consumerOf(x.ConsumerID); k != nil && k.sub != nil {
 				k.sub.SetPrefetch(int(x.Prefetch))
 			}
 		}
@@ -248,7 +248,8 @@ func (c *conn) onMessage(m *wire.Message) error {
 		return err
 	}
 	if !m.ResponseRequired() && m.ProducerID != nil {
-		if p := c.producers[m.ProducerID.String()]; p != nil && p.WindowSize > 0 {
+		var buf [96]byte
+		if p := c.producers[string(m.ProducerID.Append(buf[:0]))]; p != nil && p.WindowSize > 0 {
 			c.send(&wire.ProducerAck{ProducerID: m.ProducerID, Size: clientSize(m)})
 		}
 	}
