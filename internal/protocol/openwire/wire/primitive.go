@@ -3,7 +3,7 @@ package wire
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 )
 
 // Primitive value type codes (MarshallingSupport.java).
@@ -72,7 +72,7 @@ func unmarshalPrimitiveMap(r *reader, maxEntries int) (map[string]any, error) {
 // into U+FFFD. Keys and the strings of nested maps and lists stay modified
 // UTF-8, which Java reads with readUTF.
 func MarshalJavaProperties(m map[string]any) ([]byte, error) {
-	w := &writer{plainTopStrings: true}
+	w := writer{plainTopStrings: true, buf: make([]byte, 0, propertiesSize(m))}
 	w.primitiveMap(m)
 	if w.err != nil {
 		return nil, fmt.Errorf("openwire: marshal properties: %w", w.err)
@@ -80,16 +80,33 @@ func MarshalJavaProperties(m map[string]any) ([]byte, error) {
 	return w.buf, nil
 }
 
+// propertiesSize is about what m takes encoded: room enough for most maps
+// of properties in one allocation.
+func propertiesSize(m map[string]any) int {
+	n := 4
+	for k, v := range m {
+		n += 2 + len(k) + 9 // key, type code, up to 8 bytes of a number
+		switch v := v.(type) {
+		case string:
+			n += 4 + len(v)
+		case []byte:
+			n += 4 + len(v)
+		}
+	}
+	return n
+}
+
 func (w *writer) primitiveMap(m map[string]any) {
 	if m == nil {
 		w.i32(-1)
 		return
 	}
-	keys := make([]string, 0, len(m))
+	var held [16]string
+	keys := held[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	w.i32(int32(len(keys)))
 	plain := w.plainTopStrings
 	w.plainTopStrings = false // nested maps and lists are read with readUTF
