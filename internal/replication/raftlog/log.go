@@ -121,9 +121,10 @@ func Open(ctx context.Context, dir string, fsys vfs.FS, opts Options, log *slog.
 	// process died, the machine did not): sync it before calling it
 	// durable.
 	if n := len(l.mu.segs); n > 0 && !opts.ReadOnly {
-		if err := l.mu.segs[n-1].f.Sync(); err != nil {
+		s := l.mu.segs[n-1]
+		if err := s.f.Sync(); err != nil {
 			l.closeFiles()
-			return nil, fmt.Errorf("raftlog: sync segment %d: %w", l.mu.segs[n-1].num, err)
+			return nil, fmt.Errorf("raftlog: sync segment %d: %w", s.num, err)
 		}
 	}
 	l.sy.durable = l.mu.last
