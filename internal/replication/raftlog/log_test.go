@@ -379,18 +379,23 @@ func entriesLike(t *testing.T, from, to uint64) []*raft.Log {
 }
 
 // TestConcurrentReads reads while the log is appended to and cut at both
-// ends: every read finds the entry it asked for or ErrLogNotFound.
+// ends: every read finds the entry it asked for or ErrLogNotFound. The
+// writer goes on past its 300 rounds until a read has found an entry (on a
+// busy machine the readers may not have run before), or the readers have
+// given up (or 100,000 rounds have not been enough).
 func TestConcurrentReads(t *testing.T) {
 	fsys := vfs.NewMemFS()
 	l := openMem(t, fsys, Options{CacheEntries: 16})
 	must(t, l.StoreLogs(entries(1, 10, 1)))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	var reads atomic.Int64
+	var reads, readers atomic.Int64
 	for r := range 3 {
 		wg.Add(1)
+		readers.Add(1)
 		go func() {
 			defer wg.Done()
+			defer readers.Add(-1)
 			for {
 				select {
 				case <-stop:
@@ -423,7 +428,7 @@ func TestConcurrentReads(t *testing.T) {
 		}()
 	}
 	next, term := uint64(11), uint64(1)
-	for round := range 300 {
+	for round := 0; round < 300 || (reads.Load() == 0 && readers.Load() > 0 && round < 100_000); round++ {
 		must(t, l.StoreLogs(entries(next, next+3, term)))
 		next += 4
 		switch round % 10 {
