@@ -139,6 +139,7 @@ func (l *Log) deleteSuffix(min uint64) error {
 	}
 	l.mu.Lock()
 	cut.end += int64(len(rec))
+	cut.alloc = max(cut.alloc, cut.end)
 	l.mu.Unlock()
 	return nil
 }

@@ -13,12 +13,16 @@ import (
 	"github.com/piermq/pier/internal/store/vfs"
 )
 
-// Modes of FuzzOpenSegment's input (its first byte).
+// Modes of FuzzOpenSegment's input (its first byte, modulo 3).
 const (
 	fuzzRaw    = 0 // the rest is the whole file
 	fuzzHeader = 1 // a valid header, then the rest
 	fuzzFramed = 2 // a valid header, then records with valid CRCs cut from the rest
 )
+
+// fuzzSpares, added to the first byte of FuzzOpenSegment's input, makes
+// the log it opens write into spare segments made ahead of time.
+const fuzzSpares = 3
 
 // framed turns b into records with valid checksums: per record a type byte,
 // a length byte and that many payload bytes.
@@ -33,10 +37,10 @@ func framed(b []byte) []byte {
 }
 
 // segmentSeed returns the records of a segment written by a Log: batches,
-// a suffix delete inside a batch, a torn last record.
-func segmentSeed(f *testing.F) []byte {
+// a suffix delete inside a batch. With prealloc, zeros follow them.
+func segmentSeed(f *testing.F, prealloc preallocation) []byte {
 	fsys := vfs.NewMemFS()
-	l, err := Open(context.Background(), "/s", fsys, Options{}, nil)
+	l, err := Open(context.Background(), "/s", fsys, Options{SegmentSize: minSegmentSize, prealloc: prealloc}, nil)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -60,9 +64,11 @@ func segmentSeed(f *testing.F) []byte {
 
 // FuzzOpenSegment opens a log whose only segment holds arbitrary bytes: Open
 // must not panic; if it succeeds, the log must be consistent, take an
-// append and come back the same after a reopen.
+// append and come back the same after a reopen (with 4 KiB segments, so
+// that the append may go to a new segment and leave this one behind it,
+// to be read as a segment that is not the newest).
 func FuzzOpenSegment(f *testing.F) {
-	seg := segmentSeed(f)
+	seg := segmentSeed(f, preallocOff)
 	body := seg[headerSize:]
 	f.Add(append([]byte{fuzzRaw}, seg...))
 	f.Add(append([]byte{fuzzRaw}, seg[:len(seg)-3]...))
@@ -82,9 +88,21 @@ func FuzzOpenSegment(f *testing.F) {
 	f.Add(append([]byte{fuzzFramed}, one...))
 	f.Add(append(append([]byte{fuzzFramed}, two...), recTrunc, 8, 2, 0, 0, 0, 0, 0, 0, 0))
 	f.Add([]byte{fuzzFramed, recTrunc, 8, 1, 0, 0, 0, 0, 0, 0, 0})
+	pre := segmentSeed(f, preallocInline) // then zeros
+	torn := bytes.Clone(pre)
+	copy(torn[len(seg)-20:], make([]byte, 10)) // the last record cut short
+	f.Add(append([]byte{fuzzRaw + fuzzSpares}, pre...))
+	f.Add(append([]byte{fuzzRaw + fuzzSpares}, torn...))
+	f.Add(append([]byte{fuzzRaw}, pre[:len(seg)+100]...))
+	f.Add(append(append([]byte{fuzzRaw + fuzzSpares}, seg...), 1))       // a byte after the records
+	f.Add(append(append([]byte{fuzzFramed + fuzzSpares}, one...), 0, 0)) // zeros after the records
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) == 0 || len(in) > 1<<20 {
 			return
+		}
+		opts := Options{SegmentSize: minSegmentSize, prealloc: preallocOff}
+		if in[0]/fuzzSpares%2 == 1 {
+			opts.prealloc = preallocInline
 		}
 		var file []byte
 		switch in[0] % 3 {
@@ -96,8 +114,10 @@ func FuzzOpenSegment(f *testing.F) {
 			file = append(segmentHeader(1), framed(in[1:])...)
 		}
 		if checkSegmentHeader(file, 1) == nil {
+			// The records end at the end of the file or where only zeros
+			// follow, or the scan says why not.
 			sc := scanSegment(file)
-			if sc.end < headerSize || sc.end > int64(len(file)) || (sc.err == nil) != (sc.end == int64(len(file))) {
+			if sc.end < headerSize || sc.end > int64(len(file)) || (sc.err == nil) != (lastNonZero(file) < sc.end) {
 				t.Fatalf("scan: end %d of %d, err %v", sc.end, len(file), sc.err)
 			}
 		}
@@ -114,7 +134,7 @@ func FuzzOpenSegment(f *testing.F) {
 		}
 		w.Sync()
 		fsys.SyncDir("/log")
-		l, err := Open(context.Background(), "/log", fsys, Options{}, nil)
+		l, err := Open(context.Background(), "/log", fsys, opts, nil)
 		if err != nil {
 			return // refused, cleanly
 		}
@@ -133,7 +153,7 @@ func FuzzOpenSegment(f *testing.F) {
 		}
 		l.Close()
 		fsys.Crash()
-		l, err = Open(context.Background(), "/log", fsys, Options{}, nil)
+		l, err = Open(context.Background(), "/log", fsys, opts, nil)
 		if err != nil {
 			t.Fatalf("reopen: %v", err)
 		}

@@ -65,6 +65,9 @@ type Log struct {
 	sy     syncState
 	fileMu sync.Mutex
 
+	// sp is the spare segment made ahead of time (spare.go).
+	sp spareState
+
 	// mu is held for reading while a segment file is read, and for writing
 	// while the index changes; files leave the index before they are
 	// closed, so no reader can hold one then.
@@ -84,7 +87,11 @@ type segment struct {
 	f    vfs.File
 	base uint64 // index of locs[0]
 	locs []loc  // the live entries, base onwards
-	end  int64  // where the next record goes
+	end  int64  // where the next record goes: the end of the valid records
+	// alloc is the size of the file (wmu only): a write beyond it grows
+	// the file, and its sync then costs more (spare.go). Zeros lie
+	// between end and alloc.
+	alloc int64
 }
 
 // loc is where an entry's record is in its segment.
@@ -113,6 +120,7 @@ func Open(ctx context.Context, dir string, fsys vfs.FS, opts Options, log *slog.
 	}
 	l := &Log{dir: dir, fs: fsys, opts: opts, log: log.With("component", "raftlog", "dir", dir)}
 	l.mu.cache = cache{maxEnts: opts.CacheEntries, maxBytes: opts.CacheBytes}
+	l.sp.stop, l.sp.size = make(chan struct{}), min(firstSpareSize, opts.SegmentSize)
 	if err := l.recover(ctx); err != nil {
 		l.closeFiles()
 		return nil, err
@@ -129,6 +137,9 @@ func Open(ctx context.Context, dir string, fsys vfs.FS, opts Options, log *slog.
 	}
 	l.sy.durable = l.mu.last
 	l.startSyncer()
+	if !opts.ReadOnly {
+		l.prepareSpare()
+	}
 	return l, nil
 }
 
@@ -246,7 +257,10 @@ func (l *Log) storeLogs(logs []*raft.Log) error {
 	}
 	async := l.opts.Async != nil && l.opts.Async()
 	s := l.active()
-	if s == nil || (len(s.locs) > 0 && (first != s.last()+1 || s.end >= l.opts.SegmentSize)) {
+	if s == nil || (len(s.locs) > 0 && (first != s.last()+1 || s.end >= l.opts.SegmentSize ||
+		// The batch would grow the file: move to a spare, if one is
+		// ready (one segment made without one moves as soon as it is).
+		(s.end+int64(size) > s.alloc && l.spareReady()))) {
 		// A later sync of the new segment would not cover the old one.
 		if err := l.flushPending(); err != nil {
 			return err
@@ -288,6 +302,7 @@ func (l *Log) storeLogs(logs []*raft.Log) error {
 	}
 	s.locs = append(s.locs, locs...)
 	s.end += int64(len(buf))
+	s.alloc = max(s.alloc, s.end)
 	if l.mu.first == 0 {
 		l.mu.first = first
 	}
@@ -320,16 +335,28 @@ func (l *Log) active() *segment {
 	return l.mu.segs[len(l.mu.segs)-1]
 }
 
-// createSegment creates the next segment file, durably (header synced,
-// directory synced), and makes it the active segment. wmu is held.
+// createSegment makes the next segment file, durably (header synced,
+// directory synced), and makes it the active segment: the spare renamed,
+// if one is ready, else a new file; then it starts preparing the next
+// spare. wmu is held, and everything written to the previous segment is
+// synced: recovery relies on it (docs/raftlog.md).
 func (l *Log) createSegment() (*segment, error) {
 	num := l.w.nextSeg
 	path := l.segPath(num)
-	f, err := l.fs.Create(path)
-	if err != nil {
-		return nil, l.fail(fmt.Errorf("create segment %d: %w", num, err))
+	s := &segment{num: num, end: headerSize, alloc: headerSize}
+	if f, size := l.takeSpare(); f != nil {
+		s.f, s.alloc = f, size
+		if err := l.fs.Rename(l.sparePath(), path); err != nil {
+			f.Close()
+			return nil, l.fail(fmt.Errorf("rename the spare to segment %d: %w", num, err))
+		}
+	} else {
+		var err error
+		if s.f, err = l.fs.Create(path); err != nil {
+			return nil, l.fail(fmt.Errorf("create segment %d: %w", num, err))
+		}
 	}
-	s := &segment{num: num, f: f, end: headerSize}
+	f := s.f
 	if _, err := f.WriteAt(segmentHeader(num), 0); err != nil {
 		f.Close()
 		return nil, l.fail(fmt.Errorf("write header of segment %d: %w", num, err))
@@ -346,6 +373,8 @@ func (l *Log) createSegment() (*segment, error) {
 	l.mu.Lock()
 	l.mu.segs = append(l.mu.segs, s)
 	l.mu.Unlock()
+	l.log.Debug("segment started", "segment", num, "preallocated", s.alloc > headerSize)
+	l.prepareSpare()
 	return s, nil
 }
 
@@ -375,11 +404,12 @@ func (l *Log) Close() error {
 	}
 	l.w.closed = true
 	l.stopSyncer()
+	serr := l.stopSpare()
 	var err error
 	if l.w.failed == nil && l.syncErr() == nil {
 		err = l.flushPending()
 	}
-	return errors.Join(err, l.closeFiles())
+	return errors.Join(err, serr, l.closeFiles())
 }
 
 func (l *Log) closeFiles() error {

@@ -1,9 +1,11 @@
 package raftlog
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,10 +18,16 @@ import (
 
 const testDir = "/raft/log"
 
+// openMem opens a log on fsys in testDir (4 KiB segments, spares prepared
+// in the caller unless opts say otherwise, so that every run does the same
+// file operations) and closes it when the test ends.
 func openMem(t *testing.T, fsys *vfs.MemFS, opts Options) *Log {
 	t.Helper()
 	if opts.SegmentSize == 0 {
 		opts.SegmentSize = minSegmentSize
+	}
+	if opts.prealloc == preallocDefault {
+		opts.prealloc = preallocInline
 	}
 	l, err := Open(context.Background(), testDir, fsys, opts, nil)
 	if err != nil {
@@ -202,12 +210,18 @@ func TestGetLogChecksTheRecord(t *testing.T) {
 
 // TestRecoveryDamage opens logs damaged in different ways: damage in the
 // newest segment's tail is cut off (whole batches only); damage anywhere
-// else refuses to open.
+// else refuses to open. Segments made ahead of time (zero-filled) and
+// segments that grew as they were written.
 func TestRecoveryDamage(t *testing.T) {
-	// setup writes 3 segments: batches of 4 entries of about 1 KiB.
+	t.Run("preallocated", func(t *testing.T) { testRecoveryDamage(t, preallocInline) })
+	t.Run("grown", func(t *testing.T) { testRecoveryDamage(t, preallocOff) })
+}
+
+func testRecoveryDamage(t *testing.T, prealloc preallocation) {
+	// setup writes 3 segments or more: batches of 4 entries of about 1.3 KiB.
 	setup := func(t *testing.T) (*vfs.MemFS, []string) {
 		fsys := vfs.NewMemFS()
-		l := openMem(t, fsys, Options{})
+		l := openMem(t, fsys, Options{prealloc: prealloc})
 		for i := uint64(1); i <= 32; i += 4 {
 			b := entries(i, i+3, 1)
 			for _, e := range b {
@@ -225,13 +239,12 @@ func TestRecoveryDamage(t *testing.T) {
 		}
 		return fsys, segs
 	}
-	size := func(t *testing.T, fsys *vfs.MemFS, name string) int64 {
-		b, err := fsys.ReadFile(name)
-		must(t, err)
-		return int64(len(b))
+	// end is where the records of a segment end (zeros may follow).
+	end := func(t *testing.T, fsys *vfs.MemFS, name string) int64 {
+		return scanSegmentOf(t, fsys, name).end
 	}
 	reopen := func(t *testing.T, fsys *vfs.MemFS) (*Log, error) {
-		l, err := Open(context.Background(), testDir, fsys, Options{SegmentSize: minSegmentSize}, nil)
+		l, err := Open(context.Background(), testDir, fsys, Options{SegmentSize: minSegmentSize, prealloc: prealloc}, nil)
 		if err == nil {
 			t.Cleanup(func() { l.Close() })
 		}
@@ -245,7 +258,7 @@ func TestRecoveryDamage(t *testing.T) {
 
 	t.Run("bit flip in an old segment", func(t *testing.T) {
 		fsys, segs := setup(t)
-		must(t, fsys.FlipBit(segs[0], size(t, fsys, segs[0])-10, 0))
+		must(t, fsys.FlipBit(segs[0], end(t, fsys, segs[0])-10, 0))
 		if _, err := reopen(t, fsys); err == nil || !strings.Contains(err.Error(), "not the newest") {
 			t.Fatalf("Open: %v", err)
 		}
@@ -253,7 +266,7 @@ func TestRecoveryDamage(t *testing.T) {
 	t.Run("bit flip in the newest segment's last record", func(t *testing.T) {
 		fsys, segs := setup(t)
 		newest := segs[len(segs)-1]
-		must(t, fsys.FlipBit(newest, size(t, fsys, newest)-10, 0))
+		must(t, fsys.FlipBit(newest, end(t, fsys, newest)-10, 0))
 		l, err := reopen(t, fsys)
 		must(t, err)
 		if got := lastOf(t, l); got != 28 {
@@ -265,14 +278,15 @@ func TestRecoveryDamage(t *testing.T) {
 	t.Run("read-only", func(t *testing.T) {
 		fsys, segs := setup(t)
 		newest := segs[len(segs)-1]
-		torn := size(t, fsys, newest) - 400
-		must(t, fsys.TruncateFile(newest, torn))
+		must(t, fsys.TruncateFile(newest, end(t, fsys, newest)-400))
+		torn, err := fsys.ReadFile(newest)
+		must(t, err)
 		l, err := Open(context.Background(), testDir, fsys, Options{ReadOnly: true}, nil)
 		must(t, err)
 		defer l.Close()
 		wantLog(t, l, entriesLike(t, 1, 28))
-		if got := size(t, fsys, newest); got != torn {
-			t.Fatalf("a read-only open changed the newest segment from %d to %d bytes", torn, got)
+		if got, err := fsys.ReadFile(newest); err != nil || !bytes.Equal(got, torn) {
+			t.Fatalf("a read-only open changed the newest segment (%v)", err)
 		}
 		if err := l.StoreLogs(entries(29, 29, 1)); !errors.Is(err, ErrReadOnly) {
 			t.Fatalf("StoreLogs: %v", err)
@@ -284,7 +298,7 @@ func TestRecoveryDamage(t *testing.T) {
 	t.Run("torn newest segment", func(t *testing.T) {
 		fsys, segs := setup(t)
 		newest := segs[len(segs)-1]
-		must(t, fsys.TruncateFile(newest, size(t, fsys, newest)-400)) // inside entry 32
+		must(t, fsys.TruncateFile(newest, end(t, fsys, newest)-400)) // inside entry 32
 		l, err := reopen(t, fsys)
 		must(t, err)
 		if got := lastOf(t, l); got != 28 {
@@ -296,10 +310,10 @@ func TestRecoveryDamage(t *testing.T) {
 		newest := segs[len(segs)-1]
 		f, err := fsys.Open(newest)
 		must(t, err)
-		_, err = f.WriteAt(make([]byte, 700), size(t, fsys, newest)-400) // over entry 32 and beyond
+		_, err = f.WriteAt(make([]byte, 700), end(t, fsys, newest)-400) // over entry 32 and beyond
 		must(t, err)
 		must(t, f.Sync())
-		if sc := scanSegmentOf(t, fsys, newest, 3); !errors.Is(sc.err, errTorn) {
+		if sc := scanSegmentOf(t, fsys, newest); !errors.Is(sc.err, errTorn) {
 			t.Fatalf("a zero-filled tail reads as %v; want a torn record", sc.err)
 		}
 		l, err := reopen(t, fsys)
@@ -382,10 +396,11 @@ func entriesLike(t *testing.T, from, to uint64) []*raft.Log {
 // ends: every read finds the entry it asked for or ErrLogNotFound. The
 // writer goes on past its 300 rounds until a read has found an entry (on a
 // busy machine the readers may not have run before), or the readers have
-// given up (or 100,000 rounds have not been enough).
+// given up (or 100,000 rounds have not been enough). Spares are made in
+// the background, as in production, and handed over as the log rolls.
 func TestConcurrentReads(t *testing.T) {
 	fsys := vfs.NewMemFS()
-	l := openMem(t, fsys, Options{CacheEntries: 16})
+	l := openMem(t, fsys, Options{CacheEntries: 16, prealloc: preallocBackground})
 	must(t, l.StoreLogs(entries(1, 10, 1)))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -448,11 +463,13 @@ func TestConcurrentReads(t *testing.T) {
 	}
 }
 
-// scanSegmentOf scans segment file name, number num.
-func scanSegmentOf(t *testing.T, fsys *vfs.MemFS, name string, num uint32) scan {
+// scanSegmentOf scans the segment file name.
+func scanSegmentOf(t *testing.T, fsys *vfs.MemFS, name string) scan {
 	t.Helper()
 	b, err := fsys.ReadFile(name)
 	must(t, err)
-	must(t, checkSegmentHeader(b, num))
+	num, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), segSuffix), 10, 32)
+	must(t, err)
+	must(t, checkSegmentHeader(b, uint32(num)))
 	return scanSegment(b)
 }

@@ -8,9 +8,13 @@ import (
 // Options configure a Log. The zero value is valid once EnsureDefaults has
 // filled it in.
 type Options struct {
-	// SegmentSize is the size at which the log moves on to a new segment
-	// file (a batch is never split, so a segment can exceed it by one
-	// batch). Default 64 MiB; 4 KiB to 1 GiB.
+	// SegmentSize is the largest size of a segment file: the log moves on
+	// to a new one when the active one reaches it (a batch is never
+	// split, so a segment can exceed it by one batch), or before, when a
+	// batch would grow a file made ahead of time and the next one is
+	// ready (spare.go: zero-filled to 64 KiB after Open, then twice the
+	// size each time, up to SegmentSize; the log takes one such file of
+	// disk more than it holds). Default 64 MiB; 4 KiB to 1 GiB.
 	SegmentSize int64
 	// MaxEntryBytes is the largest encoded entry (payload) StoreLogs
 	// accepts; whatever is written is read back, up to the hard limit.
@@ -41,6 +45,10 @@ type Options struct {
 	// OnSync, if set, is called after every fsync that makes entries
 	// durable (in StoreLogs or behind it), for metrics.
 	OnSync func()
+
+	// prealloc is how spare segments are prepared (spare.go); tests set
+	// it, the default is in the background.
+	prealloc preallocation
 }
 
 // Defaults and limits.
@@ -66,6 +74,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.CacheBytes == 0 {
 		o.CacheBytes = DefaultCacheBytes
+	}
+	if o.prealloc == preallocDefault {
+		o.prealloc = preallocBackground
 	}
 }
 

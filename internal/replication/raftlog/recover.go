@@ -131,8 +131,10 @@ func (l *Log) listDir() (nums []uint32, hasFirst, dirty bool, err error) {
 		switch {
 		case name == firstName:
 			hasFirst = true
-		case name == firstName+".tmp" && !l.opts.ReadOnly:
-			// An unfinished prefix delete: the previous first index holds.
+		case (name == firstName+".tmp" || name == spareName) && !l.opts.ReadOnly:
+			// An unfinished prefix delete (the previous first index
+			// holds), or a spare segment, perhaps unfinished (Open
+			// prepares another).
 			if err := l.fs.Remove(filepath.Join(l.dir, name)); err != nil {
 				return nil, false, false, fmt.Errorf("raftlog: remove %s: %w", name, err)
 			}
@@ -166,9 +168,9 @@ func (l *Log) loadSegment(num uint32, newest bool) (*segment, error) {
 	}
 	if err := checkSegmentHeader(b, num); err != nil {
 		f.Close()
-		if newest && int64(len(b)) <= headerSize {
-			// Created, but the header never became durable: no entry was
-			// written to it.
+		if newest && (int64(len(b)) <= headerSize || frame.Unwritten(b[headerSize:])) {
+			// Created (or a spare renamed), but the header never became
+			// durable: no entry was written to it.
 			l.log.Warn("unfinished segment removed", "segment", num, "bytes", len(b), "err", err)
 			return nil, l.remove(num)
 		}
@@ -187,18 +189,26 @@ func (l *Log) loadSegment(num uint32, newest bool) (*segment, error) {
 		} else {
 			l.log.Error("corrupt tail of the log cut off", args...)
 		}
-		var err error
 		if !l.opts.ReadOnly {
-			if err = f.Truncate(sc.end); err == nil {
-				err = f.Sync()
+			// Zeros, not a shorter file: the space stays allocated, and
+			// zeros are where recovery stops reading (scanSegment).
+			if err := vfs.ZeroFill(f, sc.end, lastNonZero(b)+1); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("raftlog: cut segment %d at %d: %w", num, sc.end, err)
 			}
 		}
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("raftlog: cut segment %d at %d: %w", num, sc.end, err)
-		}
 	}
-	return &segment{num: num, f: f, base: sc.base, locs: sc.locs, end: sc.end}, nil
+	return &segment{num: num, f: f, base: sc.base, locs: sc.locs, end: sc.end, alloc: int64(len(b))}, nil
+}
+
+// lastNonZero returns the offset of the last byte of b that is not zero,
+// or -1.
+func lastNonZero(b []byte) int64 {
+	i := len(b) - 1
+	for i >= 0 && b[i] == 0 {
+		i--
+	}
+	return int64(i)
 }
 
 // scan is what scanSegment found in a segment.
@@ -209,7 +219,9 @@ type scan struct {
 	err  error  // why the segment's valid part ends before its bytes do
 }
 
-// scanSegment reads the records of a segment whose header is valid. The
+// scanSegment reads the records of a segment whose header is valid. Zeros
+// from a record boundary to the end of the file are its end (space made
+// ahead of time, or allocated and never written): no error. Otherwise the
 // valid part ends at the first bad record, or where a batch is incomplete;
 // entries of a batch whose last record is missing are not live.
 func scanSegment(b []byte) scan {
@@ -219,6 +231,12 @@ func scanSegment(b []byte) scan {
 	pos := headerSize
 	for pos < int64(len(b)) && sc.err == nil {
 		typ, p, n, err := parseFrame(b[pos:], maxEntryBytes)
+		if err != nil && frame.Unwritten(b[pos:]) {
+			break // no record starts with zeros: its type is not 0
+		}
+		if errors.Is(err, errCorrupt) && frame.Unfinished(b[pos:]) {
+			err = fmt.Errorf("%w: a record that reached the disk in part, zeros after it", errTorn)
+		}
 		if err == nil {
 			switch typ {
 			case recEntry, recEntryEnd:
@@ -253,11 +271,6 @@ func scanSegment(b []byte) scan {
 				err = fmt.Errorf("%w: unexpected record type %d", errCorrupt, typ)
 			}
 		}
-		if err != nil && !errors.Is(err, errTorn) && frame.Unwritten(b[pos:]) {
-			// Space the file system allocated but never filled: a write
-			// that did not finish before a power loss.
-			err = fmt.Errorf("%w: zero-filled tail", errTorn)
-		}
 		if err != nil {
 			sc.err = fmt.Errorf("offset %d: %w", pos, err)
 			break
@@ -267,7 +280,7 @@ func scanSegment(b []byte) scan {
 			committed, sc.end = len(locs), pos
 		}
 	}
-	if sc.err == nil && sc.end < int64(len(b)) {
+	if sc.err == nil && sc.end < pos {
 		sc.err = fmt.Errorf("%w: the last batch is incomplete", errTorn)
 	}
 	sc.locs = locs[:committed]
