@@ -61,6 +61,10 @@ type inode struct {
 	data      []byte
 	synced    []byte
 	dirtyFrom int // data[:dirtyFrom] == synced[:dirtyFrom]
+	// dirtyTo: when data and synced have the same length, they differ
+	// only within [dirtyFrom, dirtyTo), so a Sync copies that range alone
+	// (an overwrite of a zero-filled segment, not the file's whole rest).
+	dirtyTo int
 }
 
 // NewMemFS returns an empty MemFS with the root directory.
@@ -130,7 +134,7 @@ func (m *MemFS) Create(name string) (File, error) {
 	ino, ok := m.mu.files[name]
 	if ok {
 		ino.data = ino.data[:0]
-		ino.dirtyFrom = 0
+		ino.dirtyFrom, ino.dirtyTo = 0, 0
 	} else {
 		ino = &inode{}
 		m.mu.files[name] = ino
@@ -292,7 +296,7 @@ func (m *MemFS) crash(rng *rand.Rand) {
 		}
 		ino.data = append([]byte(nil), keep...)
 		ino.synced = append([]byte(nil), keep...)
-		ino.dirtyFrom = len(ino.data)
+		ino.dirtyFrom, ino.dirtyTo = len(ino.data), 0
 	}
 }
 
@@ -320,6 +324,7 @@ func (m *MemFS) TruncateFile(name string, size int64) error {
 		ino.synced = ino.synced[:size]
 	}
 	ino.dirtyFrom = min(ino.dirtyFrom, int(size))
+	ino.dirtyTo = min(ino.dirtyTo, int(size))
 	return nil
 }
 
@@ -412,6 +417,7 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 	}
 	copy(ino.data[off:], p)
 	ino.dirtyFrom = min(ino.dirtyFrom, int(off))
+	ino.dirtyTo = max(ino.dirtyTo, int(off)+len(p))
 	return len(p), nil
 }
 
@@ -431,8 +437,14 @@ func (f *memFile) Sync() error {
 		return err
 	}
 	ino := f.ino
-	ino.synced = append(ino.synced[:min(ino.dirtyFrom, len(ino.synced))], ino.data[ino.dirtyFrom:]...)
-	ino.dirtyFrom = len(ino.data)
+	if len(ino.synced) == len(ino.data) {
+		if ino.dirtyFrom < ino.dirtyTo {
+			copy(ino.synced[ino.dirtyFrom:ino.dirtyTo], ino.data[ino.dirtyFrom:ino.dirtyTo])
+		}
+	} else {
+		ino.synced = append(ino.synced[:min(ino.dirtyFrom, len(ino.synced))], ino.data[ino.dirtyFrom:]...)
+	}
+	ino.dirtyFrom, ino.dirtyTo = len(ino.data), 0
 	return nil
 }
 
@@ -449,6 +461,7 @@ func (f *memFile) Truncate(size int64) error {
 		ino.data = ino.data[:size]
 	} else {
 		ino.data = append(ino.data, make([]byte, int(size)-len(ino.data))...)
+		ino.dirtyTo = max(ino.dirtyTo, int(size))
 	}
 	ino.dirtyFrom = min(ino.dirtyFrom, int(size))
 	return nil

@@ -313,3 +313,44 @@ func TestZeroFill(t *testing.T) {
 		}
 	})
 }
+
+// Overwrites inside a synced file of unchanged size: a sync keeps exactly
+// what was written before it, a crash drops what was written after, at
+// either side of the synced range and across a shrink and regrow.
+func TestMemOverwriteRanges(t *testing.T) {
+	m := NewMemFS()
+	if err := m.MkdirAll("/d"); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := m.Create("/d/f")
+	if err := ZeroFill(f, 0, 64); err != nil {
+		t.Fatal(err)
+	}
+	m.SyncDir("/d")
+	mustWrite(t, f, "bb", 10)
+	mustWrite(t, f, "aa", 2)
+	f.Sync()
+	mustWrite(t, f, "cc", 40) // not synced
+	f.Truncate(20)            // shrink and regrow: 20..64 are zeros now
+	f.Truncate(64)
+	mustWrite(t, f, "dd", 30)
+	m.Crash()
+	b, _ := m.ReadFile("/d/f")
+	want := make([]byte, 64)
+	copy(want[2:], "aa")
+	copy(want[10:], "bb")
+	if string(b) != string(want) {
+		t.Fatalf("after crash: %q", b)
+	}
+	f, _ = m.Open("/d/f")
+	mustWrite(t, f, "yy", 50)
+	f.Sync()
+	f.Truncate(20) // nothing written since the sync: the regrow alone
+	f.Truncate(64) // makes 20..64 differ from what was synced
+	f.Sync()
+	m.Crash()
+	b, _ = m.ReadFile("/d/f")
+	if len(b) != 64 || string(b[50:52]) != "\x00\x00" || string(b[10:12]) != "bb" {
+		t.Fatalf("after shrink, regrow, sync and crash: %q", b)
+	}
+}
