@@ -11,6 +11,9 @@ import (
 // characters above U+FFFF become two 3-byte surrogate encodings (CESU-8).
 // Invalid UTF-8 in s is encoded as U+FFFD.
 func AppendModifiedUTF8(dst []byte, s string) []byte {
+	if ascii(s) {
+		return append(dst, s...)
+	}
 	for _, r := range s {
 		switch {
 		case r == 0:
@@ -36,6 +39,9 @@ func append3(dst []byte, r rune) []byte {
 
 // ModifiedUTF8Len is the number of bytes AppendModifiedUTF8 produces for s.
 func ModifiedUTF8Len(s string) int {
+	if ascii(s) {
+		return len(s)
+	}
 	n := 0
 	for _, r := range s {
 		switch {
@@ -56,6 +62,9 @@ func ModifiedUTF8Len(s string) int {
 
 // JavaLength is the length of s in UTF-16 code units (Java's String.length()).
 func JavaLength(s string) int {
+	if ascii(s) {
+		return len(s)
+	}
 	n := 0
 	for _, r := range s {
 		if r >= 0x10000 {

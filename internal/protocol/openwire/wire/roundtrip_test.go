@@ -158,18 +158,22 @@ func TestStackTrace(t *testing.T) {
 
 func TestModifiedUTF8(t *testing.T) {
 	for _, tc := range []struct {
-		s    string
-		want []byte
+		s     string
+		want  []byte
+		units int // JavaLength
 	}{
-		{"a", []byte("a")},
-		{"\x00", []byte{0xc0, 0x80}},
-		{"é", []byte{0xc3, 0xa9}},
-		{"€", []byte{0xe2, 0x82, 0xac}},
-		{"\U0001F600", []byte{0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80}},
+		{"a", []byte("a"), 1},
+		{"\x00", []byte{0xc0, 0x80}, 1},
+		{"é", []byte{0xc3, 0xa9}, 1},
+		{"€", []byte{0xe2, 0x82, 0xac}, 1},
+		{"\U0001F600", []byte{0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80}, 2},
+		{"ID:host-1:1", []byte("ID:host-1:1"), 11}, // ASCII: the fast paths
+		{"ab\x00c", []byte{'a', 'b', 0xc0, 0x80, 'c'}, 4},
+		{"x€\U0001F600", []byte{'x', 0xe2, 0x82, 0xac, 0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80}, 4},
 	} {
-		got := AppendModifiedUTF8(nil, tc.s)
-		if !bytes.Equal(got, tc.want) || ModifiedUTF8Len(tc.s) != len(tc.want) {
-			t.Errorf("%q: %x, want %x", tc.s, got, tc.want)
+		got := AppendModifiedUTF8([]byte("<"), tc.s)[1:]
+		if !bytes.Equal(got, tc.want) || ModifiedUTF8Len(tc.s) != len(tc.want) || JavaLength(tc.s) != tc.units {
+			t.Errorf("%q: %x (%d bytes, %d units), want %x", tc.s, got, ModifiedUTF8Len(tc.s), JavaLength(tc.s), tc.want)
 		}
 		back, err := DecodeModifiedUTF8(got)
 		if err != nil || back != tc.s {

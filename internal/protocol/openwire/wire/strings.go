@@ -49,10 +49,11 @@ func (c *stringCache) intern(b []byte) string {
 	return set[0]
 }
 
-// ascii reports whether b is ASCII without NUL.
-func ascii(b []byte) bool {
-	for _, c := range b {
-		if c == 0 || c >= 0x80 {
+// ascii reports whether b is ASCII without NUL: its modified UTF-8 is
+// itself.
+func ascii[S string | []byte](b S) bool {
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c == 0 || c >= 0x80 {
 			return false
 		}
 	}
