@@ -20,10 +20,10 @@ type syncState struct {
 	cond    sync.Cond // WaitDurable waits on it: durable, err or closed changed
 	work    sync.Cond // the syncer waits on it: pending or closed changed
 	pending *segment  // holds entries written but not synced, or nil
-	target  uint64   // the last index written to pending
-	durable uint64   // every entry up to it is synced
-	gen     uint64   // raised when entries are deleted from the end
-	err     error    // a background sync failed (wraps ErrFailed)
+	target  uint64    // the last index written to pending
+	durable uint64    // every entry up to it is synced
+	gen     uint64    // raised when entries are deleted from the end
+	err     error     // a background sync failed (wraps ErrFailed)
 	closed  bool
 	done    chan struct{} // closed when the syncer has returned; nil: none
 }
