@@ -74,7 +74,7 @@ func reference() []refEntry {
 		{path: "store.journal.dir", example: "/mnt/shared/pier-orders", def: "`<broker.data_dir>/journal` (`data/journal`)",
 			doc: "Journal directory. Members of a shared-directory group name the same directory; the one holding its lock (`<dir>/lock`) is master."},
 		{path: "store.journal.segment_size", example: "64MiB",
-			doc: "Size at which a segment file is closed and the next begun. Segments are deleted (or compacted) whole, so smaller ones free disk sooner."},
+			doc: "Size at which a segment file is closed and the next begun. Segments are deleted (or compacted) whole, so smaller ones free disk sooner. Each segment is zero-filled to this size ahead of time (a spare file beside the active segment), so that a sync after a write need not record a new file size: the journal uses up to two segments of disk beyond its data."},
 		{path: "store.journal.max_size", example: "500GiB",
 			doc: "The store limit: a send that would take the journal past it fails with a clear error (producers see it; nothing is dropped). At least `segment_size`. In a replicated group the master checks it before proposing."},
 		{path: "store.sql", doc: "The shared-database store (`store.kind: sql`)."},
