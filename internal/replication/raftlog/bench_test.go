@@ -107,10 +107,10 @@ func warmUp(b *testing.B, l *Log) {
 	data := make([]byte, 64<<10)
 	next := uint64(1)
 	for {
-		waitSpare(l)
-		l.sp.mu.Lock()
-		full := l.sp.size == l.opts.SegmentSize
-		l.sp.mu.Unlock()
+		l.sp.Wait()
+		l.wmu.Lock()
+		full := l.spareSize == l.opts.SegmentSize
+		l.wmu.Unlock()
 		if full {
 			break
 		}
@@ -126,9 +126,9 @@ func warmUp(b *testing.B, l *Log) {
 	if err := l.StoreLogs(entries(next+1, next+1, 1)); err != nil {
 		b.Fatal(err)
 	}
-	waitSpare(l)
-	if s := l.active(); s.alloc != l.opts.SegmentSize || !l.spareReady() {
-		b.Fatalf("after the warm-up: a segment of %d bytes, spare ready %v", s.alloc, l.spareReady())
+	l.sp.Wait()
+	if s := l.active(); s.alloc != l.opts.SegmentSize || !l.sp.Ready() {
+		b.Fatalf("after the warm-up: a segment of %d bytes, spare ready %v", s.alloc, l.sp.Ready())
 	}
 }
 
@@ -136,13 +136,14 @@ func warmUp(b *testing.B, l *Log) {
 // synced) on the OS file system, as the log does in the background once
 // per segment.
 func BenchmarkSpare(b *testing.B) {
-	l := &Log{dir: benchDir(b), fs: vfs.OS{}}
-	stop := make(chan struct{})
+	dir := benchDir(b)
+	sp := vfs.Spare{FS: vfs.OS{}, Path: func() string { return filepath.Join(dir, spareName) }, Inline: true}
 	start, cpu := time.Now(), processCPU(b)
 	for range b.N {
-		f, err := l.makeSpare(DefaultSegmentSize, stop)
-		if err != nil {
-			b.Fatal(err)
+		sp.Prepare(DefaultSegmentSize)
+		f, _, _ := sp.Take()
+		if f == nil {
+			b.Fatal("no spare made")
 		}
 		f.Close()
 	}

@@ -65,8 +65,10 @@ type Log struct {
 	sy     syncState
 	fileMu sync.Mutex
 
-	// sp is the spare segment made ahead of time (spare.go).
-	sp spareState
+	// sp is the spare segment made ahead of time, and spareSize the size
+	// of the next one (wmu) (spare.go).
+	sp        vfs.Spare
+	spareSize int64
 
 	// mu is held for reading while a segment file is read, and for writing
 	// while the index changes; files leave the index before they are
@@ -120,7 +122,7 @@ func Open(ctx context.Context, dir string, fsys vfs.FS, opts Options, log *slog.
 	}
 	l := &Log{dir: dir, fs: fsys, opts: opts, log: log.With("component", "raftlog", "dir", dir)}
 	l.mu.cache = cache{maxEnts: opts.CacheEntries, maxBytes: opts.CacheBytes}
-	l.sp.stop, l.sp.size = make(chan struct{}), min(firstSpareSize, opts.SegmentSize)
+	l.initSpare()
 	if err := l.recover(ctx); err != nil {
 		l.closeFiles()
 		return nil, err
@@ -260,7 +262,7 @@ func (l *Log) storeLogs(logs []*raft.Log) error {
 	if s == nil || (len(s.locs) > 0 && (first != s.last()+1 || s.end >= l.opts.SegmentSize ||
 		// The batch would grow the file: move to a spare, if one is
 		// ready (one segment made without one moves as soon as it is).
-		(s.end+int64(size) > s.alloc && l.spareReady()))) {
+		(s.end+int64(size) > s.alloc && l.sp.Ready()))) {
 		// A later sync of the new segment would not cover the old one.
 		if err := l.flushPending(); err != nil {
 			return err
@@ -344,9 +346,9 @@ func (l *Log) createSegment() (*segment, error) {
 	num := l.w.nextSeg
 	path := l.segPath(num)
 	s := &segment{num: num, end: headerSize, alloc: headerSize}
-	if f, size := l.takeSpare(); f != nil {
+	if f, spare, size := l.takeSpare(); f != nil {
 		s.f, s.alloc = f, size
-		if err := l.fs.Rename(l.sparePath(), path); err != nil {
+		if err := l.fs.Rename(spare, path); err != nil {
 			f.Close()
 			return nil, l.fail(fmt.Errorf("rename the spare to segment %d: %w", num, err))
 		}
@@ -404,7 +406,7 @@ func (l *Log) Close() error {
 	}
 	l.w.closed = true
 	l.stopSyncer()
-	serr := l.stopSpare()
+	serr := l.sp.Close()
 	var err error
 	if l.w.failed == nil && l.syncErr() == nil {
 		err = l.flushPending()

@@ -18,16 +18,6 @@ import (
 	"github.com/piermq/pier/internal/store/vfs"
 )
 
-// waitSpare waits until no spare is being prepared.
-func waitSpare(l *Log) {
-	l.sp.mu.Lock()
-	done := l.sp.done
-	l.sp.mu.Unlock()
-	if done != nil {
-		<-done
-	}
-}
-
 // fileSizes returns the size of every file in testDir, by name.
 func fileSizes(t *testing.T, fsys *vfs.MemFS) map[string]int64 {
 	t.Helper()
@@ -175,7 +165,7 @@ func TestRollWithoutSpare(t *testing.T) {
 		}
 	}
 	close(fsys.gate)
-	waitSpare(l)
+	l.sp.Wait()
 	must(t, l.StoreLogs(entriesLike(t, 41, 41)))
 	segs := segFiles(t, fsys, testDir)
 	if len(segs) != len(grown)+1 || fileSizes(t, fsys.MemFS)[segs[len(segs)-1]] != minSegmentSize {
@@ -196,7 +186,7 @@ func TestCloseStopsPreparation(t *testing.T) {
 	<-fsys.waiting
 	closed := make(chan error)
 	go func() { closed <- l.Close() }()
-	<-l.sp.stop // Close has told the preparation to stop
+	<-l.sp.Closing() // Close has told the preparation to stop
 	for range 100 {
 		runtime.Gosched() // let a Close that does not wait return
 	}
@@ -207,9 +197,7 @@ func TestCloseStopsPreparation(t *testing.T) {
 	}
 	close(fsys.gate)
 	must(t, <-closed)
-	l.sp.mu.Lock()
-	running, ready := l.sp.done != nil, l.sp.f != nil
-	l.sp.mu.Unlock()
+	running, ready := l.sp.Busy(), l.sp.Ready()
 	if running || ready {
 		t.Fatalf("after Close: a preparation running %v, a spare open %v", running, ready)
 	}

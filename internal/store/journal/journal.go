@@ -62,7 +62,7 @@ type Store struct {
 	// w is owned by the writer goroutine (and by Open before, Close after it).
 	w writerState
 
-	spare spareState // the next segment, made ahead of time
+	spare vfs.Spare // the next segment, made ahead of time (spare.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -99,6 +99,7 @@ func Open(ctx context.Context, dir string, fsys vfs.FS, opts Options, log *slog.
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
 	}
+	s.initSpare()
 	if err := s.recover(ctx); err != nil {
 		s.closeFiles()
 		return nil, err
@@ -227,7 +228,7 @@ func (s *Store) Close() error {
 	}
 	close(s.quit)
 	<-s.done
-	s.dropSpare()
+	s.spare.Close()
 	var err error
 	s.mu.RLock()
 	failed := s.mu.failed

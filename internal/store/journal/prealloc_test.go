@@ -61,7 +61,7 @@ func TestPreallocatedSegmentsRollAndRecover(t *testing.T) {
 	if len(segs) != 1 || fileSize(t, fsys, segs[0]) != opts.SegmentSize {
 		t.Fatalf("first segment: %v, want one of %d bytes", segs, opts.SegmentSize)
 	}
-	s.spare.wg.Wait()
+	s.spare.Wait()
 	first := spares(t, fsys)
 	if len(first) != 1 {
 		t.Fatalf("spares after open: %v", first)
@@ -79,7 +79,7 @@ func TestPreallocatedSegmentsRollAndRecover(t *testing.T) {
 	if got := fileSize(t, fsys, segs[1]); got != opts.SegmentSize {
 		t.Fatalf("segment 2 is %d bytes, want the spare's %d", got, opts.SegmentSize)
 	}
-	s.spare.wg.Wait()
+	s.spare.Wait()
 	if now := spares(t, fsys); len(now) != 1 || now[0] == first[0] {
 		t.Fatalf("spares after the roll: %v (before: %v)", now, first)
 	}

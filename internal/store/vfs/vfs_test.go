@@ -3,6 +3,7 @@ package vfs
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -352,5 +353,50 @@ func TestMemOverwriteRanges(t *testing.T) {
 	b, _ = m.ReadFile("/d/f")
 	if len(b) != 64 || string(b[50:52]) != "\x00\x00" || string(b[10:12]) != "bb" {
 		t.Fatalf("after shrink, regrow, sync and crash: %q", b)
+	}
+}
+
+// A Spare makes one zero-filled, synced file at a time, hands it over
+// once, makes nothing when its Check refuses, and removes a ready file at
+// Close, after which it makes none.
+func TestSpare(t *testing.T) {
+	m := NewMemFS()
+	if err := m.MkdirAll("/d"); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var refuse error
+	sp := Spare{FS: m, Inline: true, Check: func() error { return refuse },
+		Path: func() string { n++; return fmt.Sprintf("/d/spare-%d", n) }}
+	sp.Prepare(100)
+	sp.Prepare(100) // one is ready: nothing more
+	f, path, size := sp.Take()
+	if f == nil || path != "/d/spare-1" || size != 100 || n != 1 {
+		t.Fatalf("Take: %v %q %d after %d files", f, path, size, n)
+	}
+	m.SyncDir("/d") // the log does this once it has renamed the spare
+	m.Crash()       // the contents were synced
+	if b, err := m.ReadFile(path); err != nil || len(b) != 100 || !bytes.Equal(b, make([]byte, 100)) {
+		t.Fatalf("spare after a crash: %d bytes, %v", len(b), err)
+	}
+	if f, _, _ := sp.Take(); f != nil {
+		t.Fatal("a spare handed over twice")
+	}
+	refuse = ErrInjected
+	sp.Prepare(100)
+	if sp.Ready() || n != 1 {
+		t.Fatalf("made a spare though Check refused (%d files)", n)
+	}
+	refuse = nil
+	sp.Prepare(100)
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ReadFile("/d/spare-2"); err == nil || sp.Ready() {
+		t.Fatal("Close left the ready spare")
+	}
+	sp.Prepare(100)
+	if sp.Ready() || n != 2 {
+		t.Fatal("a spare made after Close")
 	}
 }
