@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -145,6 +146,10 @@ func TestFencePinnedEpoch(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.pin.Load() == nil {
+		var fs syscall.Statfs_t
+		if err := syscall.Statfs(dir, &fs); err != nil || localFS[int64(fs.Type)] {
+			t.Fatalf("no pin on a local file system (statfs %v, type %#x)", err, fs.Type)
+		}
 		t.Skip("the test directory is not on a file system listed as local")
 	}
 	if err := c.Fence(e); err != nil {
