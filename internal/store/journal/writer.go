@@ -48,14 +48,12 @@ func (s *Store) run() {
 	defer close(s.done)
 	lazy := time.NewTimer(time.Hour)
 	lazy.Stop()
-	armed := false
 	defer lazy.Stop()
 	for {
 		select {
 		case <-s.kick:
-			if !armed {
+			if !s.lazyArmed.Load() {
 				lazy.Reset(s.opts.LazySyncDelay)
-				armed = true
 				s.lazyArmed.Store(true)
 			}
 			continue
@@ -63,7 +61,6 @@ func (s *Store) run() {
 			// Disarmed before taking the lead: what a writer leaves
 			// unsynced before this is synced below, what it leaves after
 			// sees the timer disarmed and asks again.
-			armed = false
 			s.lazyArmed.Store(false)
 			select {
 			case s.lead <- struct{}{}:
