@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/piermq/pier/internal/store/frame"
 	"github.com/piermq/pier/internal/store/vfs"
 )
 
@@ -117,7 +118,7 @@ func FuzzOpenSegment(f *testing.F) {
 			// The records end at the end of the file or where only zeros
 			// follow, or the scan says why not.
 			sc := scanSegment(file)
-			if sc.end < headerSize || sc.end > int64(len(file)) || (sc.err == nil) != (lastNonZero(file) < sc.end) {
+			if sc.end < headerSize || sc.end > int64(len(file)) || (sc.err == nil) != (int64(frame.WrittenEnd(file)) <= sc.end) {
 				t.Fatalf("scan: end %d of %d, err %v", sc.end, len(file), sc.err)
 			}
 		}

@@ -192,23 +192,13 @@ func (l *Log) loadSegment(num uint32, newest bool) (*segment, error) {
 		if !l.opts.ReadOnly {
 			// Zeros, not a shorter file: the space stays allocated, and
 			// zeros are where recovery stops reading (scanSegment).
-			if err := vfs.ZeroFill(f, sc.end, lastNonZero(b)+1); err != nil {
+			if err := vfs.ZeroFill(f, sc.end, int64(frame.WrittenEnd(b))); err != nil {
 				f.Close()
 				return nil, fmt.Errorf("raftlog: cut segment %d at %d: %w", num, sc.end, err)
 			}
 		}
 	}
 	return &segment{num: num, f: f, base: sc.base, locs: sc.locs, end: sc.end, alloc: int64(len(b))}, nil
-}
-
-// lastNonZero returns the offset of the last byte of b that is not zero,
-// or -1.
-func lastNonZero(b []byte) int64 {
-	i := len(b) - 1
-	for i >= 0 && b[i] == 0 {
-		i--
-	}
-	return int64(i)
 }
 
 // scan is what scanSegment found in a segment.

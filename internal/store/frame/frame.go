@@ -95,13 +95,18 @@ func Unwritten(b []byte) bool {
 // record overwriting zeros (a segment made ahead of time) leaves when only
 // part of it reached the disk; all zeros is space never written.
 func Unfinished(b []byte) bool {
-	last := len(b) - 1
-	for last >= 0 && b[last] == 0 {
-		last--
-	}
-	if last < HeaderSize {
+	end := WrittenEnd(b)
+	if end <= HeaderSize {
 		return true
 	}
-	n := HeaderSize + int64(binary.LittleEndian.Uint32(b[0:4]))
-	return int64(last) < n
+	return int64(end) <= HeaderSize+int64(binary.LittleEndian.Uint32(b[0:4]))
+}
+
+// WrittenEnd returns the length of b without its trailing zeros.
+func WrittenEnd(b []byte) int {
+	end := len(b)
+	for end > 0 && b[end-1] == 0 {
+		end--
+	}
+	return end
 }
