@@ -117,7 +117,7 @@ func Disk(ctx context.Context, cfg DiskConfig) (res *DiskResult, err error) {
 		}
 	}
 	var h Histogram
-	cpu0, err := processCPU()
+	cpu0, err := ProcessCPU()
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func Disk(ctx context.Context, cfg DiskConfig) (res *DiskResult, err error) {
 		h.Record(time.Since(t))
 	}
 	elapsed := time.Since(start)
-	cpu1, cerr := processCPU()
+	cpu1, cerr := ProcessCPU()
 	if cerr != nil {
 		return nil, cerr
 	}
@@ -192,11 +192,13 @@ func fdatasync(f *os.File) error {
 	return serr
 }
 
-// processCPU returns the user and system time this process has used.
-func processCPU() (time.Duration, error) {
+// ProcessCPU returns the user and system time this process has used, all
+// its threads (getrusage RUSAGE_SELF); benchmarks report CPU per operation
+// with it.
+func ProcessCPU() (time.Duration, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, fmt.Errorf("bench: disk probe: getrusage: %w", err)
+		return 0, fmt.Errorf("bench: getrusage: %w", err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/piermq/pier/internal/bench"
 	"github.com/piermq/pier/internal/store/vfs"
 )
 
@@ -32,11 +32,11 @@ func benchDir(b *testing.B) string {
 // processCPU returns the user and system time the process has used (every
 // thread: the log's own goroutines count).
 func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	d, err := bench.ProcessCPU()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
 // BenchmarkStoreLogs appends 1 KiB entries in batches of 1 and 16 on the
