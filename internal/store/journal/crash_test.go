@@ -227,20 +227,31 @@ func writeSegments(t *testing.T, fsys *vfs.MemFS, opts Options, n uint64) []stri
 	return segs
 }
 
-// segFiles returns the segment files of the test journal.
+// segFiles returns the paths of the segment files of the test journal.
 func segFiles(t *testing.T, fsys vfs.FS) []string {
+	t.Helper()
+	var segs []string
+	for _, n := range dirNames(t, fsys, func(n string) bool { return strings.HasSuffix(n, ".seg") }) {
+		segs = append(segs, dir+"/"+n)
+	}
+	return segs
+}
+
+// dirNames returns the names of the files of the test journal that keep
+// accepts.
+func dirNames(t *testing.T, fsys vfs.FS, keep func(string) bool) []string {
 	t.Helper()
 	names, err := fsys.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var segs []string
+	var out []string
 	for _, n := range names {
-		if strings.HasSuffix(n, ".seg") {
-			segs = append(segs, dir+"/"+n)
+		if keep(n) {
+			out = append(out, n)
 		}
 	}
-	return segs
+	return out
 }
 
 // recordOffsets returns the offsets of the records of a segment file.

@@ -36,17 +36,7 @@ func fileSize(t *testing.T, fsys *vfs.MemFS, name string) int64 {
 // spares lists the spare files of the test journal.
 func spares(t *testing.T, fsys vfs.FS) []string {
 	t.Helper()
-	names, err := fsys.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, n := range names {
-		if isSpare(n) {
-			out = append(out, n)
-		}
-	}
-	return out
+	return dirNames(t, fsys, isSpare)
 }
 
 // A new journal's first segment is zero-filled at once; a spare is made
