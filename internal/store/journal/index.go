@@ -25,7 +25,7 @@ type destIndex struct {
 }
 
 // index is the in-memory state of the store: what Recover reports and where
-// Scan finds messages. Only the writer goroutine (or Open, before it starts)
+// Scan finds messages. Only the writer (the holder of Store.lead, or Open before it)
 // modifies it, under Store.mu.
 type index struct {
 	dests    map[string]*destIndex

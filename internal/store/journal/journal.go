@@ -59,7 +59,7 @@ type Store struct {
 		failed error               // sticky write failure
 	}
 
-	// w is owned by the writer goroutine (and by Open before, Close after it).
+	// w is owned by the writer: the goroutine holding lead (Open before, Close after).
 	w writerState
 
 	spare vfs.Spare // the next segment, made ahead of time (spare.go)
