@@ -1,0 +1,111 @@
+package journal
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/piermq/pier/internal/store"
+)
+
+// backlog generates the entries a journal records for one producer
+// appending 1 KiB messages to one queue while another queue takes every
+// third message: seqs with gaps, lengths that vary by a few bytes, records
+// packed into 32 MiB segments.
+type backlog struct {
+	seq uint64
+	seg uint32
+	off uint32
+}
+
+func newBacklog() *backlog { return &backlog{seg: 1, off: 40} }
+
+func (g *backlog) next() entry {
+	const recOverhead = 40 // frame header, op count and kind, dest, seq, length
+	if g.seq%3 == 2 {      // the other queue's message
+		g.off += 1100
+		g.seq++
+	}
+	g.seq++
+	n := uint32(1024 + g.seq%16)
+	if g.off+recOverhead+n > 32<<20 {
+		g.seg, g.off = g.seg+1, 40
+	}
+	e := entry{seq: g.seq, seg: g.seg, off: g.off + recOverhead, n: n}
+	g.off += recOverhead + 4 + n
+	return e
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkIndexHeap reports the index's heap bytes per live message
+// (heapB/msg) for a backlog of 1 KiB messages in one destination.
+func BenchmarkIndexHeap(b *testing.B) {
+	for _, n := range []int{1_000_000, 10_000_000} {
+		b.Run(fmt.Sprintf("msgs=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				before := heapInUse()
+				x := newIndex(store.MinProducers)
+				g := newBacklog()
+				for j := 0; j < n; j++ {
+					x.add("queue://backlog", g.next())
+				}
+				after := heapInUse()
+				b.ReportMetric(float64(after-before)/float64(n), "heapB/msg")
+				if x.messages != int64(n) {
+					b.Fatal(x.messages)
+				}
+				runtime.KeepAlive(x)
+			}
+		})
+	}
+}
+
+// BenchmarkIndexOps measures the index's cost per message of an in-order
+// add and an in-order remove in a destination that holds b.N messages, and
+// of an after that returns 100 entries (a Scan's batch) from a backlog of
+// 1,000,000.
+func BenchmarkIndexOps(b *testing.B) {
+	const dest = "queue://backlog"
+	fill := func(n int) (*index, []entry) {
+		x := newIndex(store.MinProducers)
+		g := newBacklog()
+		ents := make([]entry, n)
+		for i := range ents {
+			ents[i] = g.next()
+			x.add(dest, ents[i])
+		}
+		return x, ents
+	}
+	b.Run("add", func(b *testing.B) {
+		x, g := newIndex(store.MinProducers), newBacklog()
+		for i := 0; i < b.N; i++ {
+			x.add(dest, g.next())
+		}
+	})
+	b.Run("remove", func(b *testing.B) {
+		x, ents := fill(b.N)
+		b.ResetTimer()
+		for _, e := range ents {
+			x.remove(dest, e.seq)
+		}
+		if x.messages != 0 {
+			b.Fatal(x.messages)
+		}
+	})
+	b.Run("after100", func(b *testing.B) {
+		x, ents := fill(1_000_000)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			j := (i * 100) % (len(ents) - 100)
+			if got := x.after(dest, ents[j].seq-1, 100, 0); len(got) != 100 {
+				b.Fatal("after found", len(got))
+			}
+		}
+	})
+}
