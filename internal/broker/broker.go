@@ -48,6 +48,11 @@ type Config struct {
 	DLQ string
 	// PageSize is how many messages are read back from the store at once.
 	PageSize int
+	// Window is how many waiting messages a queue holds in memory; the
+	// stored messages it is sent past it stay in the store only, and are
+	// read back as consumers drain the window (cursor.go). Default
+	// DefaultWindow.
+	Window int
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 	// Guard authenticates connections and authorizes their access to
@@ -79,6 +84,9 @@ func (c *Config) EnsureDefaults() {
 	if c.PageSize == 0 {
 		c.PageSize = 200
 	}
+	if c.Window == 0 {
+		c.Window = DefaultWindow
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -103,6 +111,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PageSize < 1 {
 		return fmt.Errorf("broker: page size %d must be positive", c.PageSize)
+	}
+	if c.Window < 2 {
+		return fmt.Errorf("broker: window %d: want at least 2 messages", c.Window)
 	}
 	return nil
 }
@@ -253,7 +264,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	b.mu.Unlock()
 	for _, d := range state.Dests {
-		if err := b.recoverKey(ctx, d); err != nil {
+		if err := b.recoverKey(ctx, d, state.LastSeq); err != nil {
 			return err
 		}
 	}
@@ -267,7 +278,7 @@ func (b *Broker) Start(ctx context.Context) error {
 
 // recoverKey takes up what the store holds under one key, by the kind of
 // state its prefix names.
-func (b *Broker) recoverKey(ctx context.Context, d store.DestState) error {
+func (b *Broker) recoverKey(ctx context.Context, d store.DestState, lastSeq uint64) error {
 	kinds := []struct {
 		prefix  string
 		recover func() bool
@@ -293,7 +304,7 @@ func (b *Broker) recoverKey(ctx context.Context, d store.DestState) error {
 		b.log.Warn("store holds an unknown destination; ignored", "dest", d.Dest, "count", d.Count)
 		return nil
 	}
-	if err := q.recover(ctx); err != nil {
+	if err := q.recover(ctx, d.Count, lastSeq); err != nil {
 		return fmt.Errorf("broker: recover %s: %w", d.Dest, err)
 	}
 	return nil

@@ -64,6 +64,17 @@ func (q *queue) browse(ctx context.Context, filter *selector.Selector, max int) 
 		return len(snaps) < max
 	})
 	q.mu.Unlock()
+	if len(snaps) < max {
+		past, err := q.behind(ctx, 0, max-len(snaps), func(m *message.Message) bool {
+			return !m.Expired(now) && filter.Match(m)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range past {
+			snaps = append(snaps, snap{e.seq, e.msg, e.deliveries})
+		}
+	}
 	out := make([]*message.Message, 0, len(snaps))
 	for _, sn := range snaps {
 		m := sn.msg

@@ -183,7 +183,7 @@ func containsFold(s, sub string) bool {
 // info returns the queue as the management interface shows it.
 func (q *queue) info() DestInfo {
 	q.mu.Lock()
-	pending, inflight, consumers := q.mu.pending.len(), q.mu.inflight, q.mu.consumers.len()
+	pending, inflight, consumers := q.waitingLocked(), q.mu.inflight, q.mu.consumers.len()
 	q.mu.Unlock()
 	return DestInfo{Dest: q.dest, Depth: int64(pending + inflight), InFlight: int64(inflight),
 		Enqueued: q.ctr.enqueued.Load(), Dequeued: q.ctr.dequeued.Load(), Expired: q.ctr.expired.Load(),

@@ -59,7 +59,17 @@ func (b *Broker) Browse(ctx context.Context, queue string, offset, limit int) ([
 	}
 	limit = min(limit, 1000)
 	offset = max(offset, 0)
-	page, total := q.page(offset, limit)
+	page, total, held := q.page(offset, limit)
+	if len(page) < limit && total > held {
+		skip := max(0, offset-held)
+		past, err := q.behind(ctx, skip, limit-len(page), nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, e := range past {
+			page = append(page, snap{pos: int64(held + skip + i), seq: e.seq, prio: e.prio, msg: e.msg, deliveries: e.deliveries})
+		}
+	}
 	var stubs []uint64
 	for _, s := range page {
 		if s.msg == nil {
@@ -93,13 +103,16 @@ type snap struct {
 	inflight   bool
 }
 
-// page copies the entries at positions offset to offset+limit, and
-// returns the depth. The waiting entries before offset are skipped without
-// a walk (positions count the entries not yet stable too).
-func (q *queue) page(offset, limit int) ([]snap, int) {
+// page copies the entries held in memory at positions offset to
+// offset+limit, and returns the depth and how many positions are held in
+// memory (those past them are in the store, past the cursor). The waiting
+// entries before offset are skipped without a walk (positions count the
+// entries not yet stable too).
+func (q *queue) page(offset, limit int) ([]snap, int, int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	total := q.mu.pending.len() + q.mu.inflight
+	held := q.mu.pending.len() + q.mu.inflight
+	total := q.waitingLocked() + q.mu.inflight
 	flight := q.inflightLocked()
 	var out []snap
 	pos := 0
@@ -127,7 +140,7 @@ func (q *queue) page(offset, limit int) ([]snap, int) {
 			pos++
 		}
 	}
-	return out, total
+	return out, total, held
 }
 
 // inflightLocked returns the entries of q in flight to its consumers, by

@@ -3,6 +3,8 @@ package broker
 import (
 	"context"
 	"sort"
+
+	"github.com/piermq/pier/internal/store"
 )
 
 // sweep walks the waiting entries of a queue once, in dispatch order,
@@ -17,12 +19,36 @@ type sweep struct {
 func (q *queue) newSweep() *sweep { return &sweep{q: q, upto: q.b.seq.Load()} }
 
 // take removes up to n stable waiting entries not visited yet and counts
-// them in flight.
+// them in flight. When the pending list has no more, it reads the next
+// messages past the queue's cursor into it and goes on.
 func (w *sweep) take(n int) []*entry {
+	out := w.takePending(n, nil)
+	for len(out) < n {
+		w.q.mu.Lock()
+		more := w.q.mu.cur.on && w.q.mu.cur.upto < w.upto
+		w.q.mu.Unlock()
+		if !more {
+			break
+		}
+		read, err := w.q.fill(context.Background(), n-len(out), true)
+		if err != nil {
+			w.q.b.log.Error("reading the store past the queue's cursor failed", "dest", w.q.key, "err", err)
+			break
+		}
+		if !read {
+			break
+		}
+		out = w.takePending(n, out)
+	}
+	return out
+}
+
+// takePending is take's walk over the pending list, appending to out.
+func (w *sweep) takePending(n int, out []*entry) []*entry {
 	q := w.q
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var out []*entry
+	taken := len(out)
 	for pr := 9; pr >= 0 && len(out) < n; pr-- {
 		bk := &q.mu.pending.buckets[pr]
 		live := bk.items[bk.head:]
@@ -38,7 +64,7 @@ func (w *sweep) take(n int) []*entry {
 		}
 		q.mu.pending.cut(bk, idx)
 	}
-	q.mu.inflight += len(out)
+	q.mu.inflight += len(out) - taken
 	return out
 }
 
@@ -73,16 +99,23 @@ func (q *queue) takeIDs(ctx context.Context, ids []string) ([]*entry, error) {
 		q.mu.pending.cut(bk, idx)
 	}
 	q.mu.inflight += len(out)
+	past := q.mu.cur.on
+	from := q.mu.cur.upto
 	q.mu.Unlock()
-	if len(want) == 0 || firstStub == 0 {
+	switch {
+	case len(want) == 0:
+		return out, nil
+	case firstStub != 0:
+		from = firstStub - 1
+	case !past:
 		return out, nil
 	}
 	type pos struct {
 		prio uint8
-		seq  uint64
+		rec  store.Record
 	}
 	var found []pos
-	after := firstStub - 1
+	after := from
 	for len(want) > 0 {
 		recs, err := q.b.st.Scan(ctx, q.key, after, q.b.cfg.PageSize, 4<<20)
 		if err != nil {
@@ -96,13 +129,32 @@ func (q *queue) takeIDs(ctx context.Context, ids []string) ([]*entry, error) {
 			after = r.Seq
 			if want[r.Msg.ID] {
 				delete(want, r.Msg.ID)
-				found = append(found, pos{q.prio(r.Msg.Priority), r.Seq})
+				found = append(found, pos{q.prio(r.Msg.Priority), r})
 			}
 		}
 	}
 	q.mu.Lock()
+	defer q.mu.Unlock()
+	c := &q.mu.cur
 	for _, p := range found {
-		bk, i := q.mu.pending.find(p.prio, p.seq)
+		if c.on && p.rec.Seq > c.upto {
+			// Past the cursor: taken from the store's reach.
+			if len(c.writing) > 0 && p.rec.Seq >= c.writing[0] {
+				continue // not durable yet (and sent after the call began)
+			}
+			if _, ok := c.gone[p.rec.Seq]; ok {
+				continue
+			}
+			if c.gone == nil {
+				c.gone = map[uint64]struct{}{}
+			}
+			c.gone[p.rec.Seq] = struct{}{}
+			c.n = max(c.n-1, 0)
+			out = append(out, q.recordEntry(p.rec, c.recovered))
+			q.mu.inflight++
+			continue
+		}
+		bk, i := q.mu.pending.find(p.prio, p.rec.Seq)
 		if bk == nil || !bk.items[i].stable {
 			continue // in flight
 		}
@@ -110,6 +162,5 @@ func (q *queue) takeIDs(ctx context.Context, ids []string) ([]*entry, error) {
 		q.mu.pending.remove(bk, i)
 		q.mu.inflight++
 	}
-	q.mu.Unlock()
 	return out, nil
 }

@@ -15,6 +15,7 @@ type entry struct {
 	size       int64            // bytes counted against the memory limit while msg is resident
 	stored     bool             // written under the queue's store key
 	stable     bool             // durable (or not to be stored) and so visible to dispatch
+	behind     bool             // sent past the queue's cursor: never in the pending list (cursor.go)
 	deliveries int32            // times delivered so far; recoveredDeliveries after a recovery
 	origin     uint64           // id of the connection that sent it
 }

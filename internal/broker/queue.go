@@ -30,6 +30,7 @@ type queue struct {
 	mu struct {
 		sync.Mutex
 		pending   pendingList
+		cur       cursor // where stored messages stop being held (cursor.go)
 		consumers consumerList
 		inflight  int // entries delivered and not yet settled
 		deleted   bool
@@ -132,6 +133,7 @@ func (q *queue) delete() []*entry {
 	}
 	q.mu.deleted = true
 	dropped := q.mu.pending.drain()
+	q.mu.cur = cursor{}
 	q.mu.Unlock()
 	for _, e := range dropped {
 		q.memRelease(e.size)
@@ -150,11 +152,13 @@ func (q *queue) addConsumer(s *Subscription) {
 func (q *queue) stats() Stats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return Stats{Dest: q.dest, Pending: q.mu.pending.len(), InFlight: q.mu.inflight, Consumers: q.mu.consumers.len()}
+	return Stats{Dest: q.dest, Pending: q.waitingLocked(), InFlight: q.mu.inflight, Consumers: q.mu.consumers.len()}
 }
 
 // enqueue adds m as a new, not yet stable entry and returns it. The caller
-// makes it stable (after the store write) or drops it.
+// makes it stable (after the store write) or drops it. A message to be
+// stored while the queue's window is full goes past its cursor instead:
+// the entry only carries it through the write.
 func (q *queue) enqueue(m *message.Message, origin uint64) (*entry, bool) {
 	e := &entry{prio: q.prio(m.Priority), msg: m, origin: origin, stored: q.key != "" && m.Persistent}
 	e.size = int64(m.Size())
@@ -164,7 +168,11 @@ func (q *queue) enqueue(m *message.Message, origin uint64) (*entry, bool) {
 		return nil, false
 	}
 	e.seq = q.b.seq.Add(1)
-	q.mu.pending.push(e)
+	if e.stored && q.behindLocked() {
+		q.putBehindLocked(e)
+	} else {
+		q.mu.pending.push(e)
+	}
 	q.memAdd(e.size)
 	return e, true
 }
@@ -175,6 +183,15 @@ func (q *queue) settle(es []*entry, ok bool) {
 	var orphans []*entry
 	q.mu.Lock()
 	for _, e := range es {
+		if e.behind {
+			q.settleBehindLocked(e, ok)
+			if ok && q.mu.deleted {
+				orphans = append(orphans, e)
+			}
+			q.memRelease(e.size)
+			e.msg, e.size = nil, 0
+			continue
+		}
 		if !ok {
 			q.mu.pending.removeEntry(e)
 			q.memRelease(e.size)
@@ -331,6 +348,7 @@ func (q *queue) dispatch() {
 		})
 		q.mu.pending.removeRefs(taken)
 		progress := len(taken) > 0
+		fill := q.needFillLocked()
 		q.mu.Unlock()
 		for _, d := range out {
 			d.Sub.conn.sink.Deliver(d)
@@ -344,6 +362,14 @@ func (q *queue) dispatch() {
 				return
 			}
 			continue
+		}
+		if fill {
+			more, err := q.fill(context.Background(), q.b.cfg.Window-q.b.cfg.Window/2, false)
+			if err != nil {
+				q.b.log.Error("reading the store past the queue's cursor failed", "dest", q.key, "err", err)
+				return
+			}
+			progress = progress || more
 		}
 		if !progress {
 			return
@@ -406,31 +432,27 @@ func (q *queue) pageIn(stub *entry) error {
 // takes part in the redelivery limit (see docs/broker.md).
 const recoveredDeliveries = 1
 
-// recover loads the queue's stored messages, keeping bodies while memory
-// allows; those beyond it are paged in at dispatch and keep their count.
-func (q *queue) recover(ctx context.Context) error {
-	var after uint64
+// recover takes up the queue's count stored messages: the cursor starts
+// at the beginning and the first window is read (while memory allows);
+// the rest is read as the window drains.
+func (q *queue) recover(ctx context.Context, count int, lastSeq uint64) error {
+	q.mu.Lock()
+	q.mu.cur = cursor{on: true, n: count, recovered: lastSeq}
+	q.mu.Unlock()
 	for {
-		recs, err := q.b.st.Scan(ctx, q.key, after, 1000, 16<<20)
+		q.mu.Lock()
+		room := q.b.cfg.Window - q.mu.pending.len()
+		q.mu.Unlock()
+		if room <= 0 || q.memOver() {
+			break
+		}
+		more, err := q.fill(ctx, room, false)
 		if err != nil {
 			return err
 		}
-		if len(recs) == 0 {
+		if !more {
 			break
 		}
-		q.mu.Lock()
-		for _, r := range recs {
-			e := &entry{seq: r.Seq, prio: q.prio(r.Msg.Priority), stored: true, stable: true,
-				deliveries: recoveredDeliveries}
-			if !q.memOver() {
-				e.msg = r.Msg
-				e.size = int64(r.Msg.Size())
-				q.memAdd(e.size)
-			}
-			q.mu.pending.push(e)
-			after = r.Seq
-		}
-		q.mu.Unlock()
 	}
 	q.kick()
 	return nil
