@@ -53,11 +53,12 @@ func (s *Store) compact() error {
 	}
 	var moving []survivor
 	for dest, d := range s.mu.idx.dests {
-		for _, e := range d.ents {
+		d.each(func(e entry) bool {
 			if want[e.seg] {
 				moving = append(moving, survivor{dest, e})
 			}
-		}
+			return true
+		})
 	}
 	var buf []byte
 	for len(moving) > 0 {

@@ -18,10 +18,95 @@ type entry struct {
 	n   uint32
 }
 
-// destIndex is one destination's live messages, sorted by seq.
+// destIndex is one destination's live messages, sorted by seq, in chunks
+// (chunk.go): sealed ones, then at most one open one at the end.
 type destIndex struct {
-	ents  []entry
-	bytes int64
+	chunks []*chunk
+	count  int
+	bytes  int64
+	// The entries of the sealed chunk decoded last (cached), so that
+	// removals in order decode each chunk once. Only the writer uses it.
+	cached *chunk
+	cache  []entry
+}
+
+// entries returns the entries of c, live or not, decoding a sealed chunk
+// into the destination's cache. Only for the writer; readers use decode.
+func (d *destIndex) entries(c *chunk) []entry {
+	if c.enc == nil {
+		return c.ents
+	}
+	if d.cached != c {
+		d.cached = nil
+		ents, err := decodeEntries(d.cache[:0], c.enc, c.first, int(c.n))
+		if err != nil { // the index encoded it itself
+			panic(fmt.Sprintf("journal: index chunk: %v", err))
+		}
+		d.cached, d.cache = c, ents
+	}
+	return d.cache
+}
+
+// decode returns the entries of c, live or not, decoding a sealed chunk
+// into buf.
+func decode(c *chunk, buf []entry) []entry {
+	if c.enc == nil {
+		return c.ents
+	}
+	ents, err := decodeEntries(buf[:0], c.enc, c.first, int(c.n))
+	if err != nil {
+		panic(fmt.Sprintf("journal: index chunk: %v", err))
+	}
+	return ents
+}
+
+// find returns the position of the chunk that would hold seq: the first
+// whose last seq is >= seq (len(d.chunks) if none).
+func (d *destIndex) find(seq uint64) int {
+	return sort.Search(len(d.chunks), func(i int) bool { return d.chunks[i].last >= seq })
+}
+
+// lookup returns the chunk position, entries and entry position of the
+// live entry seq, or ok false.
+func (d *destIndex) lookup(seq uint64) (ci int, ents []entry, j int, ok bool) {
+	ci = d.find(seq)
+	if ci == len(d.chunks) || d.chunks[ci].first > seq {
+		return 0, nil, 0, false
+	}
+	c := d.chunks[ci]
+	ents = d.entries(c)
+	j = sort.Search(len(ents), func(k int) bool { return ents[k].seq >= seq })
+	if j == len(ents) || ents[j].seq != seq || !c.isLive(j) {
+		return 0, nil, 0, false
+	}
+	return ci, ents, j, true
+}
+
+// each calls fn for every live entry in order until fn returns false.
+func (d *destIndex) each(fn func(e entry) bool) {
+	var buf []entry
+	for _, c := range d.chunks {
+		buf = decode(c, buf)
+		for i, e := range buf {
+			if c.isLive(i) && !fn(e) {
+				return
+			}
+		}
+	}
+}
+
+// head returns the live entry with the lowest seq.
+func (d *destIndex) head() (first entry) {
+	d.each(func(e entry) bool { first = e; return false })
+	return first
+}
+
+// replace puts the chunks cs in place of the chunk at position ci.
+func (d *destIndex) replace(ci int, cs ...*chunk) {
+	if d.cached == d.chunks[ci] {
+		d.cached = nil
+	}
+	d.chunks = append(d.chunks[:ci], append(cs, d.chunks[ci+1:]...)...)
 }
 
 // index is the in-memory state of the store: what Recover reports and where
@@ -83,23 +168,53 @@ func (x *index) add(dest string, e entry) {
 		d = &destIndex{}
 		x.dests[dest] = d
 	}
-	i := len(d.ents)
-	if i > 0 && d.ents[i-1].seq >= e.seq { // out of order: rare
-		i = sort.Search(len(d.ents), func(j int) bool { return d.ents[j].seq >= e.seq })
-		if i < len(d.ents) && d.ents[i].seq == e.seq { // replaced
-			x.forget(d, d.ents[i])
-			d.ents[i] = e
-			x.count(d, e)
-			return
+	x.count(d, e)
+	n := len(d.chunks)
+	if n == 0 || d.chunks[n-1].last < e.seq { // in order: the common case
+		var c *chunk
+		if n > 0 {
+			c = d.chunks[n-1]
+		}
+		if c == nil || c.enc != nil || c.n == chunkCap {
+			// The last chunk is full, or sealed (the open one after it
+			// was removed).
+			if c != nil && c.enc == nil {
+				c.seal()
+			}
+			c = &chunk{ents: make([]entry, 0, chunkCap)}
+			d.chunks = append(d.chunks, c)
+		}
+		c.push(e)
+		return
+	}
+	// Out of order (rare): rewrite the chunk with e in it.
+	ci := d.find(e.seq)
+	c := d.chunks[ci]
+	ents := d.entries(c)
+	j := sort.Search(len(ents), func(k int) bool { return ents[k].seq >= e.seq })
+	if j < len(ents) && ents[j].seq == e.seq && c.isLive(j) { // replaced
+		x.forget(d, ents[j])
+	}
+	live := make([]entry, 0, c.nlive+1)
+	for k, old := range ents {
+		if k == j {
+			live = append(live, e)
+			if old.seq == e.seq {
+				continue
+			}
+		}
+		if c.isLive(k) {
+			live = append(live, old)
 		}
 	}
-	d.ents = append(d.ents, entry{})
-	copy(d.ents[i+1:], d.ents[i:])
-	d.ents[i] = e
-	x.count(d, e)
+	if j == len(ents) {
+		live = append(live, e)
+	}
+	d.replace(ci, newChunks(live, c.enc == nil)...)
 }
 
 func (x *index) count(d *destIndex, e entry) {
+	d.count++
 	d.bytes += int64(e.n)
 	x.bytes += int64(e.n)
 	x.messages++
@@ -108,6 +223,7 @@ func (x *index) count(d *destIndex, e entry) {
 }
 
 func (x *index) forget(d *destIndex, e entry) {
+	d.count--
 	d.bytes -= int64(e.n)
 	x.bytes -= int64(e.n)
 	x.messages--
@@ -122,13 +238,18 @@ func (x *index) move(dest string, e entry) {
 	if d == nil {
 		return
 	}
-	i := sort.Search(len(d.ents), func(j int) bool { return d.ents[j].seq >= e.seq })
-	if i == len(d.ents) || d.ents[i].seq != e.seq || d.ents[i].n != e.n {
+	ci, ents, j, ok := d.lookup(e.seq)
+	if !ok || ents[j].n != e.n {
 		return
 	}
-	x.forget(d, d.ents[i])
-	d.ents[i] = e
+	x.forget(d, ents[j])
 	x.count(d, e)
+	c := d.chunks[ci]
+	ents[j] = e
+	c.minSeg, c.maxSeg = min(c.minSeg, e.seg), max(c.maxSeg, e.seg)
+	if c.enc != nil {
+		c.enc = encodeEntries(c.enc[:0], ents)
+	}
 }
 
 func (x *index) remove(dest string, seq uint64) {
@@ -136,17 +257,25 @@ func (x *index) remove(dest string, seq uint64) {
 	if d == nil {
 		return
 	}
-	i := sort.Search(len(d.ents), func(j int) bool { return d.ents[j].seq >= seq })
-	if i == len(d.ents) || d.ents[i].seq != seq {
+	ci, ents, j, ok := d.lookup(seq)
+	if !ok {
 		return
 	}
-	x.forget(d, d.ents[i])
-	if i == 0 {
-		d.ents = d.ents[1:] // the common case: a queue acknowledged in order
-	} else {
-		d.ents = append(d.ents[:i], d.ents[i+1:]...)
+	x.forget(d, ents[j])
+	c := d.chunks[ci]
+	c.clearLive(j)
+	c.nlive--
+	if c.nlive == 0 {
+		if ci == 0 {
+			if d.cached == c {
+				d.cached = nil
+			}
+			d.chunks = d.chunks[1:] // the common case: a queue acknowledged in order
+		} else {
+			d.replace(ci)
+		}
 	}
-	if len(d.ents) == 0 {
+	if d.count == 0 {
 		delete(x.dests, dest)
 	}
 }
@@ -156,29 +285,37 @@ func (x *index) dropDest(dest string) {
 	if d == nil {
 		return
 	}
-	for _, e := range d.ents {
+	d.each(func(e entry) bool {
 		x.forget(d, e)
-	}
+		return true
+	})
 	delete(x.dests, dest)
 }
 
 // after returns the entries of dest with seq > after, at most max of them
-// and at most maxBytes of messages (but at least one).
+// and at most maxBytes of messages (but at least one). Readers call it
+// concurrently: it leaves the destination's cache alone.
 func (x *index) after(dest string, after uint64, max int, maxBytes int64) []entry {
 	d := x.dests[dest]
 	if d == nil {
 		return nil
 	}
-	i := sort.Search(len(d.ents), func(j int) bool { return d.ents[j].seq > after })
 	var out []entry
 	var total int64
-	for ; i < len(d.ents) && (max <= 0 || len(out) < max); i++ {
-		e := d.ents[i]
-		if maxBytes > 0 && len(out) > 0 && total+int64(e.n) > maxBytes {
-			break
+	var buf []entry
+	for ci := d.find(after + 1); ci < len(d.chunks); ci++ {
+		c := d.chunks[ci]
+		buf = decode(c, buf)
+		for i, e := range buf {
+			if e.seq <= after || !c.isLive(i) {
+				continue
+			}
+			if (max > 0 && len(out) >= max) || (maxBytes > 0 && len(out) > 0 && total+int64(e.n) > maxBytes) {
+				return out
+			}
+			total += int64(e.n)
+			out = append(out, e)
 		}
-		total += int64(e.n)
-		out = append(out, e)
 	}
 	return out
 }
@@ -187,7 +324,7 @@ func (x *index) after(dest string, after uint64, max int, maxBytes int64) []entr
 func (x *index) state() *store.State {
 	st := &store.State{LastSeq: x.lastSeq, ProducerSeqs: x.prods.snapshot(), Mark: x.mark}
 	for name, d := range x.dests {
-		st.Dests = append(st.Dests, store.DestState{Dest: name, Count: len(d.ents), Bytes: d.bytes})
+		st.Dests = append(st.Dests, store.DestState{Dest: name, Count: d.count, Bytes: d.bytes})
 	}
 	sort.Slice(st.Dests, func(i, j int) bool { return st.Dests[i].Dest < st.Dests[j].Dest })
 	for _, s := range x.subs {
@@ -231,15 +368,16 @@ func encodeCheckpoint(c checkpoint) []byte {
 	b = binary.AppendUvarint(b, uint64(len(x.dests)))
 	for name, d := range x.dests {
 		b = appendString(b, name)
-		b = binary.AppendUvarint(b, uint64(len(d.ents)))
+		b = binary.AppendUvarint(b, uint64(d.count))
 		prev := uint64(0)
-		for _, e := range d.ents {
+		d.each(func(e entry) bool {
 			b = binary.AppendUvarint(b, e.seq-prev)
 			b = binary.AppendUvarint(b, uint64(e.seg))
 			b = binary.AppendUvarint(b, uint64(e.off))
 			b = binary.AppendUvarint(b, uint64(e.n))
 			prev = e.seq
-		}
+			return true
+		})
 	}
 	b = binary.AppendUvarint(b, uint64(x.prods.len()))
 	x.prods.oldestFirst(func(id string, seq int64) {
