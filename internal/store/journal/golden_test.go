@@ -56,7 +56,7 @@ func TestGoldenCheckpointV3(t *testing.T) {
 		}
 		writeFile(t, fsys, filepath.Join(dir, f.Name()), b)
 	}
-	if _, h, _, err := parseRecord(mustRead(t, fsys, dir+"/"+ckptName), 1<<20); err != nil || string(h) != ckptMagic {
+	if _, h, _, err := parseRecord(mustRead(t, fsys, dir+"/"+ckptName), 1<<20); err != nil || string(h) != ckptMagicV3 {
 		t.Fatalf("golden checkpoint header %q %v", h, err)
 	}
 	want := func() *store.State {

@@ -1,7 +1,10 @@
 package journal
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"runtime"
 	"testing"
 
@@ -108,4 +111,58 @@ func BenchmarkIndexOps(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCheckpoint writes and loads the checkpoint of an index of 1 KiB
+// messages in one destination, in the current version (v4, pieces) and in
+// version 3 (one record), reporting the file's size (B/msg) and what
+// writing or loading allocates (B/op: the index being loaded counts).
+func BenchmarkCheckpoint(b *testing.B) {
+	for _, n := range []int{1_000_000, 10_000_000} {
+		x := newIndex(store.MinProducers)
+		g := newBacklog()
+		for range n {
+			x.add("queue://backlog", g.next())
+		}
+		c := checkpoint{seg: 1, off: 40, idx: x}
+		var v4 bytes.Buffer
+		if _, err := writeCheckpoint(&v4, c); err != nil {
+			b.Fatal(err)
+		}
+		v3 := encodeCheckpoint(c)
+		b.Run(fmt.Sprintf("v4/write/msgs=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				w := bufio.NewWriterSize(io.Discard, 256<<10)
+				if _, err := writeCheckpoint(w, c); err != nil {
+					b.Fatal(err)
+				}
+				w.Flush()
+			}
+			b.ReportMetric(float64(v4.Len())/float64(n), "fileB/msg")
+		})
+		b.Run(fmt.Sprintf("v4/load/msgs=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := decodeV4(v4.Bytes(), store.MinProducers); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("v3/write/msgs=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				encodeCheckpoint(c)
+			}
+			b.ReportMetric(float64(len(v3))/float64(n), "fileB/msg")
+		})
+		b.Run(fmt.Sprintf("v3/load/msgs=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := decodeCheckpoint(v3, ckptV3, store.MinProducers); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -189,7 +189,8 @@ func TestProducerSeqsBound(t *testing.T) {
 	wantMarks(t, "after a second crash", recoverProducers(t, s), map[string]int64{"d": 5, "e": 6, "f": 7})
 
 	// A checkpoint holding more producers than the bound keeps the most
-	// recent ones.
+	// recent ones (version 3 here; TestCheckpointSmallerProducerBound for
+	// the current one).
 	c, err := decodeCheckpoint(encodeCheckpoint(checkpoint{idx: s.mu.idx}), ckptV3, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -212,12 +213,13 @@ func TestMovesAreNotWrites(t *testing.T) {
 
 // TestOldCheckpointsAreRead: checkpoints of earlier versions still open:
 // v1 (written before producer tables) with no producers, v2 (before marks)
-// with mark 0; the next checkpoint is of the current version.
+// with mark 0, v3 (one record, before pieces); the next checkpoint is of
+// the current version.
 func TestOldCheckpointsAreRead(t *testing.T) {
 	for _, tc := range []struct {
 		magic string
 		prods bool // the version has a producer table
-	}{{ckptMagicV1, false}, {ckptMagicV2, true}} {
+	}{{ckptMagicV1, false}, {ckptMagicV2, true}, {ckptMagicV3, true}} {
 		t.Run(tc.magic, func(t *testing.T) {
 			fsys := vfs.NewMemFS()
 			s := open(t, fsys, smallOpts())
@@ -227,11 +229,14 @@ func TestOldCheckpointsAreRead(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			// Rewrite the checkpoint in the old version: the current payload
-			// without the mark (0: one zero byte at the end) and, for v1,
+			// Rewrite the checkpoint in the old version: the v3 payload
+			// (for v2 and v1) without the mark (0: one zero byte at the end) and, for v1,
 			// without the producer table (empty: one zero byte before it).
 			x := s.mu.idx
 			want, cut := map[string]int64{"ID:old": 3}, 1
+			if tc.magic == ckptMagicV3 {
+				cut = 0
+			}
 			if !tc.prods {
 				x.prods = newProducers(store.MinProducers)
 				want, cut = map[string]int64{}, 2

@@ -24,7 +24,8 @@ const (
 
 const (
 	segMagic    = "pier-journal-v1"
-	ckptMagic   = "pier-checkpoint-v3" // written; the payload ends with the applied mark
+	ckptMagic   = "pier-checkpoint-v4" // written; pieces (checkpoint.go)
+	ckptMagicV3 = "pier-checkpoint-v3" // still read; one record, ending with the applied mark
 	ckptMagicV2 = "pier-checkpoint-v2" // still read; no mark
 	ckptMagicV1 = "pier-checkpoint-v1" // still read; no mark, no producer table
 )

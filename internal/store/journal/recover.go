@@ -1,9 +1,11 @@
 package journal
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -114,16 +116,30 @@ func (s *Store) recover(ctx context.Context) error {
 
 // loadCheckpoint reads the checkpoint file. A bad checkpoint is an error:
 // segments before it may be gone, so the journal alone cannot rebuild state.
+// A version 4 checkpoint is read a piece at a time; an older one, a single
+// record, whole.
 func (s *Store) loadCheckpoint() (checkpoint, error) {
-	b, err := vfs.ReadFile(s.fs, filepath.Join(s.dir, ckptName))
+	name := filepath.Join(s.dir, ckptName)
+	f, err := s.fs.Open(name)
 	if err != nil {
 		return checkpoint{}, fmt.Errorf("journal: read checkpoint: %w", err)
 	}
-	typ, p, n, err := parseRecord(b, len(b))
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return checkpoint{}, fmt.Errorf("journal: read checkpoint: %w", err)
+	}
+	rr := &recordReader{r: bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 256<<10), max: int(min(size, 1<<31-1))}
+	typ, p, err := rr.next()
+	if err == io.EOF { // an empty file
+		err = errTorn
+	}
 	version := 0
 	if err == nil && typ == recCkptHeader {
 		switch string(p) {
 		case ckptMagic:
+			version = ckptV4
+		case ckptMagicV3:
 			version = ckptV3
 		case ckptMagicV2:
 			version = ckptV2
@@ -134,19 +150,29 @@ func (s *Store) loadCheckpoint() (checkpoint, error) {
 	if err == nil && version == 0 {
 		err = fmt.Errorf("%w: not a checkpoint file", errCorrupt)
 	}
-	if err == nil {
-		typ, p, _, err = parseRecord(b[n:], len(b))
+	var c checkpoint
+	switch {
+	case err != nil:
+	case version == ckptV4:
+		rr.max = int(s.opts.MaxBatchBytes) + ckptPieceBytes
+		c, err = readCheckpoint(rr, s.opts.MaxProducers)
+	default:
+		typ, p, err = rr.next()
+		if err == io.EOF {
+			err = errTorn
+		}
 		if err == nil && typ != recCheckpoint {
 			err = fmt.Errorf("%w: record type %d", errCorrupt, typ)
 		}
-	}
-	var c checkpoint
-	if err == nil {
-		c, err = decodeCheckpoint(p, version, s.opts.MaxProducers)
+		if err == nil {
+			c, err = decodeCheckpoint(p, version, s.opts.MaxProducers)
+		}
 	}
 	if err != nil {
-		return checkpoint{}, fmt.Errorf("journal: checkpoint %s is damaged (restore it or the data is unrecoverable): %w",
-			filepath.Join(s.dir, ckptName), err)
+		if errors.Is(err, errTorn) || errors.Is(err, errCorrupt) {
+			return checkpoint{}, fmt.Errorf("journal: checkpoint %s is damaged (restore it or the data is unrecoverable): %w", name, err)
+		}
+		return checkpoint{}, fmt.Errorf("journal: read checkpoint: %w", err)
 	}
 	return c, nil
 }

@@ -1,8 +1,10 @@
 package journal
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sort"
 	"time"
@@ -424,21 +426,22 @@ func (s *Store) checkpoint(seg uint32, off uint32) error {
 		return err
 	}
 	// Only the writer changes the index, so it can read it unlocked.
-	payload := encodeCheckpoint(checkpoint{seg: seg, off: off, idx: s.mu.idx})
 	var dead []uint32
 	for id := range s.mu.segs {
 		if id < seg && s.mu.idx.segLive[id] == 0 {
 			dead = append(dead, id)
 		}
 	}
-	b := appendRecord(nil, recCkptHeader, []byte(ckptMagic))
-	b = appendRecord(b, recCheckpoint, payload)
 	tmp, final := filepath.Join(s.dir, ckptTemp), filepath.Join(s.dir, ckptName)
 	f, err := s.fs.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("journal: checkpoint: %w", err)
 	}
-	_, err = f.WriteAt(b, 0)
+	w := bufio.NewWriterSize(io.NewOffsetWriter(f, 0), 256<<10)
+	size, err := writeCheckpoint(w, checkpoint{seg: seg, off: off, idx: s.mu.idx})
+	if err == nil {
+		err = w.Flush()
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -455,7 +458,7 @@ func (s *Store) checkpoint(seg uint32, off uint32) error {
 		return fmt.Errorf("journal: checkpoint at segment %d offset %d: %w", seg, off, err)
 	}
 	s.w.ckptSeg, s.w.ckptOff, s.w.sinceCkpt = seg, off, 0
-	s.log.Debug("checkpoint", "segment", seg, "offset", off, "bytes", len(b), "messages", s.mu.idx.messages)
+	s.log.Debug("checkpoint", "segment", seg, "offset", off, "bytes", size, "messages", s.mu.idx.messages)
 	return s.removeSegments(dead)
 }
 
