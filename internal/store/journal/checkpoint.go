@@ -109,15 +109,19 @@ func writeCheckpoint(w io.Writer, c checkpoint) (int64, error) {
 		pw.open(pieceSubs)
 		pw.p = appendSub(pw.p, &s)
 	}
-	var scratch []byte
+	var raw []byte
 	for name, d := range x.dests {
 		pw.open(pieceDest)
 		pw.p = appendString(pw.p, name)
 		pw.p = binary.AppendUvarint(pw.p, uint64(d.count))
 		pw.flush()
 		for _, ch := range d.chunks {
+			enc, err := x.encoding(d, ch, &raw)
+			if err != nil {
+				return pw.n, err
+			}
 			pw.open(pieceChunks)
-			pw.p, scratch = appendCkptChunk(pw.p, ch, scratch)
+			pw.p = appendCkptChunk(pw.p, ch, enc)
 		}
 	}
 	x.prods.oldestFirst(func(id string, seq int64) {
@@ -137,21 +141,16 @@ func writeCheckpoint(w io.Writer, c checkpoint) (int64, error) {
 	return pw.n, pw.err
 }
 
-// appendCkptChunk appends chunk c as a checkpoint encodes it, encoding an
-// open chunk's entries in scratch.
-func appendCkptChunk(dst []byte, c *chunk, scratch []byte) ([]byte, []byte) {
-	enc := c.enc
-	if enc == nil {
-		scratch = encodeEntries(scratch[:0], c.ents)
-		enc = scratch
-	}
+// appendCkptChunk appends chunk c, whose encoding is enc, as a
+// checkpoint holds it.
+func appendCkptChunk(dst []byte, c *chunk, enc []byte) []byte {
 	dst = binary.AppendUvarint(dst, c.first)
 	dst = binary.AppendUvarint(dst, uint64(c.n))
 	for i := 0; i < int(c.n); i += 8 {
 		dst = append(dst, byte(c.live[i/64]>>(i%64)))
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(enc)))
-	return append(dst, enc...), scratch
+	return append(dst, enc...)
 }
 
 // recordReader reads framed records one at a time.
@@ -206,14 +205,17 @@ type ckptReader struct {
 	ents    []entry
 }
 
-func newCkptReader(maxProducers int) *ckptReader {
-	return &ckptReader{c: checkpoint{idx: newIndex(maxProducers)}, dests: map[string]bool{}, seen: map[string]bool{}}
+func newCkptReader(maxProducers int, sp *spill) *ckptReader {
+	x := newIndex(maxProducers)
+	x.spill = sp
+	return &ckptReader{c: checkpoint{idx: x}, dests: map[string]bool{}, seen: map[string]bool{}}
 }
 
 // readCheckpoint reads the pieces of a version 4 checkpoint (after its
-// header) into an index that remembers up to maxProducers producers.
-func readCheckpoint(rr *recordReader, maxProducers int) (checkpoint, error) {
-	cr := newCkptReader(maxProducers)
+// header) into an index that remembers up to maxProducers producers and
+// spills its chunks to sp (if not nil).
+func readCheckpoint(rr *recordReader, maxProducers int, sp *spill) (checkpoint, error) {
+	cr := newCkptReader(maxProducers, sp)
 	for {
 		typ, p, err := rr.next()
 		if err == io.EOF {

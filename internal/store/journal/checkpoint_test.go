@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand"
 	"slices"
 	"strings"
@@ -59,16 +60,18 @@ func sameIndex(t *testing.T, a, b *index) {
 		if db == nil {
 			t.Fatalf("%s missing", name)
 		}
-		ea, eb := collect(da), collect(db)
+		ea, eb := collect(a, da), collect(b, db)
 		if !slices.Equal(ea, eb) || da.count != db.count || da.bytes != db.bytes {
 			t.Fatalf("%s: entries differ", name)
 		}
 	}
 }
 
-func collect(d *destIndex) []entry {
+func collect(x *index, d *destIndex) []entry {
 	var out []entry
-	d.each(func(e entry) bool { out = append(out, e); return true })
+	if err := x.each(d, 0, math.MaxUint32, func(e entry) bool { out = append(out, e); return true }); err != nil {
+		panic(err)
+	}
 	return out
 }
 
@@ -92,7 +95,7 @@ func decodeV4(b []byte, maxProducers int) (checkpoint, error) {
 	if typ != recCkptHeader || string(p) != ckptMagic {
 		return checkpoint{}, fmt.Errorf("%w: header", errCorrupt)
 	}
-	return readCheckpoint(rr, maxProducers)
+	return readCheckpoint(rr, maxProducers, nil)
 }
 
 // pieceOffsets returns where each record of a checkpoint file starts, and
@@ -228,8 +231,8 @@ func FuzzCheckpoint(f *testing.F) {
 		// The piece decoder holds up on its own too (a CRC is no defence
 		// against a bug or a crafted file): b as the first piece, and as
 		// the ones after a head, a dest and a chunk piece.
-		_, _ = newCkptReader(store.MinProducers).piece(b)
-		cr := newCkptReader(store.MinProducers)
+		_, _ = newCkptReader(store.MinProducers, nil).piece(b)
+		cr := newCkptReader(store.MinProducers, nil)
 		for _, p := range [][]byte{{pieceHead, 0, 1, 1, 40, 0}, {pieceDest, 1, 1, 'q', 2}, b, b} {
 			if _, err := cr.piece(p); err != nil {
 				break

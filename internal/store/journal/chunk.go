@@ -1,86 +1,52 @@
 package journal
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
-	"math/bits"
+	"slices"
 )
 
 // chunkCap is the number of entries in a full chunk. 128 keeps a sealed
-// chunk's fixed cost (its struct and pointer, about 100 bytes) under one
+// chunk's fixed cost (its struct and pointer, under 100 bytes) under one
 // byte per entry, and decoding one (to remove or look up an entry) at
 // about a microsecond (BenchmarkIndexOps, docs/journal.md).
 const chunkCap = 128
 
 // chunk holds up to chunkCap consecutive entries (by seq) of one
 // destination. The last chunk of a destination is open: its entries are
-// kept as they are (ents) until it is full. A full one is sealed: its
-// entries are delta-encoded in enc (encodeEntries). Removing an entry
-// clears its bit in live; the entry stays encoded until the chunk is
-// rewritten (an out-of-order add) or every entry is dead (the chunk is
-// dropped).
+// kept as they are (destIndex.open) until it is full. A full one is
+// sealed: its entries are delta-encoded (encodeEntries), in enc, or in the
+// index spill (spill.go) at (file, off). Removing an entry clears its bit
+// in live; the entry stays encoded until the chunk is rewritten (an
+// out-of-order add) or every entry is dead (the chunk is dropped).
 type chunk struct {
 	first, last    uint64                // seqs of the first and last entry, live or not
 	live           [chunkCap / 64]uint64 // bit i: entry i is live
 	minSeg, maxSeg uint32                // the segments the entries are in
 	n              uint16                // entries, live or not
 	nlive          uint16
-	ents           []entry // open: the entries; nil once sealed
-	enc            []byte  // sealed: the entries, encoded
+	size           uint16 // spilled: the encoding's length
+	file           uint32 // spilled: the spill file holding the encoding; 0 if none
+	off            uint32 // spilled: where in the file
+	enc            []byte // sealed and not spilled: the encoding
 }
 
 func (c *chunk) isLive(i int) bool { return c.live[i/64]&(1<<(i%64)) != 0 }
 func (c *chunk) setLive(i int)     { c.live[i/64] |= 1 << (i % 64) }
 func (c *chunk) clearLive(i int)   { c.live[i/64] &^= 1 << (i % 64) }
+func (c *chunk) sealed() bool      { return c.enc != nil || c.file != 0 }
 
-// countLive recounts nlive from the bitmap.
-func (c *chunk) countLive() {
-	n := 0
-	for _, w := range c.live {
-		n += bits.OnesCount64(w)
-	}
-	c.nlive = uint16(n)
-}
-
-// push appends e (whose seq is above every other) to the open chunk c.
-func (c *chunk) push(e entry) {
+// note counts e, appended as the chunk's last entry.
+func (c *chunk) note(e entry) {
 	if c.n == 0 {
 		c.first, c.minSeg, c.maxSeg = e.seq, e.seg, e.seg
 	}
-	c.ents = append(c.ents, e)
 	c.setLive(int(c.n))
 	c.n++
 	c.nlive++
 	c.last = e.seq
 	c.minSeg, c.maxSeg = min(c.minSeg, e.seg), max(c.maxSeg, e.seg)
-}
-
-// seal encodes the open chunk c's entries and drops them.
-func (c *chunk) seal() {
-	var buf [chunkCap * 8]byte
-	c.enc = bytes.Clone(encodeEntries(buf[:0], c.ents))
-	c.ents = nil
-}
-
-// newChunks packs ents (sorted by seq, all live) into chunks of at most
-// chunkCap entries, sealed except the last one if open.
-func newChunks(ents []entry, open bool) []*chunk {
-	var cs []*chunk
-	for len(ents) > 0 {
-		n := min(len(ents), chunkCap)
-		c := &chunk{ents: make([]entry, 0, chunkCap)}
-		for _, e := range ents[:n] {
-			c.push(e)
-		}
-		ents = ents[n:]
-		if !open || len(ents) > 0 {
-			c.seal()
-		}
-		cs = append(cs, c)
-	}
-	return cs
 }
 
 // Entry encoding, per entry, relative to the one before it in the chunk
@@ -133,6 +99,9 @@ func decodeEntries(dst []entry, b []byte, first uint64, n int) ([]entry, error) 
 	var prev entry
 	var gap int64
 	r := decoder{b: b}
+	if n <= len(b) { // each entry takes at least a byte
+		dst = slices.Grow(dst, n)
+	}
 	for i := 0; i < n; i++ {
 		e := entry{seq: first}
 		if i > 0 {

@@ -19,14 +19,13 @@ func encodeCheckpoint(c checkpoint) []byte {
 		b = appendString(b, name)
 		b = binary.AppendUvarint(b, uint64(d.count))
 		prev := uint64(0)
-		d.each(func(e entry) bool {
+		for _, e := range collect(x, d) {
 			b = binary.AppendUvarint(b, e.seq-prev)
 			b = binary.AppendUvarint(b, uint64(e.seg))
 			b = binary.AppendUvarint(b, uint64(e.off))
 			b = binary.AppendUvarint(b, uint64(e.n))
 			prev = e.seq
-			return true
-		})
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(x.prods.len()))
 	x.prods.oldestFirst(func(id string, seq int64) {

@@ -25,6 +25,9 @@ func (s *Store) compact() error {
 	if err := s.fenced(); err != nil {
 		return err
 	}
+	if err := s.mu.idx.err; err != nil {
+		return fmt.Errorf("journal: compact: index: %w", err)
+	}
 	var victims []uint32
 	for id, f := range s.mu.segs {
 		if id >= s.w.seg || s.mu.idx.segLive[id] == 0 {
@@ -53,12 +56,15 @@ func (s *Store) compact() error {
 	}
 	var moving []survivor
 	for dest, d := range s.mu.idx.dests {
-		d.each(func(e entry) bool {
+		err := s.mu.idx.each(d, victims[0], victims[len(victims)-1], func(e entry) bool {
 			if want[e.seg] {
 				moving = append(moving, survivor{dest, e})
 			}
 			return true
 		})
+		if err != nil {
+			return fmt.Errorf("journal: compact: %w", err)
+		}
 	}
 	var buf []byte
 	for len(moving) > 0 {

@@ -413,7 +413,7 @@ func TestCorruptMessageIsReportedByScan(t *testing.T) {
 	defer s.Close()
 	mustApplyAdd(t, s, 1, 100)
 	s.mu.RLock()
-	e := s.mu.idx.dests["queue://a"].head()
+	e := s.mu.idx.head(s.mu.idx.dests["queue://a"])
 	s.mu.RUnlock()
 	if err := fsys.FlipBit(s.segPath(e.seg), int64(e.off)+50, 2); err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ func TestGCDeletesDeadSegmentsWithoutResurrection(t *testing.T) {
 			if err := s.Apply(context.Background(), &pin); err != nil {
 				t.Fatal(err)
 			}
-			pinnedSeg := s.mu.idx.dests["queue://pinned"].head().seg
+			pinnedSeg := s.mu.idx.head(s.mu.idx.dests["queue://pinned"]).seg
 			seq := churn(t, s, 1, 800) // ~0.9 MB of journal: about 14 segments
 			segs := segFiles(t, fsys)
 			if s.w.seg < 10 {

@@ -1,7 +1,8 @@
 package journal
 
 import (
-	"fmt"
+	"bytes"
+	"math"
 	"sort"
 
 	"github.com/piermq/pier/internal/store"
@@ -14,97 +15,6 @@ type entry struct {
 	seg uint32
 	off uint32 // offset of the message's CRC; the n encoded bytes follow it
 	n   uint32
-}
-
-// destIndex is one destination's live messages, sorted by seq, in chunks
-// (chunk.go): sealed ones, then at most one open one at the end.
-type destIndex struct {
-	chunks []*chunk
-	count  int
-	bytes  int64
-	// The entries of the sealed chunk decoded last (cached), so that
-	// removals in order decode each chunk once. Only the writer uses it.
-	cached *chunk
-	cache  []entry
-}
-
-// entries returns the entries of c, live or not, decoding a sealed chunk
-// into the destination's cache. Only for the writer; readers use decode.
-func (d *destIndex) entries(c *chunk) []entry {
-	if c.enc == nil {
-		return c.ents
-	}
-	if d.cached != c {
-		d.cached = nil
-		ents, err := decodeEntries(d.cache[:0], c.enc, c.first, int(c.n))
-		if err != nil { // the index encoded it itself
-			panic(fmt.Sprintf("journal: index chunk: %v", err))
-		}
-		d.cached, d.cache = c, ents
-	}
-	return d.cache
-}
-
-// decode returns the entries of c, live or not, decoding a sealed chunk
-// into buf.
-func decode(c *chunk, buf []entry) []entry {
-	if c.enc == nil {
-		return c.ents
-	}
-	ents, err := decodeEntries(buf[:0], c.enc, c.first, int(c.n))
-	if err != nil {
-		panic(fmt.Sprintf("journal: index chunk: %v", err))
-	}
-	return ents
-}
-
-// find returns the position of the chunk that would hold seq: the first
-// whose last seq is >= seq (len(d.chunks) if none).
-func (d *destIndex) find(seq uint64) int {
-	return sort.Search(len(d.chunks), func(i int) bool { return d.chunks[i].last >= seq })
-}
-
-// lookup returns the chunk position, entries and entry position of the
-// live entry seq, or ok false.
-func (d *destIndex) lookup(seq uint64) (ci int, ents []entry, j int, ok bool) {
-	ci = d.find(seq)
-	if ci == len(d.chunks) || d.chunks[ci].first > seq {
-		return 0, nil, 0, false
-	}
-	c := d.chunks[ci]
-	ents = d.entries(c)
-	j = sort.Search(len(ents), func(k int) bool { return ents[k].seq >= seq })
-	if j == len(ents) || ents[j].seq != seq || !c.isLive(j) {
-		return 0, nil, 0, false
-	}
-	return ci, ents, j, true
-}
-
-// each calls fn for every live entry in order until fn returns false.
-func (d *destIndex) each(fn func(e entry) bool) {
-	var buf []entry
-	for _, c := range d.chunks {
-		buf = decode(c, buf)
-		for i, e := range buf {
-			if c.isLive(i) && !fn(e) {
-				return
-			}
-		}
-	}
-}
-
-// head returns the live entry with the lowest seq.
-func (d *destIndex) head() (first entry) {
-	d.each(func(e entry) bool { first = e; return false })
-	return first
-}
-
-// replace puts the chunks cs in place of the chunk at position ci.
-func (d *destIndex) replace(ci int, cs ...*chunk) {
-	if d.cached == d.chunks[ci] {
-		d.cached = nil
-	}
-	d.chunks = append(d.chunks[:ci], append(cs, d.chunks[ci+1:]...)...)
 }
 
 // index is the in-memory state of the store: what Recover reports and where
@@ -120,6 +30,11 @@ type index struct {
 	mark     uint64 // highest store.Batch.Mark applied
 	bytes    int64
 	messages int64
+
+	spill   *spill // where sealed chunks go; nil: they stay in memory
+	err     error  // the index could not be read back (broke); not to be trusted
+	scratch []byte // the writer's encoding buffer
+	raw     []byte // the writer's buffer for reading chunks back
 }
 
 // newIndex returns an empty index that remembers up to maxProducers
@@ -158,6 +73,7 @@ func (x *index) apply(ops []op, seg uint32, base uint32) {
 			x.dropDest(o.sub.Dest)
 		}
 	}
+	x.reclaim()
 }
 
 func (x *index) add(dest string, e entry) {
@@ -166,29 +82,19 @@ func (x *index) add(dest string, e entry) {
 		d = &destIndex{}
 		x.dests[dest] = d
 	}
-	x.count(d, e)
-	n := len(d.chunks)
-	if n == 0 || d.chunks[n-1].last < e.seq { // in order: the common case
-		var c *chunk
-		if n > 0 {
-			c = d.chunks[n-1]
-		}
-		if c == nil || c.enc != nil || c.n == chunkCap {
-			// The last chunk is full, or sealed (the open one after it
-			// was removed).
-			if c != nil && c.enc == nil {
-				c.seal()
-			}
-			c = &chunk{ents: make([]entry, 0, chunkCap)}
-			d.chunks = append(d.chunks, c)
-		}
-		c.push(e)
+	if n := len(d.chunks); n == 0 || d.chunks[n-1].last < e.seq { // in order: the common case
+		x.count(d, e)
+		x.push(d, e)
 		return
 	}
 	// Out of order (rare): rewrite the chunk with e in it.
 	ci := d.find(e.seq)
 	c := d.chunks[ci]
-	ents := d.entries(c)
+	ents, ok := x.entries(d, c)
+	if !ok {
+		return
+	}
+	x.count(d, e)
 	j := sort.Search(len(ents), func(k int) bool { return ents[k].seq >= e.seq })
 	if j < len(ents) && ents[j].seq == e.seq && c.isLive(j) { // replaced
 		x.forget(d, ents[j])
@@ -208,7 +114,7 @@ func (x *index) add(dest string, e entry) {
 	if j == len(ents) {
 		live = append(live, e)
 	}
-	d.replace(ci, newChunks(live, c.enc == nil)...)
+	x.rebuild(d, ci, live)
 }
 
 func (x *index) count(d *destIndex, e entry) {
@@ -236,7 +142,7 @@ func (x *index) move(dest string, e entry) {
 	if d == nil {
 		return
 	}
-	ci, ents, j, ok := d.lookup(e.seq)
+	ci, ents, j, ok := x.lookup(d, e.seq)
 	if !ok || ents[j].n != e.n {
 		return
 	}
@@ -245,8 +151,10 @@ func (x *index) move(dest string, e entry) {
 	c := d.chunks[ci]
 	ents[j] = e
 	c.minSeg, c.maxSeg = min(c.minSeg, e.seg), max(c.maxSeg, e.seg)
-	if c.enc != nil {
-		c.enc = encodeEntries(c.enc[:0], ents)
+	if c.sealed() { // a new version of the encoding
+		x.unseal(d, c)
+		x.seal(c, ents)
+		d.cached, d.cache = c, ents
 	}
 }
 
@@ -255,7 +163,7 @@ func (x *index) remove(dest string, seq uint64) {
 	if d == nil {
 		return
 	}
-	ci, ents, j, ok := d.lookup(seq)
+	ci, ents, j, ok := x.lookup(d, seq)
 	if !ok {
 		return
 	}
@@ -264,14 +172,8 @@ func (x *index) remove(dest string, seq uint64) {
 	c.clearLive(j)
 	c.nlive--
 	if c.nlive == 0 {
-		if ci == 0 {
-			if d.cached == c {
-				d.cached = nil
-			}
-			d.chunks = d.chunks[1:] // the common case: a queue acknowledged in order
-		} else {
-			d.replace(ci)
-		}
+		x.unseal(d, c)
+		d.drop(ci)
 	}
 	if d.count == 0 {
 		delete(x.dests, dest)
@@ -283,39 +185,97 @@ func (x *index) dropDest(dest string) {
 	if d == nil {
 		return
 	}
-	d.each(func(e entry) bool {
+	if err := x.each(d, 0, math.MaxUint32, func(e entry) bool {
 		x.forget(d, e)
 		return true
-	})
+	}); err != nil {
+		x.broke(err)
+		return
+	}
+	for _, c := range d.chunks {
+		x.unseal(d, c)
+	}
 	delete(x.dests, dest)
 }
 
 // after returns the entries of dest with seq > after, at most max of them
 // and at most maxBytes of messages (but at least one). Readers call it
 // concurrently: it leaves the destination's cache alone.
-func (x *index) after(dest string, after uint64, max int, maxBytes int64) []entry {
+func (x *index) after(dest string, after uint64, max int, maxBytes int64) ([]entry, error) {
 	d := x.dests[dest]
 	if d == nil {
-		return nil
+		return nil, nil
 	}
 	var out []entry
+	if max > 0 {
+		out = make([]entry, 0, min(max, d.count))
+	}
 	var total int64
-	var buf []entry
+	buf := make([]entry, 0, chunkCap)
+	var raw []byte
 	for ci := d.find(after + 1); ci < len(d.chunks); ci++ {
 		c := d.chunks[ci]
-		buf = decode(c, buf)
+		var err error
+		if buf, err = x.read(d, c, buf, &raw); err != nil {
+			return nil, err
+		}
 		for i, e := range buf {
 			if e.seq <= after || !c.isLive(i) {
 				continue
 			}
 			if (max > 0 && len(out) >= max) || (maxBytes > 0 && len(out) > 0 && total+int64(e.n) > maxBytes) {
-				return out
+				return out, nil
 			}
 			total += int64(e.n)
 			out = append(out, e)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// reclaim copies the live chunks of the spill file with the fewest live
+// bytes into the current one, when over half of the spill is dead.
+func (x *index) reclaim() {
+	if x.spill == nil || x.err != nil {
+		return
+	}
+	victim := x.spill.victim()
+	if victim == 0 {
+		return
+	}
+	for _, d := range x.dests {
+		for _, c := range d.chunks {
+			if c.file != victim {
+				continue
+			}
+			enc, err := x.spill.get(c, x.raw)
+			if err != nil {
+				x.broke(err)
+				return
+			}
+			x.raw = enc[:0]
+			old := *c
+			if err := x.spill.put(c, enc); err != nil {
+				c.enc, c.file = bytes.Clone(enc), 0 // kept in memory
+			}
+			x.spill.drop(&old)
+		}
+	}
+}
+
+// spillAll spills every sealed chunk kept in memory (an index loaded
+// before it had a spill).
+func (x *index) spillAll() {
+	if x.spill == nil {
+		return
+	}
+	for _, d := range x.dests {
+		for _, c := range d.chunks {
+			if c.enc != nil && x.spill.put(c, c.enc) == nil {
+				c.enc = nil
+			}
+		}
+	}
 }
 
 // state builds what Recover reports.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/piermq/pier/internal/store"
+	"github.com/piermq/pier/internal/store/vfs"
 )
 
 // backlog generates the entries a journal records for one producer
@@ -47,37 +48,63 @@ func heapInUse() uint64 {
 }
 
 // BenchmarkIndexHeap reports the index's heap bytes per live message
-// (heapB/msg) for a backlog of 1 KiB messages in one destination.
+// (heapB/msg) for a backlog of 1 KiB messages in one destination, with
+// sealed chunks kept in memory and spilled (to files in benchDir), and
+// the spill's size (spillB/msg).
 func BenchmarkIndexHeap(b *testing.B) {
 	for _, n := range []int{1_000_000, 10_000_000} {
-		b.Run(fmt.Sprintf("msgs=%d", n), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				before := heapInUse()
-				x := newIndex(store.MinProducers)
-				g := newBacklog()
-				for j := 0; j < n; j++ {
-					x.add("queue://backlog", g.next())
-				}
-				after := heapInUse()
-				b.ReportMetric(float64(after-before)/float64(n), "heapB/msg")
-				if x.messages != int64(n) {
-					b.Fatal(x.messages)
-				}
-				runtime.KeepAlive(x)
-			}
-		})
+		for _, spilled := range []bool{false, true} {
+			b.Run(fmt.Sprintf("msgs=%d/spill=%v", n, spilled), func(b *testing.B) { indexHeap(b, n, spilled) })
+		}
+	}
+}
+
+func indexHeap(b *testing.B, n int, spilled bool) {
+	for i := 0; i < b.N; i++ {
+		before := heapInUse()
+		x := newIndex(store.MinProducers)
+		if spilled {
+			x.spill = newSpill(vfs.OS{}, benchDir(b), spillFileSize)
+		}
+		g := newBacklog()
+		for j := 0; j < n; j++ {
+			x.add("queue://backlog", g.next())
+		}
+		after := heapInUse()
+		b.ReportMetric(float64(after-before)/float64(n), "heapB/msg")
+		if x.messages != int64(n) {
+			b.Fatal(x.messages)
+		}
+		if spilled {
+			b.ReportMetric(float64(x.spill.size)/float64(n), "spillB/msg")
+			x.spill.close()
+		}
+		runtime.KeepAlive(x)
 	}
 }
 
 // BenchmarkIndexOps measures the index's cost per message of an in-order
 // add and an in-order remove in a destination that holds b.N messages, and
 // of an after that returns 100 entries (a Scan's batch) from a backlog of
-// 1,000,000.
+// 1,000,000; with sealed chunks in memory and spilled to benchDir.
 func BenchmarkIndexOps(b *testing.B) {
+	for _, spilled := range []bool{false, true} {
+		b.Run(fmt.Sprintf("spill=%v", spilled), func(b *testing.B) { indexOps(b, spilled) })
+	}
+}
+
+func indexOps(b *testing.B, spilled bool) {
 	const dest = "queue://backlog"
-	fill := func(n int) (*index, []entry) {
+	empty := func(b *testing.B) *index {
 		x := newIndex(store.MinProducers)
-		g := newBacklog()
+		if spilled {
+			x.spill = newSpill(vfs.OS{}, benchDir(b), spillFileSize)
+			b.Cleanup(func() { x.spill.close() })
+		}
+		return x
+	}
+	fill := func(b *testing.B, n int) (*index, []entry) {
+		x, g := empty(b), newBacklog()
 		ents := make([]entry, n)
 		for i := range ents {
 			ents[i] = g.next()
@@ -86,28 +113,28 @@ func BenchmarkIndexOps(b *testing.B) {
 		return x, ents
 	}
 	b.Run("add", func(b *testing.B) {
-		x, g := newIndex(store.MinProducers), newBacklog()
+		x, g := empty(b), newBacklog()
 		for i := 0; i < b.N; i++ {
 			x.add(dest, g.next())
 		}
 	})
 	b.Run("remove", func(b *testing.B) {
-		x, ents := fill(b.N)
+		x, ents := fill(b, b.N)
 		b.ResetTimer()
 		for _, e := range ents {
 			x.remove(dest, e.seq)
 		}
-		if x.messages != 0 {
-			b.Fatal(x.messages)
+		if x.messages != 0 || x.err != nil {
+			b.Fatal(x.messages, x.err)
 		}
 	})
 	b.Run("after100", func(b *testing.B) {
-		x, ents := fill(1_000_000)
+		x, ents := fill(b, 1_000_000)
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			j := (i * 100) % (len(ents) - 100)
-			if got := x.after(dest, ents[j].seq-1, 100, 0); len(got) != 100 {
-				b.Fatal("after found", len(got))
+			if got, err := x.after(dest, ents[j].seq-1, 100, 0); err != nil || len(got) != 100 {
+				b.Fatal("after found", len(got), err)
 			}
 		}
 	})

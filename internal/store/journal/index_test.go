@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/piermq/pier/internal/store"
+	"github.com/piermq/pier/internal/store/vfs"
 )
 
 // model is what the index must agree with: per destination, its live
@@ -40,12 +41,10 @@ func (m model) check(t *testing.T, x *index) {
 		if d == nil {
 			t.Fatalf("%s: %d entries, not indexed", dest, len(want))
 		}
-		var got []entry
-		d.each(func(e entry) bool { got = append(got, e); return true })
-		if !slices.Equal(got, want) {
+		if got := collect(x, d); !slices.Equal(got, want) {
 			t.Fatalf("%s: entries\n got %v\nwant %v", dest, got, want)
 		}
-		if all := x.after(dest, 0, 0, 0); !slices.Equal(all, want) {
+		if all, err := x.after(dest, 0, 0, 0); err != nil || !slices.Equal(all, want) {
 			t.Fatalf("%s: after(0) %v, want %v", dest, all, want)
 		}
 		var bytes int64
@@ -53,14 +52,14 @@ func (m model) check(t *testing.T, x *index) {
 			bytes += int64(e.n)
 			segLive[e.seg]++
 			segBytes[e.seg] += int64(e.n)
-			if got := x.after(dest, e.seq-1, 2, 0); !slices.Equal(got, want[i:min(i+2, len(want))]) {
+			if got, _ := x.after(dest, e.seq-1, 2, 0); !slices.Equal(got, want[i:min(i+2, len(want))]) {
 				t.Fatalf("%s: after(%d, 2) = %v", dest, e.seq-1, got)
 			}
 		}
 		if d.count != len(want) || d.bytes != bytes {
 			t.Fatalf("%s: count %d bytes %d, want %d %d", dest, d.count, d.bytes, len(want), bytes)
 		}
-		if got := d.head(); got != want[0] {
+		if got := x.head(d); got != want[0] {
 			t.Fatalf("%s: head %v, want %v", dest, got, want[0])
 		}
 		msgs += int64(len(want))
@@ -180,13 +179,82 @@ func TestIndexChunks(t *testing.T) {
 			delete(m, "topic://b")
 		}},
 	}
-	x, m := newIndex(store.MinProducers), model{}
-	for _, st := range steps {
-		st.run(x, m)
-		t.Run(st.name, func(t *testing.T) { m.check(t, x) })
+	forEachIndex(t, func(t *testing.T, x *index) {
+		m := model{}
+		for _, st := range steps {
+			st.run(x, m)
+			x.reclaim()
+			t.Run(st.name, func(t *testing.T) { m.check(t, x) })
+		}
+		if len(x.dests) != 0 {
+			t.Fatalf("%d destinations left", len(x.dests))
+		}
+	})
+}
+
+// forEachIndex runs test on an empty index that keeps its chunks in
+// memory, and on one that spills them to a MemFS in files of 4 KiB (so
+// that they fill, die and are reclaimed).
+func forEachIndex(t *testing.T, test func(t *testing.T, x *index)) {
+	t.Run("memory", func(t *testing.T) { test(t, newIndex(store.MinProducers)) })
+	t.Run("spill", func(t *testing.T) {
+		fsys := vfs.NewMemFS()
+		if err := fsys.MkdirAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		x := newIndex(store.MinProducers)
+		x.spill = newSpill(fsys, dir, 4<<10)
+		test(t, x)
+		if x.err != nil {
+			t.Fatal(x.err)
+		}
+		checkSpill(t, x, fsys)
+		if err := x.spill.close(); err != nil {
+			t.Fatal(err)
+		}
+		if names, _ := fsys.ReadDir(dir); len(names) != 0 {
+			t.Fatalf("files left after close: %v", names)
+		}
+	})
+}
+
+// checkSpill checks the spill's accounting against the chunks that refer
+// to it: per file the live bytes, files nobody refers to are gone, and no
+// more than half of it (and one file) is dead.
+func checkSpill(t *testing.T, x *index, fsys *vfs.MemFS) {
+	t.Helper()
+	sp := x.spill
+	live := map[uint32]int64{}
+	for _, d := range x.dests {
+		for _, c := range d.chunks {
+			if c.file != 0 {
+				live[c.file] += int64(spillCRC + int(c.size))
+			}
+			if c.file != 0 && c.enc != nil {
+				t.Fatal("a chunk both spilled and in memory")
+			}
+		}
 	}
-	if len(x.dests) != 0 {
-		t.Fatalf("%d destinations left", len(x.dests))
+	var total, size int64
+	for id, f := range sp.files {
+		if f.live != live[id] {
+			t.Fatalf("spill file %d: %d live bytes counted, %d referred to", id, f.live, live[id])
+		}
+		if f.live == 0 && id != sp.cur {
+			t.Fatalf("spill file %d kept with nothing in it", id)
+		}
+		total += f.live
+		size += f.size
+	}
+	if total != sp.live || size != sp.size {
+		t.Fatalf("spill totals %d/%d, files %d/%d", sp.live, sp.size, total, size)
+	}
+	if dead := sp.size - sp.live; dead > sp.size/2+sp.fileSize {
+		t.Fatalf("spill %d bytes, %d dead", sp.size, dead)
+	}
+	names, _ := fsys.ReadDir(dir)
+	if len(names) != len(sp.files) {
+		t.Fatalf("%d spill files in the directory, %d in use", len(names), len(sp.files))
 	}
 }
 
@@ -195,64 +263,69 @@ func TestIndexChunks(t *testing.T) {
 func TestIndexRandom(t *testing.T) {
 	for seed := int64(1); seed <= 20; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			rng := rand.New(rand.NewSource(seed))
-			x, m := newIndex(store.MinProducers), model{}
-			dests := []string{"a", "b", "c"}
-			var seq uint64
-			for i := 0; i < 3000; i++ {
-				dest := dests[rng.Intn(len(dests))]
-				live := m.sorted(dest)
-				switch r := rng.Intn(100); {
-				case r < 50:
-					seq += uint64(1 + rng.Intn(3))
-					s := seq
-					if rng.Intn(20) == 0 && s > 50 {
-						s -= uint64(rng.Intn(50)) // out of order, maybe a replacement
-					}
-					e := entry{seq: s, seg: uint32(1 + s/300 + uint64(rng.Intn(2))), off: uint32(rng.Intn(1 << 20)), n: uint32(rng.Intn(3000))}
-					x.add(dest, e)
-					m.add(dest, e)
-				case r < 90 && len(live) > 0:
-					j := 0
-					if rng.Intn(4) == 0 {
-						j = rng.Intn(len(live))
-					}
-					x.remove(dest, live[j].seq)
-					delete(m[dest], live[j].seq)
-				case r < 95 && len(live) > 0:
-					e := live[rng.Intn(len(live))]
-					e.seg, e.off = uint32(rng.Intn(1000)), uint32(rng.Intn(1<<30))
-					x.move(dest, e)
-					m.add(dest, e)
-				case r < 97:
-					x.dropDest(dest)
-					delete(m, dest)
-				default:
-					max, maxBytes := rng.Intn(10), int64(rng.Intn(10000))
-					after := uint64(rng.Int63n(int64(seq + 2)))
-					var want []entry
-					var total int64
-					for _, e := range live {
-						if e.seq <= after || (max > 0 && len(want) >= max) {
-							continue
-						}
-						if maxBytes > 0 && len(want) > 0 && total+int64(e.n) > maxBytes {
-							break
-						}
-						total += int64(e.n)
-						want = append(want, e)
-					}
-					if got := x.after(dest, after, max, maxBytes); !slices.Equal(got, want) {
-						t.Fatalf("after(%d, %d, %d) = %v, want %v", after, max, maxBytes, got, want)
-					}
-				}
-				if i%100 == 0 {
-					m.check(t, x)
-				}
-			}
-			m.check(t, x)
+			forEachIndex(t, func(t *testing.T, x *index) { randomIndex(t, x, seed) })
 		})
 	}
+}
+
+func randomIndex(t *testing.T, x *index, seed int64) {
+	rng := rand.New(rand.NewSource(seed))
+	m := model{}
+	dests := []string{"a", "b", "c"}
+	var seq uint64
+	for i := 0; i < 3000; i++ {
+		dest := dests[rng.Intn(len(dests))]
+		live := m.sorted(dest)
+		switch r := rng.Intn(100); {
+		case r < 50:
+			seq += uint64(1 + rng.Intn(3))
+			s := seq
+			if rng.Intn(20) == 0 && s > 50 {
+				s -= uint64(rng.Intn(50)) // out of order, maybe a replacement
+			}
+			e := entry{seq: s, seg: uint32(1 + s/300 + uint64(rng.Intn(2))), off: uint32(rng.Intn(1 << 20)), n: uint32(rng.Intn(3000))}
+			x.add(dest, e)
+			m.add(dest, e)
+		case r < 90 && len(live) > 0:
+			j := 0
+			if rng.Intn(4) == 0 {
+				j = rng.Intn(len(live))
+			}
+			x.remove(dest, live[j].seq)
+			delete(m[dest], live[j].seq)
+		case r < 95 && len(live) > 0:
+			e := live[rng.Intn(len(live))]
+			e.seg, e.off = uint32(rng.Intn(1000)), uint32(rng.Intn(1<<30))
+			x.move(dest, e)
+			m.add(dest, e)
+		case r < 97:
+			x.dropDest(dest)
+			delete(m, dest)
+		default:
+			max, maxBytes := rng.Intn(10), int64(rng.Intn(10000))
+			after := uint64(rng.Int63n(int64(seq + 2)))
+			var want []entry
+			var total int64
+			for _, e := range live {
+				if e.seq <= after || (max > 0 && len(want) >= max) {
+					continue
+				}
+				if maxBytes > 0 && len(want) > 0 && total+int64(e.n) > maxBytes {
+					break
+				}
+				total += int64(e.n)
+				want = append(want, e)
+			}
+			if got, err := x.after(dest, after, max, maxBytes); err != nil || !slices.Equal(got, want) {
+				t.Fatalf("after(%d, %d, %d) = %v, want %v", after, max, maxBytes, got, want)
+			}
+		}
+		x.reclaim()
+		if i%100 == 0 {
+			m.check(t, x)
+		}
+	}
+	m.check(t, x)
 }
 
 // TestChunkEncoding: entries survive encoding, in the common shape (one
@@ -321,4 +394,10 @@ func FuzzChunk(f *testing.F) {
 			t.Fatalf("re-encoded %v, %v; want %v", again, err, ents)
 		}
 	})
+}
+
+// head returns the live entry of d with the lowest seq.
+func (x *index) head(d *destIndex) entry {
+	all := collect(x, d)
+	return all[0]
 }

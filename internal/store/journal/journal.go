@@ -63,6 +63,7 @@ type Store struct {
 	w writerState
 
 	spare vfs.Spare // the next segment, made ahead of time (spare.go)
+	spill *spill    // the index's spill files (spill.go): used by s.mu.idx, removed by Close
 }
 
 var _ store.Store = (*Store)(nil)
@@ -172,7 +173,14 @@ func (s *Store) Scan(ctx context.Context, dest string, after uint64, max int, ma
 	s.gcMu.RLock()
 	defer s.gcMu.RUnlock()
 	s.mu.RLock()
-	ents := s.mu.idx.after(dest, after, max, maxBytes)
+	ents, err := s.mu.idx.after(dest, after, max, maxBytes)
+	if err == nil {
+		err = s.mu.idx.err
+	}
+	if err != nil {
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("journal: scan %s: %w", dest, err)
+	}
 	files := make([]vfs.File, len(ents))
 	for i, e := range ents {
 		files[i] = s.mu.segs[e.seg]
@@ -255,5 +263,10 @@ func (s *Store) closeFiles() error {
 		}
 	}
 	s.mu.segs = nil
+	if s.spill != nil {
+		if err := s.spill.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }

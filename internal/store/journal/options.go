@@ -74,6 +74,10 @@ type Options struct {
 	// Meter, when set, counts the journal's syncs, group sizes and the
 	// time a synced batch waits to be durable (for /metrics).
 	Meter *store.Meter
+
+	// spillFileSize is the size of the index spill's files (spill.go);
+	// tests make it small.
+	spillFileSize int64
 }
 
 // Defaults.
@@ -112,6 +116,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.MaxProducers == 0 {
 		o.MaxProducers = store.MinProducers
+	}
+	if o.spillFileSize == 0 {
+		o.spillFileSize = spillFileSize
 	}
 }
 

@@ -97,7 +97,7 @@ func TestProducerSeqsSurviveCheckpointAndGC(t *testing.T) {
 		want[id] = int64(seq) * 10
 	}
 	mustApply(t, s, &b)
-	first := s.mu.idx.dests["queue://a"].head().seg
+	first := s.mu.idx.head(s.mu.idx.dests["queue://a"]).seg
 	b = store.Batch{}
 	for seq := uint64(1); seq <= 10; seq++ {
 		b.Remove("queue://a", seq)
@@ -133,7 +133,7 @@ func TestProducerSeqsSurviveCompaction(t *testing.T) {
 	b.Add("queue://pinned", 1, fromProducer(1, 100, "ID:pin", 5))
 	b.Add("queue://a", 2, fromProducer(2, 100, "ID:gone", 7))
 	mustApply(t, s, &b)
-	pinnedSeg := s.mu.idx.dests["queue://pinned"].head().seg
+	pinnedSeg := s.mu.idx.head(s.mu.idx.dests["queue://pinned"]).seg
 	b = store.Batch{}
 	b.Remove("queue://a", 2)
 	mustApply(t, s, &b)

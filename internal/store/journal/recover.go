@@ -18,7 +18,9 @@ import (
 // recover rebuilds the index from the last checkpoint and the journal after
 // it, cuts off a torn or corrupt tail, and prepares the active segment.
 func (s *Store) recover(ctx context.Context) error {
+	s.spill = newSpill(s.fs, s.dir, s.opts.spillFileSize)
 	s.mu.idx = newIndex(s.opts.MaxProducers)
+	s.mu.idx.spill = s.spill
 	s.mu.segs = map[uint32]vfs.File{}
 	if err := s.fs.MkdirAll(s.dir); err != nil {
 		return fmt.Errorf("journal: create %s: %w", s.dir, err)
@@ -37,8 +39,9 @@ func (s *Store) recover(ctx context.Context) error {
 		switch {
 		case name == ckptName:
 			hasCkpt = true
-		case isSpare(name):
-			// A segment made ahead of time and not used: made again.
+		case isSpare(name), isSpill(name):
+			// A segment made ahead of time and not used: made again; the
+			// index's spill of an earlier run: never read.
 			fallthrough
 		case name == ckptTemp:
 			// An unfinished checkpoint: the previous one is in force.
@@ -61,6 +64,8 @@ func (s *Store) recover(ctx context.Context) error {
 			return err
 		}
 		s.mu.idx = start.idx
+		s.mu.idx.spill = s.spill
+		s.mu.idx.spillAll() // an older checkpoint was loaded into memory
 	} else if len(ids) > 0 {
 		start.seg = ids[0]
 	}
@@ -89,6 +94,9 @@ func (s *Store) recover(ctx context.Context) error {
 			replay = replay[:i+1]
 			break
 		}
+	}
+	if err := s.mu.idx.err; err != nil {
+		return fmt.Errorf("journal: index: %w", err)
 	}
 	if len(replay) == 0 {
 		id := max(start.seg, 1)
@@ -155,7 +163,7 @@ func (s *Store) loadCheckpoint() (checkpoint, error) {
 	case err != nil:
 	case version == ckptV4:
 		rr.max = int(s.opts.MaxBatchBytes) + ckptPieceBytes
-		c, err = readCheckpoint(rr, s.opts.MaxProducers)
+		c, err = readCheckpoint(rr, s.opts.MaxProducers, s.spill)
 	default:
 		typ, p, err = rr.next()
 		if err == io.EOF {

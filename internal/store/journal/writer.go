@@ -15,19 +15,20 @@ import (
 
 // writerState is what the writer owns: the goroutine holding Store.lead.
 type writerState struct {
-	seg       uint32   // active segment
-	f         vfs.File // active segment file
-	off       int64    // end of the valid data in f
-	sinceCkpt int64    // journal bytes written since the last checkpoint
-	ckptSeg   uint32   // position of the last checkpoint
-	ckptOff   uint32
-	buf       []byte
-	group     []*request
-	dirty     bool    // written but not yet synced (NoSync batches only)
-	sizes     [32]int // sizes of the last groups, for GroupWait
-	nsizes    int
-	deferred  []*request // NoSync batches held back (Options.WriteNoSyncAtOnce)
-	defBytes  int64
+	seg         uint32   // active segment
+	f           vfs.File // active segment file
+	off         int64    // end of the valid data in f
+	sinceCkpt   int64    // journal bytes written since the last checkpoint
+	spillWarned bool     // the spill's failure was logged
+	ckptSeg     uint32   // position of the last checkpoint
+	ckptOff     uint32
+	buf         []byte
+	group       []*request
+	dirty       bool    // written but not yet synced (NoSync batches only)
+	sizes       [32]int // sizes of the last groups, for GroupWait
+	nsizes      int
+	deferred    []*request // NoSync batches held back (Options.WriteNoSyncAtOnce)
+	defBytes    int64
 }
 
 // stepDown ends a writer's turn: it asks run for a lazy sync if NoSync
@@ -117,6 +118,7 @@ func (s *Store) take(g []*request) {
 				r.done <- failed
 				r.applied = true
 			}
+			s.checkIndex() // fails the store (and so the held batches) if the index broke
 			if failed == nil {
 				s.w.deferred = append(s.w.deferred, g...)
 				s.w.defBytes += size
@@ -290,14 +292,28 @@ func (s *Store) commit(group []*request) {
 	}
 	s.mu.Unlock()
 	for _, r := range accepted {
-		r.answer(nil)
+		r.answer(nil) // durable, even if the index broke (checkIndex)
 	}
 	clear(group) // let the requests be collected
-	if s.w.off >= s.opts.SegmentSize {
+	if s.checkIndex() == nil && s.w.off >= s.opts.SegmentSize {
 		if err := s.roll(); err != nil {
 			s.fail(err)
 		}
 	}
+}
+
+// checkIndex makes the store fail if its index broke (a chunk could not be
+// read back from the spill): the index no longer matches the journal, which
+// is intact, so reopening recovers.
+func (s *Store) checkIndex() error {
+	if err := s.spill.broken; err != nil && !s.w.spillWarned {
+		s.log.Warn("index spill failed; sealed index chunks stay in memory from now on", "err", err)
+		s.w.spillWarned = true
+	}
+	if err := s.mu.idx.err; err != nil {
+		return s.fail(fmt.Errorf("journal: index: %w", err))
+	}
+	return nil
 }
 
 // answer tells r's sender the outcome, unless it was answered when it was
@@ -424,6 +440,9 @@ const (
 func (s *Store) checkpoint(seg uint32, off uint32) error {
 	if err := s.fenced(); err != nil {
 		return err
+	}
+	if err := s.mu.idx.err; err != nil {
+		return fmt.Errorf("journal: checkpoint: index: %w", err)
 	}
 	// Only the writer changes the index, so it can read it unlocked.
 	var dead []uint32
