@@ -1,6 +1,9 @@
 package journal
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // encodeCheckpoint returns the payload of a version 3 checkpoint record,
 // as binaries before version 4 wrote it: tests make old checkpoints with it.
@@ -19,12 +22,16 @@ func encodeCheckpoint(c checkpoint) []byte {
 		b = appendString(b, name)
 		b = binary.AppendUvarint(b, uint64(d.count))
 		prev := uint64(0)
-		for _, e := range collect(x, d) {
+		err := x.each(d, 0, math.MaxUint32, func(e entry) bool {
 			b = binary.AppendUvarint(b, e.seq-prev)
 			b = binary.AppendUvarint(b, uint64(e.seg))
 			b = binary.AppendUvarint(b, uint64(e.off))
 			b = binary.AppendUvarint(b, uint64(e.n))
 			prev = e.seq
+			return true
+		})
+		if err != nil {
+			panic(err)
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(x.prods.len()))

@@ -36,10 +36,9 @@ func (x *index) read(d *destIndex, c *chunk, buf []entry, raw *[]byte) ([]entry,
 	enc := c.enc
 	if enc == nil {
 		var err error
-		if enc, err = x.spill.get(c, *raw); err != nil {
+		if enc, err = x.spill.get(c, raw); err != nil {
 			return nil, err
 		}
-		*raw = enc[:0]
 	}
 	return decodeEntries(buf[:0], enc, c.first, int(c.n))
 }
@@ -117,11 +116,7 @@ func (x *index) encoding(d *destIndex, c *chunk, raw *[]byte) ([]byte, error) {
 	case c.enc != nil:
 		return c.enc, nil
 	case c.sealed():
-		b, err := x.spill.get(c, *raw)
-		if err == nil {
-			*raw = b[:0]
-		}
-		return b, err
+		return x.spill.get(c, raw)
 	default:
 		*raw = encodeEntries((*raw)[:0], d.open)
 		return *raw, nil

@@ -248,12 +248,11 @@ func (x *index) reclaim() {
 			if c.file != victim {
 				continue
 			}
-			enc, err := x.spill.get(c, x.raw)
+			enc, err := x.spill.get(c, &x.raw)
 			if err != nil {
 				x.broke(err)
 				return
 			}
-			x.raw = enc[:0]
 			old := *c
 			if err := x.spill.put(c, enc); err != nil {
 				c.enc, c.file = bytes.Clone(enc), 0 // kept in memory

@@ -176,6 +176,38 @@ func BenchmarkCheckpoint(b *testing.B) {
 				}
 			}
 		})
+		b.Run(fmt.Sprintf("v4-spilled/write/msgs=%d", n), func(b *testing.B) {
+			sx := newIndex(store.MinProducers)
+			sx.spill = newSpill(vfs.OS{}, benchDir(b), spillFileSize)
+			defer sx.spill.close()
+			g := newBacklog()
+			for range n {
+				sx.add("queue://backlog", g.next())
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				w := bufio.NewWriterSize(io.Discard, 256<<10)
+				if _, err := writeCheckpoint(w, checkpoint{seg: 1, off: 40, idx: sx}); err != nil {
+					b.Fatal(err)
+				}
+				w.Flush()
+			}
+		})
+		b.Run(fmt.Sprintf("v4-spilled/load/msgs=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				sp := newSpill(vfs.OS{}, benchDir(b), spillFileSize)
+				rr := &recordReader{r: bufio.NewReader(bytes.NewReader(v4.Bytes())), max: 1 << 20}
+				if _, _, err := rr.next(); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := readCheckpoint(rr, store.MinProducers, sp); err != nil {
+					b.Fatal(err)
+				}
+				sp.close()
+			}
+		})
 		b.Run(fmt.Sprintf("v3/write/msgs=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {

@@ -112,14 +112,15 @@ func (sp *spill) put(c *chunk, enc []byte) error {
 	return nil
 }
 
-// get reads the encoding of the spilled chunk c into buf and checks it.
-func (sp *spill) get(c *chunk, buf []byte) ([]byte, error) {
+// get reads the encoding of the spilled chunk c into *buf (grown if need
+// be) and checks it.
+func (sp *spill) get(c *chunk, bufp *[]byte) ([]byte, error) {
 	f := sp.files[c.file]
 	n := spillCRC + int(c.size)
-	if cap(buf) < n {
-		buf = make([]byte, n)
+	if cap(*bufp) < n {
+		*bufp = make([]byte, max(n, 1<<10))
 	}
-	buf = buf[:n]
+	buf := (*bufp)[:n]
 	if f == nil {
 		return nil, fmt.Errorf("journal: index spill: file %d is gone", c.file)
 	}
