@@ -123,13 +123,22 @@ func (x *index) encoding(d *destIndex, c *chunk, raw *[]byte) ([]byte, error) {
 	}
 }
 
-// seal encodes ents, the entries of chunk c, into the spill or, without
-// one (or after it failed), into memory.
+// seal encodes ents, the entries of chunk c, into memory while the
+// encodings kept there are within the spill's budget (spill.keep), and
+// into the spill past it; without a spill (or after it failed), into
+// memory.
 func (x *index) seal(c *chunk, ents []entry) {
 	x.scratch = encodeEntries(x.scratch[:0], ents)
-	if x.spill == nil || x.spill.put(c, x.scratch) != nil {
-		c.enc = bytes.Clone(x.scratch)
+	if x.spill != nil && x.kept+int64(len(x.scratch)) > x.spill.keep && x.spill.put(c, x.scratch) == nil {
+		return
 	}
+	x.keepEnc(c, x.scratch)
+}
+
+// keepEnc keeps a copy of enc in memory as chunk c's encoding.
+func (x *index) keepEnc(c *chunk, enc []byte) {
+	c.enc = bytes.Clone(enc)
+	x.kept += int64(len(c.enc))
 }
 
 // unseal forgets where chunk c's encoding is (c is dropped or rewritten).
@@ -140,6 +149,7 @@ func (x *index) unseal(d *destIndex, c *chunk) {
 	if c.file != 0 {
 		x.spill.drop(c)
 	}
+	x.kept -= int64(len(c.enc))
 	c.enc = nil
 }
 

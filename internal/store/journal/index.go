@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"bytes"
 	"math"
 	"sort"
 
@@ -31,7 +30,8 @@ type index struct {
 	bytes    int64
 	messages int64
 
-	spill   *spill // where sealed chunks go; nil: they stay in memory
+	spill   *spill // where sealed chunks go past its budget; nil: they stay in memory
+	kept    int64  // bytes of sealed chunks' encodings kept in memory
 	err     error  // the index could not be read back (broke); not to be trusted
 	scratch []byte // the writer's encoding buffer
 	raw     []byte // the writer's buffer for reading chunks back
@@ -255,22 +255,27 @@ func (x *index) reclaim() {
 			}
 			old := *c
 			if err := x.spill.put(c, enc); err != nil {
-				c.enc, c.file = bytes.Clone(enc), 0 // kept in memory
+				x.keepEnc(c, enc) // kept in memory
+				c.file = 0
 			}
 			x.spill.drop(&old)
 		}
 	}
 }
 
-// spillAll spills every sealed chunk kept in memory (an index loaded
-// before it had a spill).
+// spillAll spills sealed chunks kept in memory past the spill's budget
+// (an index loaded before it had a spill).
 func (x *index) spillAll() {
 	if x.spill == nil {
 		return
 	}
 	for _, d := range x.dests {
 		for _, c := range d.chunks {
+			if x.kept <= x.spill.keep {
+				return
+			}
 			if c.enc != nil && x.spill.put(c, c.enc) == nil {
+				x.kept -= int64(len(c.enc))
 				c.enc = nil
 			}
 		}

@@ -20,7 +20,7 @@ func testLog(t testing.TB) *slog.Logger {
 }
 
 func smallOpts() Options {
-	return Options{SegmentSize: 64 << 10, CheckpointBytes: 128 << 10, spillFileSize: 8 << 10}
+	return Options{SegmentSize: 64 << 10, CheckpointBytes: 128 << 10, spillFileSize: 8 << 10, spillKeep: 4 << 10}
 }
 
 func TestConformanceOS(t *testing.T) {

@@ -78,6 +78,11 @@ type Options struct {
 	// spillFileSize is the size of the index spill's files (spill.go);
 	// tests make it small.
 	spillFileSize int64
+	// spillKeep is how many bytes of sealed index chunks stay in memory
+	// before the spill takes the rest (spill.keep): default 8 MiB, about
+	// 2,000,000 messages, so the spill is used only by a backlog; tests
+	// make it small.
+	spillKeep int64
 }
 
 // Defaults.
@@ -119,6 +124,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.spillFileSize == 0 {
 		o.spillFileSize = spillFileSize
+	}
+	if o.spillKeep == 0 {
+		o.spillKeep = 8 << 20
 	}
 }
 

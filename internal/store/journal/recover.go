@@ -19,6 +19,7 @@ import (
 // it, cuts off a torn or corrupt tail, and prepares the active segment.
 func (s *Store) recover(ctx context.Context) error {
 	s.spill = newSpill(s.fs, s.dir, s.opts.spillFileSize)
+	s.spill.keep = s.opts.spillKeep
 	s.mu.idx = newIndex(s.opts.MaxProducers)
 	s.mu.idx.spill = s.spill
 	s.mu.segs = map[uint32]vfs.File{}

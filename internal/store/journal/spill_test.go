@@ -80,6 +80,7 @@ func TestSpillReclaim(t *testing.T) {
 func TestSpillReadFailure(t *testing.T) {
 	fsys := vfs.NewMemFS()
 	opts := smallOpts()
+	opts.spillKeep = 1 // every chunk spilled, the head's too
 	s := open(t, fsys, opts)
 	const n = 3 * chunkCap
 	for seq := uint64(1); seq <= n; seq++ {
@@ -133,7 +134,9 @@ func TestSpillWriteFailure(t *testing.T) {
 		}
 		return nil
 	})
-	s := open(t, fsys, smallOpts())
+	opts := smallOpts()
+	opts.spillKeep = 1 // every chunk to be spilled
+	s := open(t, fsys, opts)
 	const n = 3 * chunkCap
 	for seq := uint64(1); seq <= n; seq++ {
 		var b store.Batch
@@ -160,7 +163,7 @@ func TestSpillFilesGoAtOpenAndClose(t *testing.T) {
 	}
 	writeFile(t, fsys, dir+"/index-0123456789abcdef-1.spill", []byte("stale"))
 	s := open(t, fsys, smallOpts())
-	for seq := uint64(1); seq <= 3*chunkCap; seq++ {
+	for seq := uint64(1); seq <= 20*chunkCap; seq++ { // past the 4 KiB kept in memory
 		var b store.Batch
 		b.Add("queue://a", seq, payload(seq, 10))
 		mustApply(t, s, &b)
@@ -174,5 +177,54 @@ func TestSpillFilesGoAtOpenAndClose(t *testing.T) {
 	}
 	if names := spills(); len(names) != 0 {
 		t.Fatalf("spill files after Close: %v", names)
+	}
+}
+
+// TestSpillOnlyPastBudget: sealed chunks stay in memory up to the budget
+// (spillKeep), so a queue without a backlog never touches the spill; past
+// it the newer chunks go to the spill and the memory kept stays within it.
+func TestSpillOnlyPastBudget(t *testing.T) {
+	fsys := vfs.NewMemFS()
+	opts := smallOpts()
+	opts.spillKeep = 1 << 20
+	s := open(t, fsys, opts)
+	add := func(from, to uint64) {
+		for seq := from; seq <= to; seq++ {
+			var b store.Batch
+			b.Add("queue://a", seq, payload(seq, 10))
+			mustApply(t, s, &b)
+		}
+	}
+	add(1, 10*chunkCap)
+	if names := dirNames(t, fsys, isSpill); len(names) != 0 || s.mu.idx.kept == 0 {
+		t.Fatalf("under the budget: spill files %v, %d bytes kept in memory", names, s.mu.idx.kept)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	opts.spillKeep = 2 << 10
+	s = open(t, fsys, opts)
+	add(10*chunkCap+1, 30*chunkCap)
+	if names := dirNames(t, fsys, isSpill); len(names) == 0 {
+		t.Fatal("past the budget, nothing was spilled")
+	}
+	if k := s.mu.idx.kept; k == 0 || k > opts.spillKeep {
+		t.Fatalf("%d bytes kept in memory, budget %d", k, opts.spillKeep)
+	}
+	if seqs := scanSeqs(t, s, "queue://a"); len(seqs) != 30*chunkCap {
+		t.Fatalf("%d messages, want %d", len(seqs), 30*chunkCap)
+	}
+	// Removing from the head frees memory that later chunks may use.
+	for seq := uint64(1); seq <= 10*chunkCap; seq++ {
+		var b store.Batch
+		b.Remove("queue://a", seq)
+		mustApply(t, s, &b)
+	}
+	if k := s.mu.idx.kept; k < 0 || k > opts.spillKeep {
+		t.Fatalf("after removals %d bytes kept in memory, budget %d", k, opts.spillKeep)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
