@@ -57,13 +57,13 @@ type spill struct {
 	// in memory before it spills them (the oldest chunks, which the next
 	// acknowledgements read, stay; a backlog's newer ones go). 0: spill
 	// every one.
-	keep  int64
-	files map[uint32]*spillFile
-	cur      uint32 // the file being filled; 0 before the first
-	size     int64  // bytes in every file
-	live     int64  // bytes of the encodings chunks refer to
-	broken   error  // the first failed write; nothing is spilled after it
-	buf      []byte
+	keep   int64
+	files  map[uint32]*spillFile
+	cur    uint32 // the file being filled; 0 before the first
+	size   int64  // bytes in every file
+	live   int64  // bytes of the encodings chunks refer to
+	broken error  // the first failed write; nothing is spilled after it
+	buf    []byte
 }
 
 type spillFile struct {
