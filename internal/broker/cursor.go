@@ -89,10 +89,16 @@ func (q *queue) waitingLocked() int {
 }
 
 // needFillLocked says whether dispatch should read the next page from
-// the store: the cursor is on, the window is below half, someone consumes
-// and memory allows. Called with q.mu held.
+// the store: the cursor is on, someone consumes, and the window is below
+// half while memory allows, or empty (memory that other queues hold must
+// not starve this one's consumers: a read then takes one page, PageSize
+// messages, past the limit). Called with q.mu held.
 func (q *queue) needFillLocked() bool {
-	return q.mu.cur.on && q.mu.pending.len() < q.b.cfg.Window/2 && q.mu.consumers.len() > 0 && !q.memOver()
+	if !q.mu.cur.on || q.mu.consumers.len() == 0 {
+		return false
+	}
+	n := q.mu.pending.len()
+	return n == 0 || n < q.b.cfg.Window/2 && !q.memOver()
 }
 
 // fill reads up to want stored messages past the cursor into the pending

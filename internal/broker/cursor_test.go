@@ -261,3 +261,24 @@ func TestDurableBacklogPastTheCursor(t *testing.T) {
 	}
 	k.none(t)
 }
+
+// Memory held by another queue does not starve a queue whose messages are
+// all past its cursor: its consumer still gets them, a few at a time.
+func TestBacklogReadWhileMemoryIsFull(t *testing.T) {
+	cfg := cursorConfig()
+	cfg.MemoryLimit = 1 << 20
+	b := startBroker(t, newMemStore(), cfg)
+	p, _ := connect(t, b, "")
+	big := make([]byte, 100<<10)
+	for b.MemoryUsed() < cfg.MemoryLimit { // non-persistent: held in memory, nobody consumes
+		m := &message.Message{Dest: q("hog"), Body: big, Priority: 4}
+		if err := p.Send(context.Background(), m, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sendPersistent(t, p, q("starved"), 0, 50)
+	if n, on := windowOf(t, b, "starved"); n != 0 || !on {
+		t.Fatalf("with memory full: %d held, cursor on %v; want 0, on", n, on)
+	}
+	drain(t, b, q("starved"), 0, 50)
+}

@@ -364,7 +364,11 @@ func (q *queue) dispatch() {
 			continue
 		}
 		if fill {
-			more, err := q.fill(context.Background(), q.b.cfg.Window-q.b.cfg.Window/2, false)
+			want, force := q.b.cfg.Window-q.b.cfg.Window/2, false
+			if q.memOver() { // the window is empty: one page past the limit
+				want, force = q.b.cfg.PageSize, true
+			}
+			more, err := q.fill(context.Background(), want, force)
 			if err != nil {
 				q.b.log.Error("reading the store past the queue's cursor failed", "dest", q.key, "err", err)
 				return
