@@ -104,7 +104,8 @@ func (q *queue) needFillLocked() bool {
 // fill reads up to want stored messages past the cursor into the pending
 // list (with force, even while memory is over its limit: a management
 // step that takes them at once). It reports whether anything changed: a
-// message added, or the cursor found nothing more and turned off.
+// message added, the cursor moved on, or it found nothing more and
+// turned off.
 func (q *queue) fill(ctx context.Context, want int, force bool) (bool, error) {
 	q.mu.Lock()
 	if !q.mu.cur.on || q.mu.deleted {
@@ -168,7 +169,7 @@ func (q *queue) fill(ctx context.Context, want int, force bool) (bool, error) {
 			delete(c.gone, s) // removed from the store before the read got there
 		}
 	}
-	return added, nil
+	return added || c.upto != after, nil // passing only skipped ones is progress too
 }
 
 // recordEntry makes the entry of a message read from the store, with its
