@@ -60,8 +60,16 @@ func TestKillDuringSend(t *testing.T) {
 // acknowledges with receipts: after a restart no message whose ACK was
 // confirmed comes back, and every message never acknowledged is there
 // exactly once.
-func TestKillDuringAcks(t *testing.T) {
-	const n, dest = 2000, "/queue/crash.ack"
+func TestKillDuringAcks(t *testing.T) { killDuringAcks(t, 2000, "/queue/crash.ack") }
+
+// TestKillDuringAcksPastTheWindow is TestKillDuringAcks with a backlog
+// longer than a queue's window (broker.DefaultWindow, 10,000): the kill
+// comes while the queue reads messages back from past its cursor.
+func TestKillDuringAcksPastTheWindow(t *testing.T) {
+	killDuringAcks(t, 24000, "/queue/crash.deepack")
+}
+
+func killDuringAcks(t *testing.T, n int, dest string) {
 	p := piertest.Start(t, "")
 	receipted, _ := produce(t, p.Addr, dest, n, 200, nil)
 	if receipted.len() != n {
@@ -289,4 +297,45 @@ func consumeAndAck(t *testing.T, addr, dest string, ack, hold int) {
 			t.Fatalf("consumer: %v", &serverError{f})
 		}
 	}
+}
+
+// TestKillWithBacklogPastTheWindow is TestKillDuringSend with a backlog
+// longer than a queue's window (broker.DefaultWindow, 10,000): most of the
+// messages are in the store only, past the queue's cursor, when the broker
+// is killed, and after the restart the cursor reads them back a page at a
+// time — every confirmed message exactly once, in send order.
+func TestKillWithBacklogPastTheWindow(t *testing.T) {
+	const n, dest = 24000, "/queue/crash.deep"
+	p := piertest.Start(t, "")
+	var once sync.Once
+	receipted, sent := produce(t, p.Addr, dest, n, 500, func(count int) {
+		if count == n-2000 {
+			once.Do(func() { go p.Kill() })
+		}
+	})
+	p.Kill()
+	t.Logf("sent %d, receipted %d before SIGKILL", sent, receipted.len())
+	if receipted.len() < 15000 {
+		t.Fatalf("only %d messages confirmed before the kill: the backlog did not pass the window", receipted.len())
+	}
+	p.Restart()
+	got := drain(t, p.Addr, dest, func(seen map[int]int) bool {
+		for seq := range n {
+			if receipted.has(seq) && seen[seq] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	checkExactlyOnce(t, got, receipted.has, n)
+	for i, r := range got {
+		if r.seq >= sent {
+			t.Errorf("message %d was never sent", r.seq)
+		}
+		if i > 0 && r.seq <= got[i-1].seq {
+			t.Errorf("out of order after restart: %d after %d", r.seq, got[i-1].seq)
+			break
+		}
+	}
+	t.Logf("after restart: %d messages (%d receipted, %d sent)", len(got), receipted.len(), sent)
 }
