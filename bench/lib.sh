@@ -557,3 +557,95 @@ stop_postgres() {
 	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null 2>&1 || true
 	PG_DATA=""
 }
+
+# A replicated group of three on 127.0.0.1, for the scripts that run one.
+# The caller sets REPLICAS (the node ids, e.g. (a b c)), GROUP_OPENWIRE_BASE,
+# GROUP_RAFT_BASE and GROUP_CONSOLE_BASE (replica I uses base+I+1) and
+# GROUP_ELECTION_TIMEOUT (empty: the store's default); the functions set
+# MASTER (index into REPLICAS), BENCH_PORT (its OpenWire port), MISSING
+# and LAST_RUN, and start the replicas into SERVER_PIDS in REPLICAS' order.
+
+# replica_config I: the YAML of replica REPLICAS[I] (ports base+I+1).
+replica_config() {
+	local i=$1 j base="$WORK/pier-group/${REPLICAS[$1]}"
+	cat <<-EOF
+		broker:
+		  name: bench-group
+		  data_dir: $base/data
+		transports:
+		  openwire: tcp://127.0.0.1:$((GROUP_OPENWIRE_BASE + i + 1))
+		  stomp: ""
+		  mqtt: ""
+		  ws: ""
+		  amqp: ""
+		console:
+		  listen: 127.0.0.1:$((GROUP_CONSOLE_BASE + i + 1))
+		store:
+		  kind: replicated
+		  replicated:
+		    node_id: ${REPLICAS[i]}
+		    bind: tcp://127.0.0.1:$((GROUP_RAFT_BASE + i + 1))
+	EOF
+	[[ -z "$GROUP_ELECTION_TIMEOUT" ]] || printf '    election_timeout: %s\n' "$GROUP_ELECTION_TIMEOUT"
+	printf '    peers:\n'
+	for j in "${!REPLICAS[@]}"; do
+		printf '      %s: tcp://127.0.0.1:%d\n' "${REPLICAS[j]}" $((GROUP_RAFT_BASE + j + 1))
+	done
+}
+
+# readyz I: the HTTP status of replica I's /readyz (000: no answer).
+readyz() {
+	curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+		"http://127.0.0.1:$((GROUP_CONSOLE_BASE + $1 + 1))/readyz" || true
+}
+
+# start_group starts the three replicas and waits for a master.
+start_group() {
+	local i base port
+	for i in "${!REPLICAS[@]}"; do
+		for port in $((GROUP_OPENWIRE_BASE + i + 1)) $((GROUP_RAFT_BASE + i + 1)) $((GROUP_CONSOLE_BASE + i + 1)); do
+			port_free "$port" || die "port $port is busy"
+		done
+	done
+	for i in "${!REPLICAS[@]}"; do
+		base="$WORK/pier-group/${REPLICAS[i]}"
+		mkdir -p "$base/data"
+		replica_config "$i" >"$base/pier.yaml"
+		"$PIER" serve --config "$base/pier.yaml" >"$base/serve.log" 2>&1 &
+		SERVER_PIDS+=($!)
+	done
+	log "started replicas ${REPLICAS[*]} (OpenWire on 127.0.0.1:$((GROUP_OPENWIRE_BASE + 1))-$((GROUP_OPENWIRE_BASE + 3)), consoles on $((GROUP_CONSOLE_BASE + 1))-$((GROUP_CONSOLE_BASE + 3)), data in $WORK/pier-group)"
+	LAST_RUN="the election"
+	find_master || die "$MISSING"
+}
+
+# find_master [GONE] waits until a replica's /readyz answers 200 and its
+# OpenWire port listens, and sets MASTER and BENCH_PORT; or it sets MISSING
+# to why not (a replica exited, no master within START_TIMEOUT) and fails.
+# Replica GONE (an index, e.g. a master killed on purpose) is not asked.
+find_master() {
+	local i base start=$SECONDS gone=${1:--1}
+	MASTER=""
+	while :; do
+		for i in "${!REPLICAS[@]}"; do
+			((i != gone)) || continue
+			base="$WORK/pier-group/${REPLICAS[i]}"
+			if ! kill -0 "${SERVER_PIDS[i]}" 2>/dev/null; then
+				tail -n 30 "$base/serve.log" >&2 || true
+				MISSING="replica ${REPLICAS[i]} exited (log: $base/serve.log)"
+				return 1
+			fi
+			[[ $(readyz "$i") != 200 ]] || MASTER=$i
+		done
+		[[ -z "$MASTER" ]] || break
+		if ((SECONDS - start >= START_TIMEOUT)); then
+			MISSING="no master within ${START_TIMEOUT}s (logs in $WORK/pier-group)"
+			return 1
+		fi
+		sleep 0.25
+	done
+	BENCH_PORT=$((GROUP_OPENWIRE_BASE + MASTER + 1))
+	wait_port "$BENCH_PORT" "replica ${REPLICAS[MASTER]}" "$WORK/pier-group/${REPLICAS[MASTER]}/serve.log" \
+		"${SERVER_PIDS[MASTER]}" >/dev/null
+	log "replica ${REPLICAS[MASTER]} is master (after $((SECONDS - start))s)"
+}
