@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -373,11 +374,25 @@ func (c *Conn) writeFrame(ctx context.Context, f *stomp.Frame) error {
 			return err // nothing was written
 		}
 		err = ctxErr(ctx, fmt.Errorf("stompclient: write %s: %w", f.Command, err))
+		if ctx.Err() == nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			// A server that refuses a frame sends ERROR and closes: the
+			// write may fail before the read loop has taken the ERROR in.
+			// Give it a moment to end, so the caller learns the server's
+			// reason rather than the closed socket it left.
+			select {
+			case <-c.done:
+			case <-time.After(writeFailGrace):
+			}
+		}
 		c.fail(err)
-		return err
+		return c.Err()
 	}
 	return nil
 }
+
+// writeFailGrace is how long a failed write waits for the read loop to
+// end with the server's reason.
+const writeFailGrace = time.Second
 
 func (c *Conn) flushFrame(f *stomp.Frame) error {
 	if f == nil {

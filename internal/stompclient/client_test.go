@@ -377,3 +377,25 @@ func TestServerHeartBeatMissed(t *testing.T) {
 		t.Fatalf("Err = %v, want a read timeout", err)
 	}
 }
+
+// TestRefusedSendReportsServerError: a server that refuses a SEND sends
+// ERROR and closes; a client sending without waiting learns the server's
+// reason from whichever send fails, not the closed socket. (Without the
+// wait in writeFrame this failed in some of the rounds: the write broke
+// before the read loop had taken the ERROR in.)
+func TestRefusedSendReportsServerError(t *testing.T) {
+	s := startServer(t, stomptest.Config{ErrorDestination: "/queue/bad", CloseOnError: true})
+	ctx := testCtx(t)
+	for round := 0; round < 50; round++ {
+		c := dial(t, s, Options{})
+		var err error
+		for i := 0; i < 10000 && err == nil; i++ {
+			err = c.Send(ctx, "/queue/bad", []byte("x"))
+		}
+		var se *ServerError
+		if !errors.As(err, &se) {
+			t.Fatalf("round %d: send failed with %v, want the server's ERROR", round, err)
+		}
+		c.Close()
+	}
+}

@@ -28,8 +28,11 @@ type Config struct {
 	// ERROR and closes the connection.
 	RejectLogin string
 	// ErrorDestination, when non-empty, answers SEND to it with an ERROR
-	// (carrying receipt-id when the SEND had a receipt) and keeps going.
+	// (carrying receipt-id when the SEND had a receipt) and keeps going;
+	// with CloseOnError it closes the connection after the ERROR, as
+	// ActiveMQ and Pier do.
 	ErrorDestination string
+	CloseOnError     bool
 	// NoReceipts drops every receipt request, for testing client timeouts.
 	NoReceipts bool
 	// TLS, when set, makes the server speak STOMP over TLS (stomp+ssl://).
@@ -221,7 +224,7 @@ func (s *Server) handle(c *sconn, f *stomp.Frame) bool {
 				e.Add("receipt-id", r)
 			}
 			c.write(e)
-			return true
+			return !s.cfg.CloseOnError
 		}
 		if tx := f.Get("transaction"); tx != "" {
 			s.mu.Lock()
