@@ -83,11 +83,7 @@ func TestSpillReadFailure(t *testing.T) {
 	opts.spillKeep = 1 // every chunk spilled, the head's too
 	s := open(t, fsys, opts)
 	const n = 3 * chunkCap
-	for seq := uint64(1); seq <= n; seq++ {
-		var b store.Batch
-		b.Add("queue://a", seq, payload(seq, 10))
-		mustApply(t, s, &b)
-	}
+	addEach(t, s, 1, n)
 	if len(s.spill.files) == 0 {
 		t.Fatal("nothing spilled")
 	}
@@ -138,11 +134,7 @@ func TestSpillWriteFailure(t *testing.T) {
 	opts.spillKeep = 1 // every chunk to be spilled
 	s := open(t, fsys, opts)
 	const n = 3 * chunkCap
-	for seq := uint64(1); seq <= n; seq++ {
-		var b store.Batch
-		b.Add("queue://a", seq, payload(seq, 10))
-		mustApply(t, s, &b)
-	}
+	addEach(t, s, 1, n)
 	if s.spill.broken == nil || len(s.spill.files) != 0 {
 		t.Fatalf("spill broken %v, %d files", s.spill.broken, len(s.spill.files))
 	}
@@ -163,11 +155,7 @@ func TestSpillFilesGoAtOpenAndClose(t *testing.T) {
 	}
 	writeFile(t, fsys, dir+"/index-0123456789abcdef-1.spill", []byte("stale"))
 	s := open(t, fsys, smallOpts())
-	for seq := uint64(1); seq <= 20*chunkCap; seq++ { // past the 4 KiB kept in memory
-		var b store.Batch
-		b.Add("queue://a", seq, payload(seq, 10))
-		mustApply(t, s, &b)
-	}
+	addEach(t, s, 1, 20*chunkCap) // past the 4 KiB kept in memory
 	spills := func() []string { return dirNames(t, fsys, isSpill) }
 	if names := spills(); len(names) == 0 || slices.Contains(names, "index-0123456789abcdef-1.spill") {
 		t.Fatalf("spill files while open: %v", names)
@@ -188,14 +176,7 @@ func TestSpillOnlyPastBudget(t *testing.T) {
 	opts := smallOpts()
 	opts.spillKeep = 1 << 20
 	s := open(t, fsys, opts)
-	add := func(from, to uint64) {
-		for seq := from; seq <= to; seq++ {
-			var b store.Batch
-			b.Add("queue://a", seq, payload(seq, 10))
-			mustApply(t, s, &b)
-		}
-	}
-	add(1, 10*chunkCap)
+	addEach(t, s, 1, 10*chunkCap)
 	if names := dirNames(t, fsys, isSpill); len(names) != 0 || s.mu.idx.kept == 0 {
 		t.Fatalf("under the budget: spill files %v, %d bytes kept in memory", names, s.mu.idx.kept)
 	}
@@ -205,7 +186,7 @@ func TestSpillOnlyPastBudget(t *testing.T) {
 
 	opts.spillKeep = 2 << 10
 	s = open(t, fsys, opts)
-	add(10*chunkCap+1, 30*chunkCap)
+	addEach(t, s, 10*chunkCap+1, 30*chunkCap)
 	if names := dirNames(t, fsys, isSpill); len(names) == 0 {
 		t.Fatal("past the budget, nothing was spilled")
 	}
@@ -226,5 +207,15 @@ func TestSpillOnlyPastBudget(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// addEach adds messages from..to (seqs) to queue://a, one batch each.
+func addEach(t *testing.T, s *Store, from, to uint64) {
+	t.Helper()
+	for seq := from; seq <= to; seq++ {
+		var b store.Batch
+		b.Add("queue://a", seq, payload(seq, 10))
+		mustApply(t, s, &b)
 	}
 }
