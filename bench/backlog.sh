@@ -12,7 +12,7 @@
 #      many are sent to its tail (the broker reads the backlog back from
 #      the store and writes to it at once).
 #
-# The broker's resident memory (VmRSS) is sampled every 250 ms in each
+# The broker's resident memory (VmRSS) is sampled every 100 ms in each
 # phase: the table gives the largest seen, and after the fill and the
 # restart the value SETTLE seconds later; the journal's size on disk too.
 # Takes about COUNT / 40,000 seconds to fill (50,000,000: ~25 minutes on

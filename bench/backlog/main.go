@@ -10,10 +10,10 @@
 // messages from the head of the queue (auto acknowledge) while a producer
 // sends as many persistent ones to its tail (synchronous sends), so the
 // broker reads the backlog back and writes to it at once. Both sample the
-// broker's resident memory (VmRSS of --pid) every --every and print
-// progress lines and, at the end, one key=value line: messages, seconds,
-// msg/s, the broker's CPU time per message (µs) and its largest VmRSS seen
-// (KiB).
+// broker's resident memory (VmRSS of --pid) every 100 ms (proc.Watch),
+// print a progress line every --every and, at the end, one key=value line:
+// messages, seconds, msg/s, the broker's CPU time per message (µs) and its
+// largest VmRSS seen (KiB).
 package main
 
 import (
@@ -38,96 +38,67 @@ func main() {
 	phase := os.Args[1]
 	fs := flag.NewFlagSet(phase, flag.ExitOnError)
 	url := fs.String("url", "tcp://127.0.0.1:61616", "broker URL")
-	pid := fs.Int("pid", 0, "the broker's process id (0: no memory or CPU figures)")
-	clk := fs.Int("clk-tck", 100, "clock ticks per second of /proc/PID/stat")
+	var broker proc.Proc
+	proc.Flags(fs, &broker)
 	queue := fs.String("queue", "backlog", "queue name")
 	count := fs.Int("count", 1000000, "messages")
 	producers := fs.Int("producers", 2, "fill: transacted producer connections")
 	batch := fs.Int("batch", 1000, "fill: messages per commit")
 	size := fs.Int("size", 100, "message body size in bytes")
-	every := fs.Duration("every", 10*time.Second, "how often to sample and print progress")
+	every := fs.Duration("every", 10*time.Second, "how often to print progress")
 	fs.Parse(os.Args[2:])
 	if *count < 1 || *producers < 1 || *batch < 1 || *size < 0 {
 		fmt.Fprintln(os.Stderr, "backlog: --count, --producers and --batch must be positive, --size not negative")
 		os.Exit(2)
 	}
-	r := &run{url: *url, queue: client.Queue(*queue), broker: proc.Proc{PID: *pid, ClkTck: *clk}, body: make([]byte, *size)}
+	r := &run{url: *url, queue: client.Queue(*queue), body: make([]byte, *size)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stop := r.sample(*every)
+	stop := r.progress(broker, *every)
 	start := time.Now()
-	cpu0, _ := r.broker.CPU()
-	var err error
-	if phase == "fill" {
-		err = r.fill(ctx, *count, *producers, *batch)
-	} else {
-		err = r.drain(ctx, *count)
-	}
+	u, err := proc.Watch(broker, func() error {
+		if phase == "fill" {
+			return r.fill(ctx, *count, *producers, *batch)
+		}
+		return r.drain(ctx, *count)
+	})
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "backlog:", err)
 		os.Exit(1)
 	}
 	took := time.Since(start)
-	cpu1, _ := r.broker.CPU()
 	fmt.Println(proc.Line("phase", phase, "messages", r.done.Load(), "seconds", took.Seconds(),
-		"msg_per_sec", float64(r.done.Load())/took.Seconds(), "cpu_us_per_msg", proc.PerOp(cpu1-cpu0, int(r.done.Load())),
-		"max_rss_kb", r.maxRSS.Load()))
+		"msg_per_sec", float64(r.done.Load())/took.Seconds(), "cpu_us_per_msg", proc.PerOp(u.CPU, int(r.done.Load())),
+		"max_rss_kb", u.RSSPeak))
 }
 
 type run struct {
-	url    string
-	queue  *client.Destination
-	broker proc.Proc
-	body   []byte
-	done   atomic.Int64 // messages sent (fill) or received (drain)
-	maxRSS atomic.Int64
+	url   string
+	queue *client.Destination
+	body  []byte
+	done  atomic.Int64 // messages sent (fill) or received (drain)
 }
 
-// sample reads the broker's VmRSS every d, and prints a progress line;
-// the returned function stops it (after a last reading).
-func (r *run) sample(d time.Duration) func() {
+// progress prints the messages so far and the broker's VmRSS every d on
+// standard error, until the returned function is called.
+func (r *run) progress(broker proc.Proc, d time.Duration) func() {
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
-	read := func() int64 {
-		kb, err := r.broker.RSSKB()
-		if err == nil && kb > r.maxRSS.Load() {
-			r.maxRSS.Store(kb)
-		}
-		return kb
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		t := time.NewTicker(d)
 		defer t.Stop()
 		start := time.Now()
 		for {
 			select {
 			case <-quit:
-				read()
 				return
 			case <-t.C:
-				kb := read()
+				kb, _ := broker.RSSKB()
 				fmt.Fprintf(os.Stderr, "%6.0fs %12d messages  rss %7d KiB\n", time.Since(start).Seconds(), r.done.Load(), kb)
 			}
 		}
-	}()
-	// Between ticks the RSS is read more often, so a peak is not missed.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-t.C:
-				read()
-			}
-		}
-	}()
+	})
 	return func() { close(quit); wg.Wait() }
 }
 

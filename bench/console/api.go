@@ -36,7 +36,7 @@ func apiFlagSet(name string, f *apiFlags) *flag.FlagSet {
 	fs.IntVar(&f.repeat, "repeat", 20, "requests of each kind")
 	fs.DurationVar(&f.timeout, "timeout", 120*time.Second, "longest wait for one answer (ready: for the broker)")
 	fs.Int64Var(&f.sinceMS, "since-ms", 0, "ready: unix ms the broker was started at")
-	brokerFlags(fs, &f.broker)
+	proc.Flags(fs, &f.broker)
 	return fs
 }
 
@@ -139,7 +139,7 @@ func runAPI(args []string) error {
 	} {
 		var ts timings
 		var size int
-		u, err := watch(broker, func() (err error) {
+		u, err := proc.Watch(broker, func() (err error) {
 			ts, size, err = s.repeatGet(ctx, c.path, "identity", f.repeat)
 			return err
 		})
@@ -147,7 +147,7 @@ func runAPI(args []string) error {
 			return err
 		}
 		kv = append(kv, c.key+"first_ms", proc.Ms(ts.first()), c.key+"median_ms", proc.Ms(ts.median()),
-			c.key+"max_ms", proc.Ms(ts.max()), c.key+"bytes", size, c.key+"cpu_ms_per_req", proc.Ms(u.cpu)/float64(f.repeat))
+			c.key+"max_ms", proc.Ms(ts.max()), c.key+"bytes", size, c.key+"cpu_ms_per_req", proc.Ms(u.CPU)/float64(f.repeat))
 	}
 	all, n, err := listAll(ctx, s)
 	if err != nil {
@@ -197,7 +197,7 @@ func runMetrics(args []string) error {
 	for _, enc := range []string{"identity", "gzip"} {
 		var ts timings
 		var size int
-		u, err := watch(broker, func() (err error) {
+		u, err := proc.Watch(broker, func() (err error) {
 			ts, size, err = s.repeatGet(ctx, "/metrics", enc, f.repeat)
 			return err
 		})
@@ -205,7 +205,7 @@ func runMetrics(args []string) error {
 			return err
 		}
 		kv = append(kv, enc+"_first_ms", proc.Ms(ts.first()), enc+"_median_ms", proc.Ms(ts.median()),
-			enc+"_bytes", size, enc+"_cpu_ms_per_scrape", proc.Ms(u.cpu)/float64(f.repeat))
+			enc+"_bytes", size, enc+"_cpu_ms_per_scrape", proc.Ms(u.CPU)/float64(f.repeat))
 	}
 	_, _, body, err := s.get(ctx, "/metrics", "identity")
 	if err != nil {

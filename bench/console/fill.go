@@ -45,7 +45,7 @@ func runFill(args []string) error {
 	fs.IntVar(&f.producers, "producers", 8, "connections sending at once")
 	fs.IntVar(&f.size, "size", 1024, "body bytes of the deep and shallow queues' messages (a BytesMessage)")
 	fs.DurationVar(&f.timeout, "timeout", time.Hour, "give up after this long")
-	brokerFlags(fs, &f.broker)
+	proc.Flags(fs, &f.broker)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func fill(ctx context.Context, f *fillFlags) error {
 	}
 	deep := client.Queue(f.deep)
 	var deepTook time.Duration
-	u, err := watch(f.broker, func() (err error) {
+	u, err := proc.Watch(f.broker, func() (err error) {
 		deepTook, err = sendAll(ctx, prods, f.count, f.deep, func(int) (*client.Destination, []byte) { return deep, body })
 		return err
 	})
@@ -111,8 +111,8 @@ func fill(ctx context.Context, f *fillFlags) error {
 	}
 	result("queues", f.queues, "queues_s", queuesTook, "queues_per_sec", perSec(f.queues, queuesTook),
 		"deep", f.count, "deep_s", deepTook, "deep_per_sec", perSec(f.count, deepTook),
-		"deep_cpu_ms", proc.Ms(u.cpu), "deep_cpu_us_per_msg", proc.PerOp(u.cpu, f.count),
-		"deep_rss_peak_kb", u.rssPeak, "deep_rss_after_kb", u.rssAfter, "shallow", f.shallowCount, "shallow_s", shallowTook, "producers", f.producers)
+		"deep_cpu_ms", proc.Ms(u.CPU), "deep_cpu_us_per_msg", proc.PerOp(u.CPU, f.count),
+		"deep_rss_peak_kb", u.RSSPeak, "deep_rss_after_kb", u.RSSAfter, "shallow", f.shallowCount, "shallow_s", shallowTook, "producers", f.producers)
 	return nil
 }
 

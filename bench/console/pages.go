@@ -46,7 +46,7 @@ func runPages(args []string) error {
 	fs.StringVar(&f.shallow, "shallow", "cb.shallow", "the shallow queue")
 	fs.IntVar(&f.repeat, "repeat", 10, "loads of each queue's first page")
 	fs.DurationVar(&f.timeout, "timeout", 120*time.Second, "longest wait for one page")
-	brokerFlags(fs, &f.broker)
+	proc.Flags(fs, &f.broker)
 	fs.StringVar(&f.chromium, "chromium", "/usr/bin/chromium", "the browser")
 	fs.StringVar(&f.profile, "profile", "", "the browser's profile directory (empty: a new temporary one)")
 	if err := fs.Parse(args); err != nil {
@@ -102,7 +102,7 @@ func measurePages(ctx context.Context, f *pagesFlags) error {
 	for _, q := range []struct{ key, name string }{{"deep_", f.deep}, {"shallow_", f.shallow}} {
 		var ts timings
 		timedOut := 0
-		u, err := watch(broker, func() error {
+		u, err := proc.Watch(broker, func() error {
 			for range f.repeat {
 				d, err := timedLoad(ctx, f.console+"/#/queue/"+url.PathEscape(q.name), queueShown, "#messages .pager .count", f.timeout)
 				if errors.Is(err, errTimeout) {
@@ -121,7 +121,7 @@ func measurePages(ctx context.Context, f *pagesFlags) error {
 		}
 		kv = append(kv, q.key+"first_ms", proc.Ms(ts.first()), q.key+"median_ms", proc.Ms(ts.median()),
 			q.key+"max_ms", proc.Ms(ts.max()), q.key+"timeouts", timedOut)
-		kv = append(kv, u.kv(q.key)...)
+		kv = append(kv, u.KV(q.key)...)
 	}
 	result(kv...)
 	return nil

@@ -16,7 +16,7 @@ import (
 func runWatch(args []string) error {
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
 	var broker proc.Proc
-	brokerFlags(fs, &broker)
+	proc.Flags(fs, &broker)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -26,10 +26,10 @@ func runWatch(args []string) error {
 	var out bytes.Buffer
 	cmd := exec.Command(fs.Arg(0), fs.Args()[1:]...)
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
-	u, err := watch(broker, cmd.Run)
+	u, err := proc.Watch(broker, cmd.Run)
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
-	fmt.Println(strings.TrimSpace(out.String()) + " " + proc.Line(u.kv("")...))
+	fmt.Println(strings.TrimSpace(out.String()) + " " + proc.Line(u.KV("")...))
 	return nil
 }

@@ -1,7 +1,10 @@
 package proc
 
 import (
+	"errors"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 )
@@ -41,5 +44,34 @@ func TestLine(t *testing.T) {
 	}
 	if PerOp(time.Millisecond, 0) != 0 || PerOp(time.Millisecond, 4) != 250 || Ms(time.Second) != 1000 {
 		t.Error("PerOp or Ms wrong")
+	}
+}
+
+// TestWatch: the peak is what the sampler saw while f ran, not the figure
+// before or after (f gives its 64 MiB back to the system before it returns).
+func TestWatch(t *testing.T) {
+	p := Proc{PID: os.Getpid(), ClkTck: 100}
+	u, err := Watch(p, func() error {
+		buf := make([]byte, 64<<20)
+		for i := range buf { // touch every page, and burn CPU
+			buf[i] = byte(i)
+		}
+		time.Sleep(300 * time.Millisecond) // sampled at least twice meanwhile
+		runtime.KeepAlive(buf)
+		debug.FreeOSMemory()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.RSSPeak-max(u.RSSBefore, u.RSSAfter) < 32<<10 {
+		t.Errorf("RSS peak %d KiB, before %d, after %d: 64 MiB were touched meanwhile", u.RSSPeak, u.RSSBefore, u.RSSAfter)
+	}
+	if u.CPU <= 0 {
+		t.Errorf("CPU %v while touching 64 MiB", u.CPU)
+	}
+	want := errors.New("step failed")
+	if _, err := Watch(p, func() error { return want }); err != want {
+		t.Errorf("Watch returned %v, want the step's error", err)
 	}
 }
