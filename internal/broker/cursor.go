@@ -113,6 +113,13 @@ func (q *queue) fill(ctx context.Context, want int, force bool) (bool, error) {
 		return false, nil
 	}
 	after, gen := q.mu.cur.upto, q.mu.cur.gen
+	// The first message being written now ends what this read may take,
+	// even if its write finishes before the read does: the read may have
+	// missed it while it found later ones.
+	limit := uint64(math.MaxUint64)
+	if len(q.mu.cur.writing) > 0 {
+		limit = q.mu.cur.writing[0]
+	}
 	q.mu.Unlock()
 	recs, err := q.b.st.Scan(ctx, q.key, after, max(want, 1), 4<<20)
 	if err != nil {
@@ -136,9 +143,8 @@ func (q *queue) fill(ctx context.Context, want int, force bool) (bool, error) {
 		}
 		return false, nil
 	}
-	limit := uint64(math.MaxUint64)
 	if len(c.writing) > 0 {
-		limit = c.writing[0]
+		limit = min(limit, c.writing[0])
 	}
 	added := false
 	for _, r := range recs {

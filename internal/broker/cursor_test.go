@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/store"
+	"github.com/piermq/pier/internal/store/storetest"
 )
 
 // cursorConfig makes a small window, so that a few hundred messages are a
@@ -281,4 +284,86 @@ func TestBacklogReadWhileMemoryIsFull(t *testing.T) {
 		t.Fatalf("with memory full: %d held, cursor on %v; want 0, on", n, on)
 	}
 	drain(t, b, q("starved"), 0, 50)
+}
+
+// raceStore lets a test hold one message's write and act when a page read
+// has found a given message.
+type raceStore struct {
+	*storetest.Memory
+	holdBody  string        // an Apply adding this body waits for release
+	release   chan struct{} // closed to let it go on
+	onScan    func()
+	scanMu    sync.Mutex
+	scanFired bool
+}
+
+func (s *raceStore) Apply(ctx context.Context, b *store.Batch) error {
+	for _, op := range b.Ops {
+		if op.Kind == store.OpAdd && op.Msg != nil && string(op.Msg.Body) == s.holdBody {
+			<-s.release
+		}
+	}
+	return s.Memory.Apply(ctx, b)
+}
+
+func (s *raceStore) Scan(ctx context.Context, dest string, after uint64, max int, maxBytes int64) ([]store.Record, error) {
+	recs, err := s.Memory.Scan(ctx, dest, after, max, maxBytes)
+	s.scanMu.Lock()
+	f := s.onScan
+	if f != nil && !s.scanFired {
+		for _, r := range recs {
+			if string(r.Msg.Body) == "y" {
+				s.scanFired = true
+				s.scanMu.Unlock()
+				f()
+				return recs, err
+			}
+		}
+	}
+	s.scanMu.Unlock()
+	return recs, err
+}
+
+// A message sent past the cursor whose write finishes while a page read is
+// under way, after the read missed it but found a later one, is read by
+// the next page, not skipped (the read stops before the first message that
+// was being written when it began).
+func TestWriteFinishingDuringPageRead(t *testing.T) {
+	st := &raceStore{Memory: newMemStore(), holdBody: "x", release: make(chan struct{})}
+	b := startBroker(t, st, cursorConfig())
+	p, _ := connect(t, b, "")
+	sendPersistent(t, p, q("race"), 0, 20) // the window is full: what follows goes past the cursor
+	px, _ := connect(t, b, "")
+	xSent := make(chan error, 1)
+	go func() {
+		xSent <- px.Send(context.Background(), &message.Message{Dest: q("race"), Body: []byte("x"), Persistent: true, Priority: 4}, "")
+	}()
+	for { // x is numbered and being written
+		if s, _ := b.QueueStats("race"); s.Pending == 21 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	send(t, p, q("race"), "y", true) // written at once, after x in order
+	st.scanMu.Lock()
+	st.onScan = func() {
+		// The read found y, not x: now x's write finishes.
+		close(st.release)
+		if err := <-xSent; err != nil {
+			t.Errorf("send x: %v", err)
+		}
+	}
+	st.scanMu.Unlock()
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("race"), Ack: AckIndividual, Prefetch: 50})
+	for i := 0; i < 20; i++ {
+		if d := k.next(t); string(d.Msg.Body) != fmt.Sprint(i) {
+			t.Fatalf("got %q, want %d", d.Msg.Body, i)
+		}
+	}
+	for _, want := range []string{"x", "y"} {
+		if d := k.next(t); string(d.Msg.Body) != want {
+			t.Fatalf("got %q, want %s", d.Msg.Body, want)
+		}
+	}
 }
