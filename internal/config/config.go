@@ -1,7 +1,9 @@
 package config
 
 import (
+	"net"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -117,14 +119,27 @@ type SQL struct {
 
 // Replicated configures the Raft-replicated store.
 type Replicated struct {
-	// NodeID names this replica; it must be a key of Peers.
+	// NodeID names this replica; it must be a key of Peers. With
+	// ZooKeeper it may be empty: host:port of the advertised replication
+	// address.
 	NodeID string
 	// Bind is the replication listener, tcp://host:port; empty means the
-	// address of this node in Peers.
+	// address of this node in Peers. Required with ZooKeeper.
 	Bind string
 	// Peers maps every replica of the group (this one included) to its
-	// replication URL, tcp://host:port.
+	// replication URL, tcp://host:port. Empty with ZooKeeper.
 	Peers map[string]string
+	// ZooKeeper, when its address is set, is where the members find each
+	// other instead of Peers (ActiveMQ's replicatedLevelDB zkAddress,
+	// zkPath). YAML: zookeeper.
+	ZooKeeper ZooKeeper
+	// Replicas is the size of the group that members found through
+	// ZooKeeper form (ActiveMQ's replicas); default 3. YAML: replicas.
+	Replicas int
+	// Hostname is the host the other members reach Bind at when it binds
+	// every interface (ActiveMQ's hostname); empty: broker.advertise_host,
+	// else the machine's host name. YAML: hostname.
+	Hostname string
 	// ElectionTimeout is how long a follower waits without hearing from
 	// the master before it stands for election (randomised up to twice
 	// that); a master that hears from no quorum for most of it steps down.
@@ -141,6 +156,44 @@ type Replicated struct {
 	// Insecure allows a replication port beyond loopback without TLS:
 	// anyone who can reach it can join the group. YAML: insecure.
 	Insecure bool
+}
+
+// ZooKeeper is the ensemble through which the members of a replicated
+// group find each other. It takes no part in elections: once the group has
+// formed, Raft alone decides the master.
+type ZooKeeper struct {
+	// Address is the ensemble, host:port,host:port (ActiveMQ's zkAddress);
+	// empty: no ZooKeeper. YAML: address.
+	Address string
+	// Path is the znode under which members register; default /default
+	// (ActiveMQ's zkPath). YAML: path.
+	Path string
+	// SessionTimeout is the ZooKeeper session's timeout; default 2s
+	// (ActiveMQ's zkSessionTimeout). YAML: session_timeout.
+	SessionTimeout time.Duration
+	// Password, when set, authenticates to ZooKeeper with digest
+	// "fabric:<password>" as ActiveMQ's zkPassword does, and the znodes
+	// Pier creates are readable and writable only with it. YAML: password.
+	Password string
+}
+
+// Enabled reports whether the members find each other through ZooKeeper.
+func (z ZooKeeper) Enabled() bool { return z.Address != "" }
+
+// Servers returns the ensemble's host:port addresses (a host without a
+// port gets ZooKeeper's 2181).
+func (z ZooKeeper) Servers() []string {
+	var out []string
+	for s := range strings.SplitSeq(z.Address, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(s); err != nil && !strings.Contains(s, ":") {
+			s = net.JoinHostPort(s, DefaultZooKeeperPort)
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // ReplicationTLS is the mutual TLS of the replication port.
@@ -268,6 +321,11 @@ const (
 	DefaultMaxConnections  = 1000
 	DefaultMaxRedeliveries = 6
 	DefaultDLQ             = "ActiveMQ.DLQ"
+	// ActiveMQ's replicatedLevelDB defaults.
+	DefaultReplicas         = 3
+	DefaultZooKeeperPath    = "/default"
+	DefaultZooKeeperSession = 2 * time.Second
+	DefaultZooKeeperPort    = "2181"
 )
 
 // Default returns the configuration `pier serve` runs without a file: the
@@ -289,6 +347,8 @@ func base() *Config {
 			Kind:    StoreJournal,
 			Journal: Journal{SegmentSize: DefaultSegmentSize, MaxSize: DefaultJournalMaxSize},
 			SQL:     SQL{LeaseDuration: DefaultLeaseDuration},
+			Replicated: Replicated{Replicas: DefaultReplicas,
+				ZooKeeper: ZooKeeper{Path: DefaultZooKeeperPath, SessionTimeout: DefaultZooKeeperSession}},
 		},
 		Limits: Limits{
 			Memory:          DefaultMemory,
@@ -348,6 +408,10 @@ func (c *Config) EnsureDefaults() *Config {
 	setDefault(&c.Store.Journal.SegmentSize, DefaultSegmentSize)
 	setDefault(&c.Store.Journal.MaxSize, DefaultJournalMaxSize)
 	setDefault(&c.Store.SQL.LeaseDuration, DefaultLeaseDuration)
+	r := &c.Store.Replicated
+	setDefault(&r.Replicas, DefaultReplicas)
+	setDefault(&r.ZooKeeper.Path, DefaultZooKeeperPath)
+	setDefault(&r.ZooKeeper.SessionTimeout, DefaultZooKeeperSession)
 	c.derive()
 	for i := range c.NetworkConnectors {
 		n := &c.NetworkConnectors[i]

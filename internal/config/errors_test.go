@@ -67,7 +67,7 @@ func TestParseErrors(t *testing.T) {
 		{"snapshot threshold too small", "store:\n  kind: replicated\n  replicated:\n    node_id: a\n    insecure: true\n    peers: {a: tcp://h:1}\n    snapshot_threshold: 3\n",
 			`x.yaml:7:5: store.replicated.snapshot_threshold: 3: want at least 16 (or 0 for the default)`, ErrInvalid},
 		{"replicated without section", "store:\n  kind: replicated\n",
-			`x.yaml:2:3: store.replicated.peers: required when store.kind is replicated (every replica, this one included)`, ErrMissing},
+			`x.yaml:2:3: store.replicated.peers: required when store.kind is replicated (every replica, this one included), unless the members find each other through store.replicated.zookeeper`, ErrMissing},
 		{"bridge member scheme", "network_connectors:\n  - uri: static:(tcp://a:1,http://b:2)\n",
 			`x.yaml:2:5: network_connectors[0].uri: "static:(tcp://a:1,http://b:2)": member "http://b:2": want tcp://host:port`, ErrInvalid},
 		{"duplicate peer", "store:\n  kind: replicated\n  replicated:\n    node_id: a\n    peers:\n      a: tcp://h:1\n      a: tcp://h:2\n",

@@ -75,6 +75,9 @@ func (d *decoder) store(path string, n *yaml.Node, s *Store) {
 				{"node_id", d.str(&s.Replicated.NodeID)},
 				{"bind", d.str(&s.Replicated.Bind)},
 				{"peers", d.stringMap(&s.Replicated.Peers)},
+				{"zookeeper", func(p string, v *yaml.Node) { d.zookeeper(p, v, &s.Replicated.ZooKeeper) }},
+				{"replicas", d.integer(&s.Replicated.Replicas)},
+				{"hostname", d.str(&s.Replicated.Hostname)},
 				{"election_timeout", d.duration(&s.Replicated.ElectionTimeout)},
 				{"snapshot_threshold", d.integer(&s.Replicated.SnapshotThreshold)},
 				{"tls", func(p string, v *yaml.Node) { d.replicationTLS(p, v, &s.Replicated.TLS) }},
@@ -119,5 +122,14 @@ func (d *decoder) limits(path string, n *yaml.Node, l *Limits) {
 		{"max_headers", d.integer(&l.MaxHeaders)},
 		{"max_header_length", d.size(&l.MaxHeaderLength)},
 		{"max_connections", d.integer(&l.MaxConnections)},
+	})
+}
+
+func (d *decoder) zookeeper(path string, n *yaml.Node, z *ZooKeeper) {
+	d.mapping(path, n, []field{
+		{"address", d.str(&z.Address)},
+		{"path", d.str(&z.Path)},
+		{"session_timeout", d.duration(&z.SessionTimeout)},
+		{"password", d.str(&z.Password)},
 	})
 }

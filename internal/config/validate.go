@@ -65,10 +65,15 @@ func (c *Config) check() []issue {
 	k.tls(c)
 	k.security(c)
 	k.exposure(c)
-	if h := c.Broker.AdvertiseHost; h != "" && (strings.ContainsAny(h, " /:@?#") && net.ParseIP(h) == nil) {
+	if h := c.Broker.AdvertiseHost; h != "" && !isHost(h) {
 		k.add(ErrInvalid, "broker.advertise_host", "%q is not a host name or IP address", h)
 	}
 	return k.issues
+}
+
+// isHost reports whether h can be a host name or an IP address.
+func isHost(h string) bool {
+	return !strings.ContainsAny(h, " /:@?#") || net.ParseIP(h) != nil
 }
 
 // transportSchemes are the URL schemes each transport accepts (plain,
@@ -159,10 +164,14 @@ func (k *checker) replicated(r *Replicated) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	if len(ids) == 0 {
-		k.add(ErrMissing, "store.replicated.peers", "required when store.kind is replicated (every replica, this one included)")
+	switch {
+	case r.ZooKeeper.Enabled():
+		k.zookeeper(r, len(ids) > 0)
+	case len(ids) == 0:
+		k.add(ErrMissing, "store.replicated.peers", "required when store.kind is replicated (every replica, this one included), unless the members find each other through store.replicated.zookeeper")
 	}
 	switch {
+	case r.ZooKeeper.Enabled():
 	case r.NodeID == "":
 		k.add(ErrMissing, "store.replicated.node_id", "required when store.kind is replicated")
 	case len(ids) > 0 && r.Peers[r.NodeID] == "":
