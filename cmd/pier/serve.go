@@ -169,6 +169,7 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, msrc *
 		MemoryLimit:     int64(cfg.Limits.Memory),
 		MaxRedeliveries: cfg.Policies.Redelivery.MaxRedeliveries,
 		DLQ:             cfg.Policies.Redelivery.DLQ,
+		NoScheduler:     cfg.Broker.NoScheduler,
 		// A producer blocked by flow control gets a clear error rather
 		// than waiting for ever (ActiveMQ's sendFailIfNoSpaceAfterTimeout).
 		BlockTimeout: 30 * time.Second,

@@ -68,6 +68,11 @@ type Config struct {
 	// consumer that held it before (its client reconnects with the same
 	// consumer id) before giving it to another. Default 15 s.
 	GroupHold time.Duration
+	// NoScheduler turns the scheduler off, as ActiveMQ's
+	// schedulerSupport="false": AMQ_SCHEDULED_* properties are left in the
+	// message, which is delivered at once, and
+	// ActiveMQ.Scheduler.Management is an ordinary topic.
+	NoScheduler bool
 }
 
 // EnsureDefaults fills unset fields with ActiveMQ's defaults.

@@ -199,10 +199,10 @@ func (c *Conn) Send(ctx context.Context, m *message.Message, txID string) error 
 		m.ProducerSeq = seq
 		m.ID = fmt.Sprintf("%s:%d", m.ProducerID, seq)
 	}
-	if isManagement(m) && m.Dest.Name == SchedulerManagement && len(dests) == 1 {
+	if !c.b.cfg.NoScheduler && isManagement(m) && m.Dest.Name == SchedulerManagement && len(dests) == 1 {
 		return c.b.manage(ctx, m) // a request to the scheduler, not a message
 	}
-	if scheduled(m) { // refused on the send, not when it falls due
+	if !c.b.cfg.NoScheduler && scheduled(m) { // refused on the send, not when it falls due
 		if _, err := specOf(m); err != nil {
 			return err
 		}

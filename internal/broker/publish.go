@@ -189,7 +189,7 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 // newJob adds to batch the job a scheduled message makes, if m is one
 // (and asks for more than delivery now).
 func (b *Broker) newJob(m *message.Message, batch *store.Batch) (nextJob, bool, error) {
-	if !scheduled(m) {
+	if b.cfg.NoScheduler || !scheduled(m) {
 		return nextJob{}, false, nil
 	}
 	sp, err := specOf(m)

@@ -49,6 +49,36 @@ func TestDelayedDelivery(t *testing.T) {
 	waitFor(t, "the job to be gone", func() bool { return b.ScheduledJobs() == 0 })
 }
 
+// Without scheduler support (ActiveMQ's schedulerSupport="false") a
+// scheduled message is delivered at once with its properties, even a bad
+// one, and the management topic is an ordinary topic.
+func TestNoScheduler(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{NoScheduler: true})
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: q("now"), Prefetch: 10})
+	subscribe(t, c, SubOptions{ID: "m", Dest: message.Destination{Kind: message.Topic, Name: SchedulerManagement}, Prefetch: 10})
+	for _, props := range []map[string]any{{PropScheduledDelay: int64(60000)}, {PropScheduledDelay: "soon"}} {
+		if err := c.Send(context.Background(), scheduledMsg(q("now"), "x", props), ""); err != nil {
+			t.Fatalf("%v: %v", props, err)
+		}
+		d := k.next(t)
+		if d.Msg.Properties[PropScheduledDelay] != props[PropScheduledDelay] {
+			t.Errorf("delivered properties %v, want %s kept", d.Msg.Properties, PropScheduledDelay)
+		}
+		ack(t, c, d)
+	}
+	if n := b.ScheduledJobs(); n != 0 {
+		t.Errorf("%d jobs stored without scheduler support", n)
+	}
+	mgmt := scheduledMsg(message.Destination{Kind: message.Topic, Name: SchedulerManagement}, "", map[string]any{"AMQ_SCHEDULER_ACTION": "REMOVEALL"})
+	if err := c.Send(context.Background(), mgmt, ""); err != nil {
+		t.Fatal(err)
+	}
+	if d := k.next(t); d.Msg.Dest.Name != SchedulerManagement {
+		t.Errorf("got %v, want the message sent to the management topic", d.Msg.Dest)
+	}
+}
+
 // A STOMP client sends the properties as strings.
 func TestScheduleFromStrings(t *testing.T) {
 	b := startBroker(t, newMemStore(), Config{})

@@ -36,6 +36,10 @@ type Broker struct {
 	// clients' member lists, duplex bridges. Empty: the machine's host
 	// name. YAML: broker.advertise_host.
 	AdvertiseHost string
+	// NoScheduler ignores AMQ_SCHEDULED_DELAY, _PERIOD, _REPEAT and _CRON
+	// (ActiveMQ's schedulerSupport="false"); the zero value schedules.
+	// YAML: broker.scheduler (true by default).
+	NoScheduler bool
 }
 
 // Transports are the client listeners, as URLs (tcp://127.0.0.1:61616,

@@ -38,6 +38,9 @@ func reference() []refEntry {
 		{path: "broker.advertise_host", example: "mq1.example.com",
 			doc: "The host that clients and peers are told to reach this broker at when a listener binds every interface (`tcp://0.0.0.0:61616`): the member lists sent to failover clients, duplex bridges. Empty: the machine's host name. A host name or an IP address."},
 
+		{path: "broker.scheduler", example: "false", def: "`true`",
+			doc: "Scheduled and delayed delivery (ActiveMQ's `schedulerSupport`): `AMQ_SCHEDULED_DELAY`, `_PERIOD`, `_REPEAT` and `_CRON` properties or STOMP headers, and the `ActiveMQ.Scheduler.Management` topic. `false` delivers such messages at once with the properties left in them, as ActiveMQ does without scheduler support; jobs already stored are still fired."},
+
 		// transports
 		{path: "transports", doc: "The client listeners, one URL per protocol; they are open only while this broker is master. A `transports` section replaces the whole default set: a protocol it does not name is not opened. `host` empty or `0.0.0.0` listens on every interface, which needs users (`security`) or `security.allow_anonymous: true`; port 0 picks a free port."},
 		{path: "transports.openwire", example: "tcp://0.0.0.0:61616",

@@ -30,6 +30,11 @@ func (d *decoder) broker(path string, n *yaml.Node, b *Broker) {
 		{"name", d.str(&b.Name)},
 		{"data_dir", d.str(&b.DataDir)},
 		{"advertise_host", d.str(&b.AdvertiseHost)},
+		{"scheduler", func(p string, v *yaml.Node) {
+			on := !b.NoScheduler
+			d.boolean(&on)(p, v)
+			b.NoScheduler = !on
+		}},
 	})
 }
 
