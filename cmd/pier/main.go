@@ -31,6 +31,7 @@ func commands() []command {
 		{"cluster", "show the members of a master/slave group; exit 1 when it is degraded (cluster status)", runCluster},
 		{"certs", "make a private CA and certificates (broker TLS, group members, clients)", runCerts},
 		{"network", "show the network bridges of a broker (network status)", runNetwork},
+		{"config", "translate an ActiveMQ activemq.xml to YAML (config import), check a configuration (config check)", runConfig},
 		{"passwd", "read a password and print its bcrypt hash (for security.users)", runPasswd},
 		{"version", "print the version", runVersion},
 	}, adminCommands()...)

@@ -47,7 +47,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "Usage: pier serve [flags]\n\n%s\n\nFlags:\n", serveUsage)
 		fs.PrintDefaults()
 	}
-	cfgPath := fs.String("config", "", "YAML configuration file")
+	cfgPath := fs.String("config", "", "configuration file: YAML, or an ActiveMQ activemq.xml")
+	props := propertyFlag{}
+	fs.Var(props, "property", "NAME=VALUE for ${NAME} in an activemq.xml (repeatable)")
+	consoleAddr := fs.String("console", "", "host:port of the console, instead of console.listen (\"off\": none)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	format := fs.String("log-format", "text", "log format: text or json")
 	if err := fs.Parse(args); err != nil {
@@ -78,9 +81,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer stopTrace()
 	cfg := config.Default()
-	if *cfgPath != "" {
-		if cfg, err = config.Load(*cfgPath); err != nil {
+	switch {
+	case *cfgPath != "":
+		if cfg, err = loadConfig(*cfgPath, props, log); err != nil {
 			return err
+		}
+	case len(props) > 0:
+		return fmt.Errorf("--property applies to an activemq.xml given with --config")
+	}
+	if *consoleAddr != "" {
+		cfg.Console.Listen = *consoleAddr
+		if *consoleAddr == "off" {
+			cfg.Console.Listen = ""
+		}
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("--console %s: %w", *consoleAddr, err)
 		}
 	}
 	guard, err := newGuard(cfg, log)

@@ -82,7 +82,7 @@ func checkGroup(s string, nested bool) error {
 	if tail := body[end+1:]; tail != "" && !strings.HasPrefix(tail, "?") {
 		return fmt.Errorf("unexpected %q after the closing parenthesis", tail)
 	}
-	members := splitTop(body[:end])
+	members := SplitList(body[:end])
 	for _, m := range members {
 		m = strings.TrimSpace(m)
 		if m == "" {
@@ -115,8 +115,9 @@ func closing(s string) int {
 	return -1
 }
 
-// splitTop splits s at commas outside parentheses.
-func splitTop(s string) []string {
+// SplitList splits s at commas outside parentheses: the members of a
+// static:(...) or failover:(...) list.
+func SplitList(s string) []string {
 	var out []string
 	depth, start := 0, 0
 	for i, r := range s {
@@ -162,7 +163,7 @@ func (n NetworkConnector) MemberURLs() ([][]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		list = splitTop(body)
+		list = SplitList(body)
 	} else {
 		list = []string{n.URI}
 	}
@@ -175,7 +176,7 @@ func (n NetworkConnector) MemberURLs() ([][]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			for _, a := range splitTop(body) {
+			for _, a := range SplitList(body) {
 				u, err := memberURL(a)
 				if err != nil {
 					return nil, err

@@ -1,0 +1,320 @@
+package amqxml
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/piermq/pier/internal/config"
+)
+
+// ignoredBrokerAttrs are <broker> attributes that change nothing Pier
+// does, with the reason given in the warning.
+var ignoredBrokerAttrs = map[string]string{
+	"useJmx":                                 "Pier has no JMX; its console, REST API and /metrics show the same figures",
+	"useShutdownHook":                        "Pier stops cleanly on SIGTERM",
+	"start":                                  "",
+	"advisorySupport":                        "Pier always sends the advisories ActiveMQ's clients use",
+	"networkConnectorStartAsync":             "Pier starts bridges in the background",
+	"useVirtualTopics":                       "Pier's virtual topics (VirtualTopic.> to Consumer.*.VirtualTopic.>) are always on",
+	"populateJMSXUserID":                     "",
+	"useAuthenticatedPrincipalForJMSXUserID": "",
+	"offlineDurableSubscriberTimeout":        "Pier keeps offline durable subscriptions until they are removed",
+	"offlineDurableSubscriberTaskSchedule":   "",
+	"schedulePeriodForDestinationPurge":      "",
+	"maxPurgedDestinationsPerSweep":          "",
+	"restartAllowed":                         "",
+	"enableStatistics":                       "Pier always keeps statistics",
+	"keepDurableSubsActive":                  "",
+	"useLocalHostBrokerName":                 "",
+	"cacheTempDestinations":                  "",
+	"timeBeforePurgeTempDestinations":        "",
+	"systemExitOnShutdown":                   "",
+	"splitSystemUsageForProducersConsumers":  "",
+	"producerSystemUsagePortion":             "",
+	"consumerSystemUsagePortion":             "",
+	"anonymousProducerAdvisorySupport":       "",
+	"allowTempAutoCreationOnSend":            "",
+	"shutdownOnMasterFailure":                "",
+	"shutdownOnSlaveFailure":                 "",
+	"waitForSlave":                           "",
+	"rollbackOnlyOnAsyncException":           "",
+}
+
+func (im *importer) broker(b *elem) {
+	b.used = true
+	if v, ok := im.get(b, "brokerName"); ok {
+		im.out.set("broker.name", v, b, "<broker brokerName>")
+	}
+	dataDir, ok := im.get(b, "dataDirectory")
+	if ok {
+		im.out.set("broker.data_dir", dataDir, b, "<broker dataDirectory>")
+	} else {
+		im.out.set("broker.data_dir", "activemq-data", b, "ActiveMQ's default dataDirectory")
+	}
+	if v, ok := im.get(b, "schedulerSupport"); ok {
+		im.out.set("broker.scheduler", im.boolean(b, "schedulerSupport", v), b, "<broker schedulerSupport>")
+	} else {
+		im.out.set("broker.scheduler", false, b, "ActiveMQ's default schedulerSupport=\"false\"")
+	}
+	if v, ok := im.get(b, "persistent"); ok && !im.boolean(b, "persistent", v) {
+		im.warn(b, "<broker persistent=\"false\">: Pier has no memory-only store; persistent messages are kept in the store configured here (its journal by default), so they also survive a restart")
+	}
+	if v, ok := im.get(b, "deleteAllMessagesOnStartup"); ok && im.boolean(b, "deleteAllMessagesOnStartup", v) {
+		im.fail(b, "<broker deleteAllMessagesOnStartup=\"true\">: Pier does not delete stored messages at start; remove the attribute (and purge with `pier queue purge` if that was meant)")
+	}
+	im.restAttrs(b, ignoredBrokerAttrs)
+	im.transports = map[string]*elem{}
+	handlers := map[string]func(*elem){
+		"transportConnectors": func(k *elem) {
+			for _, t := range k.children("transportConnector") {
+				im.transportConnector(t)
+			}
+		},
+		"persistenceAdapter": im.persistenceAdapter,
+		"persistenceFactory": func(k *elem) {
+			markAll(k)
+			im.fail(k, "<persistenceFactory>: the journal persistence factory of ActiveMQ 4 is not supported; use <persistenceAdapter><kahaDB directory=\"...\"/></persistenceAdapter>")
+		},
+		"networkConnectors": im.networkConnectors,
+		"destinationPolicy": im.destinationPolicy,
+		"systemUsage":       im.systemUsage,
+		"plugins":           im.plugins,
+		"sslContext":        im.sslContext,
+	}
+	for _, k := range b.kids {
+		if h, ok := handlers[k.name]; ok {
+			k.used = true
+			h(k)
+		}
+	}
+	im.finishTransports(b)
+}
+
+// boolean reads an xs:boolean attribute value.
+func (im *importer) boolean(e *elem, name, v string) bool {
+	switch strings.TrimSpace(strings.ToLower(v)) {
+	case "true", "1":
+		return true
+	case "false", "0":
+		return false
+	}
+	im.fail(e, "%s %s=%q: want true or false", e.path(), name, v)
+	return false
+}
+
+// integer reads an integer attribute.
+func (im *importer) integer(e *elem, name, v string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		im.fail(e, "%s %s=%q: not a whole number", e.path(), name, v)
+		return 0, false
+	}
+	return n, true
+}
+
+// size reads an ActiveMQ memory size: a number of bytes with an optional
+// kb, mb or gb (any case, a space allowed: "64 mb").
+func (im *importer) size(e *elem, name, v string) (int64, bool) {
+	s := strings.ToLower(strings.TrimSpace(v))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"tb", 1 << 40}, {"b", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		im.fail(e, "%s %s=%q: not a size (bytes, or a number with kb, mb or gb)", e.path(), name, v)
+		return 0, false
+	}
+	return n * mult, true
+}
+
+// sizeYAML writes a byte count the way Pier's sizes read best.
+func sizeYAML(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.mult && n%u.mult == 0 {
+			return fmt.Sprintf("%d%s", n/u.mult, u.suffix)
+		}
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+// transportKinds maps ActiveMQ's transport schemes to Pier's transport
+// keys and schemes.
+var transportKinds = map[string]struct{ key, scheme string }{
+	"tcp":           {"openwire", "tcp"},
+	"nio":           {"openwire", "tcp"},
+	"auto":          {"openwire", "tcp"},
+	"auto+nio":      {"openwire", "tcp"},
+	"ssl":           {"openwire", "ssl"},
+	"nio+ssl":       {"openwire", "ssl"},
+	"auto+ssl":      {"openwire", "ssl"},
+	"auto+nio+ssl":  {"openwire", "ssl"},
+	"stomp":         {"stomp", "stomp"},
+	"stomp+nio":     {"stomp", "stomp"},
+	"stomp+ssl":     {"stomp", "stomp+ssl"},
+	"stomp+nio+ssl": {"stomp", "stomp+ssl"},
+	"mqtt":          {"mqtt", "mqtt"},
+	"mqtt+nio":      {"mqtt", "mqtt"},
+	"ws":            {"ws", "ws"},
+	"amqp":          {"amqp", "amqp"},
+	"amqp+nio":      {"amqp", "amqp"},
+}
+
+// knownTransportOptions are URI options Pier takes over (the first two)
+// or that change nothing in Pier.
+var knownTransportOptions = map[string]string{
+	"maximumConnections":                "",
+	"wireFormat.maxFrameSize":           "",
+	"transport.maxFrameSize":            "",
+	"needClientAuth":                    "",
+	"wantClientAuth":                    "",
+	"wireFormat.maxInactivityDuration":  "Pier keeps OpenWire connections alive as the client asks",
+	"transport.useKeepAlive":            "",
+	"transport.soTimeout":               "",
+	"transport.tcpNoDelay":              "Pier always sets TCP_NODELAY",
+	"transport.trace":                   "",
+	"transport.closeAsync":              "",
+	"transport.transformer":             "",
+	"transport.defaultKeepAlive":        "",
+	"transport.hbGracePeriodMultiplier": "",
+	"transport.daemon":                  "",
+	"trace":                             "",
+	"daemon":                            "",
+	"updateClusterClients":              "Pier's members always tell failover clients the group's members",
+	"rebalanceClusterClients":           "",
+	"updateClusterClientsOnRemove":      "",
+	"org.apache.activemq.transport.nio.SelectorManager.corePoolSize":    "",
+	"org.apache.activemq.transport.nio.SelectorManager.maximumPoolSize": "",
+	"allowLinkStealing": "",
+}
+
+func (im *importer) transportConnector(t *elem) {
+	name, _ := im.get(t, "name")
+	raw, ok := im.get(t, "uri")
+	if !ok {
+		im.fail(t, "<transportConnector> without a uri")
+		return
+	}
+	label := fmt.Sprintf("transport connector %q", name)
+	if name == "" {
+		label = "transport connector"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		im.fail(t, "%s: uri %q is not scheme://host:port", label, raw)
+		return
+	}
+	kind, ok := transportKinds[u.Scheme]
+	if !ok {
+		im.fail(t, "%s: scheme %q of %q is not one Pier serves (tcp, nio, ssl, auto, stomp, stomp+ssl, mqtt, ws, amqp)", label, u.Scheme, raw)
+		return
+	}
+	host, port := u.Hostname(), u.Port()
+	if err := checkPort(port); err != nil {
+		im.fail(t, "%s: %s: %v", label, raw, err)
+		return
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	if prev := im.transports[kind.key]; prev != nil {
+		im.fail(t, "%s: a second %s listener (the first is at line %d): Pier listens on one address per protocol; keep one", label, kind.key, prev.line)
+		return
+	}
+	im.transports[kind.key] = t
+	hp := net.JoinHostPort(host, port)
+	im.out.set("transports."+kind.key, kind.scheme+"://"+hp, t, fmt.Sprintf("<transportConnector name=%q uri>", name))
+	if !config.IsLoopback(hp) {
+		im.exposed = append(im.exposed, kind.scheme+"://"+hp)
+	}
+	if kind.key == "mqtt" || kind.key == "ws" || kind.key == "amqp" {
+		im.warn(t, "%s: Pier does not serve %s yet; the listener is kept in the configuration and skipped at start", label, strings.ToUpper(kind.key))
+	}
+	if u.Scheme == "auto" || strings.HasPrefix(u.Scheme, "auto+") {
+		im.warn(t, "%s: %s:// detects the protocol on one port in ActiveMQ; Pier serves OpenWire there (STOMP, MQTT and AMQP have ports of their own)", label, u.Scheme)
+	}
+	for key, vals := range u.Query() {
+		v := vals[len(vals)-1]
+		switch key {
+		case "maximumConnections":
+			if n, ok := im.integer(t, key, v); ok && n > im.maxConns {
+				im.maxConns, im.maxConnsFrom = n, t
+			}
+		case "wireFormat.maxFrameSize", "transport.maxFrameSize":
+			if n, ok := im.integer(t, key, v); ok && n > im.maxFrame {
+				im.maxFrame, im.maxFrameFrom = n, t
+			}
+		case "needClientAuth":
+			if im.boolean(t, key, v) && kind.scheme != "ssl" && kind.scheme != "stomp+ssl" {
+				im.fail(t, "%s: needClientAuth on a connector without TLS", label)
+			} else if im.boolean(t, key, v) {
+				im.needClientAuth = t
+			}
+		default:
+			why, known := knownTransportOptions[key]
+			switch {
+			case known && why != "":
+				im.warn(t, "%s: option %s ignored: %s", label, key, why)
+			case known || strings.HasPrefix(key, "transport.") || strings.HasPrefix(key, "wireFormat."):
+				im.warn(t, "%s: option %s ignored", label, key)
+			default:
+				im.warn(t, "%s: option %s not understood; ignored", label, key)
+			}
+		}
+	}
+	for _, a := range t.attrs {
+		if !a.used {
+			im.warn(t, "<transportConnector %s> ignored", a.name)
+		}
+	}
+}
+
+// finishTransports writes what the connectors set broker-wide, and turns
+// off Pier's default listeners that the file does not name (ActiveMQ opens
+// only the connectors listed).
+func (im *importer) finishTransports(b *elem) {
+	if len(im.transports) == 0 {
+		im.fail(b, "<broker> has no <transportConnectors>: clients could not reach it")
+		return
+	}
+	for key, t := range im.transports {
+		if key == "openwire" || key == "stomp" {
+			if u, _ := t.attr("uri"); strings.Contains(strings.SplitN(u, ":", 2)[0], "ssl") {
+				im.fail(t, "%s over TLS: ActiveMQ took the broker's certificate from <sslContext> or the javax.net.ssl system properties, which are Java key stores; Pier reads PEM files: use a YAML configuration (`pier config import` writes one to start from) with tls.cert_file and tls.key_file", key)
+			}
+		}
+	}
+	if im.maxConns > 0 {
+		note := "maximumConnections of the connector (Pier's limit counts every transport)"
+		im.out.set("limits.max_connections", im.maxConns, im.maxConnsFrom, note)
+	}
+	if im.maxFrame > 0 {
+		im.out.set("limits.max_frame_size", sizeYAML(im.maxFrame), im.maxFrameFrom, "wireFormat.maxFrameSize (the largest of the connectors)")
+	}
+}
+
+func checkPort(port string) error {
+	if port == "" {
+		return fmt.Errorf("no port")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return fmt.Errorf("port %q is not a number", port)
+	}
+	if n < 1 || n > 65535 {
+		return fmt.Errorf("port %d is out of range (1-65535)", n)
+	}
+	return nil
+}
