@@ -32,6 +32,7 @@ func commands() []command {
 		{"certs", "make a private CA and certificates (broker TLS, group members, clients)", runCerts},
 		{"network", "show the network bridges of a broker (network status)", runNetwork},
 		{"config", "translate an ActiveMQ activemq.xml to YAML (config import), check a configuration (config check)", runConfig},
+		{"demo", "run the seed's topology on this machine: two replicated groups of three, bridged both ways", runDemo},
 		{"passwd", "read a password and print its bcrypt hash (for security.users)", runPasswd},
 		{"version", "print the version", runVersion},
 	}, adminCommands()...)
