@@ -346,3 +346,15 @@ func TestConsoleKeys(t *testing.T) {
 		t.Errorf("admin_groups %q, metrics_destinations %q", c.Console.AdminGroups, c.Console.MetricsDestinations)
 	}
 }
+
+// deploy/pier.yaml is what the container image and the systemd unit run.
+func TestDeployConfig(t *testing.T) {
+	c, err := Load("../../deploy/pier.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Transports.OpenWire != "tcp://0.0.0.0:61616" || c.Console.Listen != "0.0.0.0:8161" ||
+		c.Security.UsersFile == "" || c.Security.Anonymous() || c.Broker.DataDir != "/var/lib/pier" {
+		t.Errorf("deploy/pier.yaml is not the networked broker the Dockerfile and pier.service expect: %+v", c)
+	}
+}
