@@ -134,10 +134,10 @@ func (im *importer) jdbc(a *elem) {
 	im.dataSource(a, bean)
 	if v, ok := im.get(a, "lockKeepAlivePeriod"); ok {
 		if n, ok := im.integer(a, "lockKeepAlivePeriod", v); ok && n > 0 {
-			// ActiveMQ renews its lease every lockKeepAlivePeriod; a lease
-			// of three periods keeps the same rhythm.
-			im.out.set("store.sql.lease_duration", (3 * time.Duration(n) * time.Millisecond).String(), a,
-				"three times <jdbcPersistenceAdapter lockKeepAlivePeriod> (ms)")
+			// ActiveMQ renews its lock every lockKeepAlivePeriod; Pier
+			// renews its lease every quarter of lease_duration.
+			im.out.set("store.sql.lease_duration", (4 * time.Duration(n) * time.Millisecond).String(), a,
+				"four times <jdbcPersistenceAdapter lockKeepAlivePeriod> (ms): renewed as often")
 		}
 	}
 	if v, ok := im.get(a, "useDatabaseLock"); ok && !im.boolean(a, "useDatabaseLock", v) {
