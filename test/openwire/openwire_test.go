@@ -30,15 +30,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/piermq/pier/test/internal/activemq"
 	"github.com/piermq/pier/test/internal/javarun"
+	"github.com/piermq/pier/test/internal/jmsfailover"
 )
 
 func TestMain(m *testing.M) {
@@ -122,11 +120,9 @@ func lastLine(s string) string {
 // two broker crashes (SIGKILL) at a third and two thirds of the sends.
 const (
 	failoverN       = 600
-	failoverDelay   = "10" // ms between sends
+	failoverDelay   = 10 * time.Millisecond // between sends
 	failoverTimeout = 150 * time.Second
 )
-
-var resultRE = regexp.MustCompile(`RESULT received=(\d+) distinct=(\d+) duplicates=(\d+) redelivered_duplicates=(\d+) missing=(\d+)`)
 
 // TestFailover sends sequence-numbered persistent messages through the
 // failover transport while the broker is killed (SIGKILL) and restarted
@@ -148,65 +144,6 @@ func TestFailover(t *testing.T) {
 // acknowledged), and checks that every acknowledged send was received and
 // every duplicate was marked JMSRedelivered.
 func runFailover(t *testing.T, url string, crash func(i int, acked int64)) {
-	queue := fmt.Sprintf("ow.failover.%d", time.Now().UnixNano())
-	ctx, cancel := context.WithTimeout(context.Background(), failoverTimeout+30*time.Second)
-	defer cancel()
-
-	consumer := startJava(t, ctx, nil, "FailoverConsumer", url, queue, strconv.Itoa(failoverN), strconv.Itoa(int(failoverTimeout/time.Second)))
-	if err := consumer.AwaitLine("READY", 30*time.Second); err != nil {
-		t.Fatalf("consumer not ready: %v\n%s", err, consumer.Output())
-	}
-
-	var acked [failoverN]atomic.Bool
-	var count atomic.Int64
-	producer := startJava(t, ctx, func(line string) {
-		if s, ok := strings.CutPrefix(line, "ACK "); ok {
-			if n, err := strconv.Atoi(s); err == nil && n >= 0 && n < failoverN {
-				acked[n].Store(true)
-				count.Add(1)
-			}
-		}
-	}, "FailoverProducer", url, queue, strconv.Itoa(failoverN), failoverDelay)
-
-	for i, at := range []int64{failoverN / 3, 2 * failoverN / 3} {
-		deadline := time.Now().Add(60 * time.Second)
-		for count.Load() < at {
-			if time.Now().After(deadline) {
-				t.Fatalf("crash %d: only %d sends acknowledged after 60 s:\n%s", i+1, count.Load(), producer.Output())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		crash(i, count.Load())
-	}
-
-	if err := producer.Wait(failoverTimeout); err != nil {
-		t.Fatalf("producer: %v\n%s", err, activemq.Tail(producer.Output(), 8192))
-	}
-	for i := range acked {
-		if !acked[i].Load() {
-			t.Fatalf("producer exited 0 without acknowledging send %d", i)
-		}
-	}
-	cerr := consumer.Wait(failoverTimeout)
-	out := consumer.Output()
-	m := resultRE.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("consumer printed no RESULT (%v):\n%s", cerr, activemq.Tail(out, 8192))
-	}
-	t.Logf("consumer: %s", m[0])
-	dups, redelivered, missing := atoi(m[3]), atoi(m[4]), atoi(m[5])
-	if missing != 0 {
-		t.Errorf("%d acknowledged sends never received", missing)
-	}
-	if dups != redelivered {
-		t.Errorf("%d duplicates not marked JMSRedelivered", dups-redelivered)
-	}
-	if cerr != nil || t.Failed() {
-		t.Fatalf("consumer: %v\n%s", cerr, activemq.Tail(out, 8192))
-	}
-}
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
+	jmsfailover.Run(t, url, jmsfailover.Options{JVM: jvm, Queue: fmt.Sprintf("ow.failover.%d", time.Now().UnixNano()),
+		N: failoverN, Delay: failoverDelay, Timeout: failoverTimeout, Crashes: 2}, crash)
 }

@@ -1,10 +1,11 @@
 // Package piertest starts and stops real pier broker processes for the
-// cross-process suites under test/ (crash, interop, openwire, security). It
-// owns one thing: the life cycle of a `pier serve` child process, by
-// default on a temporary data directory with STOMP (and, on request,
-// OpenWire) on a free loopback port; a suite that needs more (TLS
-// listeners, a console) writes the configuration itself (Options.Config)
-// and says when the broker is ready (Options.Ready).
+// cross-process suites under test/ (crash, interop, migrate, openwire,
+// security). It owns one thing: the life cycle of a `pier serve` child
+// process, by default on a temporary data directory with STOMP (and, on
+// request, OpenWire) on a free loopback port; a suite that needs more (TLS
+// listeners, a console) writes the configuration itself (Options.Config,
+// or a file of its own such as an activemq.xml: Options.ConfigPath) and
+// says when the broker is ready (Options.Ready).
 //
 // The binary is taken from $PIER_BIN; when it is unset the test is skipped
 // with a message saying how to build it.
@@ -43,6 +44,8 @@ type Pier struct {
 	// Options.Config.
 	DataDir string
 	cfgPath string
+	args    []string    // Options.Args
+	env     []string    // Options.Env
 	label   string      // "pier" or "pier <name>", in messages
 	ready   func() bool // Options.Ready; nil: msg=ready in the log
 
@@ -91,6 +94,17 @@ type Options struct {
 	// (e.g. a console's /readyz), instead of waiting for msg=ready in the
 	// log of that start.
 	Ready func() bool
+	// ConfigPath, when not empty, is a configuration file the test wrote
+	// itself, started as it is: for a file whose name and neighbours
+	// matter, such as an activemq.xml with a jetty.xml beside it. Config
+	// and the fields that make one are then ignored.
+	ConfigPath string
+	// Args are more arguments of pier serve, after --config (such as
+	// --console HOST:PORT or --property NAME=VALUE).
+	Args []string
+	// Env are more NAME=VALUE environment variables of pier (such as
+	// ACTIVEMQ_DATA), besides the test's own.
+	Env []string
 }
 
 // StartWith is Start with options; Start(t, extra) is
@@ -101,13 +115,17 @@ func StartWith(t testing.TB, opts Options) *Pier {
 	if opts.Name != "" {
 		p.label += " " + opts.Name
 	}
-	cfg := opts.Config
-	if cfg == "" {
-		cfg = p.config(opts)
-	}
-	p.cfgPath = filepath.Join(t.TempDir(), "pier.yaml")
-	if err := os.WriteFile(p.cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+	p.args, p.env = opts.Args, opts.Env
+	p.cfgPath = opts.ConfigPath
+	if p.cfgPath == "" {
+		cfg := opts.Config
+		if cfg == "" {
+			cfg = p.config(opts)
+		}
+		p.cfgPath = filepath.Join(t.TempDir(), "pier.yaml")
+		if err := os.WriteFile(p.cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		p.Kill()
@@ -170,7 +188,10 @@ func (p *Pier) start() {
 		p.t.Fatalf("piertest: %s is already running", p.label)
 	}
 	from := p.log.Len()
-	cmd := exec.Command(p.bin, "serve", "--config", p.cfgPath)
+	cmd := exec.Command(p.bin, append([]string{"serve", "--config", p.cfgPath}, p.args...)...)
+	if len(p.env) > 0 {
+		cmd.Env = append(os.Environ(), p.env...)
+	}
 	cmd.Stdout = p.log
 	cmd.Stderr = p.log
 	if err := cmd.Start(); err != nil {
