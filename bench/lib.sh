@@ -23,7 +23,8 @@
 # for start_pier_broker PIER_SQL_DSN (a postgres:// DSN: store.kind sql;
 # empty: the journal) and PIER_EXTRA_YAML (top-level YAML sections added to
 # its configuration, e.g. limits), and for start_postgres PG_BIN (PostgreSQL's programs,
-# default /usr/lib/postgresql/15/bin).
+# default /usr/lib/postgresql/15/bin). start_mariadb and start_zookeeper run
+# private servers from Debian's mariadb-server and zookeeper packages.
 
 START_TIMEOUT=${START_TIMEOUT:-120}
 STOP_TIMEOUT=${STOP_TIMEOUT:-10}
@@ -34,6 +35,8 @@ AMQ_INSTANCE_XML=/etc/activemq/instances-available/main/activemq.xml
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 PG_DATA=""
+MARIA_PID=""
+ZK_PID=""
 SERVER_PIDS=()
 CLIENT_PID=""
 WORK=""
@@ -94,6 +97,8 @@ cleanup() {
 	fi
 	stop_server
 	stop_postgres
+	stop_mariadb
+	stop_zookeeper
 	[[ -n "$WORK" ]] || return 0
 	if [[ "${KEEP_WORK:-0}" == 1 ]]; then
 		log "kept $WORK"
@@ -183,10 +188,15 @@ disk_both() {
 }
 
 # cpu_sum PID...: the sum of cpu_ms over the PIDs; - when one is gone.
-cpu_sum() {
-	local pid v sum=0
+cpu_sum() { sum_over cpu_ms "$@"; }
+
+# sum_over FUNC PID...: the sum of `FUNC PID` (cpu_ms, rss_kb) over the
+# PIDs; - when one is gone.
+sum_over() {
+	local fn=$1 pid v sum=0
+	shift
 	for pid in "$@"; do
-		v=$(cpu_ms "$pid")
+		v=$("$fn" "$pid")
 		[[ $v != - ]] || { echo -; return 0; }
 		sum=$((sum + v))
 	done
@@ -283,15 +293,19 @@ pier_bench_run() {
 		NOTES+=("$what: producers sent ${m[5]} msg/s, consumers received ${m[0]} msg/s: a backlog built up, which the latencies include")
 }
 
-install_activemq() {
-	if dpkg-query -W -f='${Status}' activemq 2>/dev/null | grep -q 'install ok installed'; then
+# install_debian PACKAGE: apt-get installs the Debian PACKAGE unless it is
+# installed already (needs root then).
+install_debian() {
+	if dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; then
 		return
 	fi
-	log "installing Debian's activemq package"
-	[[ $(id -u) == 0 ]] || die "activemq is not installed and installing it needs root"
+	log "installing Debian's $1 package"
+	[[ $(id -u) == 0 ]] || die "$1 is not installed and installing it needs root"
 	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y activemq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y "$1"
 }
+
+install_activemq() { install_debian activemq; }
 
 # start_activemq writes a private instance (config, data, tmp) in
 # $WORK/activemq and starts the broker with the same JVM options as Debian's
@@ -320,14 +334,8 @@ install_activemq() {
 # KahaDB store in data/BROKERNAME/scheduler).
 start_activemq() {
 	local base="$WORK/activemq${AMQ_BROKER_NAME:+-$AMQ_BROKER_NAME}" connectors what network="" pgds=""
-	mkdir -p "$base/conf" "$base/data" "$base/tmp"
+	mkdir -p "$base/conf"
 	[[ -r "$AMQ_INSTANCE_XML" ]] || die "missing $AMQ_INSTANCE_XML"
-	cp /etc/activemq/instances-available/main/log4j2.properties "$base/conf/" 2>/dev/null || true
-	if [[ "${AMQ_LOG4J:-0}" == 1 ]]; then
-		printf '%s\n' 'log4j.rootLogger=INFO, out' 'log4j.appender.out=org.apache.log4j.ConsoleAppender' \
-			'log4j.appender.out.layout=org.apache.log4j.PatternLayout' \
-			'log4j.appender.out.layout.ConversionPattern=%d %-5p %m%n' >"$base/conf/log4j.properties"
-	fi
 	connectors="<transportConnector name=\"openwire\" uri=\"tcp://127.0.0.1:$AMQ_OPENWIRE_PORT\"/>"
 	what="OpenWire on 127.0.0.1:$AMQ_OPENWIRE_PORT"
 	if [[ -n "${AMQ_STOMP_PORT:-}" ]]; then
@@ -405,24 +413,8 @@ start_activemq() {
 	fi
 	port_free "$AMQ_OPENWIRE_PORT" || die "port $AMQ_OPENWIRE_PORT is busy"
 	[[ -z "${AMQ_SSL_PORT:-}" ]] || port_free "$AMQ_SSL_PORT" || die "port $AMQ_SSL_PORT is busy"
-	local java_opens=(
-		--add-reads=java.xml=java.logging
-		--add-opens java.base/java.security=ALL-UNNAMED
-		--add-opens java.base/java.net=ALL-UNNAMED
-		--add-opens java.base/java.lang=ALL-UNNAMED
-		--add-opens java.base/java.util=ALL-UNNAMED
-		--add-opens java.naming/javax.naming.spi=ALL-UNNAMED
-		--add-opens java.rmi/sun.rmi.transport.tcp=ALL-UNNAMED
-		--add-opens java.base/java.util.concurrent=ALL-UNNAMED
-		--add-opens java.base/java.util.concurrent.atomic=ALL-UNNAMED
-	)
 	log "starting ActiveMQ ${AMQ_BROKER_NAME:+$AMQ_BROKER_NAME }($what, data in $base/data)"
-	(cd "$base" && exec java -Xms"$AMQ_HEAP" -Xmx"$AMQ_HEAP" "${java_opens[@]}" \
-		-Dactivemq.classpath="$base/conf" -Dactivemq.home="$AMQ_HOME" -Dactivemq.base="$base" \
-		-Dactivemq.conf="$base/conf" -Dactivemq.data="$base/data" -Djava.io.tmpdir="$base/tmp" \
-		-jar "$AMQ_HOME/bin/activemq.jar" start "xbean:file:$base/conf/activemq.xml" \
-		>"$base/console.log" 2>&1) &
-	SERVER_PIDS+=($!)
+	launch_activemq "$base" "$base/conf/activemq.xml"
 	if [[ "${AMQ_NO_WAIT:-0}" == 1 ]]; then
 		log "ActiveMQ started (pid ${SERVER_PIDS[-1]}), not waiting for its ports"
 		return 0
@@ -436,6 +428,44 @@ start_activemq() {
 		took=$(wait_port "$AMQ_OPENWIRE_PORT" ActiveMQ "$base/console.log")
 	fi
 	log "ActiveMQ listening after ${took}s"
+}
+
+# launch_activemq BASE XML [DATA]: starts ActiveMQ's broker JVM in the
+# background on the Spring file XML, with the JVM options of Debian's
+# /usr/bin/activemq (heap AMQ_HEAP) and its properties: activemq.base BASE
+# (ActiveMQ loads BASE/lib/*.jar), activemq.conf and activemq.classpath the
+# directory of XML (Debian's log4j2.properties copied there; with
+# AMQ_LOG4J=1 a log4j.properties logging INFO to the console),
+# activemq.data DATA (default BASE/data), java.io.tmpdir BASE/tmp. Its
+# output goes to BASE/console.log; the process execs java, so the pid
+# appended to SERVER_PIDS is the JVM's.
+launch_activemq() {
+	local base=$1 xml=$2 conf data=${3:-$1/data}
+	conf=$(dirname "$xml")
+	mkdir -p "$base/tmp" "$data"
+	cp /etc/activemq/instances-available/main/log4j2.properties "$conf/" 2>/dev/null || true
+	if [[ "${AMQ_LOG4J:-0}" == 1 ]]; then
+		printf '%s\n' 'log4j.rootLogger=INFO, out' 'log4j.appender.out=org.apache.log4j.ConsoleAppender' \
+			'log4j.appender.out.layout=org.apache.log4j.PatternLayout' \
+			'log4j.appender.out.layout.ConversionPattern=%d %-5p %m%n' >"$conf/log4j.properties"
+	fi
+	local java_opens=(
+		--add-reads=java.xml=java.logging
+		--add-opens java.base/java.security=ALL-UNNAMED
+		--add-opens java.base/java.net=ALL-UNNAMED
+		--add-opens java.base/java.lang=ALL-UNNAMED
+		--add-opens java.base/java.util=ALL-UNNAMED
+		--add-opens java.naming/javax.naming.spi=ALL-UNNAMED
+		--add-opens java.rmi/sun.rmi.transport.tcp=ALL-UNNAMED
+		--add-opens java.base/java.util.concurrent=ALL-UNNAMED
+		--add-opens java.base/java.util.concurrent.atomic=ALL-UNNAMED
+	)
+	(cd "$base" && exec java -Xms"$AMQ_HEAP" -Xmx"$AMQ_HEAP" "${java_opens[@]}" \
+		-Dactivemq.classpath="$conf" -Dactivemq.home="$AMQ_HOME" -Dactivemq.base="$base" \
+		-Dactivemq.conf="$conf" -Dactivemq.data="$data" -Djava.io.tmpdir="$base/tmp" \
+		-jar "$AMQ_HOME/bin/activemq.jar" start "xbean:file:$xml" \
+		>"$base/console.log" 2>&1) &
+	SERVER_PIDS+=($!)
 }
 
 # amq_pid prints the pid of ActiveMQ's broker JVM, the last server started:
@@ -556,6 +586,80 @@ stop_postgres() {
 	[[ -n "$PG_DATA" ]] || return 0
 	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null 2>&1 || true
 	PG_DATA=""
+}
+
+# start_mariadb PORT DB...: a private MariaDB (Debian's mariadb-server) in
+# $WORK/maria: mariadb-install-db's data directory (root without a password,
+# as the user mysql when we are root), mariadbd on 127.0.0.1:PORT with its
+# socket there, and each DB created; cleanup stops it.
+start_mariadb() {
+	local port=$1 dir="$WORK/maria" run_as=() db
+	shift
+	[[ -x /usr/sbin/mariadbd ]] || die "missing /usr/sbin/mariadbd (apt-get install mariadb-server)"
+	port_free "$port" || die "port $port is busy"
+	mkdir -p "$dir"
+	if [[ $(id -u) == 0 ]]; then
+		chmod o+x "$WORK"
+		chown mysql: "$dir"
+		run_as=(--user=mysql)
+	fi
+	mariadb-install-db --no-defaults "${run_as[@]}" --datadir="$dir/data" --auth-root-authentication-method=normal \
+		--skip-test-db >"$dir/install.log" 2>&1 || die "mariadb-install-db failed (log: $dir/install.log)"
+	log "starting MariaDB on 127.0.0.1:$port (data in $dir/data)"
+	/usr/sbin/mariadbd --no-defaults "${run_as[@]}" --datadir="$dir/data" --socket="$dir/sock" \
+		--pid-file="$dir/pid" --port="$port" --bind-address=127.0.0.1 --skip-name-resolve >"$dir/log" 2>&1 &
+	MARIA_PID=$!
+	wait_port "$port" MariaDB "$dir/log" "$MARIA_PID" >/dev/null
+	for db in "$@"; do
+		mariadb_sql "$port" "CREATE DATABASE $db" || die "could not create database $db"
+	done
+}
+
+# mariadb_sql PORT SQL: runs SQL as root on the MariaDB at 127.0.0.1:PORT.
+mariadb_sql() {
+	mariadb --no-defaults -h 127.0.0.1 -P "$1" -u root -e "$2"
+}
+
+# stop_mariadb stops what start_mariadb started, if anything.
+stop_mariadb() {
+	[[ -n "$MARIA_PID" ]] || return 0
+	kill -TERM "$MARIA_PID" 2>/dev/null || true
+	for _ in $(seq 1 $((STOP_TIMEOUT * 10))); do
+		kill -0 "$MARIA_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$MARIA_PID" 2>/dev/null || true
+	wait "$MARIA_PID" 2>/dev/null || true
+	MARIA_PID=""
+}
+
+# start_zookeeper PORT: a private standalone ZooKeeper (Debian's zookeeper
+# package, ZooKeeperServerMain from /usr/share/java/zookeeper.jar, whose
+# manifest names its dependencies, as internal/zktest runs it) on
+# 127.0.0.1:PORT with its configuration, data and log in a fresh
+# $WORK/zookeeper; stop_zookeeper (and cleanup) stops it.
+start_zookeeper() {
+	local port=$1 dir="$WORK/zookeeper"
+	[[ -r /usr/share/java/zookeeper.jar ]] || die "missing /usr/share/java/zookeeper.jar (apt-get install zookeeper)"
+	port_free "$port" || die "port $port is busy"
+	rm -rf "$dir"
+	mkdir -p "$dir/data"
+	printf '%s\n' tickTime=2000 "dataDir=$dir/data" "clientPort=$port" clientPortAddress=127.0.0.1 \
+		maxClientCnxns=0 admin.enableServer=false >"$dir/zoo.cfg"
+	java -Xmx128m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+		-cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar \
+		org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg" >"$dir/log" 2>&1 &
+	ZK_PID=$!
+	wait_port "$port" ZooKeeper "$dir/log" "$ZK_PID" >/dev/null
+	log "ZooKeeper on 127.0.0.1:$port (data in $dir/data)"
+}
+
+# stop_zookeeper kills what start_zookeeper started, if anything.
+stop_zookeeper() {
+	[[ -n "$ZK_PID" ]] || return 0
+	kill -KILL "$ZK_PID" 2>/dev/null || true
+	wait "$ZK_PID" 2>/dev/null || true
+	ZK_PID=""
 }
 
 # A replicated group of three on 127.0.0.1, for the scripts that run one.
