@@ -118,3 +118,18 @@ func advertised(cfg *config.Config, raw string) string {
 	u.Host = net.JoinHostPort(adv, port)
 	return u.String()
 }
+
+// stompTLS is the broker's TLS configuration for STOMP listeners: without
+// TLS 1.3 session tickets. Debian's stomp.py (8.0) reads a TLS connection
+// in one thread while it writes its CONNECT in another; a session ticket
+// arriving after the handshake makes it lose that CONNECT now and then
+// (about one connection in ten under load, jasonrbriggs/stomp.py#450,
+// fixed upstream by reading and writing in one thread). STOMP clients do
+// not resume sessions, so nothing is lost by not offering it; OpenWire
+// keeps its tickets (the Java client resumes, which makes a reconnect
+// storm after a failover cheaper).
+func stompTLS(c *tls.Config) *tls.Config {
+	s := c.Clone()
+	s.SessionTicketsDisabled = true
+	return s
+}

@@ -300,6 +300,9 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, msrc *
 				return nil, nil, nil, fmt.Errorf("transports.%s: %s needs tls.cert_file and tls.key_file", t.name, t.url)
 			}
 			ltls = tlsCfg
+			if t.name == "stomp" {
+				ltls = stompTLS(tlsCfg)
+			}
 		}
 		var newProto func(b *broker.Broker) server.Protocol
 		switch t.name {
