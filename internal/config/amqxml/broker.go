@@ -91,6 +91,20 @@ func (im *importer) broker(b *elem) {
 		}
 	}
 	im.finishTransports(b)
+	im.finishStoreLimit()
+}
+
+// finishStoreLimit writes <storeUsage limit> as the journal's limit; the
+// SQL store has none of its own (the database's space is the limit).
+func (im *importer) finishStoreLimit() {
+	if im.storeLimitFrom == nil {
+		return
+	}
+	if k := im.out.walk("store.kind", false); k != nil && k.scalar != nil && *k.scalar == "sql" {
+		im.warn(im.storeLimitFrom, "<storeUsage limit> ignored: the SQL store is bounded by the database's space")
+		return
+	}
+	im.out.set("store.journal.max_size", sizeYAML(im.storeLimit), im.storeLimitFrom, "<storeUsage limit>")
 }
 
 // boolean reads an xs:boolean attribute value.

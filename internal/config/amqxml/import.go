@@ -162,10 +162,13 @@ type importer struct {
 	maxConnsFrom       *elem
 	maxFrameFrom       *elem
 	authn              bool
-	consoleExposed     bool
-	needClientAuth     *elem
-	bridges            []string
-	policies           []*policy
+	// <storeUsage limit>, written once the store's kind is known
+	storeLimit     int64
+	storeLimitFrom *elem
+	consoleExposed bool
+	needClientAuth *elem
+	bridges        []string
+	policies       []*policy
 }
 
 func (im *importer) fail(e *elem, format string, args ...any) {

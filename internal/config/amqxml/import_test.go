@@ -432,3 +432,22 @@ func FuzzImport(f *testing.F) {
 		}
 	})
 }
+
+// ActiveMQ's default file has a <storeUsage limit>; with a JDBC store it
+// is not the journal's (which a SQL store does not have).
+func TestStoreUsageWithJDBC(t *testing.T) {
+	data, err := os.ReadFile("testdata/jdbc-mysql.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := strings.Replace(string(data), "<transportConnectors>",
+		`<systemUsage><systemUsage><storeUsage><storeUsage limit="100 gb"/></storeUsage></systemUsage></systemUsage>
+        <transportConnectors>`, 1)
+	cfg, res, err := Load("testdata/jdbc-mysql.xml", []byte(x), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Store.Kind != config.StoreSQL || !hasWarning(res, "storeUsage limit") {
+		t.Errorf("store %+v, warnings %v", cfg.Store, res.Warnings)
+	}
+}

@@ -255,7 +255,7 @@ func (im *importer) systemUsage(s *elem) {
 		if m := su.child("storeUsage"); m != nil {
 			if v, ok := im.get(m, "limit"); ok {
 				if n, ok := im.size(m, "limit", v); ok {
-					im.out.set("store.journal.max_size", sizeYAML(n), m, "<storeUsage limit>")
+					im.storeLimit, im.storeLimitFrom = n, m
 				}
 			}
 			im.restAttrs(m, map[string]string{"name": ""})
