@@ -235,16 +235,13 @@ func (g group) master(t *testing.T, timeout time.Duration) *member {
 // killMasterUnderLoad runs the JMS failover producer and consumer over
 // g's failover URL and kills (SIGKILL) the master crashes times, evenly
 // spread over the sends; each time another member must serve, and the
-// killed one is started again as a standby. beforeKill, if not nil, runs
-// before each kill. Every acknowledged send must be received, a duplicate
-// only if marked JMSRedelivered.
-func killMasterUnderLoad(t *testing.T, g group, queue string, crashes int, beforeKill func(i int)) {
+// killed one is started again as a standby. restarted, if not nil, is
+// called then. Every acknowledged send must be received, a duplicate only
+// if marked JMSRedelivered.
+func killMasterUnderLoad(t *testing.T, g group, queue string, crashes int, restarted func(i int, killed *member)) {
 	t.Helper()
 	jmsfailover.Run(t, g.failoverURL(), jmsfailover.Options{JVM: jvm, Queue: queue, N: failoverN, Delay: failoverDelay,
 		Timeout: failoverLimit, Crashes: crashes}, func(i int, acked int64) {
-		if beforeKill != nil {
-			beforeKill(i)
-		}
 		m := g.master(t, electTimeout)
 		start := time.Now()
 		m.p.Kill()
@@ -252,5 +249,8 @@ func killMasterUnderLoad(t *testing.T, g group, queue string, crashes int, befor
 		t.Logf("kill %d: master %s killed after %d acknowledged sends; %s serves %s later", i+1, m.id, acked, next.id,
 			time.Since(start).Round(time.Millisecond))
 		m.p.Restart()
+		if restarted != nil {
+			restarted(i, m)
+		}
 	})
 }
