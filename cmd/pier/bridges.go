@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/piermq/pier/internal/config"
+	"github.com/piermq/pier/internal/keystore"
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/network"
 )
@@ -62,21 +63,28 @@ func newNetwork(cfg *config.Config, advertise func() []string, log *slog.Logger)
 // for remote brokers that take a certificate instead of a password (it
 // must then allow client authentication). Nil when neither is set.
 func bridgeTLS(t config.TLS) (*tls.Config, error) {
-	if t.CAFile == "" && !t.Enabled() {
+	if t.CAFile == "" && t.TruststoreFile == "" && !t.Enabled() {
 		return nil, nil
 	}
 	c := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.CAFile != "" {
+	switch {
+	case t.CAFile != "":
 		pool, err := loadCAs(t.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls.ca_file: %w", err)
 		}
 		c.RootCAs = pool
+	case t.TruststoreFile != "":
+		pool, err := keystore.LoadCAs(t.TruststoreFile, t.TruststorePassword)
+		if err != nil {
+			return nil, fmt.Errorf("tls.truststore_file: %w", err)
+		}
+		c.RootCAs = pool
 	}
 	if t.Enabled() {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		cert, err := brokerCert(t)
 		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file, tls.key_file: %w", err)
+			return nil, err
 		}
 		c.Certificates = []tls.Certificate{cert}
 	}

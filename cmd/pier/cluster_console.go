@@ -62,7 +62,7 @@ func consoleMembers(configs []string, consoles, caFile string) ([]consoleMember,
 	}
 	var ms []consoleMember
 	for i, path := range configs {
-		cfg, err := config.Load(path)
+		cfg, err := readConfig(path)
 		if err != nil {
 			return nil, err
 		}

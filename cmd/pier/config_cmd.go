@@ -111,6 +111,13 @@ func xmlOptions(props propertyFlag) amqxml.Options {
 	}
 }
 
+// readConfig reads a configuration, YAML or activemq.xml, for a command
+// that only looks at it (cluster status, network status): the XML's
+// warnings are for pier serve to log.
+func readConfig(path string) (*config.Config, error) {
+	return loadConfig(path, nil, slog.New(slog.DiscardHandler))
+}
+
 // loadConfig reads the configuration pier serve runs: YAML, or an
 // ActiveMQ activemq.xml (told apart by the content), whose warnings are
 // logged one line each.

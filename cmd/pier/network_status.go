@@ -17,7 +17,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/piermq/pier/internal/config"
 	"github.com/piermq/pier/internal/network"
 )
 
@@ -195,7 +194,7 @@ func (cf *consoleFlags) resolve() (*console, error) {
 			}
 		}
 	case cf.cfgPath != "":
-		cfg, err := config.Load(cf.cfgPath)
+		cfg, err := readConfig(cf.cfgPath)
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/config"
+	"github.com/piermq/pier/internal/keystore"
 )
 
 // newGuard builds the front door from the security section: inline users,
@@ -63,19 +64,42 @@ func serverTLS(t config.TLS) (*tls.Config, error) {
 	if !t.Enabled() {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	cert, err := brokerCert(t)
 	if err != nil {
-		return nil, fmt.Errorf("tls.cert_file, tls.key_file: %w", err)
+		return nil, err
 	}
 	c := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if t.ClientCAFile != "" {
-		pool, err := loadCAs(t.ClientCAFile)
-		if err != nil {
+	var pool *x509.CertPool
+	switch {
+	case t.ClientCAFile != "":
+		if pool, err = loadCAs(t.ClientCAFile); err != nil {
 			return nil, fmt.Errorf("tls.client_ca_file: %w", err)
 		}
+	case t.TruststoreFile != "":
+		if pool, err = keystore.LoadCAs(t.TruststoreFile, t.TruststorePassword); err != nil {
+			return nil, fmt.Errorf("tls.truststore_file: %w", err)
+		}
+	}
+	if pool != nil {
 		// A certificate is verified when given; clients without one log
 		// in with a password.
 		c.ClientCAs, c.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
+	return c, nil
+}
+
+// brokerCert is the broker's own certificate: a key store, or PEM files.
+func brokerCert(t config.TLS) (tls.Certificate, error) {
+	if t.KeystoreFile != "" {
+		c, err := keystore.LoadKey(t.KeystoreFile, t.KeystorePassword)
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("tls.keystore_file: %w", err)
+		}
+		return c, nil
+	}
+	c, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("tls.cert_file, tls.key_file: %w", err)
 	}
 	return c, nil
 }

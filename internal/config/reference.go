@@ -242,6 +242,18 @@ func reference() []refEntry {
 			doc:     "Makes TLS listeners ask for client certificates and verify them against these CAs (PEM); a verified certificate whose common name is a configured user logs in as that user without a password. Needs `cert_file`."},
 		{path: "tls.ca_file", example: "certs/group-ca.crt",
 			doc: "What this broker trusts when it dials `ssl://` brokers (network bridges). Empty: the system's roots."},
+		{path: "tls.keystore_file", example: "conf/broker.ks",
+			snippet: "tls:\n  keystore_file: conf/broker.ks\n  keystore_password: password\n  truststore_file: conf/broker.ts\n  truststore_password: password\n",
+			doc:     "The broker's private key and certificate chain in a Java key store, PKCS#12 or JKS (ActiveMQ's `sslContext` `keyStore`), instead of `cert_file` and `key_file`. The store holds one private key entry."},
+		{path: "tls.keystore_password", example: "password",
+			snippet: "tls:\n  keystore_file: conf/broker.ks\n  keystore_password: password\n  truststore_file: conf/broker.ts\n  truststore_password: password\n",
+			doc:     "The password of `keystore_file` (and of its key entry)."},
+		{path: "tls.truststore_file", example: "conf/broker.ts",
+			snippet: "tls:\n  keystore_file: conf/broker.ks\n  keystore_password: password\n  truststore_file: conf/broker.ts\n  truststore_password: password\n",
+			doc:     "A Java trust store of CA certificates, PKCS#12 or JKS (ActiveMQ's `sslContext` `trustStore`): client certificates are verified against it (as `client_ca_file`), and so are `ssl://` brokers this one dials (as `ca_file`). Needs the broker's own certificate."},
+		{path: "tls.truststore_password", example: "password",
+			snippet: "tls:\n  keystore_file: conf/broker.ks\n  keystore_password: password\n  truststore_file: conf/broker.ts\n  truststore_password: password\n",
+			doc:     "The password of `truststore_file` (used to check its integrity)."},
 
 		// security
 		{path: "security", doc: "Who may connect and what they may do, with ActiveMQ's semantics (`docs/security.md`). Security is on as soon as any key of this section is set; without it Pier is open and listens on loopback only."},

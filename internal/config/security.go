@@ -23,10 +23,20 @@ type TLS struct {
 	// CAFile is what this broker trusts when it dials ssl:// brokers
 	// (network bridges); empty: the system's roots. YAML: tls.ca_file.
 	CAFile string
+	// KeystoreFile is the broker's key and certificate chain in a Java
+	// key store (PKCS#12 or JKS), instead of CertFile and KeyFile, as
+	// ActiveMQ's sslContext keyStore. YAML: tls.keystore_file,
+	// tls.keystore_password.
+	KeystoreFile, KeystorePassword string
+	// TruststoreFile is a Java trust store (PKCS#12 or JKS) of CAs, as
+	// ActiveMQ's sslContext trustStore: trusted for client certificates
+	// (as ClientCAFile) and for dialing ssl:// brokers (as CAFile). YAML:
+	// tls.truststore_file, tls.truststore_password.
+	TruststoreFile, TruststorePassword string
 }
 
 // Enabled reports whether the broker has a certificate.
-func (t TLS) Enabled() bool { return t.CertFile != "" }
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeystoreFile != "" }
 
 // Security is who may connect and what they may do, with ActiveMQ's
 // semantics (simpleAuthenticationPlugin, authorizationPlugin).
@@ -101,6 +111,10 @@ func (d *decoder) tls(path string, n *yaml.Node, t *TLS) {
 		{"key_file", d.str(&t.KeyFile)},
 		{"client_ca_file", d.str(&t.ClientCAFile)},
 		{"ca_file", d.str(&t.CAFile)},
+		{"keystore_file", d.str(&t.KeystoreFile)},
+		{"keystore_password", d.str(&t.KeystorePassword)},
+		{"truststore_file", d.str(&t.TruststoreFile)},
+		{"truststore_password", d.str(&t.TruststorePassword)},
 	})
 }
 
@@ -270,8 +284,23 @@ func (k *checker) tls(c *Config) {
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		k.add(ErrMissing, "tls", "cert_file and key_file go together")
 	}
-	if t.ClientCAFile != "" && t.CertFile == "" {
+	if t.ClientCAFile != "" && !t.Enabled() {
 		k.add(ErrMissing, "tls.client_ca_file", "needs tls.cert_file and tls.key_file (the broker's own certificate)")
+	}
+	if t.KeystoreFile != "" && (t.CertFile != "" || t.KeyFile != "") {
+		k.add(ErrInvalid, "tls.keystore_file", "give the broker's certificate either as keystore_file or as cert_file and key_file, not both")
+	}
+	if t.KeystorePassword != "" && t.KeystoreFile == "" {
+		k.add(ErrMissing, "tls.keystore_password", "without tls.keystore_file")
+	}
+	if t.TruststoreFile != "" && (t.ClientCAFile != "" || t.CAFile != "") {
+		k.add(ErrInvalid, "tls.truststore_file", "trusts clients and brokers alike: give it or client_ca_file and ca_file, not both")
+	}
+	if t.TruststoreFile != "" && !t.Enabled() {
+		k.add(ErrMissing, "tls.truststore_file", "needs the broker's own certificate (keystore_file, or cert_file and key_file)")
+	}
+	if t.TruststorePassword != "" && t.TruststoreFile == "" {
+		k.add(ErrMissing, "tls.truststore_password", "without tls.truststore_file")
 	}
 	for i, u := range c.Transports.urls() {
 		if u == "" {

@@ -271,9 +271,7 @@ func (im *importer) transportConnector(t *elem) {
 				im.maxFrame, im.maxFrameFrom = n, t
 			}
 		case "needClientAuth":
-			if im.boolean(t, key, v) && kind.scheme != "ssl" && kind.scheme != "stomp+ssl" {
-				im.fail(t, "%s: needClientAuth on a connector without TLS", label)
-			} else if im.boolean(t, key, v) {
+			if im.boolean(t, key, v) {
 				im.needClientAuth = t
 			}
 		default:
@@ -304,11 +302,12 @@ func (im *importer) finishTransports(b *elem) {
 		return
 	}
 	for key, t := range im.transports {
-		if key == "openwire" || key == "stomp" {
-			if u, _ := t.attr("uri"); strings.Contains(strings.SplitN(u, ":", 2)[0], "ssl") {
-				im.fail(t, "%s over TLS: ActiveMQ took the broker's certificate from <sslContext> or the javax.net.ssl system properties, which are Java key stores; Pier reads PEM files: use a YAML configuration (`pier config import` writes one to start from) with tls.cert_file and tls.key_file", key)
-			}
+		if u, _ := t.attr("uri"); im.sslFrom == nil && strings.Contains(strings.SplitN(u, ":", 2)[0], "ssl") {
+			im.fail(t, "%s over TLS needs the broker's certificate: give it in <sslContext><sslContext keyStore=... keyStorePassword=.../></sslContext> (ActiveMQ may have taken it from the javax.net.ssl.keyStore system properties)", key)
 		}
+	}
+	if im.needClientAuth != nil {
+		im.fail(im.needClientAuth, "needClientAuth=true: Pier verifies a client certificate when one is given (against the trust store) and logs clients without one in with a password; requiring a certificate is not supported")
 	}
 	if im.maxConns > 0 {
 		note := "maximumConnections of the connector (Pier's limit counts every transport)"

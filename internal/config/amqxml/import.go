@@ -167,6 +167,7 @@ type importer struct {
 	storeLimitFrom *elem
 	consoleExposed bool
 	needClientAuth *elem
+	sslFrom        *elem // the inner <sslContext>
 	bridges        []string
 	policies       []*policy
 }

@@ -451,3 +451,36 @@ func TestStoreUsageWithJDBC(t *testing.T) {
 		t.Errorf("store %+v, warnings %v", cfg.Store, res.Warnings)
 	}
 }
+
+func TestSSLContext(t *testing.T) {
+	x := `<beans><broker brokerName="b">
+<sslContext>
+  <sslContext keyStore="file:${activemq.conf}/broker.ks" keyStorePassword="secret"
+              trustStore="classpath:broker.ts" trustStorePassword="tsecret"/>
+</sslContext>
+<transportConnectors>
+  <transportConnector name="ssl" uri="ssl://127.0.0.1:61617?wantClientAuth=true"/>
+  <transportConnector name="stomp+ssl" uri="stomp+ssl://127.0.0.1:61612"/>
+</transportConnectors>
+</broker></beans>`
+	cfg, _, err := Load("/etc/amq/activemq.xml", []byte(x), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := cfg.TLS
+	if tl.KeystoreFile != "/etc/amq/broker.ks" || tl.KeystorePassword != "secret" ||
+		tl.TruststoreFile != "/etc/amq/broker.ts" || tl.TruststorePassword != "tsecret" ||
+		cfg.Transports.OpenWire != "ssl://127.0.0.1:61617" || cfg.Transports.STOMP != "stomp+ssl://127.0.0.1:61612" {
+		t.Errorf("tls %+v transports %+v", tl, cfg.Transports)
+	}
+	for what, bad := range map[string]string{
+		"no sslContext":  `<transportConnectors><transportConnector uri="ssl://127.0.0.1:61617"/></transportConnectors>`,
+		"needClientAuth": `<sslContext><sslContext keyStore="k" keyStorePassword="p"/></sslContext><transportConnectors><transportConnector uri="ssl://127.0.0.1:61617?needClientAuth=true"/></transportConnectors>`,
+		"JCEKS":          `<sslContext><sslContext keyStore="k" keyStoreType="jceks"/></sslContext><transportConnectors><transportConnector uri="ssl://127.0.0.1:61617"/></transportConnectors>`,
+	} {
+		_, err := Import("a.xml", []byte("<broker>"+bad+"</broker>"), testOptions(nil))
+		if err == nil {
+			t.Errorf("%s: no error", what)
+		}
+	}
+}

@@ -292,9 +292,54 @@ func (im *importer) finishSecurity(b *elem) {
 	im.warn(b, "no authentication plugin and %s open beyond loopback: anyone who can reach them may connect, as with this ActiveMQ configuration; add a <simpleAuthenticationPlugin> or <jaasAuthenticationPlugin>", what)
 }
 
-// sslContext: ActiveMQ's key and trust stores are Java key stores; Pier
-// reads PEM files.
+// sslContext takes ActiveMQ's key and trust stores (Java key stores,
+// PKCS#12 or JKS) as Pier's tls.keystore_file and tls.truststore_file.
 func (im *importer) sslContext(s *elem) {
-	markAll(s)
-	im.fail(s, "<sslContext>: Pier reads PEM files, not Java key stores; convert them (keytool -importkeystore -srckeystore broker.ks -destkeystore broker.p12 -deststoretype PKCS12, then openssl pkcs12 -in broker.p12 -nokeys -out broker.crt and -nocerts -nodes -out broker.key) and use a YAML configuration with tls.cert_file and tls.key_file (tls.client_ca_file for the trust store)")
+	c := s.child("sslContext")
+	if c == nil {
+		im.fail(s, "<sslContext> without the inner <sslContext>")
+		return
+	}
+	im.sslFrom = c
+	for _, st := range []struct{ attr, key string }{
+		{"keyStore", "tls.keystore_file"}, {"keyStorePassword", "tls.keystore_password"},
+		{"trustStore", "tls.truststore_file"}, {"trustStorePassword", "tls.truststore_password"},
+	} {
+		v, ok := im.get(c, st.attr)
+		if !ok {
+			continue
+		}
+		if !strings.HasSuffix(st.attr, "Password") {
+			v = im.resource(v)
+		}
+		im.out.set(st.key, v, c, "<sslContext "+st.attr+">")
+	}
+	if _, ok := c.attr("keyStore"); !ok {
+		im.fail(c, "<sslContext> without a keyStore: the broker's certificate")
+	}
+	for _, t := range []string{"keyStoreType", "trustStoreType"} {
+		if v, ok := im.get(c, t); ok && !strings.EqualFold(v, "jks") && !strings.EqualFold(v, "pkcs12") {
+			im.fail(c, "<sslContext %s=%q>: Pier reads JKS and PKCS12 stores", t, v)
+		}
+	}
+	if kp, ok := im.get(c, "keyStoreKeyPassword"); ok {
+		if sp, _ := c.attr("keyStorePassword"); kp != sp {
+			im.fail(c, "<sslContext keyStoreKeyPassword>: differs from keyStorePassword; Pier opens the key entry with the store's password (keytool -keypasswd changes it)")
+		}
+	}
+	im.restAttrs(c, map[string]string{"protocol": "Pier speaks TLS 1.2 and 1.3", "keyStoreAlgorithm": "", "trustStoreAlgorithm": "",
+		"secureRandomAlgorithm": "", "provider": ""})
+}
+
+// resource turns a Spring resource (file:, classpath:, or a path) into a
+// path: classpath: is ActiveMQ's conf directory.
+func (im *importer) resource(v string) string {
+	switch {
+	case strings.HasPrefix(v, "file:"):
+		return strings.TrimPrefix(v, "file:")
+	case strings.HasPrefix(v, "classpath:"):
+		c, _ := im.props.lookup("activemq.conf")
+		return filepath.Join(c, strings.TrimPrefix(v, "classpath:"))
+	}
+	return v
 }
