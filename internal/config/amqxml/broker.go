@@ -263,8 +263,11 @@ func (im *importer) transportConnector(t *elem) {
 		v := vals[len(vals)-1]
 		switch key {
 		case "maximumConnections":
-			if n, ok := im.integer(t, key, v); ok && n > im.maxConns {
-				im.maxConns, im.maxConnsFrom = n, t
+			if n, ok := im.integer(t, key, v); ok && n > 0 {
+				im.maxConns += n
+				if im.maxConnsFrom == nil {
+					im.maxConnsFrom = t
+				}
 			}
 		case "wireFormat.maxFrameSize", "transport.maxFrameSize":
 			if n, ok := im.integer(t, key, v); ok && n > im.maxFrame {
@@ -310,7 +313,7 @@ func (im *importer) finishTransports(b *elem) {
 		im.fail(im.needClientAuth, "needClientAuth=true: Pier verifies a client certificate when one is given (against the trust store) and logs clients without one in with a password; requiring a certificate is not supported")
 	}
 	if im.maxConns > 0 {
-		note := "maximumConnections of the connector (Pier's limit counts every transport)"
+		note := "the sum of the connectors' maximumConnections (Pier's limit counts every transport)"
 		im.out.set("limits.max_connections", im.maxConns, im.maxConnsFrom, note)
 	}
 	if im.maxFrame > 0 {

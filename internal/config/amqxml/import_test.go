@@ -48,7 +48,7 @@ func TestSeedSharedKahaDB(t *testing.T) {
 		"max_size":         cfg.Store.Journal.MaxSize == 100*config.GiB,
 		"openwire":         cfg.Transports.OpenWire == "tcp://127.0.0.1:51611",
 		"stomp":            cfg.Transports.STOMP == "stomp://127.0.0.1:51613",
-		"max_connections":  cfg.Limits.MaxConnections == 1000,
+		"max_connections":  cfg.Limits.MaxConnections == 2000, // two connectors of 1000
 		"max_frame_size":   cfg.Limits.MaxFrameSize == 100*config.MiB,
 		"console (jetty)":  cfg.Console.Listen == "127.0.0.1:8191",
 		"memory (default)": cfg.Limits.Memory == config.DefaultMemory,
