@@ -33,8 +33,11 @@ set -uo pipefail
 # store's tests start private PostgreSQL 15 and MariaDB servers of their own
 # on loopback, never the packages' system services; openssl: test/security
 # makes its certificates with it, keytool comes with the JDK; chromium:
-# test/console drives the web console's pages in it, headless).
-APT_PACKAGES=(python3-stomp libactivemq-java openjdk-17-jdk-headless activemq gcc libc6-dev iproute2 mount e2fsprogs postgresql mariadb-server openssl chromium)
+# test/console drives the web console's pages in it, headless; zookeeper:
+# ZooKeeper discovery's tests (internal/replication/zkgroup, test/cluster)
+# start private ZooKeeper servers of their own on loopback through
+# internal/zktest, never the package's system service).
+APT_PACKAGES=(python3-stomp libactivemq-java openjdk-17-jdk-headless activemq gcc libc6-dev iproute2 mount e2fsprogs postgresql mariadb-server openssl chromium zookeeper)
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-15m}   # go test -race ./...
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-10m} # each cross-process suite

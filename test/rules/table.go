@@ -79,6 +79,17 @@ func Imports() []ImportRule {
 			Why: "the front door is below the core: it knows users, grants and destination names, nothing else",
 		},
 		{
+			From:      Set{Include: []string{"internal/replication/zkgroup"}},
+			Deny:      Set{Include: []string{"internal/..."}},
+			TestAllow: []string{"internal/zktest"},
+			Why:       "ZooKeeper discovery knows ZooKeeper and its own file, nothing of Pier: cmd/ tells it what to register and hands the group to replication",
+		},
+		{
+			From: Set{Include: []string{"internal/zktest"}},
+			Deny: Set{Include: []string{"internal/..."}},
+			Why:  "a test helper that runs a ZooKeeper server knows no part of Pier",
+		},
+		{
 			From: Set{Include: []string{"internal/config/..."}},
 			Deny: Set{Include: []string{"internal/..."}, Exclude: []string{"internal/config/..."}},
 			Why:  "the configuration schema is a leaf; cmd/ turns it into each package's options",
