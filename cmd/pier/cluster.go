@@ -235,13 +235,13 @@ func clusterPeers(cfgPath, list string) (map[string]string, *replication.TLS, er
 		if cfg.Store.Kind != config.StoreReplicated {
 			return nil, nil, fmt.Errorf("%s: store.kind is %q, not replicated", cfgPath, cfg.Store.Kind)
 		}
-		peers := map[string]string{}
-		for id, u := range cfg.Store.Replicated.Peers {
-			_, addr, err := config.ListenAddr(u)
-			if err != nil {
-				return nil, nil, fmt.Errorf("store.replicated.peers.%s: %w", id, err)
-			}
-			peers[id] = addr
+		urls, err := configuredPeers(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		peers, err := peerAddrs(urls, "store.replicated.peers")
+		if err != nil {
+			return nil, nil, err
 		}
 		t, err := replicationTLS(cfg.Store.Replicated.TLS)
 		if err != nil {

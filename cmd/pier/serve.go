@@ -354,14 +354,6 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, msrc *
 func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, onChange func(), urls *func() []string,
 	group *atomic.Pointer[func(context.Context) admin.Group], meter *store.Meter) (store.Store, server.Gate, error) {
 	r := cfg.Store.Replicated
-	peers := make(map[string]string, len(r.Peers))
-	for id, u := range r.Peers {
-		_, addr, err := config.ListenAddr(u)
-		if err != nil {
-			return nil, nil, fmt.Errorf("store.replicated.peers.%s: %w", id, err)
-		}
-		peers[id] = addr
-	}
 	_, bind, err := config.ListenAddr(r.Bind)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store.replicated.bind: %w", err)
@@ -374,8 +366,15 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	if err != nil {
 		return nil, nil, err
 	}
+	// The peers map, or the group found through ZooKeeper (zkgroup.go).
+	members, err := replicatedMembers(ctx, cfg, log)
+	if err != nil {
+		lock.Unlock()
+		return nil, nil, err
+	}
+	peers := members.peers
 	node, err := replication.Open(ctx, replication.Config{
-		NodeID:     r.NodeID,
+		NodeID:     members.nodeID,
 		Bind:       bind,
 		Peers:      peers,
 		Dir:        cfg.Broker.DataDir,
@@ -394,6 +393,7 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		Meter:             meter,
 	})
 	if err != nil {
+		members.Close()
 		lock.Unlock()
 		return nil, nil, err
 	}
@@ -401,7 +401,7 @@ func openReplicated(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	*urls = node.ClusterURLs
 	g := replicatedGroup(node.Status, peers, groupTLS)
 	group.Store(&g)
-	return lockedStore{node.Store(), lock}, node, nil
+	return members.store(lockedStore{node.Store(), lock}), node, nil
 }
 
 // lockedStore releases the directory lock once the store is closed.
