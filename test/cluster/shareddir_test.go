@@ -50,13 +50,7 @@ func killMasters(t *testing.T, c *cluster.Cluster, kills int, restarted func(kil
 	waitProgress(t, l, 200)
 	var takeovers []time.Duration
 	for i := range kills {
-		m, err := c.Master(electTimeout)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := l.ackedCount()
-		m.Kill()
-		next, took := newMaster(t, c, m)
+		m, next, took, before := killTheMaster(t, c, l)
 		takeovers = append(takeovers, took)
 		if err := m.Start(); err != nil {
 			t.Fatal(err)
@@ -75,6 +69,21 @@ func killMasters(t *testing.T, c *cluster.Cluster, kills int, restarted func(kil
 	t.Logf("takeover (SIGKILL to the new master's /readyz 200): median %s, max %s; all: %s; consumer failovers %d",
 		med.Round(time.Millisecond), most.Round(time.Millisecond), durations(takeovers), k.interruptions.Load())
 	l.check(t, false)
+}
+
+// killTheMaster kills the master with SIGKILL and waits until another
+// serves; it returns the node killed, the new master, how long that took,
+// and how many sends had been acknowledged before the kill.
+func killTheMaster(t *testing.T, c *cluster.Cluster, l *ledger) (killed, next *cluster.Node, took time.Duration, before int) {
+	t.Helper()
+	m, err := c.Master(electTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = l.ackedCount()
+	m.Kill()
+	next, took = newMaster(t, c, m)
+	return m, next, took, before
 }
 
 // TestSharedDirLockFileReplaced: the master's lock file is deleted and

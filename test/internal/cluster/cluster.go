@@ -60,6 +60,34 @@ type Options struct {
 	SQL SQL
 	// TLS, when set, gives the replication port mutual TLS (MakeCerts).
 	TLS *TLS
+	// ZooKeeper, when set, makes the replicas find each other through
+	// that ensemble (store.replicated.zookeeper) instead of a peers map,
+	// with node_id left to its default (host:port of the replication
+	// port): the nodes start together, since none serves before the group
+	// has formed.
+	ZooKeeper *ZooKeeper
+}
+
+// ZooKeeper is where the replicas register (store.replicated.zookeeper).
+type ZooKeeper struct {
+	// Address is the ensemble, host:port,host:port.
+	Address string
+	// Path is the znode they register under; default /pier/<Name>.
+	Path string
+	// SessionTimeout is the session's timeout; 0: the store's default.
+	SessionTimeout time.Duration
+}
+
+func (z *ZooKeeper) yaml(name string, replicas int) string {
+	path := z.Path
+	if path == "" {
+		path = "/pier/" + name
+	}
+	out := fmt.Sprintf("    replicas: %d\n    zookeeper:\n      address: %q\n      path: %s\n", replicas, z.Address, path)
+	if z.SessionTimeout > 0 {
+		out += fmt.Sprintf("      session_timeout: %s\n", z.SessionTimeout)
+	}
+	return out
 }
 
 // SQL is a shared database's settings (store.sql).
@@ -181,9 +209,25 @@ func (c *Cluster) Launch(extra string) {
 		}
 	}
 	t.Cleanup(c.cleanup)
-	for _, n := range c.Nodes {
-		if err := n.Start(); err != nil {
-			t.Fatal(err)
+	if opts.ZooKeeper != nil {
+		// Together: each waits in ZooKeeper for the others.
+		procs := make([]*proc, len(c.Nodes))
+		for i, n := range c.Nodes {
+			var err error
+			if procs[i], err = n.launch(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, n := range c.Nodes {
+			if err := n.awaitUp(procs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	} else {
+		for _, n := range c.Nodes {
+			if err := n.Start(); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	c.wg.Add(1)
@@ -227,6 +271,10 @@ func (c *Cluster) config(n *Node, opts Options) string {
 		}
 		store = fmt.Sprintf("  kind: replicated\n  replicated:\n    node_id: %s\n    bind: tcp://%s\n%s    peers:\n%s",
 			n.ID, n.Replication, indent(opts.Replicated, "    "), peers.String())
+		if opts.ZooKeeper != nil {
+			store = fmt.Sprintf("  kind: replicated\n  replicated:\n    bind: tcp://%s\n%s%s",
+				n.Replication, indent(opts.Replicated, "    "), opts.ZooKeeper.yaml(opts.Name, len(c.Nodes)))
+		}
 		if opts.TLS != nil {
 			store += opts.TLS.yaml(n.ID)
 		} else if beyondLoopback(n.Replication) {

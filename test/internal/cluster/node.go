@@ -55,10 +55,20 @@ type proc struct {
 // until its replication port answers a status query. The node takes part
 // in elections from then on; it is master only once Cluster.Master says so.
 func (n *Node) Start() error {
+	p, err := n.launch()
+	if err != nil {
+		return err
+	}
+	return n.awaitUp(p)
+}
+
+// launch starts the node's process (an error if it is running) without
+// waiting for it.
+func (n *Node) launch() (*proc, error) {
 	n.mu.Lock()
 	if n.mu.proc != nil && !n.mu.proc.exited() {
 		n.mu.Unlock()
-		return fmt.Errorf("cluster: node %s is already running", n.ID)
+		return nil, fmt.Errorf("cluster: node %s is already running", n.ID)
 	}
 	n.mu.runs++
 	fmt.Fprintf(n.log, "=== cluster: run %d of node %s, started %s\n", n.mu.runs, n.ID, time.Now().Format("15:04:05.000"))
@@ -67,7 +77,7 @@ func (n *Node) Start() error {
 	cmd.Stdout, cmd.Stderr = n.log, n.log
 	if err := cmd.Start(); err != nil {
 		n.mu.Unlock()
-		return fmt.Errorf("cluster: start node %s: %w", n.ID, err)
+		return nil, fmt.Errorf("cluster: start node %s: %w", n.ID, err)
 	}
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	n.mu.proc, n.mu.paused = p, false
@@ -79,7 +89,7 @@ func (n *Node) Start() error {
 			n.c.problem("node %s exited on its own (%v); its log ends:\n%s", n.ID, p.err, n.log.Tail(20))
 		}
 	}()
-	return n.awaitUp(p)
+	return p, nil
 }
 
 func (n *Node) awaitUp(p *proc) error {
