@@ -420,3 +420,23 @@ func TestSavedFileMismatch(t *testing.T) {
 		t.Fatalf("Discover with a torn file: %v", err)
 	}
 }
+
+// TestWipedMemberFindsItsGroup: a member whose data directory was wiped
+// (no saved file) and that keeps its id and replication address finds
+// itself in the group znode and gets the same group; with another address
+// it is refused (two members with one id).
+func TestWipedMemberFindsItsGroup(t *testing.T) {
+	srv := zktest.Start(t)
+	ms := formTrio(t, srv, t.TempDir(), quiet())
+	ms[0].Close()
+	again, errs := discover(t, quiet(), member(srv, t.TempDir(), "a", 3))
+	if errs[0] != nil || !mapsEqual(again[0].Peers, ms[0].Peers) || again[0].Saved {
+		t.Fatalf("wiped member: %v, %+v; want the group %v", errs[0], again[0], ms[0].Peers)
+	}
+	moved := member(srv, t.TempDir(), "b", 3)
+	moved.Self.Replication = "tcp://elsewhere.example:62621"
+	_, errs = discover(t, quiet(), moved)
+	if !errors.Is(errs[0], ErrNotMember) || !strings.Contains(errs[0].Error(), "two members with one node_id") {
+		t.Fatalf("member b at another address: %v, want ErrNotMember naming the address", errs[0])
+	}
+}
