@@ -51,12 +51,15 @@ var jvm = javarun.JVM{Src: filepath.Join("..", "openwire", "java"), Flags: []str
 // (mq.brokerURL).
 const seedURLOptions = "?randomize=false&initialReconnectDelay=1000&maxReconnectDelay=30000"
 
-// Timeouts: a master's election, and the whole of one failover run.
 const (
-	electTimeout   = 30 * time.Second
-	failoverLimit  = 90 * time.Second
-	failoverN      = 300
-	failoverDelay  = 5 * time.Millisecond
+	// electTimeout bounds the wait for a group's master.
+	electTimeout = 30 * time.Second
+	// A failover run sends failoverN persistent messages, one every
+	// failoverDelay, and its programs are killed after failoverLimit.
+	failoverN     = 300
+	failoverDelay = 5 * time.Millisecond
+	failoverLimit = 90 * time.Second
+	// consoleTimeout bounds one request to a console or replication port.
 	consoleTimeout = 500 * time.Millisecond
 )
 
