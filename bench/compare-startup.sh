@@ -2,7 +2,7 @@
 # Start-up of Pier and ActiveMQ 5.17 (Debian's `activemq` package) on the
 # same activemq.xml, side by side, for each of the seed's three set-ups, on
 # this machine over loopback. The script writes the files (the seed's
-# elements and attributes, as in internal/config/amqxml/testdata/, on
+# elements and attributes, as in internal/amqxml/testdata/, on
 # 127.0.0.1 and the ports below, data in the temp directory) and starts each
 # broker on them: Pier with `pier serve --config FILE --console HOST:PORT`
 # (ACTIVEMQ_DATA and ACTIVEMQ_CONF in its environment, as ActiveMQ's start

@@ -10,9 +10,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/piermq/pier/internal/amqxml"
 	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/config"
-	"github.com/piermq/pier/internal/config/amqxml"
 )
 
 const configUsage = `Translates and checks configuration files.

@@ -180,10 +180,29 @@ func markAll(e *elem) {
 	}
 }
 
+// beanProp is one <property> of a Spring bean.
+type beanProp struct {
+	name, value string
+	at          *elem
+}
+
+// beanProps are a bean's properties in file order.
+type beanProps []beanProp
+
+// get returns the named property's value and element (nil when absent).
+func (ps beanProps) get(name string) (string, *elem) {
+	for _, p := range ps {
+		if p.name == name {
+			return p.value, p.at
+		}
+	}
+	return "", nil
+}
+
 // beanProperties reads a Spring bean's <property name value> (or a
-// <value> child) entries, placeholders expanded.
-func (im *importer) beanProperties(bean *elem) map[string]string {
-	out := map[string]string{}
+// <value> child) entries, placeholders expanded, in file order.
+func (im *importer) beanProperties(bean *elem) beanProps {
+	var out beanProps
 	for _, p := range bean.children("property") {
 		name, _ := p.attr("name")
 		v, ok := im.get(p, "value")
@@ -195,44 +214,46 @@ func (im *importer) beanProperties(bean *elem) map[string]string {
 				}
 			}
 		}
-		out[name] = v
+		out = append(out, beanProp{name: name, value: v, at: p})
 	}
 	return out
 }
 
 func (im *importer) dataSource(at, bean *elem) {
 	class, _ := bean.attr("class")
-	var rawURL, user, pass string
 	props := im.beanProperties(bean)
+	urlProp := "url"
 	switch class {
 	case "org.apache.commons.dbcp.BasicDataSource", "org.apache.commons.dbcp2.BasicDataSource",
 		"org.apache.tomcat.jdbc.pool.DataSource", "org.apache.tomcat.dbcp.dbcp2.BasicDataSource":
-		rawURL, user, pass = props["url"], props["username"], props["password"]
 	case "com.zaxxer.hikari.HikariDataSource":
-		rawURL, user, pass = props["jdbcUrl"], props["username"], props["password"]
+		urlProp = "jdbcUrl"
 	default:
 		im.fail(bean, "<bean id=%q class=%q>: data source class not supported; use org.apache.commons.dbcp2.BasicDataSource with url, username and password", bean.attrOr("id"), class)
 		return
 	}
+	rawURL, urlAt := props.get(urlProp)
+	user, _ := props.get("username")
+	pass, _ := props.get("password")
 	if rawURL == "" {
-		im.fail(bean, "<bean id=%q>: no url property", bean.attrOr("id"))
+		im.fail(bean, "<bean id=%q>: no %s property", bean.attrOr("id"), urlProp)
 		return
 	}
 	driver, dsn, dropped, err := jdbcDSN(rawURL, user, pass)
 	if err != nil {
-		im.fail(bean, "<bean id=%q> url %q: %v", bean.attrOr("id"), rawURL, err)
+		im.fail(urlAt, "<bean id=%q> %s %q: %v", bean.attrOr("id"), urlProp, rawURL, err)
 		return
 	}
-	im.out.set("store.sql.driver", driver, bean, "<bean class=\""+short(class)+"\"> url")
-	im.out.set("store.sql.dsn", dsn, bean, "url, username and password of the data source")
+	im.out.set("store.sql.driver", driver, urlAt, "<bean class=\""+short(class)+"\"> "+urlProp)
+	im.out.set("store.sql.dsn", dsn, urlAt, urlProp+", username and password of the data source")
 	if len(dropped) > 0 {
-		im.warn(bean, "JDBC URL options %s have no Go driver equivalent; left out", strings.Join(dropped, ", "))
+		im.warn(urlAt, "JDBC URL options %s have no Go driver equivalent; left out", strings.Join(dropped, ", "))
 	}
-	for name := range props {
-		switch name {
-		case "url", "jdbcUrl", "username", "password", "driverClassName":
+	for _, p := range props {
+		switch p.name {
+		case urlProp, "username", "password", "driverClassName":
 		default:
-			im.warn(bean, "data source property %s ignored (Pier's pool is its own)", name)
+			im.warn(p.at, "data source property %s ignored (Pier's pool is its own)", p.name)
 		}
 	}
 }
@@ -248,21 +269,32 @@ func jdbcDSN(raw, user, pass string) (driver, dsn string, dropped []string, err 
 	if !ok {
 		return "", "", nil, fmt.Errorf("not a JDBC URL (want jdbc:mysql:, jdbc:mariadb: or jdbc:postgresql:)")
 	}
-	scheme, _, _ := strings.Cut(rest, ":")
-	u, perr := url.Parse(rest)
-	if perr != nil || u.Host == "" {
+	scheme, after, ok := strings.Cut(rest, "://")
+	if !ok {
+		scheme, _, _ = strings.Cut(rest, ":")
 		return "", "", nil, fmt.Errorf("want jdbc:%s://host:port/database", scheme)
 	}
-	db := strings.TrimPrefix(u.Path, "/")
+	hp, tail, _ := strings.Cut(after, "/")
+	tail, rawQuery, _ := strings.Cut(tail, "?")
+	db := tail
 	if db == "" || strings.Contains(db, "/") {
 		return "", "", nil, fmt.Errorf("no database name after the host")
 	}
-	if p := u.Port(); p != "" {
-		if err := checkPort(p); err != nil {
+	u := &url.URL{Host: hp}
+	if strings.Contains(strings.TrimPrefix(hp, "["), ":") && !strings.HasSuffix(hp, "]") {
+		h, p, err := hostPort(hp)
+		if err != nil {
 			return "", "", nil, err
 		}
+		u.Host = net.JoinHostPort(h, p)
 	}
-	q := u.Query()
+	if u.Hostname() == "" {
+		return "", "", nil, fmt.Errorf("no host")
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("options %q: %v", rawQuery, err)
+	}
 	switch scheme {
 	case "mysql", "mariadb":
 		host := u.Host
@@ -332,14 +364,15 @@ func (im *importer) replicated(a *elem) {
 	if !ok {
 		bind = "tcp://0.0.0.0:61619" // ActiveMQ's default
 	}
-	u, err := url.Parse(bind)
-	if err != nil || u.Scheme != "tcp" || u.Host == "" {
-		im.fail(a, "<replicatedLevelDB bind=%q>: want tcp://host:port", bind)
-	} else if err := checkPort(u.Port()); err != nil {
+	scheme, host, _, _, err := splitURI(bind)
+	if err == nil && scheme != "tcp" {
+		err = fmt.Errorf("want tcp://host:port")
+	}
+	if err != nil {
 		im.fail(a, "<replicatedLevelDB bind=%q>: %v", bind, err)
 	} else {
 		im.out.set("store.replicated.bind", bind, a, "<replicatedLevelDB bind>")
-		if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 			im.out.set("store.replicated.insecure", true, a, "bind beyond loopback without TLS, as ActiveMQ's")
 			im.warn(a, "the replication port %s is open beyond loopback without TLS, as ActiveMQ's was: anyone who can reach it can join the group; add store.replicated.tls (`pier certs` makes the certificates) in a YAML configuration", bind)
 		}
@@ -352,12 +385,12 @@ func (im *importer) replicated(a *elem) {
 		zk = "127.0.0.1:2181" // ActiveMQ's default
 	}
 	for _, hp := range strings.Split(zk, ",") {
-		h, p, err := net.SplitHostPort(strings.TrimSpace(hp))
-		if err == nil {
-			err = checkPort(p)
+		h, _, err := hostPort(strings.TrimSpace(hp))
+		if err == nil && h == "" {
+			err = fmt.Errorf("no host")
 		}
-		if err != nil || h == "" {
-			im.fail(a, "<replicatedLevelDB zkAddress=%q>: %q is not host:port", zk, hp)
+		if err != nil {
+			im.fail(a, "<replicatedLevelDB zkAddress=%q>: %s: %v", zk, strings.TrimSpace(hp), err)
 			return
 		}
 	}

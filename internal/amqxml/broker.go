@@ -2,8 +2,10 @@ package amqxml
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -225,19 +227,20 @@ func (im *importer) transportConnector(t *elem) {
 	if name == "" {
 		label = "transport connector"
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		im.fail(t, "%s: uri %q is not scheme://host:port", label, raw)
-		return
-	}
-	kind, ok := transportKinds[u.Scheme]
-	if !ok {
-		im.fail(t, "%s: scheme %q of %q is not one Pier serves (tcp, nio, ssl, auto, stomp, stomp+ssl, mqtt, ws, amqp)", label, u.Scheme, raw)
-		return
-	}
-	host, port := u.Hostname(), u.Port()
-	if err := checkPort(port); err != nil {
+	im.connectors++
+	scheme, host, port, rawQuery, err := splitURI(raw)
+	if err != nil {
 		im.fail(t, "%s: %s: %v", label, raw, err)
+		return
+	}
+	kind, ok := transportKinds[scheme]
+	if !ok {
+		im.fail(t, "%s: scheme %q of %q is not one Pier serves (tcp, nio, ssl, auto, stomp, stomp+ssl, mqtt, ws, amqp)", label, scheme, raw)
+		return
+	}
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		im.fail(t, "%s: options of %s: %v", label, raw, err)
 		return
 	}
 	if host == "" {
@@ -256,10 +259,11 @@ func (im *importer) transportConnector(t *elem) {
 	if kind.key == "mqtt" || kind.key == "ws" || kind.key == "amqp" {
 		im.warn(t, "%s: Pier does not serve %s yet; the listener is kept in the configuration and skipped at start", label, strings.ToUpper(kind.key))
 	}
-	if u.Scheme == "auto" || strings.HasPrefix(u.Scheme, "auto+") {
-		im.warn(t, "%s: %s:// detects the protocol on one port in ActiveMQ; Pier serves OpenWire there (STOMP, MQTT and AMQP have ports of their own)", label, u.Scheme)
+	if scheme == "auto" || strings.HasPrefix(scheme, "auto+") {
+		im.warn(t, "%s: %s:// detects the protocol on one port in ActiveMQ; Pier serves OpenWire there (STOMP, MQTT and AMQP have ports of their own)", label, scheme)
 	}
-	for key, vals := range u.Query() {
+	for _, key := range slices.Sorted(maps.Keys(query)) {
+		vals := query[key]
 		v := vals[len(vals)-1]
 		switch key {
 		case "maximumConnections":
@@ -300,7 +304,7 @@ func (im *importer) transportConnector(t *elem) {
 // off Pier's default listeners that the file does not name (ActiveMQ opens
 // only the connectors listed).
 func (im *importer) finishTransports(b *elem) {
-	if len(im.transports) == 0 {
+	if im.connectors == 0 {
 		im.fail(b, "<broker> has no <transportConnectors>: clients could not reach it")
 		return
 	}
@@ -333,4 +337,33 @@ func checkPort(port string) error {
 		return fmt.Errorf("port %d is out of range (1-65535)", n)
 	}
 	return nil
+}
+
+// hostPort splits host:port ([v6]:port too) and checks the port; the
+// error says what is wrong with it.
+func hostPort(hp string) (host, port string, err error) {
+	i := strings.LastIndexByte(hp, ':')
+	if i < 0 {
+		return "", "", fmt.Errorf("no port in %q", hp)
+	}
+	host, port = hp[:i], hp[i+1:]
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if err := checkPort(port); err != nil {
+		return "", "", err
+	}
+	return host, port, nil
+}
+
+// splitURI splits scheme://host:port[/path][?query], checking the port.
+func splitURI(raw string) (scheme, host, port, query string, err error) {
+	scheme, after, ok := strings.Cut(raw, "://")
+	if !ok || scheme == "" {
+		return "", "", "", "", fmt.Errorf("%q is not scheme://host:port", raw)
+	}
+	hp, query, _ := strings.Cut(after, "?")
+	hp, _, _ = strings.Cut(hp, "/")
+	host, port, err = hostPort(hp)
+	return scheme, host, port, query, err
 }

@@ -484,3 +484,62 @@ func TestSSLContext(t *testing.T) {
 		}
 	}
 }
+
+// A typo in a port is one error, at its line, naming the port, wherever
+// the port is (found by test/migrate's author).
+func TestPortTypos(t *testing.T) {
+	for what, c := range map[string]struct{ body, want, after string }{
+		"connector": {`<transportConnectors>
+<transportConnector name="openwire" uri="tcp://0.0.0.0:t61616"/>
+</transportConnectors>`, `port "t61616" is not a number`, ""},
+		"jdbc": {`<persistenceAdapter><jdbcPersistenceAdapter dataSource="#ds"/></persistenceAdapter>
+<transportConnectors><transportConnector uri="tcp://127.0.0.1:61616"/></transportConnectors>`, `port "33o6" is not a number`, `<bean id="ds" class="org.apache.commons.dbcp2.BasicDataSource">
+<property name="url" value="jdbc:mysql://localhost:33o6/smq"/>
+</bean>`},
+		"bind": {`<persistenceAdapter><replicatedLevelDB bind="tcp://127.0.0.1:6262x" zkAddress="127.0.0.1:2181"/></persistenceAdapter>
+<transportConnectors><transportConnector uri="tcp://127.0.0.1:61616"/></transportConnectors>`, `port "6262x" is not a number`, ""},
+		"zk": {`<persistenceAdapter><replicatedLevelDB bind="tcp://127.0.0.1:62621" zkAddress="127.0.0.1:2181,127.0.0.1:21a2"/></persistenceAdapter>
+<transportConnectors><transportConnector uri="tcp://127.0.0.1:61616"/></transportConnectors>`, `127.0.0.1:21a2: port "21a2" is not a number`, ""},
+	} {
+		x := "<beans><broker brokerName=\"b\">\n" + c.body + "\n</broker>\n" + c.after + "</beans>"
+		_, err := Import("a.xml", []byte(x), testOptions(nil))
+		var es config.Errors
+		if !errors.As(err, &es) || len(es) != 1 || !strings.Contains(es[0].Msg, c.want) {
+			t.Errorf("%s: %v, want one error saying %s", what, err, c.want)
+			continue
+		}
+		if want := lineOf(t, []byte(x), strings.Fields(strings.Split(c.want, "port ")[1])[0][1:4]); es[0].Line != want {
+			t.Errorf("%s: at line %d, want %d", what, es[0].Line, want)
+		}
+	}
+}
+
+// Warnings about a data source's properties come in file order, each at
+// its property's line.
+func TestDataSourceWarningsInOrder(t *testing.T) {
+	x := `<beans><broker brokerName="b">
+<persistenceAdapter><jdbcPersistenceAdapter dataSource="#ds"/></persistenceAdapter>
+<transportConnectors><transportConnector uri="tcp://127.0.0.1:61616"/></transportConnectors>
+</broker>
+<bean id="ds" class="org.apache.commons.dbcp.BasicDataSource">
+  <property name="url" value="jdbc:mysql://localhost:3306/smq?relaxAutoCommit=true"/>
+  <property name="maxActive" value="20"/>
+  <property name="maxIdle" value="5"/>
+  <property name="minIdle" value="1"/>
+</bean></beans>`
+	for range 5 {
+		res, err := Import("a.xml", []byte(x), testOptions(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"relaxAutoCommit", "maxActive", "maxIdle", "minIdle"}
+		if len(res.Warnings) != len(want) {
+			t.Fatalf("warnings %v, want one each about %v", res.Warnings, want)
+		}
+		for i, w := range res.Warnings {
+			if w.Line != 6+i || !strings.Contains(w.Msg, want[i]) {
+				t.Fatalf("warning %d: %v, want line %d about %s", i, w, 6+i, want[i])
+			}
+		}
+	}
+}

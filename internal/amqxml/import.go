@@ -162,6 +162,7 @@ type importer struct {
 	maxConnsFrom       *elem
 	maxFrameFrom       *elem
 	authn              bool
+	connectors         int // <transportConnector>s seen
 	// <storeUsage limit>, written once the store's kind is known
 	storeLimit     int64
 	storeLimitFrom *elem

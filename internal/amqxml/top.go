@@ -114,10 +114,10 @@ func (im *importer) jetty(root *elem, res string) {
 	sub := &importer{file: path, opts: im.opts, props: im.props}
 	ps := sub.beanProperties(bean)
 	im.errs = append(im.errs, sub.errs...)
-	if v := ps["host"]; v != "" {
+	if v, _ := ps.get("host"); v != "" {
 		host = v
 	}
-	if v := ps["port"]; v != "" {
+	if v, _ := ps.get("port"); v != "" {
 		port = v
 	}
 	if err := checkPort(port); err != nil {
