@@ -111,22 +111,29 @@ func (s *session) createGroup(c *zk.Conn, g *Group) error {
 
 // form waits until the group znode exists, creating it from the first
 // Replicas registrations once there are that many, and returns it if this
-// member is in it.
+// member is in it. It looks again on every change a watch reports, and
+// every pollEvery besides (a lost notification must not leave a group
+// unformed); a watch is set again only once the last one fired.
 func (s *session) form(ctx context.Context) (*Group, error) {
 	var logged onceErr
-	waiting := -1
+	var watch <-chan zk.Event // pending, nil once fired
+	waiting := ""
 	for {
 		wake := s.changes.wait()
 		var retry <-chan time.Time
-		g, watch, have, err := s.formOnce(s.conn())
+		g, w, seen, err := s.formOnce(s.conn(), watch == nil)
+		if w != nil {
+			watch = w
+		}
 		switch {
 		case err == nil && g != nil:
 			return g, nil
 		case err == nil:
-			if have != waiting {
-				s.log.Info("waiting for the replicated group to form", "registered", have, "replicas", s.opts.Replicas)
-				waiting = have
+			if now := strings.Join(seen, ","); now != waiting {
+				s.log.Info("waiting for the replicated group to form", "registered", len(seen), "replicas", s.opts.Replicas, "members", now)
+				waiting = now
 			}
+			retry = time.After(pollEvery)
 		case isTransient(err) || errors.Is(err, zk.ErrNoNode):
 			retry = time.After(retryEvery / 4)
 		case errors.Is(err, ErrNotMember) || errors.Is(err, ErrForeign):
@@ -142,48 +149,69 @@ func (s *session) form(ctx context.Context) (*Group, error) {
 			return nil, ctx.Err()
 		case <-wake:
 		case <-watch:
+			watch = nil
 		case <-retry:
 		}
 	}
 }
 
+// pollEvery is how often form looks without a notification.
+const pollEvery = time.Second
+
 // formOnce reads the group znode, or else the registrations, creating the
 // group when they are enough. With neither a group nor an error it returns
-// a channel that fires when either changes, and how many members have
-// registered.
-func (s *session) formOnce(c *zk.Conn) (g *Group, watch <-chan zk.Event, have int, err error) {
+// the ids registered and, when asked to watch, a channel that fires when
+// either changes.
+func (s *session) formOnce(c *zk.Conn, watch bool) (g *Group, changed <-chan zk.Event, seen []string, err error) {
 	if err := s.auth(c); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, err
 	}
 	path := s.opts.Path
-	ok, _, gw, err := c.ExistsW(path + "/" + groupNode)
+	var ok bool
+	var gw, cw <-chan zk.Event
+	if watch {
+		ok, _, gw, err = c.ExistsW(path + "/" + groupNode)
+	} else {
+		ok, _, err = c.Exists(path + "/" + groupNode)
+	}
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, err
 	}
 	if ok {
 		g, err := s.readGroup(c)
-		return g, nil, 0, err
+		return g, gw, nil, err
 	}
-	names, _, cw, err := c.ChildrenW(path)
+	var names []string
+	if watch {
+		names, _, cw, err = c.ChildrenW(path)
+	} else {
+		names, _, err = c.Children(path)
+	}
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, gw, nil, err
+	}
+	if watch {
+		changed = merge(gw, cw)
 	}
 	members, err := s.members(c, names)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, changed, nil, err
 	}
 	if len(members) < s.opts.Replicas {
-		return nil, merge(gw, cw), len(members), nil
+		for _, m := range members {
+			seen = append(seen, m.ID)
+		}
+		return nil, changed, seen, nil
 	}
 	g = &Group{Broker: s.opts.Self.Broker, Members: map[string]string{}}
 	for _, m := range members[:s.opts.Replicas] {
 		g.Members[m.ID] = m.Replication
 	}
 	if err := s.createGroup(c, g); err != nil {
-		return nil, nil, 0, err
+		return nil, changed, nil, err
 	}
 	g, err = s.readGroup(c) // ours, or one that won the race
-	return g, nil, 0, err
+	return g, changed, nil, err
 }
 
 // merge returns a channel that fires when either fires.
