@@ -62,10 +62,10 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case "import":
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("pier config import: %w", err)
+			return fmt.Errorf("import: %w", err)
 		}
 		if !amqxml.Detect(data) {
-			return fmt.Errorf("pier config import: %s is not an XML file (a YAML configuration needs no import)", path)
+			return fmt.Errorf("import: %s is not an XML file (a YAML configuration needs no import)", path)
 		}
 		res, err := amqxml.Import(path, data, xmlOptions(props))
 		if err != nil {
