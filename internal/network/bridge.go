@@ -177,6 +177,9 @@ type Network struct {
 		b   *broker.Broker
 		ctx context.Context
 		wg  *sync.WaitGroup
+		// running is closed when Run starts; a new one replaces it when
+		// Run ends (a duplex request arriving first waits for it).
+		running chan struct{}
 	}
 }
 
@@ -186,6 +189,7 @@ func New(cfg Config, log *slog.Logger) (*Network, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	n := &Network{log: log.With("component", "network"), duplexTLS: cfg.DuplexTLS}
+	n.mu.running = make(chan struct{})
 	for _, c := range cfg.Connectors {
 		c.ensureDefaults()
 		if err := c.validate(); err != nil {
@@ -214,10 +218,12 @@ func (n *Network) Run(ctx context.Context, b *broker.Broker) error {
 	for _, br := range bs {
 		n.start(ctx, br)
 	}
+	close(n.mu.running)
 	n.mu.Unlock()
 	<-ctx.Done()
 	n.mu.Lock()
 	n.mu.b, n.mu.ctx, n.mu.wg = nil, nil, nil
+	n.mu.running = make(chan struct{})
 	n.mu.Unlock()
 	wg.Wait()
 	return ctx.Err()

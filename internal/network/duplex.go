@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/piermq/pier/internal/message"
 )
@@ -167,6 +168,10 @@ type DuplexRequest struct {
 	Username, Password string
 }
 
+// duplexStartWait bounds how long a duplex request waits for the network
+// to start.
+const duplexStartWait = 10 * time.Second
+
 // Duplex runs a bridge back to a remote broker whose duplex connector
 // connected to this one, until ctx ends (its connection closes) or Run
 // stops: to the addresses of req.URL, with the settings and the
@@ -189,6 +194,21 @@ func (n *Network) Duplex(ctx context.Context, req DuplexRequest) error {
 		return err
 	}
 	n.mu.Lock()
+	if n.mu.b == nil {
+		// The listeners open as the network starts: a request that
+		// comes first waits for it (a refusal would leave the remote's
+		// bridge connected one way for good).
+		running := n.mu.running
+		n.mu.Unlock()
+		t := time.NewTimer(duplexStartWait)
+		select {
+		case <-running:
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		n.mu.Lock()
+	}
 	defer n.mu.Unlock()
 	switch {
 	case n.mu.b == nil:

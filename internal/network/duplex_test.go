@@ -66,10 +66,17 @@ func TestBridgeDuplex(t *testing.T) {
 	go func() { done <- nw.Run(ctx, a.b) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	waitFor(t, "b to bridge back", func() bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		st := b.net.Status()
-		return len(st) == 1 && st[0].State == StateConnected && st[0].Connector == "duplex-net" && st[0].RemoteBroker == a.b.ID()
-	})
+		if len(st) == 1 && st[0].State == StateConnected && st[0].Connector == "duplex-net" && st[0].RemoteBroker == a.b.ID() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for b to bridge back: b %+v, a %+v", st, nw.Status())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	la, lb := newLedger(), newLedger()
 	consume(t, a, client.Queue("to-a"), "a", la, 10, 0)
 	consume(t, b, client.Queue("to-b"), "b", lb, 10, 0)
@@ -164,5 +171,45 @@ func TestDuplexToItself(t *testing.T) {
 		if st.Connector != "net" {
 			t.Errorf("a bridge back to itself: %+v", st)
 		}
+	}
+}
+
+// A duplex request that arrives before the network runs (the listeners
+// open as it starts) waits for it instead of being refused: a refusal left
+// the remote's bridge connected one way for good (TestBridgeDuplex failed
+// that way under load). One that waits past its connection is refused.
+func TestDuplexBeforeRun(t *testing.T) {
+	b := startBroker(t, "b")
+	nw, err := New(Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := DuplexRequest{RemoteID: "ID:a", RemoteName: "a", URL: "failover:(tcp://127.0.0.1:1)", Properties: "name=net"}
+	gone, cancelGone := context.WithCancel(context.Background())
+	cancelGone()
+	if err := nw.Duplex(gone, req); err == nil {
+		t.Fatal("a request whose connection is gone was taken before the network ran")
+	}
+	got := make(chan error, 1)
+	go func() { got <- nw.Duplex(context.Background(), req) }()
+	select {
+	case err := <-got:
+		t.Fatalf("Duplex returned before the network ran: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- nw.Run(ctx, b) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("Duplex once the network runs: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Duplex still waiting after the network started")
+	}
+	if st := nw.Status(); len(st) != 1 || st[0].Connector != "duplex-net" {
+		t.Errorf("status %+v, want the duplex bridge", st)
 	}
 }
