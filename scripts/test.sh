@@ -36,8 +36,9 @@ set -uo pipefail
 # test/console drives the web console's pages in it, headless; zookeeper:
 # ZooKeeper discovery's tests (internal/replication/zkgroup, test/cluster)
 # start private ZooKeeper servers of their own on loopback through
-# internal/zktest, never the package's system service).
-APT_PACKAGES=(python3-stomp libactivemq-java openjdk-17-jdk-headless activemq gcc libc6-dev iproute2 mount e2fsprogs postgresql mariadb-server openssl chromium zookeeper)
+# internal/zktest, never the package's system service; mosquitto-clients:
+# the MQTT codec's interop test decodes what mosquitto_pub sends).
+APT_PACKAGES=(python3-stomp libactivemq-java openjdk-17-jdk-headless activemq gcc libc6-dev iproute2 mount e2fsprogs postgresql mariadb-server openssl chromium zookeeper mosquitto-clients)
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-15m}   # go test -race ./...
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-10m} # each cross-process suite

@@ -90,6 +90,11 @@ func Imports() []ImportRule {
 			Why:  "a test helper that runs a ZooKeeper server knows no part of Pier",
 		},
 		{
+			From: Set{Include: []string{"internal/protocol/mqtt/packet"}},
+			Deny: Set{Include: []string{"internal/..."}},
+			Why:  "the MQTT codec is a leaf: bytes in, packets out, and back; the MQTT adapter maps them onto the core",
+		},
+		{
 			From: Set{Include: []string{"internal/config/..."}},
 			Deny: Set{Include: []string{"internal/..."}, Exclude: []string{"internal/config/..."}},
 			Why:  "the configuration schema is a leaf; cmd/ turns it into each package's options",

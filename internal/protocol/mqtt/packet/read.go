@@ -1,0 +1,135 @@
+package packet
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// Reader reads packets from a connection. It learns the connection's
+// protocol version from the CONNECT and decodes what follows by it; one
+// Reader per connection reuses its decoding state, so that reading a
+// packet allocates only the packet, its body and its strings.
+type Reader struct {
+	r       *bufio.Reader
+	limits  Limits
+	version byte
+	d       decoder
+}
+
+// NewReader returns a Reader of r. version is the connection's protocol
+// version if it is known (a client knows the version of the CONNECT it
+// sent), or 0 for a server that has not read the CONNECT yet.
+func NewReader(r *bufio.Reader, version byte, limits Limits) *Reader {
+	return &Reader{r: r, version: version, limits: limits}
+}
+
+// Version is the connection's protocol version: what NewReader was given,
+// or what the first CONNECT carried; 0 until then.
+func (r *Reader) Version() byte { return r.version }
+
+// ReadPacket reads one packet. Before the version is known only a CONNECT
+// is accepted, and its protocol level becomes the version (a CONNECT is
+// always decoded by the level it carries).
+//
+// The fixed header is checked before anything else is read: a Remaining
+// Length of more than four bytes or not in its shortest form, a packet
+// larger than the limits allow, a reserved packet type or wrong flag bits
+// are refused without reading or allocating the body. The body is then
+// read in full, and every length inside it checked against what is left.
+//
+// A refused packet is an *Error (see Error for how to answer it); the
+// connection cannot go on after one. A clean end of input before a packet
+// begins is io.EOF; one inside a packet is io.ErrUnexpectedEOF, wrapped.
+func (r *Reader) ReadPacket() (Packet, error) {
+	first, err := r.r.ReadByte()
+	if err != nil {
+		return nil, err
+	}
+	var lenBuf [4]byte
+	n := 0
+	for {
+		c, err := r.r.ReadByte()
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: read fixed header: %w", noEOF(err))
+		}
+		lenBuf[n] = c
+		n++
+		if c&0x80 == 0 || n == len(lenBuf) {
+			break
+		}
+	}
+	t, flags := Type(first>>4), first&0x0f
+	d := &r.d
+	*d = decoder{t: t, version: r.version}
+	if r.version == 0 {
+		d.version = Version311 // the answer to a refused CONNECT, until its level is known
+	}
+	remaining, _, problem := decodeVBI(lenBuf[:n])
+	size := uint64(1+n) + uint64(remaining)
+	switch {
+	case problem != "":
+		d.malformed("remaining length: %s", problem)
+	case size > uint64(r.limits.maxPacketSize()):
+		d.fail(PacketTooLarge, "%d bytes, more than the limit of %d", size, r.limits.maxPacketSize())
+	case t == 0 || t == AUTH && r.version == Version311:
+		d.malformed("reserved packet type %d", t)
+	case r.version == 0 && t != CONNECT:
+		d.protocol("the first packet must be CONNECT")
+	case t != PUBLISH && flags != fixedFlags(t):
+		d.malformed("fixed header flags 0x%X, must be 0x%X", flags, fixedFlags(t))
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	d.b, err = readBody(r.r, int(remaining))
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: read %s body: %w", t, noEOF(err))
+	}
+	p := newPacket(t)
+	p.decode(d, flags)
+	if err := d.err; err != nil {
+		*d = decoder{}
+		return nil, err
+	}
+	*d = decoder{}
+	if c, ok := p.(*Connect); ok && r.version == 0 {
+		r.version = c.Version
+	}
+	return p, nil
+}
+
+// ReadPacket reads one packet from r for version (0 before the CONNECT);
+// see Reader.ReadPacket. A connection reads through one Reader instead.
+func ReadPacket(r *bufio.Reader, version byte, limits Limits) (Packet, error) {
+	return NewReader(r, version, limits).ReadPacket()
+}
+
+// bodyChunk is how much of a body is allocated before its bytes arrive:
+// a larger body grows as it is read, so that a peer that announces a large
+// packet and sends nothing holds little memory.
+const bodyChunk = 64 << 10
+
+func readBody(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, bodyChunk))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(len(buf), n-len(buf)))
+		}
+		m, err := io.ReadFull(r, buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
