@@ -106,7 +106,7 @@ func (im *importer) finishStoreLimit() {
 		im.warn(im.storeLimitFrom, "<storeUsage limit> ignored: the SQL store is bounded by the database's space")
 		return
 	}
-	im.out.set("store.journal.max_size", sizeYAML(im.storeLimit), im.storeLimitFrom, "<storeUsage limit>")
+	im.out.set("store.journal.max_size", config.Size(im.storeLimit).String(), im.storeLimitFrom, "<storeUsage limit>")
 }
 
 // boolean reads an xs:boolean attribute value.
@@ -151,19 +151,6 @@ func (im *importer) size(e *elem, name, v string) (int64, bool) {
 		return 0, false
 	}
 	return n * mult, true
-}
-
-// sizeYAML writes a byte count the way Pier's sizes read best.
-func sizeYAML(n int64) string {
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n >= u.mult && n%u.mult == 0 {
-			return fmt.Sprintf("%d%s", n/u.mult, u.suffix)
-		}
-	}
-	return fmt.Sprintf("%dB", n)
 }
 
 // transportKinds maps ActiveMQ's transport schemes to Pier's transport
@@ -321,22 +308,8 @@ func (im *importer) finishTransports(b *elem) {
 		im.out.set("limits.max_connections", im.maxConns, im.maxConnsFrom, note)
 	}
 	if im.maxFrame > 0 {
-		im.out.set("limits.max_frame_size", sizeYAML(im.maxFrame), im.maxFrameFrom, "wireFormat.maxFrameSize (the largest of the connectors)")
+		im.out.set("limits.max_frame_size", config.Size(im.maxFrame).String(), im.maxFrameFrom, "wireFormat.maxFrameSize (the largest of the connectors)")
 	}
-}
-
-func checkPort(port string) error {
-	if port == "" {
-		return fmt.Errorf("no port")
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil {
-		return fmt.Errorf("port %q is not a number", port)
-	}
-	if n < 1 || n > 65535 {
-		return fmt.Errorf("port %d is out of range (1-65535)", n)
-	}
-	return nil
 }
 
 // hostPort splits host:port ([v6]:port too) and checks the port; the
@@ -350,7 +323,7 @@ func hostPort(hp string) (host, port string, err error) {
 	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		host = host[1 : len(host)-1]
 	}
-	if err := checkPort(port); err != nil {
+	if err := config.CheckPort(port); err != nil {
 		return "", "", err
 	}
 	return host, port, nil

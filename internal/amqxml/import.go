@@ -315,7 +315,6 @@ func (im *importer) loadProperties(at *elem, loc string) {
 		c, _ := im.props.lookup("activemq.conf")
 		path = filepath.Join(c, strings.TrimPrefix(path, "classpath:"))
 	}
-	path = im.resolve(path)
 	data, err := im.opts.ReadFile(path)
 	if err != nil {
 		im.fail(at, "properties file %s: %v (give its values with --property NAME=VALUE instead, or remove the location)", path, err)
@@ -332,11 +331,6 @@ func (im *importer) loadProperties(at *elem, loc string) {
 		}
 	}
 }
-
-// resolve makes a relative path relative to the process's working
-// directory, as ActiveMQ resolves it (from where it was started): it is
-// left as it is.
-func (im *importer) resolve(path string) string { return path }
 
 // short is a Java class name without its package.
 func short(class string) string {

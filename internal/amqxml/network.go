@@ -223,7 +223,7 @@ func checkMemberURI(m string) error {
 	if hostport[:i] == "" {
 		return fmt.Errorf("no host")
 	}
-	if err := checkPort(hostport[i+1:]); err != nil {
+	if err := config.CheckPort(hostport[i+1:]); err != nil {
 		return err
 	}
 	if _, err := url.Parse(scheme + "://" + hostport); err != nil {

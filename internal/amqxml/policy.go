@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/piermq/pier/internal/config"
 )
 
 // ignoredPolicyAttrs are policyEntry attributes with no meaning in Pier.
@@ -115,14 +117,14 @@ func (im *importer) destinationPolicy(d *elem) {
 	im.out.set("policies.order", "fifo", pm, "ActiveMQ's default: prioritizedMessages=\"false\"")
 	if de := pm.child("defaultEntry"); de != nil {
 		for _, e := range de.children("policyEntry") {
-			im.policyEntry(e, im.out.at("policies"), true)
+			im.policyEntry(e, im.out.at("policies"))
 		}
 	}
 	if pe := pm.child("policyEntries"); pe != nil {
 		for _, e := range pe.children("policyEntry") {
 			kind, pattern, ok := im.kindPattern(e)
 			if ok {
-				im.policyEntry(e, im.policyFor(kind, pattern, e), false)
+				im.policyEntry(e, im.policyFor(kind, pattern, e))
 				continue
 			}
 			if v, ok := im.get(e, "tempQueue"); ok && v == "true" {
@@ -142,14 +144,14 @@ func (im *importer) destinationPolicy(d *elem) {
 
 // policyEntry writes one ActiveMQ policy entry's settings into dst (the
 // policies section for a default entry, else a destination entry).
-func (im *importer) policyEntry(e *elem, dst *ynode, isDefault bool) {
+func (im *importer) policyEntry(e *elem, dst *ynode) {
 	src := func(a string) string { return "<policyEntry " + a + ">" }
 	if v, ok := im.get(e, "producerFlowControl"); ok {
 		dst.set("producer_flow_control", im.boolean(e, "producerFlowControl", v), e, src("producerFlowControl"))
 	}
 	if v, ok := im.get(e, "memoryLimit"); ok {
 		if n, ok := im.size(e, "memoryLimit", v); ok {
-			dst.set("memory_limit", sizeYAML(n), e, src("memoryLimit"))
+			dst.set("memory_limit", config.Size(n).String(), e, src("memoryLimit"))
 		}
 	}
 	for _, p := range []struct{ attr, key string }{{"queuePrefetch", "queue_prefetch"}, {"topicPrefetch", "topic_prefetch"}} {
@@ -177,7 +179,6 @@ func (im *importer) policyEntry(e *elem, dst *ynode, isDefault bool) {
 		}
 	}
 	im.restAttrs(e, ignoredPolicyAttrs)
-	_ = isDefault
 }
 
 func (im *importer) deadLetter(d *elem, dst *ynode) {
@@ -242,7 +243,7 @@ func (im *importer) systemUsage(s *elem) {
 		if m := mu.child("memoryUsage"); m != nil {
 			if v, ok := im.get(m, "limit"); ok {
 				if n, ok := im.size(m, "limit", v); ok {
-					im.out.set("limits.memory", sizeYAML(n), m, "<memoryUsage limit>")
+					im.out.set("limits.memory", config.Size(n).String(), m, "<memoryUsage limit>")
 				}
 			}
 			if _, ok := im.get(m, "percentOfJvmHeap"); ok {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/piermq/pier/internal/config"
 )
 
 func (im *importer) persistenceAdapter(p *elem) {
@@ -82,7 +84,7 @@ func (im *importer) kahaDB(a *elem) {
 	}
 	if v, ok := im.get(a, "journalMaxFileLength"); ok {
 		if n, ok := im.size(a, "journalMaxFileLength", v); ok {
-			im.out.set("store.journal.segment_size", sizeYAML(n), a, "<"+a.name+" journalMaxFileLength>")
+			im.out.set("store.journal.segment_size", config.Size(n).String(), a, "<"+a.name+" journalMaxFileLength>")
 		}
 	}
 	im.restAttrs(a, ignoredKahaDBAttrs)

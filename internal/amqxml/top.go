@@ -120,7 +120,7 @@ func (im *importer) jetty(root *elem, res string) {
 	if v, _ := ps.get("port"); v != "" {
 		port = v
 	}
-	if err := checkPort(port); err != nil {
+	if err := config.CheckPort(port); err != nil {
 		im.fail(root, "%s line %d: console port: %v", path, bean.line, err)
 		return
 	}

@@ -47,7 +47,7 @@ func listenAddr(raw string) (scheme, hostport string, err error) {
 	if port == "" {
 		return "", "", errors.New("missing port")
 	}
-	if err := checkPort(port); err != nil {
+	if err := CheckPort(port); err != nil {
 		return "", "", err
 	}
 	return strings.ToLower(u.Scheme), net.JoinHostPort(u.Hostname(), port), nil
@@ -66,12 +66,17 @@ func checkHostPort(hp string) error {
 	if port == "" {
 		return fmt.Errorf("%q: missing port", hp)
 	}
-	return checkPort(port)
+	return CheckPort(port)
 }
 
-func checkPort(port string) error {
+// CheckPort checks a TCP port number; 0 (a free port, for listeners) is
+// allowed. The error names the port and what is wrong with it.
+func CheckPort(port string) error {
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 0 || n > 65535 {
+	switch {
+	case err != nil:
+		return fmt.Errorf("port %q is not a number", port)
+	case n < 0 || n > 65535:
 		return fmt.Errorf("port %s out of range (0-65535)", port)
 	}
 	return nil

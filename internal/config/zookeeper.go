@@ -61,8 +61,11 @@ func zkServer(s string) error {
 	case strings.Contains(port, "/"):
 		return errors.New("a chroot suffix (/path) is not supported: use store.replicated.zookeeper.path")
 	}
-	if err := checkPort(port); err != nil || port == "0" {
-		return fmt.Errorf("port %s out of range (1-65535)", port)
+	if err := CheckPort(port); err != nil {
+		return err
+	}
+	if port == "0" {
+		return errors.New("port 0: a server's port is required")
 	}
 	return nil
 }
