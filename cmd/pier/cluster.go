@@ -228,7 +228,7 @@ func clusterPeers(cfgPath, list string) (map[string]string, *replication.TLS, er
 	case cfgPath != "" && list != "":
 		return nil, nil, errors.New("give --config or --peers, not both")
 	case cfgPath != "":
-		cfg, err := config.Load(cfgPath)
+		cfg, err := readConfig(cfgPath)
 		if err != nil {
 			return nil, nil, err
 		}

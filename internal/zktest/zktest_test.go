@@ -24,14 +24,18 @@ func TestStopRestartWipe(t *testing.T) {
 		ok, _, err := c.Exists("/kept")
 		return ok, err
 	}
-	c, _, err := zk.Connect([]string{s.Addr}, time.Second, zk.WithLogger(nopLogger{}))
-	if err != nil {
-		t.Fatal(err)
+	create := func() {
+		t.Helper()
+		c, _, err := zk.Connect([]string{s.Addr}, time.Second, zk.WithLogger(nopLogger{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Create("/kept", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := c.Create("/kept", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
+	create()
 	s.Stop()
 	if _, err := srvr(s.Addr); err == nil {
 		t.Fatal("a stopped server answers")
@@ -45,14 +49,7 @@ func TestStopRestartWipe(t *testing.T) {
 	if ok, err := exists(); ok || err != nil {
 		t.Fatalf("after a wipe: /kept exists %v (%v)", ok, err)
 	}
-	c, _, err = zk.Connect([]string{s.Addr}, time.Second, zk.WithLogger(nopLogger{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Create("/kept", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
+	create()
 	s.Stop()
 	if err := s.Restart(); err != nil {
 		t.Fatal(err)
