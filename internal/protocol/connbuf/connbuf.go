@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -165,4 +166,27 @@ func (w *Writer) Flush() error {
 		w.bw = nil
 	}
 	return err
+}
+
+// ReadChunk is how much of a declared body ReadN allocates before its
+// bytes arrive.
+const ReadChunk = 64 << 10
+
+// ReadN reads exactly n bytes of a body whose length the peer declared.
+// It allocates at most ReadChunk before bytes arrive and then at most twice
+// what it has read so far, so a peer that announces a large frame and sends
+// nothing holds little memory.
+func ReadN(r io.Reader, n int) ([]byte, error) {
+	b := make([]byte, 0, min(n, ReadChunk))
+	for len(b) < n {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, min(len(b), n-len(b)))
+		}
+		k, err := io.ReadFull(r, b[len(b):min(cap(b), n)])
+		b = b[:len(b)+k]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/piermq/pier/internal/protocol/connbuf"
 )
 
 // Default limits.
@@ -176,7 +178,7 @@ func (r *Reader) readBody(f *Frame) ([]byte, error) {
 		}
 		var body []byte
 		if n > 0 {
-			if body, err = readN(r.br, int(n)); err != nil {
+			if body, err = connbuf.ReadN(r.br, int(n)); err != nil {
 				return nil, r.eofIsUnexpected(err, "body")
 			}
 		}
@@ -216,35 +218,6 @@ func (r *Reader) readBody(f *Frame) ([]byte, error) {
 			return nil, r.eofIsUnexpected(err, "body")
 		}
 	}
-}
-
-// directReadLimit is the largest body read into a buffer of its declared
-// size at once; a larger one grows as its bytes arrive, so a content-length
-// that the peer never backs with data costs at most this much.
-const directReadLimit = 64 << 10
-
-// readN reads exactly n bytes. It holds at most twice what it has read so
-// far (or directReadLimit), however large n is.
-func readN(rd io.Reader, n int) ([]byte, error) {
-	if n <= directReadLimit {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(rd, b); err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
-	b := make([]byte, 0, directReadLimit)
-	for len(b) < n {
-		if len(b) == cap(b) {
-			b = slices.Grow(b, min(len(b), n-len(b)))
-		}
-		k, err := io.ReadFull(rd, b[len(b):min(cap(b), n)])
-		b = b[:len(b)+k]
-		if err != nil {
-			return nil, err
-		}
-	}
-	return b, nil
 }
 
 // parseContentLength accepts a non-negative decimal, tolerating surrounding

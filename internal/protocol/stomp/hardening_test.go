@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/piermq/pier/internal/protocol/connbuf"
 )
 
 // allocated returns the bytes allocated while f runs.
@@ -78,7 +80,7 @@ func itoa(n int) string {
 // TestLargeBodyReadsIncrementally reads bodies around the size read in one
 // piece, sent a byte at a time.
 func TestLargeBodyReadsIncrementally(t *testing.T) {
-	for _, n := range []int{directReadLimit - 1, directReadLimit, directReadLimit + 1, 3*directReadLimit + 7} {
+	for _, n := range []int{connbuf.ReadChunk - 1, connbuf.ReadChunk, connbuf.ReadChunk + 1, 3*connbuf.ReadChunk + 7} {
 		body := strings.Repeat("x", n)
 		in := "SEND\ncontent-length:" + itoa(n) + "\n\n" + body + "\x00"
 		r := NewReader(bufio.NewReaderSize(&oneByte{strings.NewReader(in)}, 16), Limits{})

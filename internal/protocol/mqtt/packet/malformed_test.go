@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/piermq/pier/internal/protocol/connbuf"
 )
 
 // hx decodes space-separated hex bytes.
@@ -233,7 +235,7 @@ func TestTooLargeRefusedBeforeBody(t *testing.T) {
 
 // A large body is read in pieces as it arrives, not allocated at once.
 func TestLargeBodyGrows(t *testing.T) {
-	payload := bytes.Repeat([]byte("x"), 3*bodyChunk+17)
+	payload := bytes.Repeat([]byte("x"), 3*connbuf.ReadChunk+17)
 	b := encode(t, &Publish{Topic: "big", Payload: payload}, Version311)
 	p, err := read(b, Version311, Limits{})
 	if err != nil || !bytes.Equal(p.(*Publish).Payload, payload) {

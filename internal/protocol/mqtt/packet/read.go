@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
+
+	"github.com/piermq/pier/internal/protocol/connbuf"
 )
 
 // Reader reads packets from a connection. It learns the connection's
@@ -84,7 +85,7 @@ func (r *Reader) ReadPacket() (Packet, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	d.b, err = readBody(r.r, int(remaining))
+	d.b, err = connbuf.ReadN(r.r, int(remaining))
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: read %s body: %w", t, noEOF(err))
 	}
@@ -105,26 +106,6 @@ func (r *Reader) ReadPacket() (Packet, error) {
 // see Reader.ReadPacket. A connection reads through one Reader instead.
 func ReadPacket(r *bufio.Reader, version byte, limits Limits) (Packet, error) {
 	return NewReader(r, version, limits).ReadPacket()
-}
-
-// bodyChunk is how much of a body is allocated before its bytes arrive:
-// a larger body grows as it is read, so that a peer that announces a large
-// packet and sends nothing holds little memory.
-const bodyChunk = 64 << 10
-
-func readBody(r io.Reader, n int) ([]byte, error) {
-	buf := make([]byte, 0, min(n, bodyChunk))
-	for len(buf) < n {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(len(buf), n-len(buf)))
-		}
-		m, err := io.ReadFull(r, buf[len(buf):min(cap(buf), n)])
-		buf = buf[:len(buf)+m]
-		if err != nil {
-			return nil, err
-		}
-	}
-	return buf, nil
 }
 
 func noEOF(err error) error {
