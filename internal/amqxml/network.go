@@ -70,7 +70,7 @@ func (im *importer) networkConnector(n *elem) {
 		im.fail(n, "network connector %q: %v", name, err)
 		return
 	}
-	it := im.out.item("network_connectors", n, "")
+	it := im.out.item("network_connectors")
 	it.set("name", name, n, "<networkConnector name>")
 	it.set("uri", uri, n, "<networkConnector uri>")
 	for _, b := range []struct{ attr, key string }{

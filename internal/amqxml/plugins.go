@@ -82,7 +82,7 @@ func (im *importer) simpleAuthentication(a *elem) {
 			hash = h
 		}
 		plain++
-		it := im.out.item("security.users", u, "")
+		it := im.out.item("security.users")
 		it.set("name", name, u, "<authenticationUser username>")
 		it.set("password_hash", hash, u, "bcrypt of <authenticationUser password>")
 		it.set("groups", splitList(groups), u, "<authenticationUser groups>")
@@ -202,7 +202,7 @@ func (im *importer) authorization(a *elem) {
 					im.fail(e, "<authorizationEntry> without queue=\"...\" or topic=\"...\"")
 					continue
 				}
-				it := im.out.item("security.authorization", e, "")
+				it := im.out.item("security.authorization")
 				it.set(kind, pattern, e, "<authorizationEntry "+kind+">")
 				im.grants(e, it)
 			}

@@ -86,7 +86,7 @@ func (im *importer) policyFor(kind, pattern string, from *elem) *ynode {
 			return p.node
 		}
 	}
-	n := &ynode{line: from.line}
+	n := &ynode{}
 	n.set(kind, pattern, from, "<"+from.name+" "+kind+">")
 	im.policies = append(im.policies, &policy{kind: kind, pattern: pattern, from: from, node: n})
 	return n

@@ -61,13 +61,10 @@ func (n *ynode) set(path string, value any, from *elem, note string) {
 }
 
 // item appends a mapping to the sequence at path and returns it.
-func (n *ynode) item(path string, from *elem, note string) *ynode {
+func (n *ynode) item(path string) *ynode {
 	s := n.at(path)
 	s.seq = true
-	it := &ynode{note: note}
-	if from != nil {
-		it.line = from.line
-	}
+	it := &ynode{}
 	s.kids = append(s.kids, it)
 	return it
 }
@@ -122,20 +119,6 @@ func (w *writer) line(text string, xmlLine int, note string) {
 	}
 	w.b.WriteByte('\n')
 	w.lines = append(w.lines, xmlLine)
-}
-
-// firstLine is the XML line of the node or of its first descendant that
-// has one, for a mapping's own line.
-func (n *ynode) firstLine() int {
-	if n.line > 0 {
-		return n.line
-	}
-	for _, k := range n.kids {
-		if l := k.firstLine(); l > 0 {
-			return l
-		}
-	}
-	return 0
 }
 
 // mapping writes the kids of n, a mapping, at indent; prefix replaces the
