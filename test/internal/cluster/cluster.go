@@ -168,6 +168,7 @@ func Plan(t testing.TB, opts Options) *Cluster {
 	c := &Cluster{t: t, bin: bin, stop: make(chan struct{}), opts: opts,
 		http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
 	dir := t.TempDir()
+	taken := map[int]bool{} // each call releases its ports: no two nodes may draw one
 	for i := range opts.Nodes {
 		var pl Placement
 		if i < len(opts.Placement) {
@@ -176,7 +177,7 @@ func Plan(t testing.TB, opts Options) *Cluster {
 		if pl.Host == "" {
 			pl.Host = "127.0.0.1"
 		}
-		ports, err := freePorts(pl.Host, 4)
+		ports, err := freePorts(pl.Host, 4, taken)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,8 +319,9 @@ func beyondLoopback(hostport string) bool {
 // freePorts returns k distinct ports free on host (on 127.0.0.1 when host
 // is not an address of this namespace, e.g. inside another network
 // namespace), below the kernel's ephemeral range so that no outgoing
-// connection takes one while its node is down.
-func freePorts(host string, k int) ([]int, error) {
+// connection takes one while its node is down, and none of taken (the
+// ports other nodes drew: a call's own listeners close when it returns).
+func freePorts(host string, k int, taken map[int]bool) ([]int, error) {
 	var lns []net.Listener
 	defer func() {
 		for _, ln := range lns {
@@ -332,6 +334,9 @@ func freePorts(host string, k int) ([]int, error) {
 			return nil, fmt.Errorf("cluster: no free ports on %s", host)
 		}
 		port := 20000 + rand.IntN(12000)
+		if taken[port] {
+			continue
+		}
 		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil && !errors.Is(err, syscall.EADDRINUSE) {
 			ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
@@ -341,6 +346,7 @@ func freePorts(host string, k int) ([]int, error) {
 		}
 		lns = append(lns, ln)
 		ports = append(ports, port)
+		taken[port] = true
 	}
 	return ports, nil
 }
