@@ -79,7 +79,7 @@ func isHost(h string) bool {
 // transportSchemes are the URL schemes each transport accepts (plain,
 // then TLS, as ActiveMQ names them), in key order.
 var transportSchemes = [...]struct{ key, scheme, tls string }{
-	{"openwire", "tcp", "ssl"}, {"stomp", "stomp", "stomp+ssl"}, {"mqtt", "mqtt", ""}, {"ws", "ws", ""}, {"amqp", "amqp", ""},
+	{"openwire", "tcp", "ssl"}, {"stomp", "stomp", "stomp+ssl"}, {"mqtt", "mqtt", "mqtt+ssl"}, {"ws", "ws", "wss"}, {"amqp", "amqp", ""},
 }
 
 func (t *Transports) urls() [5]string {

@@ -92,6 +92,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// ServeConn serves one connection accepted elsewhere (a WebSocket carrying
+// this protocol) as if Serve had accepted it: it counts toward the limit and
+// Shutdown ends it. It returns at once; after Shutdown it closes nc.
+func (s *Server) ServeConn(nc net.Conn) { s.start(nc) }
+
 func (s *Server) start(nc net.Conn) {
 	ss := s.h.NewSession(nc)
 	s.mu.Lock()
