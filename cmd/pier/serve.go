@@ -322,7 +322,12 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, msrc *
 				openwireSrv.Store(s)
 				return s
 			}
-		default:
+		case "ws":
+			newProto = wsProtocol(scfg, newMQTTServer(cfg, log), log) // ws.go
+		case "mqtt":
+			newProto = mqttProtocol(cfg, log) // mqtt.go
+		}
+		if newProto == nil {
 			log.Warn("transport not available yet; not listening", "proto", t.name, "url", t.url)
 			continue
 		}
