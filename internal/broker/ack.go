@@ -11,7 +11,7 @@ import (
 // every earlier delivery). Within a transaction it takes effect at commit.
 // With wait, it returns once the acknowledgement is durable.
 func (c *Conn) Ack(ctx context.Context, subID string, tag uint64, txID string, wait bool) error {
-	return c.ack(ctx, subID, txID, wait, func(s *Subscription) ([]held, error) {
+	return c.ack(ctx, subID, txID, wait, nil, func(s *Subscription) ([]held, error) {
 		return s.take(tag, s.opts.Ack == AckClient)
 	})
 }
@@ -19,10 +19,12 @@ func (c *Conn) Ack(ctx context.Context, subID string, tag uint64, txID string, w
 // AckTags acknowledges exactly the given deliveries of subID (OpenWire names
 // the range it acknowledges). If any is unknown, none is acknowledged.
 func (c *Conn) AckTags(ctx context.Context, subID string, tags []uint64, txID string, wait bool) error {
-	return c.ack(ctx, subID, txID, wait, func(s *Subscription) ([]held, error) { return s.takeTags(tags) })
+	return c.ack(ctx, subID, txID, wait, nil, func(s *Subscription) ([]held, error) { return s.takeTags(tags) })
 }
 
-func (c *Conn) ack(ctx context.Context, subID, txID string, wait bool, take func(*Subscription) ([]held, error)) error {
+// ack settles what take returns; also are more operations for its store
+// write (not in a transaction).
+func (c *Conn) ack(ctx context.Context, subID, txID string, wait bool, also []store.Op, take func(*Subscription) ([]held, error)) error {
 	s, tx, hs, err := c.settle(subID, txID, take)
 	if err != nil {
 		return err
@@ -31,7 +33,7 @@ func (c *Conn) ack(ctx context.Context, subID, txID string, wait bool, take func
 	if tx != nil {
 		return c.addToTx(txID, tx, hs, func() { tx.acks = append(tx.acks, hs...) })
 	}
-	var ops []store.Op
+	ops := also
 	for _, h := range hs {
 		if h.e.stored {
 			ops = append(ops, store.Op{Kind: store.OpRemove, Dest: h.q.key, Seq: h.e.seq})

@@ -168,6 +168,8 @@ type Broker struct {
 	// records writes the broker's own records: group owners, virtual
 	// topic queues (records.go).
 	records *recordWriter
+	marks   markSet     // marks.go
+	retain  retainedSet // retain.go
 	sched   *scheduler
 
 	mu struct {
@@ -284,6 +286,7 @@ func (b *Broker) Start(ctx context.Context) error {
 // recoverKey takes up what the store holds under one key, by the kind of
 // state its prefix names.
 func (b *Broker) recoverKey(ctx context.Context, d store.DestState, lastSeq uint64) error {
+	var rerr error
 	kinds := []struct {
 		prefix  string
 		recover func() bool
@@ -295,13 +298,14 @@ func (b *Broker) recoverKey(ctx context.Context, d store.DestState, lastSeq uint
 			return true
 		}},
 		{SchedulerPrefix, func() bool { return b.sched.recovered(d.Dest, d.Count) }},
+		{retainedKey, func() bool { rerr = b.recoverRetained(ctx); return true }},
 	}
 	for _, k := range kinds {
 		if strings.HasPrefix(d.Dest, k.prefix) {
 			if !k.recover() {
 				b.log.Warn("store holds a key it cannot read; ignored", "dest", d.Dest, "count", d.Count)
 			}
-			return nil
+			return rerr
 		}
 	}
 	q := b.queueForKey(d.Dest)

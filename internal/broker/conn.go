@@ -11,6 +11,7 @@ import (
 	"github.com/piermq/pier/internal/auth"
 	"github.com/piermq/pier/internal/broker/selector"
 	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/store"
 )
 
 // Sink receives a connection's deliveries. Deliver is called from the
@@ -36,6 +37,11 @@ type ConnOptions struct {
 	// network bridge): no credentials, everything allowed.
 	Internal bool
 	Sink     Sink
+	// TakeOver lets the connection take its client id from a connection
+	// that holds it, which is told why (Closer, TakeOverReason) and closed
+	// first: MQTT's session takeover, ActiveMQ's link stealing. Without
+	// it a client id in use is refused.
+	TakeOver bool
 }
 
 // Conn is one client connection's handle on the broker.
@@ -91,20 +97,37 @@ func (b *Broker) Connect(ctx context.Context, o ConnOptions) (*Conn, error) {
 	c.mu.subs = map[string]*Subscription{}
 	c.mu.txs = map[string]*change{}
 	c.mu.temps = map[message.Destination]struct{}{}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.mu.closed {
-		return nil, ErrClosed
-	}
-	if o.ClientID != "" {
-		if _, dup := b.mu.clientIDs[o.ClientID]; dup {
-			return nil, fmt.Errorf("%w: %q", ErrClientIDInUse, o.ClientID)
+	for {
+		b.mu.Lock()
+		if b.mu.closed {
+			b.mu.Unlock()
+			return nil, ErrClosed
 		}
-		b.mu.clientIDs[o.ClientID] = c
+		if o.ClientID != "" {
+			if old, dup := b.mu.clientIDs[o.ClientID]; dup {
+				b.mu.Unlock()
+				if !o.TakeOver {
+					return nil, fmt.Errorf("%w: %q", ErrClientIDInUse, o.ClientID)
+				}
+				b.log.Info("client id taken over by a new connection", "client_id", o.ClientID, "old", old.name,
+					"old_remote", old.remote, "remote", o.Credentials.Remote)
+				if k, ok := old.sink.(Closer); ok {
+					k.CloseFromBroker(TakeOverReason)
+				}
+				old.Close()
+				continue
+			}
+			b.mu.clientIDs[o.ClientID] = c
+		}
+		b.mu.conns[c] = struct{}{}
+		b.mu.Unlock()
+		return c, nil
 	}
-	b.mu.conns[c] = struct{}{}
-	return c, nil
 }
+
+// TakeOverReason is what a connection whose client id another takes over
+// (ConnOptions.TakeOver) is told.
+const TakeOverReason = "session taken over by a new connection with the same client id"
 
 // Authenticate checks credentials at the front door (Connect does it
 // too): a refusal wraps auth.ErrAuthentication.
@@ -177,6 +200,12 @@ func (c *Conn) checkOpen() error {
 // Send publishes m, or adds it to transaction txID if not empty. Without a
 // transaction it returns once a persistent message is durable.
 func (c *Conn) Send(ctx context.Context, m *message.Message, txID string) error {
+	return c.send(ctx, m, txID, store.Batch{})
+}
+
+// send is Send, with more store operations for the batch (outside a
+// transaction only).
+func (c *Conn) send(ctx context.Context, m *message.Message, txID string, also store.Batch) error {
 	dests, err := composite(m.Dest)
 	if err != nil {
 		return err
@@ -236,7 +265,7 @@ func (c *Conn) Send(ctx context.Context, m *message.Message, txID string) error 
 		return nil
 	}
 	c.mu.Unlock()
-	return c.b.apply(ctx, &change{origin: c, sends: copies(m, dests)})
+	return c.b.apply(ctx, &change{origin: c, sends: copies(m, dests), also: also})
 }
 
 // copies returns m for each destination of a composite send (m itself when

@@ -104,6 +104,7 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 	var sent []*message.Message
 	var jobs []nextJob
 	var topics []message.Destination // published to, for their counters
+	var rets []retainUpdate           // retaining sends (retain.go)
 	for _, m := range ch.sends {
 		if !ch.moved && b.audit.duplicate(m) {
 			continue // a resend after failover: stored already
@@ -121,6 +122,9 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 		}
 		if m.Dest.Kind == message.Topic {
 			topics = append(topics, m.Dest)
+		}
+		if u, ok := b.retainOf(m, &batch); ok {
+			rets = append(rets, u)
 		}
 		for _, q := range qs {
 			qm := m
@@ -170,6 +174,7 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 	}
 	b.settle(places)
 	b.published(topics)
+	b.retained(rets)
 	for _, j := range jobs {
 		b.sched.added(j.sec, j.rec)
 	}

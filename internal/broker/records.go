@@ -140,6 +140,8 @@ func (b *Broker) takeRecords(subs []store.Subscription) []store.Subscription {
 				q.holdGroup(s.Selector, strings.TrimPrefix(s.Dest, groupRecordPrefix))
 				groups++
 			}
+		case strings.HasPrefix(s.Dest, markRecordPrefix):
+			b.marks.add(strings.TrimPrefix(s.Dest, markRecordPrefix))
 		case strings.HasPrefix(s.Dest, virtualRecordPrefix):
 			b.queue(s.Topic) // exists again, so the topic's messages reach it
 		default:

@@ -1,7 +1,6 @@
 package packet
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -14,16 +13,23 @@ import (
 // Reader per connection reuses its decoding state, so that reading a
 // packet allocates only the packet, its body and its strings.
 type Reader struct {
-	r       *bufio.Reader
+	r       ByteReader
 	limits  Limits
 	version byte
 	d       decoder
 }
 
+// ByteReader is what a Reader reads from: a *bufio.Reader, or a
+// connection's *connbuf.Reader.
+type ByteReader interface {
+	io.Reader
+	io.ByteReader
+}
+
 // NewReader returns a Reader of r. version is the connection's protocol
 // version if it is known (a client knows the version of the CONNECT it
 // sent), or 0 for a server that has not read the CONNECT yet.
-func NewReader(r *bufio.Reader, version byte, limits Limits) *Reader {
+func NewReader(r ByteReader, version byte, limits Limits) *Reader {
 	return &Reader{r: r, version: version, limits: limits}
 }
 
@@ -104,7 +110,7 @@ func (r *Reader) ReadPacket() (Packet, error) {
 
 // ReadPacket reads one packet from r for version (0 before the CONNECT);
 // see Reader.ReadPacket. A connection reads through one Reader instead.
-func ReadPacket(r *bufio.Reader, version byte, limits Limits) (Packet, error) {
+func ReadPacket(r ByteReader, version byte, limits Limits) (Packet, error) {
 	return NewReader(r, version, limits).ReadPacket()
 }
 
