@@ -104,7 +104,7 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 	var sent []*message.Message
 	var jobs []nextJob
 	var topics []message.Destination // published to, for their counters
-	var rets []retainUpdate           // retaining sends (retain.go)
+	var rets []retainUpdate          // retaining sends (retain.go)
 	for _, m := range ch.sends {
 		if !ch.moved && b.audit.duplicate(m) {
 			continue // a resend after failover: stored already
