@@ -104,9 +104,9 @@ func TestMatch(t *testing.T) {
 func TestValidateName(t *testing.T) {
 	cases := []struct{ name, err string }{
 		{"a", ""}, {"a.b.c", ""}, {"a.*.c", ""}, {"a.>", ""}, {">", ""}, {"a.b-c_d", ""},
-		{"", "empty name"}, {"a..b", "empty part"}, {".a", "empty part"}, {"a.", "empty part"},
+		{"", "empty name"}, {"a..b", ""}, {".a", ""}, {"a.", ""}, {".", ""},
 		{"a.>.b", "'>' must be the last part"}, {">.>", "'>' must be the last part"},
-		{"a.>.", "'>' must be the last part"}, {"a..>.b", "empty part"},
+		{"a.>.", "'>' must be the last part"}, {"a..>.b", "'>' must be the last part"}, {"..>", ""},
 		{strings.Repeat("x", 4097), "longer than 4096"},
 	}
 	for _, c := range cases {

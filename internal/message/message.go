@@ -96,8 +96,9 @@ func ParseDestination(s string) (Destination, error) {
 	return Destination{Kind: k, Name: name}, nil
 }
 
-// ValidateName checks a destination name: non-empty, no empty parts, and '>'
-// only as the last part.
+// ValidateName checks a destination name: non-empty, at most 4096 bytes,
+// and '>' only as the last part. Parts may be empty ("a..b", ".a"), as in
+// ActiveMQ: MQTT topics such as "/sensors/t1" map to them.
 func ValidateName(name string) error {
 	if name == "" {
 		return fmt.Errorf("%w: empty name", ErrBadDestination)
@@ -109,9 +110,6 @@ func ValidateName(name string) error {
 	for p := range strings.SplitSeq(name, ".") {
 		if last {
 			return fmt.Errorf("%w: %q: '>' must be the last part", ErrBadDestination, name)
-		}
-		if p == "" {
-			return fmt.Errorf("%w: %q has an empty part", ErrBadDestination, name)
 		}
 		last = p == ">"
 	}
