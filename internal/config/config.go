@@ -15,7 +15,10 @@ type Config struct {
 	Store             Store
 	NetworkConnectors []NetworkConnector
 	Limits            Limits
-	Policies          Policies
+	// MQTT tunes the MQTT transport (mqtt://, and MQTT over ws://).
+	// YAML: mqtt.
+	MQTT     MQTT
+	Policies Policies
 	// TLS is the broker's certificate for ssl:// and stomp+ssl:// listeners
 	// and the console. YAML: tls.
 	TLS TLS
@@ -271,6 +274,32 @@ type Limits struct {
 	MaxConnections int
 }
 
+// MQTT tunes MQTT sessions. The largest packet a client may send is
+// limits.max_frame_size.
+type MQTT struct {
+	// MaxInflight bounds the QoS 1 and 2 messages sent to one client and
+	// not yet acknowledged (a client's Receive Maximum may lower it); the
+	// broker holds at most this many more per subscription for a client
+	// that is slow, the rest wait in the store. Default 1000. YAML:
+	// mqtt.max_inflight.
+	MaxInflight int
+	// ReceiveMaximum bounds the QoS 2 messages one client may have sent
+	// and not yet released (PUBREL); MQTT 5 clients are told it. Default
+	// 1000. YAML: mqtt.receive_maximum.
+	ReceiveMaximum int
+	// MaxKeepAlive caps the keep-alive a client asks for; a client asking
+	// for none gets it. 0: no cap. YAML: mqtt.max_keep_alive.
+	MaxKeepAlive time.Duration
+	// MaxSessionExpiry caps how long a persistent session outlives its
+	// connection. 0: no cap (an MQTT 3.1.1 persistent session, or an MQTT
+	// 5 one asking for 0xFFFFFFFF, never expires). YAML:
+	// mqtt.max_session_expiry.
+	MaxSessionExpiry time.Duration
+	// TopicAliasMaximum is how many topic aliases an MQTT 5 client may
+	// set. Default 100. YAML: mqtt.topic_alias_maximum.
+	TopicAliasMaximum int
+}
+
 // Policies are destination policies: broker-wide defaults, and overrides
 // per destination pattern (policies.go).
 type Policies struct {
@@ -361,6 +390,7 @@ func base() *Config {
 			MaxHeaderLength: DefaultMaxHeaderLength,
 			MaxConnections:  DefaultMaxConnections,
 		},
+		MQTT: MQTT{MaxInflight: 1000, ReceiveMaximum: 1000, TopicAliasMaximum: 100},
 		Policies: Policies{
 			Redelivery: Redelivery{MaxRedeliveries: DefaultMaxRedeliveries, DLQ: DefaultDLQ, BackOffMultiplier: 1},
 			DeadLetter: DefaultDeadLetter(),

@@ -25,7 +25,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown transport", singleTypo,
 			`x.yaml:7:3: unknown key "stomps" in transports (known: openwire, stomp, mqtt, ws, amqp)`, ErrUnknownKey},
 		{"unknown root key", "broker: {name: a}\nbrokers: {}\n",
-			`x.yaml:2:1: unknown key "brokers" (known: broker, transports, console, store, network_connectors, limits, policies, tls, security)`, ErrUnknownKey},
+			`x.yaml:2:1: unknown key "brokers" (known: broker, transports, console, store, network_connectors, limits, mqtt, policies, tls, security)`, ErrUnknownKey},
 		{"bad store kind", "store:\n  kind: jornal\n",
 			`x.yaml:2:9: store.kind: "jornal" is not one of journal, sql, replicated`, ErrInvalid},
 		{"bad scheme", "transports:\n  stomp: tcp://127.0.0.1:61613\n",

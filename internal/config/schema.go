@@ -19,6 +19,15 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		{"store", func(p string, v *yaml.Node) { d.store(p, v, &c.Store) }},
 		{"network_connectors", func(p string, v *yaml.Node) { d.connectors(p, v, &c.NetworkConnectors) }},
 		{"limits", func(p string, v *yaml.Node) { d.limits(p, v, &c.Limits) }},
+		{"mqtt", func(p string, v *yaml.Node) {
+			d.mapping(p, v, []field{
+				{"max_inflight", d.integer(&c.MQTT.MaxInflight)},
+				{"receive_maximum", d.integer(&c.MQTT.ReceiveMaximum)},
+				{"max_keep_alive", d.duration(&c.MQTT.MaxKeepAlive)},
+				{"max_session_expiry", d.duration(&c.MQTT.MaxSessionExpiry)},
+				{"topic_alias_maximum", d.integer(&c.MQTT.TopicAliasMaximum)},
+			})
+		}},
 		{"policies", func(p string, v *yaml.Node) { d.policies(p, v, &c.Policies) }},
 		{"tls", func(p string, v *yaml.Node) { d.tls(p, v, &c.TLS) }},
 		{"security", func(p string, v *yaml.Node) { d.security(p, v, &c.Security) }},

@@ -60,6 +60,7 @@ func (c *Config) check() []issue {
 	k.store(&c.Store)
 	k.connectors(c.NetworkConnectors)
 	k.limits(&c.Limits)
+	k.mqtt(&c.MQTT)
 	k.policies(&c.Policies)
 	k.conflicts(c)
 	k.tls(c)
@@ -276,4 +277,22 @@ func overlap(a, b string) bool {
 	}
 	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
 	return ha == hb || wild(ha) || wild(hb)
+}
+
+func (k *checker) mqtt(m *MQTT) {
+	if m.MaxInflight < 1 || m.MaxInflight > 65535 {
+		k.add(ErrInvalid, "mqtt.max_inflight", "must be from 1 to 65535")
+	}
+	if m.ReceiveMaximum < 1 || m.ReceiveMaximum > 65535 {
+		k.add(ErrInvalid, "mqtt.receive_maximum", "must be from 1 to 65535")
+	}
+	if m.TopicAliasMaximum < 0 || m.TopicAliasMaximum > 65535 {
+		k.add(ErrInvalid, "mqtt.topic_alias_maximum", "must be from 0 to 65535")
+	}
+	if m.MaxKeepAlive < 0 || m.MaxKeepAlive > 65535*time.Second || m.MaxKeepAlive%time.Second != 0 {
+		k.add(ErrInvalid, "mqtt.max_keep_alive", "must be whole seconds, at most 65535s")
+	}
+	if m.MaxSessionExpiry < 0 || m.MaxSessionExpiry > 0xFFFFFFFE*time.Second || m.MaxSessionExpiry%time.Second != 0 {
+		k.add(ErrInvalid, "mqtt.max_session_expiry", "must be whole seconds")
+	}
 }

@@ -1,0 +1,159 @@
+// Package mqtt is the MQTT 3.1.1 and 5.0 adapter: it maps MQTT sessions,
+// subscriptions and publishes onto the broker core, so that MQTT devices,
+// JMS applications and STOMP clients share topics, and MQTT's state (QoS 1
+// and 2 messages, persistent sessions, retained messages, exactly-once
+// exchanges) is kept by the store and survives a failover. docs/mqtt.md
+// has the model.
+package mqtt
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/protocol/connbuf"
+	"github.com/piermq/pier/internal/protocol/netserve"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = netserve.ErrServerClosed
+
+// Config holds the adapter's settings.
+type Config struct {
+	// MaxPacketSize bounds a packet from a client (the broker's
+	// max_frame_size); MQTT 5 clients are told it in CONNACK.
+	MaxPacketSize uint32
+	// MaxConnections bounds concurrent connections; 0 means no limit.
+	MaxConnections int
+	// MaxInflight bounds the QoS 1 and 2 messages sent to a client and not
+	// yet acknowledged, per connection (a client's Receive Maximum lowers
+	// it). Default 1000.
+	MaxInflight int
+	// ReceiveMaximum bounds the QoS 2 messages a client may have sent and
+	// not yet released (PUBREL); MQTT 5 clients are told it. Default 1000.
+	ReceiveMaximum uint16
+	// MaxKeepAlive, if set, caps the keep-alive a client asks for (and a
+	// client asking for none gets this one); MQTT 5 clients are told.
+	MaxKeepAlive time.Duration
+	// MaxSessionExpiry caps an MQTT 5 session's expiry interval; 0 means
+	// no cap (a 3.1.1 persistent session never expires).
+	MaxSessionExpiry time.Duration
+	// TopicAliasMaximum is how many topic aliases an MQTT 5 client may
+	// use (0: none).
+	TopicAliasMaximum uint16
+	// ConnectTimeout bounds how long a new connection may take to send
+	// CONNECT.
+	ConnectTimeout time.Duration
+	// WriteTimeout bounds one write to a client.
+	WriteTimeout time.Duration
+	// Protocol names the transport in credentials and logs ("mqtt", or
+	// "mqtt+ws" over WebSocket).
+	Protocol string
+}
+
+// EnsureDefaults fills unset fields.
+func (c *Config) EnsureDefaults() {
+	if c.MaxInflight <= 0 {
+		c.MaxInflight = 1000
+	}
+	if c.ReceiveMaximum == 0 {
+		c.ReceiveMaximum = 1000
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 30 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 30 * time.Second
+	}
+	if c.Protocol == "" {
+		c.Protocol = "mqtt"
+	}
+}
+
+// Server accepts MQTT connections for a broker.
+type Server struct {
+	*netserve.Server
+	cfg  Config
+	b    *broker.Broker
+	log  *slog.Logger
+	bufs connbuf.Pool
+
+	// gone holds what outlives a client's connection until it comes back:
+	// a delayed will, an expiring session.
+	gone struct {
+		sync.Mutex
+		m map[string]*absent
+	}
+}
+
+// absent is a client whose connection ended.
+type absent struct {
+	will   *time.Timer // a will with a delay, not yet published
+	expiry *time.Timer // the session's end
+}
+
+// NewServer returns a server for b.
+func NewServer(cfg Config, b *broker.Broker, log *slog.Logger) *Server {
+	cfg.EnsureDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, b: b, log: log.With("component", "mqtt")}
+	s.gone.m = map[string]*absent{}
+	s.Server = netserve.New(cfg.Protocol, s, cfg.MaxConnections)
+	return s
+}
+
+// NewSession implements netserve.Handler.
+func (s *Server) NewSession(nc net.Conn) netserve.Session { return newSession(s, nc) }
+
+// Refuse implements netserve.Handler: the connection is over the limit. A
+// client that sent its CONNECT within a second is told (CONNACK Server
+// busy / unavailable).
+func (s *Server) Refuse(nc net.Conn, reason string) { newSession(s, nc).refuse(reason) }
+
+// Shutdown stops the server and the timers of absent clients (their wills
+// and session ends are the next master's business).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.gone.Lock()
+	for id, a := range s.gone.m {
+		a.stop()
+		delete(s.gone.m, id)
+	}
+	s.gone.Unlock()
+	return s.Server.Shutdown(ctx)
+}
+
+func (a *absent) stop() {
+	if a.will != nil {
+		a.will.Stop()
+	}
+	if a.expiry != nil {
+		a.expiry.Stop()
+	}
+}
+
+// back cancels what waited for a client that has connected again.
+func (s *Server) back(clientID string) {
+	s.gone.Lock()
+	if a := s.gone.m[clientID]; a != nil {
+		a.stop()
+		delete(s.gone.m, clientID)
+	}
+	s.gone.Unlock()
+}
+
+// away records a timer for a client whose connection ended.
+func (s *Server) away(clientID string, set func(a *absent)) {
+	s.gone.Lock()
+	a := s.gone.m[clientID]
+	if a == nil {
+		a = &absent{}
+		s.gone.m[clientID] = a
+	}
+	set(a)
+	s.gone.Unlock()
+}

@@ -1,0 +1,244 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/piermq/pier/internal/auth"
+	"github.com/piermq/pier/internal/broker"
+	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/protocol/mqtt/packet"
+)
+
+// Subscriptions: each MQTT subscription is a broker topic subscription
+// whose id is the filter. In a persistent session it is a durable
+// subscription of the client id, named as ActiveMQ's MQTT transport names
+// them — AT_MOST_ONCE:, AT_LEAST_ONCE: or EXACTLY_ONCE: and the filter —
+// with the MQTT 5 options in between ("AT_LEAST_ONCE:id=7,rap:home/#"), so
+// that the session's subscriptions, and the messages they hold while the
+// client is away, are in the store: a reconnecting client finds them on
+// this broker or on the next master.
+
+var qosNames = [...]string{"AT_MOST_ONCE", "AT_LEAST_ONCE", "EXACTLY_ONCE"}
+
+// durableName names the durable subscription of a persistent session's
+// subscription.
+func durableName(sb *sub) string {
+	var opts []string
+	if sb.subID != 0 {
+		opts = append(opts, "id="+strconv.FormatUint(uint64(sb.subID), 10))
+	}
+	if sb.opts.RetainAsPublished {
+		opts = append(opts, "rap")
+	}
+	if sb.opts.NoLocal {
+		opts = append(opts, "nl")
+	}
+	return qosNames[sb.qos] + ":" + strings.Join(opts, ",") + ":" + sb.filter
+}
+
+// parseDurable reads back a durable subscription's name; ok is false for
+// a name not made by durableName.
+func parseDurable(name string) (sb *sub, ok bool) {
+	q, rest, ok1 := strings.Cut(name, ":")
+	opts, filter, ok2 := strings.Cut(rest, ":")
+	if !ok1 || !ok2 || filter == "" {
+		return nil, false
+	}
+	sb = &sub{filter: filter, durable: name}
+	switch q {
+	case qosNames[0], qosNames[1], qosNames[2]:
+		for i, n := range qosNames {
+			if n == q {
+				sb.qos = byte(i)
+			}
+		}
+	default:
+		return nil, false
+	}
+	if opts != "" {
+		for o := range strings.SplitSeq(opts, ",") {
+			switch {
+			case o == "rap":
+				sb.opts.RetainAsPublished = true
+			case o == "nl":
+				sb.opts.NoLocal = true
+			case strings.HasPrefix(o, "id="):
+				n, err := strconv.ParseUint(o[3:], 10, 32)
+				if err != nil {
+					return nil, false
+				}
+				sb.subID = uint32(n)
+			default:
+				return nil, false
+			}
+		}
+	}
+	sb.opts.Filter, sb.opts.QoS = filter, sb.qos
+	return sb, true
+}
+
+func (s *session) onSubscribe(p *packet.Subscribe) error {
+	var subID uint32
+	if ids := p.Properties.SubscriptionIDs; len(ids) > 0 {
+		subID = ids[0]
+	}
+	ack := &packet.Suback{PacketID: p.PacketID, Reasons: make([]packet.ReasonCode, len(p.Subscriptions))}
+	var retain []*sub
+	for i, o := range p.Subscriptions {
+		sb, isNew, code := s.subscribe(o, subID)
+		ack.Reasons[i] = code
+		if !code.Failed() && (o.RetainHandling == 0 || o.RetainHandling == 1 && isNew) {
+			retain = append(retain, sb)
+		}
+	}
+	s.out.Write(outItem{p: ack})
+	for _, sb := range retain {
+		for _, m := range s.srv.b.Retained(message.Destination{Kind: message.Topic, Name: toName(sb.filter)}) {
+			s.sendRetained(sb, m)
+		}
+	}
+	return nil
+}
+
+// subscribe makes or replaces one subscription.
+func (s *session) subscribe(o packet.Subscription, subID uint32) (sb *sub, isNew bool, code packet.ReasonCode) {
+	if err := packet.ValidTopicFilter(o.Filter, s.version); err != nil {
+		s.log.Debug("subscription refused", "client_id", s.clientID, "filter", o.Filter, "err", err)
+		return nil, false, packet.TopicFilterInvalid
+	}
+	if _, _, shared := packet.SplitShared(o.Filter); shared && s.version == packet.Version5 {
+		return nil, false, packet.SharedSubNotSupported
+	}
+	sb = &sub{filter: o.Filter, qos: min(o.QoS, 2), opts: o, subID: subID}
+	if s.persistent {
+		sb.durable = durableName(sb)
+	}
+	s.mu.Lock()
+	old := s.mu.subs[o.Filter]
+	s.mu.Unlock()
+	if old != nil {
+		if old.durable == sb.durable && old.qos == sb.qos && old.opts == sb.opts && old.subID == sb.subID {
+			return old, false, packet.ReasonCode(sb.qos)
+		}
+		s.unsubscribe(old)
+	}
+	if err := s.attach(sb); err != nil {
+		s.log.Debug("subscription refused", "client_id", s.clientID, "filter", o.Filter, "err", err)
+		if errors.Is(err, auth.ErrNotAuthorized) {
+			return nil, false, packet.NotAuthorized
+		}
+		return nil, false, packet.ImplementationError
+	}
+	return sb, old == nil, packet.ReasonCode(sb.qos)
+}
+
+// attach makes sb's broker subscription.
+func (s *session) attach(sb *sub) error {
+	ack := broker.AckIndividual
+	if sb.qos == 0 {
+		ack = broker.AckAuto
+	}
+	s.mu.Lock()
+	s.mu.subs[sb.filter] = sb // before Subscribe: deliveries may come at once
+	s.mu.Unlock()
+	bs, err := s.conn.Subscribe(s.ctx, broker.SubOptions{ID: sb.filter, Dest: message.Destination{Kind: message.Topic, Name: toName(sb.filter)},
+		Ack: ack, Prefetch: s.srv.cfg.MaxInflight, DurableName: sb.durable, NoLocal: sb.opts.NoLocal})
+	if err != nil {
+		s.mu.Lock()
+		delete(s.mu.subs, sb.filter)
+		s.mu.Unlock()
+		return err
+	}
+	sb.bsub = bs
+	return nil
+}
+
+// unsubscribe ends one subscription, and its durable subscription.
+func (s *session) unsubscribe(sb *sub) {
+	s.mu.Lock()
+	delete(s.mu.subs, sb.filter)
+	s.mu.Unlock()
+	s.conn.Unsubscribe(sb.filter)
+	if sb.durable != "" {
+		if err := s.conn.DeleteDurable(s.ctx, sb.durable); err != nil && !errors.Is(err, broker.ErrNoSuchDestination) {
+			s.log.Warn("durable subscription not deleted", "client_id", s.clientID, "sub", sb.durable, "err", err)
+		}
+	}
+}
+
+func (s *session) onUnsubscribe(p *packet.Unsubscribe) error {
+	ack := &packet.Unsuback{PacketID: p.PacketID, Reasons: make([]packet.ReasonCode, len(p.Filters))}
+	for i, f := range p.Filters {
+		s.mu.Lock()
+		sb := s.mu.subs[f]
+		s.mu.Unlock()
+		if sb == nil {
+			ack.Reasons[i] = packet.NoSubscriptionExisted
+			continue
+		}
+		s.unsubscribe(sb)
+	}
+	s.out.Write(outItem{p: ack})
+	return nil
+}
+
+// stored is what the store holds of a client's session.
+type stored struct {
+	subs    []*sub
+	in, out map[uint16]string // marks by packet id
+}
+
+func (st *stored) present() bool { return len(st.subs) > 0 || len(st.in) > 0 || len(st.out) > 0 }
+
+// storedSession reads what the store holds of the client's session.
+func (s *session) storedSession() *stored {
+	b := s.srv.b
+	st := &stored{in: markIDs(b, "in", s.clientID), out: markIDs(b, "out", s.clientID)}
+	for _, d := range b.Durables(s.clientID) {
+		if sb, ok := parseDurable(d.Name); ok && d.Topic == toName(sb.filter) {
+			st.subs = append(st.subs, sb)
+		}
+	}
+	return st
+}
+
+// resume takes up a stored session (after CONNACK: its subscriptions
+// start delivering at once).
+func (s *session) resume(st *stored) error {
+	for id := range st.in {
+		s.qos2In[id] = true
+	}
+	for _, sb := range st.subs {
+		if err := s.attach(sb); err != nil {
+			return fmt.Errorf("resume subscription %q: %w", sb.filter, err)
+		}
+	}
+	return nil
+}
+
+// endSession deletes what a session kept in the store: its durable
+// subscriptions and marks.
+func (s *session) endSession(ctx context.Context) {
+	b := s.srv.b
+	for _, d := range b.Durables(s.clientID) {
+		if _, ok := parseDurable(d.Name); !ok {
+			continue
+		}
+		if err := b.DeleteDurable(ctx, s.clientID, d.Name); err != nil {
+			s.srv.log.Warn("session's subscription not deleted", "client_id", s.clientID, "sub", d.Name, "err", err)
+		}
+	}
+	var keys []string
+	for _, kind := range []string{"in", "out"} {
+		for _, k := range markIDs(b, kind, s.clientID) {
+			keys = append(keys, k)
+		}
+	}
+	if err := b.Unmark(ctx, keys...); err != nil {
+		s.srv.log.Warn("session's marks not deleted", "client_id", s.clientID, "err", err)
+	}
+}
