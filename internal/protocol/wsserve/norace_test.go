@@ -1,0 +1,5 @@
+//go:build !race
+
+package wsserve
+
+const raceEnabled = false
