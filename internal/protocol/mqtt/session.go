@@ -256,8 +256,12 @@ func (s *session) readLoop() error {
 			switch {
 			case errors.As(err, &pe):
 				if s.conn == nil {
-					s.version = pe.Version
-					s.out.Push(outItem{p: &packet.Connack{Reason: pe.Reason, Properties: packet.Properties{ReasonString: pe.Msg}}})
+					// A CONNECT it cannot take is answered; anything
+					// else first is closed (MQTT-3.1.0-1).
+					if pe.Type == packet.CONNECT {
+						s.version = pe.Version
+						s.out.Push(outItem{p: &packet.Connack{Reason: pe.Reason, Properties: packet.Properties{ReasonString: pe.Msg}}})
+					}
 					return err
 				}
 				return s.fail(pe.Reason, "%s", pe.Msg)
