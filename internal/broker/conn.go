@@ -367,6 +367,8 @@ func (c *Conn) Subscribe(ctx context.Context, o SubOptions) (*Subscription, erro
 func (b *Broker) attach(ctx context.Context, c *Conn, s *Subscription) error {
 	d := s.dest
 	switch {
+	case s.opts.Share != "":
+		return b.joinShared(s)
 	case s.opts.DurableName != "":
 		return b.subscribeDurable(ctx, c, s)
 	case d.Kind.IsTopic():
@@ -477,6 +479,7 @@ func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 	if s.durable != nil && s.durable.active == s {
 		s.durable.active = nil
 	}
+	lastShare := s.shared != nil && b.leaveSharedLocked(s)
 	b.mu.Unlock()
 	hs, qs := s.close()
 	for _, h := range hs {
@@ -494,6 +497,9 @@ func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 	}
 	if s.own != nil {
 		s.own.delete()
+	}
+	if lastShare {
+		s.shared.q.delete()
 	}
 	b.consumerRemoved(s)
 }

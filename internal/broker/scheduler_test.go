@@ -21,7 +21,8 @@ func TestDelayedDelivery(t *testing.T) {
 	b := startBroker(t, newMemStore(), Config{})
 	c, k := connect(t, b, "")
 	subscribe(t, c, SubOptions{ID: "s", Dest: q("later"), Prefetch: 10})
-	start := time.Now()
+	// The delay counts from the message's timestamp, in whole milliseconds.
+	start := time.Now().Truncate(time.Millisecond)
 	m := scheduledMsg(q("later"), "in 300ms", map[string]any{PropScheduledDelay: int64(300)})
 	if err := c.Send(context.Background(), m, ""); err != nil {
 		t.Fatal(err)

@@ -395,3 +395,49 @@ func TestClientIDAssigned(t *testing.T) {
 		t.Fatalf("CONNACK %v", a.Reason)
 	}
 }
+
+// TestSharedSubscriptions: members of $share/g/... take messages in turn;
+// another share and a plain subscriber get every one; no retained messages.
+func TestSharedSubscriptions(t *testing.T) {
+	r := newRig(t, Config{})
+	p, _ := r.connect(v5, packet.Connect{ClientID: "pub", CleanStart: true})
+	keep := pub("sh/t", 1, 9, "retained")
+	keep.Retain = true
+	p.publish(keep)
+	var members []*client
+	for _, id := range []string{"m1", "m2"} {
+		c, _ := r.connect(v5, packet.Connect{ClientID: id, CleanStart: true})
+		if ack := c.subscribe(1, packet.Subscription{Filter: "$share/g/sh/#", QoS: 1}); ack.Reasons[0] != packet.GrantedQoS1 {
+			t.Fatalf("SUBACK %v", ack.Reasons)
+		}
+		members = append(members, c)
+	}
+	all, _ := r.connect(v5, packet.Connect{ClientID: "all", CleanStart: true})
+	all.subscribe(1, packet.Subscription{Filter: "sh/#", QoS: 1})
+	if m := all.receive(); !m.Retain {
+		t.Fatalf("plain subscriber: %s", describe(m))
+	}
+	for i := range 6 {
+		p.publish(pub("sh/t", 1, uint16(i+1), fmt.Sprint(i)))
+	}
+	seen := map[string]bool{}
+	for _, c := range members {
+		for range 3 {
+			m := c.receive()
+			if m.Retain || seen[string(m.Payload)] {
+				t.Fatalf("member got %s (seen %v)", describe(m), seen)
+			}
+			seen[string(m.Payload)] = true
+		}
+		c.quiet()
+	}
+	for range 6 {
+		all.receive()
+	}
+	c, _ := r.connect(v5, packet.Connect{ClientID: "bad", CleanStart: true})
+	c.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "$share/g/x", NoLocal: true}}})
+	if d := expect[*packet.Disconnect](c); d.Reason != packet.ProtocolError { // MQTT-3.8.3-4
+		t.Fatalf("no-local share: %v", d.Reason)
+	}
+	c.closed()
+}

@@ -77,7 +77,9 @@ type session struct {
 // sub is one MQTT subscription: a broker subscription whose id is the
 // filter.
 type sub struct {
-	filter  string
+	filter  string // as subscribed: the subscription's id
+	topic   string // the filter without $share/NAME/
+	share   string // the share name of a shared subscription
 	qos     byte
 	opts    packet.Subscription
 	subID   uint32 // MQTT 5 subscription identifier, 0 for none
@@ -427,8 +429,6 @@ func (s *session) connect(c *packet.Connect) bool {
 		pr.ReceiveMaximum = cfg.ReceiveMaximum
 		pr.MaximumPacketSize = cfg.MaxPacketSize
 		pr.TopicAliasMaximum = cfg.TopicAliasMaximum
-		no := false
-		pr.SharedSubAvailable = &no
 		if c.Properties.SessionExpiry != nil && s.expiry != *c.Properties.SessionExpiry {
 			e := s.expiry
 			pr.SessionExpiry = &e

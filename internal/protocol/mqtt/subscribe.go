@@ -14,7 +14,11 @@ import (
 )
 
 // Subscriptions: each MQTT subscription is a broker topic subscription
-// whose id is the filter. In a persistent session it is a durable
+// whose id is the filter. An MQTT 5 shared subscription
+// ($share/NAME/filter) is a member of the broker's shared subscription NAME
+// on the filter's topic (broker.SubOptions.Share): members take its
+// messages in turn. It keeps nothing while it has no member connected,
+// also in a persistent session, and gives no retained messages. In a persistent session it is a durable
 // subscription of the client id, named as ActiveMQ's MQTT transport names
 // them — AT_MOST_ONCE:, AT_LEAST_ONCE: or EXACTLY_ONCE: and the filter —
 // with the MQTT 5 options in between ("AT_LEAST_ONCE:id=7,rap:home/#"), so
@@ -48,7 +52,7 @@ func parseDurable(name string) (sb *sub, ok bool) {
 	if !ok1 || !ok2 || filter == "" {
 		return nil, false
 	}
-	sb = &sub{filter: filter, durable: name}
+	sb = &sub{filter: filter, topic: filter, durable: name}
 	switch q {
 	case qosNames[0], qosNames[1], qosNames[2]:
 		for i, n := range qosNames {
@@ -91,13 +95,13 @@ func (s *session) onSubscribe(p *packet.Subscribe) error {
 	for i, o := range p.Subscriptions {
 		sb, isNew, code := s.subscribe(o, subID)
 		ack.Reasons[i] = code
-		if !code.Failed() && (o.RetainHandling == 0 || o.RetainHandling == 1 && isNew) {
+		if !code.Failed() && sb.share == "" && (o.RetainHandling == 0 || o.RetainHandling == 1 && isNew) {
 			retain = append(retain, sb)
 		}
 	}
 	s.out.Write(outItem{p: ack})
 	for _, sb := range retain {
-		for _, m := range s.srv.b.Retained(message.Destination{Kind: message.Topic, Name: toName(sb.filter)}) {
+		for _, m := range s.srv.b.Retained(message.Destination{Kind: message.Topic, Name: toName(sb.topic)}) {
 			s.sendRetained(sb, m)
 		}
 	}
@@ -110,11 +114,10 @@ func (s *session) subscribe(o packet.Subscription, subID uint32) (sb *sub, isNew
 		s.log.Debug("subscription refused", "client_id", s.clientID, "filter", o.Filter, "err", err)
 		return nil, false, packet.TopicFilterInvalid
 	}
-	if _, _, shared := packet.SplitShared(o.Filter); shared && s.version == packet.Version5 {
-		return nil, false, packet.SharedSubNotSupported
-	}
-	sb = &sub{filter: o.Filter, qos: min(o.QoS, 2), opts: o, subID: subID}
-	if s.persistent {
+	sb = &sub{filter: o.Filter, topic: o.Filter, qos: min(o.QoS, 2), opts: o, subID: subID}
+	if share, inner, ok := packet.SplitShared(o.Filter); ok && s.version == packet.Version5 {
+		sb.share, sb.topic = share, inner // the codec refused No Local on it
+	} else if s.persistent {
 		sb.durable = durableName(sb)
 	}
 	s.mu.Lock()
@@ -145,8 +148,8 @@ func (s *session) attach(sb *sub) error {
 	s.mu.Lock()
 	s.mu.subs[sb.filter] = sb // before Subscribe: deliveries may come at once
 	s.mu.Unlock()
-	bs, err := s.conn.Subscribe(s.ctx, broker.SubOptions{ID: sb.filter, Dest: message.Destination{Kind: message.Topic, Name: toName(sb.filter)},
-		Ack: ack, Prefetch: s.srv.cfg.MaxInflight, DurableName: sb.durable, NoLocal: sb.opts.NoLocal})
+	bs, err := s.conn.Subscribe(s.ctx, broker.SubOptions{ID: sb.filter, Dest: message.Destination{Kind: message.Topic, Name: toName(sb.topic)},
+		Ack: ack, Prefetch: s.srv.cfg.MaxInflight, DurableName: sb.durable, NoLocal: sb.opts.NoLocal, Share: sb.share})
 	if err != nil {
 		s.mu.Lock()
 		delete(s.mu.subs, sb.filter)
