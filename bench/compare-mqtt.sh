@@ -39,7 +39,7 @@
 # the journal store; while its MQTT transport is not built yet ("transport
 # not available yet" in its log), its columns are "-".
 #
-# Takes about 4 minutes with the defaults. Everything shares the machine's
+# Takes about 2 minutes with the defaults. Everything shares the machine's
 # cores: the client's CPU competes with the broker's.
 #
 # Usage: bench/compare-mqtt.sh   (as root if mosquitto, activemq or
