@@ -91,18 +91,24 @@ func (s *session) onSubscribe(p *packet.Subscribe) error {
 		subID = ids[0]
 	}
 	ack := &packet.Suback{PacketID: p.PacketID, Reasons: make([]packet.ReasonCode, len(p.Subscriptions))}
-	var retain []*sub
+	type retained struct {
+		sb *sub
+		ms []*message.Message
+	}
+	var rs []retained
 	for i, o := range p.Subscriptions {
 		sb, isNew, code := s.subscribe(o, subID)
 		ack.Reasons[i] = code
 		if !code.Failed() && sb.share == "" && (o.RetainHandling == 0 || o.RetainHandling == 1 && isNew) {
-			retain = append(retain, sb)
+			// Taken before the SUBACK: a message published after it
+			// reaches the subscription live, not again as retained.
+			rs = append(rs, retained{sb, s.srv.b.Retained(message.Destination{Kind: message.Topic, Name: toName(sb.topic)})})
 		}
 	}
 	s.out.Write(outItem{p: ack})
-	for _, sb := range retain {
-		for _, m := range s.srv.b.Retained(message.Destination{Kind: message.Topic, Name: toName(sb.topic)}) {
-			s.sendRetained(sb, m)
+	for _, r := range rs {
+		for _, m := range r.ms {
+			s.sendRetained(r.sb, m)
 		}
 	}
 	return nil
