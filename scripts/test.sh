@@ -37,8 +37,10 @@ set -uo pipefail
 # ZooKeeper discovery's tests (internal/replication/zkgroup, test/cluster)
 # start private ZooKeeper servers of their own on loopback through
 # internal/zktest, never the package's system service; mosquitto-clients:
-# the MQTT codec's interop test decodes what mosquitto_pub sends).
-APT_PACKAGES=(python3-stomp libactivemq-java openjdk-17-jdk-headless activemq gcc libc6-dev iproute2 mount e2fsprogs postgresql mariadb-server openssl chromium zookeeper mosquitto-clients)
+# the MQTT codec's interop test decodes what mosquitto_pub sends, and
+# test/mqtt runs mosquitto_pub and mosquitto_sub against Pier;
+# python3-paho-mqtt: test/mqtt's Python MQTT 3.1.1 and 5 client).
+APT_PACKAGES=(python3-stomp libactivemq-java openjdk-17-jdk-headless activemq gcc libc6-dev iproute2 mount e2fsprogs postgresql mariadb-server openssl chromium zookeeper mosquitto-clients python3-paho-mqtt)
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-15m}   # go test -race ./...
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-10m} # each cross-process suite
