@@ -40,24 +40,34 @@ func markIDs(b *broker.Broker, kind, clientID string) map[uint16]string {
 	return out
 }
 
+// maxBatch bounds the QoS 1 publishes written in one store write.
+const maxBatch = 256
+
+// inbound is a PUBLISH whose topic is resolved.
+type inbound struct {
+	p     *packet.Publish
+	topic string
+}
+
+// onPublish handles a PUBLISH. A QoS 1 PUBLISH with more input already
+// buffered behind it waits in s.batch (flushed before any other packet is
+// handled, and when the input runs dry): a client that pipelines its QoS
+// 1 publishes has a run of them stored in one write, one sync, and
+// acknowledged together.
 func (s *session) onPublish(p *packet.Publish) error {
-	topic := p.Topic
-	if a := p.Properties.TopicAlias; a != 0 {
-		if a > s.srv.cfg.TopicAliasMaximum {
-			return s.fail(packet.TopicAliasInvalid, "topic alias %d, more than the maximum of %d", a, s.srv.cfg.TopicAliasMaximum)
-		}
-		if topic == "" {
-			t, ok := s.aliases[a]
-			if !ok {
-				return s.fail(packet.ProtocolError, "topic alias %d was never set", a)
-			}
-			topic = t
-		} else {
-			s.aliases[a] = topic
-		}
+	topic, err := s.topicOf(p)
+	if err != nil {
+		return err
 	}
-	if err := packet.ValidTopicName(topic); err != nil {
-		return s.fail(packet.TopicNameInvalid, "%v", err)
+	if p.QoS == 1 {
+		s.batch = append(s.batch, inbound{p, topic})
+		if s.br.Buffered() > 0 && len(s.batch) < maxBatch {
+			return nil
+		}
+		return s.flush()
+	}
+	if err := s.flush(); err != nil {
+		return err
 	}
 	if p.QoS == 2 && s.qos2In[p.PacketID] {
 		// Received already; its PUBREL has not come: the client sends it
@@ -79,34 +89,112 @@ func (s *session) onPublish(p *packet.Publish) error {
 			err = s.conn.Send(s.ctx, m, "")
 		}
 	}
-	code := reasonOf(err)
-	if err != nil {
-		if unavailable(err) {
-			return s.fail(packet.ServerUnavailable, "%v", err)
-		}
-		s.log.Debug("publish refused", "client_id", s.clientID, "topic", topic, "reason", code, "err", err)
-		if s.version != packet.Version5 && code != packet.NotAuthorized {
-			// MQTT 3.1.1 cannot say why: the connection ends (a refusal
-			// by permissions is acknowledged and dropped, as Mosquitto
-			// does).
-			return s.fail(code, "%v", err)
-		}
+	if err := s.refused(topic, err); err != nil {
+		return err
 	}
-	ack := packet.Ack{PacketID: p.PacketID}
-	if s.version == packet.Version5 && err != nil {
-		ack.Reason = code
-		ack.Properties.ReasonString = err.Error()
-	}
-	switch p.QoS {
-	case 1:
-		s.out.Write(outItem{p: &packet.Puback{Ack: ack}})
-	case 2:
+	if p.QoS == 2 {
+		ack := s.ackOf(p.PacketID, err)
 		if err == nil {
 			s.qos2In[p.PacketID] = true
 		}
 		s.out.Write(outItem{p: &packet.Pubrec{Ack: ack}})
 	}
 	return nil
+}
+
+// topicOf resolves a PUBLISH's topic (MQTT 5 topic aliases) and checks it.
+func (s *session) topicOf(p *packet.Publish) (string, error) {
+	topic := p.Topic
+	if a := p.Properties.TopicAlias; a != 0 {
+		if a > s.srv.cfg.TopicAliasMaximum {
+			return "", s.fail(packet.TopicAliasInvalid, "topic alias %d, more than the maximum of %d", a, s.srv.cfg.TopicAliasMaximum)
+		}
+		if topic == "" {
+			t, ok := s.aliases[a]
+			if !ok {
+				return "", s.fail(packet.ProtocolError, "topic alias %d was never set", a)
+			}
+			topic = t
+		} else {
+			s.aliases[a] = topic
+		}
+	}
+	if err := packet.ValidTopicName(topic); err != nil {
+		return "", s.fail(packet.TopicNameInvalid, "%v", err)
+	}
+	return topic, nil
+}
+
+// flush stores the waiting QoS 1 publishes, in one transaction when there
+// are several, and acknowledges them.
+func (s *session) flush() error {
+	batch := s.batch
+	s.batch = s.batch[:0]
+	if len(batch) == 0 {
+		return nil
+	}
+	errs := make([]error, len(batch))
+	tx := ""
+	if len(batch) > 1 {
+		tx = "mqtt-batch"
+		if err := s.conn.Begin(tx); err != nil {
+			return s.fail(packet.ServerUnavailable, "%v", err)
+		}
+	}
+	now := time.Now()
+	for i, in := range batch {
+		m, err := toMessage(in.p, in.topic, now)
+		if err == nil {
+			err = s.conn.Send(s.ctx, m, tx)
+		}
+		errs[i] = err
+	}
+	if tx != "" {
+		if err := s.conn.Commit(s.ctx, tx); err != nil {
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = err
+				}
+			}
+		}
+	}
+	for i, in := range batch {
+		if err := s.refused(in.topic, errs[i]); err != nil {
+			return err
+		}
+		s.out.Write(outItem{p: &packet.Puback{Ack: s.ackOf(in.p.PacketID, errs[i])}})
+	}
+	return nil
+}
+
+// refused logs a publish the broker refused, and returns an error when the
+// connection must end: the broker is no longer master, or an MQTT 3.1.1
+// client, which cannot be told why, sent something other than what its
+// permissions forbid (that is acknowledged and dropped, as Mosquitto
+// does).
+func (s *session) refused(topic string, err error) error {
+	if err == nil {
+		return nil
+	}
+	code := reasonOf(err)
+	if unavailable(err) {
+		return s.fail(packet.ServerUnavailable, "%v", err)
+	}
+	s.log.Debug("publish refused", "client_id", s.clientID, "topic", topic, "reason", code, "err", err)
+	if s.version != packet.Version5 && code != packet.NotAuthorized {
+		return s.fail(code, "%v", err)
+	}
+	return nil
+}
+
+// ackOf is the acknowledgement of a publish: its reason in MQTT 5.
+func (s *session) ackOf(id uint16, err error) packet.Ack {
+	ack := packet.Ack{PacketID: id}
+	if s.version == packet.Version5 && err != nil {
+		ack.Reason = reasonOf(err)
+		ack.Properties.ReasonString = err.Error()
+	}
+	return ack
 }
 
 func (s *session) onPubrel(p *packet.Pubrel) error {

@@ -63,6 +63,7 @@ type session struct {
 	// Inbound state, the read loop's own.
 	aliases map[uint16]string // MQTT 5 topic aliases the client set
 	qos2In  map[uint16]bool   // QoS 2 publishes received, PUBREL pending
+	batch   []inbound         // QoS 1 publishes to store together (publish.go)
 
 	mu struct {
 		sync.Mutex
@@ -254,6 +255,9 @@ func (s *session) readLoop() error {
 	for {
 		p, err := s.r.ReadPacket()
 		if err != nil {
+			if s.conn != nil && s.ctx.Err() == nil {
+				s.flush() // what came before the end is stored and acknowledged
+			}
 			var pe *packet.Error
 			switch {
 			case errors.As(err, &pe):
@@ -281,6 +285,11 @@ func (s *session) readLoop() error {
 		}
 		if s.ctx.Err() != nil || s.ending.Load() != endNone {
 			return nil
+		}
+		if _, ok := p.(*packet.Publish); !ok {
+			if err := s.flush(); err != nil {
+				return err
+			}
 		}
 		if done, err := s.handle(p); done || err != nil {
 			return err
