@@ -80,6 +80,24 @@ func (b *Broker) Marks(prefix string) []string {
 	return out
 }
 
+// Mark writes marks; it returns once they are durable.
+func (b *Broker) Mark(ctx context.Context, keys ...string) error {
+	var batch store.Batch
+	for _, k := range keys {
+		if err := checkMark(k); err != nil {
+			return err
+		}
+		batch.PutSub(markRecord(k))
+	}
+	if err := b.st.Apply(ctx, &batch); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		b.marks.add(k)
+	}
+	return nil
+}
+
 // Unmark removes marks; it returns once the removal is durable.
 func (b *Broker) Unmark(ctx context.Context, keys ...string) error {
 	var batch store.Batch

@@ -10,6 +10,8 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,7 +106,57 @@ func NewServer(cfg Config, b *broker.Broker, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, b: b, log: log.With("component", "mqtt")}
 	s.gone.m = map[string]*absent{}
 	s.Server = netserve.New(cfg.Protocol, s, cfg.MaxConnections)
+	s.expireRecorded()
 	return s
+}
+
+// A persistent session with an expiry is marked, when its connection ends,
+// with the time it ends: "mqtt:exp:CLIENT:UNIX". The master that sees the
+// connection end times it; a new master times what the marks say.
+
+func expiryMark(clientID string, at time.Time) string {
+	return "mqtt:exp:" + clientID + ":" + strconv.FormatInt((at.UnixMilli()+999)/1000, 10) // never early
+}
+
+// expiryMarks returns a client's expiry marks.
+func (s *Server) expiryMarks(clientID string) []string {
+	prefix := "mqtt:exp:" + clientID + ":"
+	var out []string
+	for _, k := range s.b.Marks(prefix) {
+		if _, err := strconv.ParseInt(k[len(prefix):], 10, 64); err == nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// expireRecorded times the sessions the store says end.
+func (s *Server) expireRecorded() {
+	for _, k := range s.b.Marks("mqtt:exp:") {
+		rest := strings.TrimPrefix(k, "mqtt:exp:")
+		i := strings.LastIndexByte(rest, ':')
+		if i < 0 {
+			continue
+		}
+		at, err := strconv.ParseInt(rest[i+1:], 10, 64)
+		if err != nil {
+			continue
+		}
+		s.expireAt(rest[:i], time.Unix(at, 0))
+	}
+}
+
+// expireAt ends a client's session at a time, unless it comes back first.
+func (s *Server) expireAt(clientID string, at time.Time) {
+	s.away(clientID, func(a *absent) {
+		if a.expiry != nil {
+			a.expiry.Stop()
+		}
+		a.expiry = time.AfterFunc(time.Until(at), func() {
+			s.log.Info("session expired", "client_id", clientID)
+			s.endSession(context.Background(), clientID)
+		})
+	})
 }
 
 // NewSession implements netserve.Handler.

@@ -441,3 +441,36 @@ func TestSharedSubscriptions(t *testing.T) {
 	}
 	c.closed()
 }
+
+// TestSessionExpiry: an MQTT 5 session ends its expiry after its
+// connection, also when the broker restarted meanwhile (the next master
+// times it from the store); a client back in time keeps it.
+func TestSessionExpiry(t *testing.T) {
+	r := newRig(t, Config{})
+	conn := packet.Connect{ClientID: "exp"}
+	conn.Properties.SessionExpiry = u32(1)
+	c, _ := r.connect(v5, conn)
+	c.subscribe(1, packet.Subscription{Filter: "e", QoS: 1})
+	c.send(&packet.Disconnect{})
+	c.closed()
+	c, ack := r.connect(v5, conn) // back within the second
+	if !ack.SessionPresent {
+		t.Fatal("session gone before its expiry")
+	}
+	c.send(&packet.Disconnect{})
+	c.closed()
+	r.restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.b.Durables("exp")) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the session did not expire after the restart")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, ack := r.connect(v5, conn); ack.SessionPresent {
+		t.Fatal("an expired session is present")
+	}
+	if m := r.b.Marks("mqtt:exp:"); len(m) != 0 {
+		t.Fatalf("expiry marks left: %v", m)
+	}
+}

@@ -203,14 +203,13 @@ func (s *session) release() {
 	case !s.persistent:
 		s.endSession(context.Background())
 	case s.expiry != 0xFFFFFFFF:
-		d := time.Duration(s.expiry) * time.Second
-		id := s.clientID
-		s.srv.away(id, func(a *absent) {
-			a.expiry = time.AfterFunc(d, func() {
-				s.srv.log.Info("session expired", "client_id", id, "after", d)
-				s.endSession(context.Background())
-			})
-		})
+		at := time.Now().Add(time.Duration(s.expiry) * time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.srv.b.Mark(ctx, expiryMark(s.clientID, at)); err != nil {
+			s.log.Warn("session expiry not recorded; only this broker will end it", "client_id", s.clientID, "err", err)
+		}
+		s.srv.expireAt(s.clientID, at)
 	}
 }
 
@@ -425,6 +424,9 @@ func (s *session) connect(c *packet.Connect) bool {
 		return refuse(packet.ServerUnavailable, err.Error())
 	}
 	s.conn = conn
+	if ks := s.srv.expiryMarks(id); len(ks) > 0 {
+		s.srv.b.Unmark(s.ctx, ks...) // back in time: the session goes on
+	}
 	st := s.storedSession()
 	if c.CleanStart || !s.persistent {
 		if st.present() {

@@ -231,23 +231,26 @@ func (s *session) resume(st *stored) error {
 
 // endSession deletes what a session kept in the store: its durable
 // subscriptions and marks.
-func (s *session) endSession(ctx context.Context) {
-	b := s.srv.b
-	for _, d := range b.Durables(s.clientID) {
+func (s *session) endSession(ctx context.Context) { s.srv.endSession(ctx, s.clientID) }
+
+func (srv *Server) endSession(ctx context.Context, clientID string) {
+	b := srv.b
+	for _, d := range b.Durables(clientID) {
 		if _, ok := parseDurable(d.Name); !ok {
 			continue
 		}
-		if err := b.DeleteDurable(ctx, s.clientID, d.Name); err != nil {
-			s.srv.log.Warn("session's subscription not deleted", "client_id", s.clientID, "sub", d.Name, "err", err)
+		if err := b.DeleteDurable(ctx, clientID, d.Name); err != nil {
+			srv.log.Warn("session's subscription not deleted", "client_id", clientID, "sub", d.Name, "err", err)
 		}
 	}
 	var keys []string
 	for _, kind := range []string{"in", "out"} {
-		for _, k := range markIDs(b, kind, s.clientID) {
+		for _, k := range markIDs(b, kind, clientID) {
 			keys = append(keys, k)
 		}
 	}
+	keys = append(keys, srv.expiryMarks(clientID)...)
 	if err := b.Unmark(ctx, keys...); err != nil {
-		s.srv.log.Warn("session's marks not deleted", "client_id", s.clientID, "err", err)
+		srv.log.Warn("session's marks not deleted", "client_id", clientID, "err", err)
 	}
 }
