@@ -159,16 +159,38 @@ func (c *conn) subscribe(id uint16, props packet.Properties, subs ...packet.Subs
 }
 
 // publish1 publishes at QoS 1 and returns the PUBACK.
-func (c *conn) publish1(p *packet.Publish) (*packet.Puback, error) {
+func (c *conn) publish1(p *packet.Publish) (*packet.Ack, error) {
 	p.QoS = 1
+	return roundTrip[*packet.Puback](c, p, p.PacketID)
+}
+
+// roundTrip sends p and reads the answer, which must be a T (PUBACK,
+// PUBREC, PUBREL or PUBCOMP) for packet id id; it returns its Ack.
+func roundTrip[T packet.Packet](c *conn, p packet.Packet, id uint16) (*packet.Ack, error) {
 	if err := c.send(p); err != nil {
 		return nil, err
 	}
-	ack, err := expect[*packet.Puback](c)
-	if err == nil && ack.PacketID != p.PacketID {
-		err = fmt.Errorf("PUBACK of packet id %d, want %d", ack.PacketID, p.PacketID)
+	got, err := expect[T](c)
+	if err != nil {
+		return nil, err
 	}
-	return ack, err
+	var ack *packet.Ack
+	switch a := any(got).(type) {
+	case *packet.Puback:
+		ack = &a.Ack
+	case *packet.Pubrec:
+		ack = &a.Ack
+	case *packet.Pubrel:
+		ack = &a.Ack
+	case *packet.Pubcomp:
+		ack = &a.Ack
+	default:
+		return nil, fmt.Errorf("%s is not an acknowledgement", got.Type())
+	}
+	if ack.PacketID != id {
+		return ack, fmt.Errorf("%s of packet id %d, want %d", got.Type(), ack.PacketID, id)
+	}
+	return ack, nil
 }
 
 // disconnect sends DISCONNECT and closes the connection.
@@ -252,6 +274,15 @@ func (b *inbox) take(c *conn, p packet.Packet) bool {
 		return true
 	}
 	return false
+}
+
+// setHold stops (or resumes) acknowledging: PUBLISHes received while held
+// stay unacknowledged, as if the client died before its PUBACK or PUBREC
+// went out.
+func (b *inbox) setHold(hold bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.hold = hold
 }
 
 // all returns a copy of what was received so far.

@@ -5,7 +5,6 @@ package mqtt
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
@@ -40,13 +39,4 @@ func pahoWait(tok paho.Token) error {
 }
 
 // eventually waits at most wait until cond holds.
-func eventually(cond func() bool) error {
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %s", wait)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return nil
-}
+func eventually(cond func() bool) error { return eventuallyWithin(wait, cond) }
