@@ -339,7 +339,7 @@ func TestSendErrors(t *testing.T) {
 	if err := anon.Send(testCtx(t), NewTextMessage("x")); !errors.Is(err, ErrInvalidDestination) {
 		t.Errorf("anonymous send without To: %v", err)
 	}
-	err := anon.Send(testCtx(t), NewTextMessage("x"), To(Queue("bad..name>")))
+	err := anon.Send(testCtx(t), NewTextMessage("x"), To(Queue("bad.>.name")))
 	var be *BrokerError
 	if !errors.As(err, &be) {
 		t.Errorf("send to an invalid name: %v, want a *BrokerError", err)

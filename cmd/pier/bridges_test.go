@@ -26,7 +26,7 @@ func TestNewNetwork(t *testing.T) {
 		t.Errorf("duplex without OpenWire: %v", err)
 	}
 	cfg.NetworkConnectors[0].Duplex = false
-	cfg.NetworkConnectors[0].ExcludedDestinations = []string{"queue://a..b"}
+	cfg.NetworkConnectors[0].ExcludedDestinations = []string{"queue://a.>.b"}
 	if _, err := newNetwork(cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "network_connectors[0].excluded_destinations[0]") {
 		t.Errorf("bad destination: %v", err)
 	}

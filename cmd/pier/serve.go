@@ -22,6 +22,7 @@ import (
 	"github.com/piermq/pier/internal/config"
 	"github.com/piermq/pier/internal/ha"
 	"github.com/piermq/pier/internal/network"
+	"github.com/piermq/pier/internal/protocol/mqtt"
 	"github.com/piermq/pier/internal/protocol/openwire"
 	"github.com/piermq/pier/internal/protocol/stomp"
 	"github.com/piermq/pier/internal/replication"
@@ -188,6 +189,9 @@ func newServer(cfg *config.Config, guard *auth.Guard, tlsCfg *tls.Config, msrc *
 		// A producer blocked by flow control gets a clear error rather
 		// than waiting for ever (ActiveMQ's sendFailIfNoSpaceAfterTimeout).
 		BlockTimeout: 30 * time.Second,
+	}
+	if n := cfg.MQTT.MaxQueued; n > 0 {
+		bcfg.DurableLimit = mqtt.QueuedLimit(n)
 	}
 	deps := server.Deps{Log: log}
 	jcfg := cfg.Store.Journal

@@ -281,7 +281,7 @@ func TestAPIQueueAndTopic(t *testing.T) {
 	}
 	wantError(t, e.call(t, "GET", "/api/v1/queues/nothing", ""), http.StatusNotFound, "no such queue nothing")
 	wantError(t, e.call(t, "GET", "/api/v1/topics/orders", ""), http.StatusNotFound, "no such topic orders")
-	for _, bad := range []string{"orders.*", "orders.%3E", "a..b", "a.", "%0A"} {
+	for _, bad := range []string{"orders.*", "orders.%3E", "a.%3E.b", "%0A"} {
 		wantError(t, e.call(t, "GET", "/api/v1/queues/"+bad, ""), http.StatusBadRequest, "bad destination")
 		wantError(t, e.call(t, "POST", "/api/v1/queues/"+bad+"/purge", ""), http.StatusBadRequest, "bad destination")
 	}

@@ -286,7 +286,7 @@ func TestNewRejects(t *testing.T) {
 	for _, o := range []Options{
 		{Users: []User{{Name: "a", Hash: "not-bcrypt"}}},
 		{Users: []User{{Name: "a", Hash: appHash}, {Name: "a", Hash: appHash}}},
-		{Entries: []Entry{{Pattern: "a..b"}}},
+		{Entries: []Entry{{Pattern: "a.>.b"}}},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("New(%+v) accepted", o)

@@ -73,6 +73,11 @@ type Config struct {
 	// message, which is delivered at once, and
 	// ActiveMQ.Scheduler.Management is an ordinary topic.
 	NoScheduler bool
+	// DurableLimit, if set, returns the most messages a durable
+	// subscription keeps, waiting and in flight together (0: no limit);
+	// a message published beyond it is not kept for that subscription.
+	// MQTT's mqtt.max_queued uses it for persistent sessions.
+	DurableLimit func(s store.Subscription) int
 }
 
 // EnsureDefaults fills unset fields with ActiveMQ's defaults.

@@ -3,9 +3,11 @@ package broker
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/piermq/pier/internal/broker/selector"
 	"github.com/piermq/pier/internal/message"
@@ -19,6 +21,26 @@ type durable struct {
 	sel    *selector.Selector // parsed sub.Selector; nil: every message
 	q      *queue
 	active *Subscription // guarded by Broker.mu
+	limit  int           // the most messages it keeps (Config.DurableLimit); 0: no limit
+	full   atomic.Bool   // it is dropping messages (logged once per overflow)
+}
+
+// keeps reports whether the durable has room for one more message, and
+// logs when it starts or stops dropping.
+func (d *durable) keeps(log *slog.Logger) bool {
+	if d.limit <= 0 {
+		return true
+	}
+	st := d.q.stats()
+	room := st.Pending+st.InFlight < d.limit
+	if d.full.CompareAndSwap(room, !room) {
+		if room {
+			log.Info("durable subscription has room again", "client_id", d.sub.ClientID, "sub", d.sub.Name, "limit", d.limit)
+		} else {
+			log.Warn("durable subscription is full; messages for it are dropped", "client_id", d.sub.ClientID, "sub", d.sub.Name, "limit", d.limit)
+		}
+	}
+	return room
 }
 
 func durableKey(clientID, name string) string {
@@ -36,7 +58,11 @@ func (b *Broker) newDurable(s store.Subscription) *durable {
 		b.log.Warn("durable subscription has an invalid selector; it will receive every message",
 			"client_id", s.ClientID, "sub", s.Name, "err", err)
 	}
-	return &durable{sub: s, sel: sel, q: b.newQueue(dest, s.Dest)}
+	d := &durable{sub: s, sel: sel, q: b.newQueue(dest, s.Dest)}
+	if b.cfg.DurableLimit != nil {
+		d.limit = b.cfg.DurableLimit(s)
+	}
+	return d
 }
 
 // activeConn returns the connection consuming from d, if any. Called with

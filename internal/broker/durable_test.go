@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/piermq/pier/internal/message"
+	"github.com/piermq/pier/internal/store"
 )
 
 func TestDurableSubscriptionKeepsMessagesWhileOffline(t *testing.T) {
@@ -246,5 +247,42 @@ func TestResentPersistentMessageIsStoredOnce(t *testing.T) {
 	}
 	if s, _ := b2.QueueStats("dedup"); s.Pending != 4 {
 		t.Fatalf("pending %d, want 4", s.Pending)
+	}
+}
+
+func TestDurableLimitDropsBeyondIt(t *testing.T) {
+	b := startBroker(t, newMemStore(), Config{DurableLimit: func(s store.Subscription) int {
+		if s.Name == "capped" {
+			return 3
+		}
+		return 0
+	}})
+	c, k := connect(t, b, "cl")
+	subscribe(t, c, SubOptions{ID: "a", Dest: topic("lim"), DurableName: "capped", Ack: AckIndividual, Prefetch: 1})
+	subscribe(t, c, SubOptions{ID: "b", Dest: topic("lim"), DurableName: "free", Ack: AckAuto})
+	p, _ := connect(t, b, "")
+	for i := range 6 {
+		send(t, p, topic("lim"), fmt.Sprint(i), true)
+	}
+	got := map[string][]string{}
+	for range 6 + 1 { // the free one's six, and the capped one's first (prefetch 1)
+		d := k.next(t)
+		got[d.Sub.ID()] = append(got[d.Sub.ID()], string(d.Msg.Body))
+		if d.Sub.ID() == "a" {
+			ack(t, c, d)
+		}
+	}
+	for range 2 {
+		d := k.next(t)
+		got[d.Sub.ID()] = append(got[d.Sub.ID()], string(d.Msg.Body))
+		ack(t, c, d)
+	}
+	k.none(t)
+	if fmt.Sprint(got["a"]) != "[0 1 2]" || len(got["b"]) != 6 {
+		t.Fatalf("capped kept %v, uncapped %v", got["a"], got["b"])
+	}
+	send(t, p, topic("lim"), "room again", true)
+	if d := k.next(t); string(d.Msg.Body) != "room again" {
+		t.Fatalf("got %q", d.Msg.Body)
 	}
 }

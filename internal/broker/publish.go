@@ -82,7 +82,7 @@ func (b *Broker) route(origin *Conn, m *message.Message) ([]*queue, error) {
 				if !message.Match(du.sub.Topic, d.Name) {
 					continue
 				}
-				if du.sub.NoLocal && du.activeConn() == origin || !du.sel.Match(m) || !du.forwards(m) {
+				if du.sub.NoLocal && du.activeConn() == origin || !du.sel.Match(m) || !du.forwards(m) || !du.keeps(b.log) {
 					continue
 				}
 				qs = append(qs, du.q)

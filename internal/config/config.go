@@ -283,6 +283,11 @@ type MQTT struct {
 	// that is slow, the rest wait in the store. Default 1000. YAML:
 	// mqtt.max_inflight.
 	MaxInflight int
+	// MaxQueued bounds the messages one subscription of a persistent
+	// session keeps for its client (waiting and in flight); beyond it new
+	// messages are not kept for it. 0: no limit (they wait in the store).
+	// YAML: mqtt.max_queued.
+	MaxQueued int
 	// ReceiveMaximum bounds the QoS 2 messages one client may have sent
 	// and not yet released (PUBREL); MQTT 5 clients are told it. Default
 	// 1000. YAML: mqtt.receive_maximum.

@@ -154,6 +154,8 @@ func reference() []refEntry {
 		{path: "mqtt", doc: "MQTT sessions (`transports.mqtt`, and MQTT over `transports.ws`). The largest packet a client may send is `limits.max_frame_size`."},
 		{path: "mqtt.max_inflight", example: "100",
 			doc: "The most QoS 1 and 2 messages sent to one client and not yet acknowledged (a client's Receive Maximum may lower it). Beyond it, messages wait in the broker (at most this many per subscription) and then in the store. Default 1000."},
+		{path: "mqtt.max_queued", example: "10000",
+			doc: "The most messages one subscription of a persistent session keeps for its client, waiting and in flight (Mosquitto's max_queued_messages); beyond it new messages are not kept for it, and the log says when it starts and stops dropping. 0, the default, keeps everything: the messages wait in the store, paged, like any durable subscription's."},
 		{path: "mqtt.receive_maximum", example: "100",
 			doc: "The most QoS 2 messages one client may have sent and not yet released (PUBREL); MQTT 5 clients are told it, a client that exceeds it is disconnected. Default 1000."},
 		{path: "mqtt.max_keep_alive", example: "5m",

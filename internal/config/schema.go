@@ -22,6 +22,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		{"mqtt", func(p string, v *yaml.Node) {
 			d.mapping(p, v, []field{
 				{"max_inflight", d.integer(&c.MQTT.MaxInflight)},
+				{"max_queued", d.integer(&c.MQTT.MaxQueued)},
 				{"receive_maximum", d.integer(&c.MQTT.ReceiveMaximum)},
 				{"max_keep_alive", d.duration(&c.MQTT.MaxKeepAlive)},
 				{"max_session_expiry", d.duration(&c.MQTT.MaxSessionExpiry)},

@@ -283,6 +283,9 @@ func (k *checker) mqtt(m *MQTT) {
 	if m.MaxInflight < 1 || m.MaxInflight > 65535 {
 		k.add(ErrInvalid, "mqtt.max_inflight", "must be from 1 to 65535")
 	}
+	if m.MaxQueued < 0 {
+		k.add(ErrInvalid, "mqtt.max_queued", "must not be negative")
+	}
 	if m.ReceiveMaximum < 1 || m.ReceiveMaximum > 65535 {
 		k.add(ErrInvalid, "mqtt.receive_maximum", "must be from 1 to 65535")
 	}

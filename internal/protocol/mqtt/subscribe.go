@@ -11,6 +11,7 @@ import (
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/protocol/mqtt/packet"
+	"github.com/piermq/pier/internal/store"
 )
 
 // Subscriptions: each MQTT subscription is a broker topic subscription
@@ -42,6 +43,18 @@ func durableName(sb *sub) string {
 		opts = append(opts, "nl")
 	}
 	return qosNames[sb.qos] + ":" + strings.Join(opts, ",") + ":" + sb.filter
+}
+
+// QueuedLimit returns the broker's DurableLimit for mqtt.max_queued: n
+// for the durable subscriptions of persistent sessions, no limit for
+// others.
+func QueuedLimit(n int) func(store.Subscription) int {
+	return func(s store.Subscription) int {
+		if _, ok := parseDurable(s.Name); ok {
+			return n
+		}
+		return 0
+	}
 }
 
 // parseDurable reads back a durable subscription's name; ok is false for
