@@ -418,9 +418,10 @@ func defaultTransports() Transports {
 	return Transports{
 		OpenWire: "tcp://127.0.0.1:61616",
 		STOMP:    "stomp://127.0.0.1:61613",
-		// MQTT (mqtt://127.0.0.1:1883), WebSocket (ws://127.0.0.1:61614)
-		// and AMQP (amqp://127.0.0.1:5672) join the default set once they
-		// exist.
+		MQTT:     "mqtt://127.0.0.1:1883",
+		WS:       "ws://127.0.0.1:61614",
+		// AMQP (amqp://127.0.0.1:5672) joins the default set once it
+		// exists.
 	}
 }
 
