@@ -75,10 +75,9 @@ func numbers(n int) string {
 func TestQoS(t *testing.T) {
 	needTools(t)
 	b := startBroker(t, brokerOptions{})
-	for _, v := range []string{"mqttv311", "mqttv5"} {
-		t.Run("mosquitto/"+v, func(t *testing.T) {
-			m := mosquitto{addr: b.MQTT, version: v}
-			base := "qos/mosquitto-" + v
+	t.Run("mosquitto", func(t *testing.T) {
+		eachVersion(t, b, func(t *testing.T, m mosquitto, _ byte) {
+			base := "qos/mosquitto-" + m.version
 			var subs [3]*program
 			for q := range subs {
 				subs[q] = m.sub(t, "-t", base+"/#", "-q", strconv.Itoa(q), "-C", strconv.Itoa(3*perPublisher))
@@ -98,7 +97,7 @@ func TestQoS(t *testing.T) {
 				}
 			}
 		})
-	}
+	})
 	t.Run("paho-python/5", func(t *testing.T) { pythonQoS(t, b, "5") })
 	t.Run("paho-python/311", func(t *testing.T) { pythonQoS(t, b, "311") })
 	t.Run("paho-go/311", func(t *testing.T) { pahoGoQoS(t, b) })

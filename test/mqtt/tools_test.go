@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/piermq/pier/internal/protocol/mqtt/packet"
 )
 
 // wait bounds every wait for something that should happen: generous,
@@ -166,6 +168,18 @@ func (m mosquitto) sub(t *testing.T, more ...string) *program {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// eachVersion runs f as a subtest per protocol version, named as
+// mosquitto names it (mqttv311, mqttv5), with the mosquitto flags for b
+// and the codec's protocol level.
+func eachVersion(t *testing.T, b *broker, f func(t *testing.T, m mosquitto, level byte)) {
+	for _, v := range []struct {
+		name  string
+		level byte
+	}{{"mqttv311", packet.Version311}, {"mqttv5", packet.Version5}} {
+		t.Run(v.name, func(t *testing.T) { f(t, mosquitto{addr: b.MQTT, version: v.name}, v.level) })
+	}
 }
 
 // pub runs mosquitto_pub to its end; a failure fails the test.
