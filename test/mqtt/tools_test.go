@@ -174,13 +174,17 @@ func (m mosquitto) sub(t *testing.T, more ...string) *program {
 // mosquitto names it (mqttv311, mqttv5), with the mosquitto flags for b
 // and the codec's protocol level.
 func eachVersion(t *testing.T, b *broker, f func(t *testing.T, m mosquitto, level byte)) {
-	for _, v := range []struct {
-		name  string
-		level byte
-	}{{"mqttv311", packet.Version311}, {"mqttv5", packet.Version5}} {
+	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) { f(t, mosquitto{addr: b.MQTT, version: v.name}, v.level) })
 	}
 }
+
+// versions are the protocol versions, as mosquitto names them and as
+// CONNECT's protocol level.
+var versions = []struct {
+	name  string
+	level byte
+}{{"mqttv311", packet.Version311}, {"mqttv5", packet.Version5}}
 
 // pub runs mosquitto_pub to its end; a failure fails the test.
 func (m mosquitto) pub(t *testing.T, more ...string) {
