@@ -229,11 +229,19 @@ func (c *wsClient) expect(cmd string) *stomp.Frame {
 }
 
 // connect sends a STOMP 1.2 CONNECT with extra header lines and expects
-// CONNECTED.
+// CONNECTED; then a receipt, which says that the session is done with the
+// CONNECT. (It clears its read deadline after sending CONNECTED: a
+// Shutdown in between is lost and the session waits for the client — a
+// race of the STOMP session, over TCP as well.)
 func (c *wsClient) connect(headers ...string) *stomp.Frame {
 	c.t.Helper()
 	c.send(frame("CONNECT", append([]string{"accept-version:1.2", "host:localhost"}, headers...), ""))
-	return c.expect(stomp.CmdConnected)
+	f := c.expect(stomp.CmdConnected)
+	c.send(frame("SUBSCRIBE", []string{"id:connected", "destination:/queue/connected", "receipt:connected"}, ""))
+	if r := c.expect(stomp.CmdReceipt); r.Get("receipt-id") != "connected" {
+		c.t.Fatalf("RECEIPT %v", r.Headers)
+	}
+	return f
 }
 
 // closeStatus reads until the WebSocket ends and returns its close status

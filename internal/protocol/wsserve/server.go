@@ -78,7 +78,8 @@ type Server struct {
 	offer    []string // the subprotocols served, in preference order
 	log      *slog.Logger
 	http     *http.Server
-	// wg counts, per connection, its pump and its close handshake.
+	// wg counts the upgrades under way and, per connection, its pump and
+	// its close handshake.
 	wg sync.WaitGroup
 
 	closing atomic.Bool
@@ -180,6 +181,11 @@ func (s *Server) shuttingDown() bool { return s.closing.Load() }
 // ServeHTTP upgrades a request to a WebSocket and hands it to the protocol
 // its subprotocol names.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.wg.Done()
 	proto, sub, ok := s.choose(r.Header)
 	if !ok {
 		offered := strings.Join(offeredSubprotocols(r.Header), ", ")
@@ -214,10 +220,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hw.raw.SetDeadline(time.Time{}) // the HTTP server's, if any
 	c := newConn(s, ws, hw.raw, proto == STOMP, st)
-	if !s.track(c) {
-		ws.CloseNow()
-		return
-	}
+	s.track(c)
 	go func() {
 		defer s.wg.Done()
 		c.pump()
@@ -255,17 +258,27 @@ func offeredSubprotocols(h http.Header) []string {
 	return out
 }
 
-// track registers c for Shutdown, counting its pump and its close
-// handshake; false once the server is shut down.
-func (s *Server) track(c *conn) bool {
+// enter counts an upgrade under way, unless the server is shut down; the
+// upgrade's count keeps Shutdown waiting for the connection it makes,
+// which the protocol's server, shut down already, then ends with a close
+// frame.
+func (s *Server) enter() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mu.closed {
 		return false
 	}
+	s.wg.Add(1)
+	return true
+}
+
+// track registers c for Shutdown, counting its pump and its close
+// handshake (during an upgrade: the count is not zero).
+func (s *Server) track(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.mu.conns[c] = struct{}{}
 	s.wg.Add(2)
-	return true
 }
 
 // release ends c's count once its close handshake is over.
