@@ -61,6 +61,8 @@ transports:
   openwire: tcp://%s
   stomp: stomp://%s
   mqtt: %s://%s
+  ws: ""
+  amqp: ""
 console: {listen: ""}
 store: {kind: journal}
 %s%s

@@ -36,7 +36,7 @@ func TestWill(t *testing.T) {
 			t.Fatalf("the will of a connection closed without DISCONNECT: %v", err)
 		}
 
-		m.pub(t, "-t", base+"/other", "-m", "x", "--will-topic", base+"/order", "--will-payload", "mosquitto_pub's will")
+		m.pub(t, "-t", base+"/other", "-m", "x", "--will-topic", base+"/order", "--will-payload", "mosquitto_pub's will", "--will-qos", "1")
 		c = willClient(t, b.MQTT, version, "will-clean-"+v, base+"/order", "DISCONNECT sent")
 		c.disconnect()
 		c = willClient(t, b.MQTT, version, "will-after-"+v, base+"/order", "the later will")
