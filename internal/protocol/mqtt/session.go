@@ -252,6 +252,12 @@ func (e *protoError) Error() string { return e.msg }
 func (s *session) readLoop() error {
 	s.nc.SetReadDeadline(time.Now().Add(s.srv.cfg.ConnectTimeout))
 	for {
+		// Shutdown and CloseFromBroker set a deadline to end the read; a
+		// deadline set since (connect) may have overwritten it.
+		if s.ctx.Err() != nil || s.ending.Load() != endNone {
+			s.flush()
+			return nil
+		}
 		p, err := s.r.ReadPacket()
 		if err != nil {
 			if s.conn != nil && s.ctx.Err() == nil {

@@ -162,6 +162,9 @@ func (s *session) receipt(req *Frame) {
 func (s *session) readLoop() error {
 	s.nc.SetReadDeadline(time.Now().Add(s.srv.cfg.ConnectTimeout))
 	for {
+		if s.ctx.Err() != nil {
+			return nil // Shutdown: a deadline set since (connect) may have overwritten its own
+		}
 		f, err := s.r.ReadFrame()
 		if err != nil {
 			if errors.Is(err, ErrMalformed) || errors.Is(err, ErrFrameTooLarge) ||
