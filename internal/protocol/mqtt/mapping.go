@@ -18,16 +18,20 @@ import (
 // "home.kitchen.temp", and "home/+/temp" subscribes to "home.*.temp".
 
 // The two mappings; a Replacer replaces each character once, so '/' and
-// '.' trade places.
+// '.' trade places. Only filters have wildcards: a message's topic never
+// does (the broker refuses a send to a wildcard), so fromName, which maps
+// the topics of messages, leaves '*' and '>' alone — MQTT's "a*b" is a
+// plain name both ways.
 var (
 	toNames   = strings.NewReplacer("/", ".", ".", "/", "+", "*", "#", ">")
-	fromNames = strings.NewReplacer(".", "/", "/", ".", "*", "+", ">", "#")
+	fromNames = strings.NewReplacer(".", "/", "/", ".")
 )
 
 // toName maps an MQTT topic name or filter to a destination name.
 func toName(topic string) string { return toNames.Replace(topic) }
 
-// fromName maps a destination name back to an MQTT topic name.
+// fromName maps the destination name of a message back to an MQTT topic
+// name.
 func fromName(name string) string { return fromNames.Replace(name) }
 
 // Properties a message carries for MQTT.
