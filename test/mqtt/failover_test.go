@@ -165,25 +165,28 @@ type haSubscriber struct {
 	}
 }
 
-// start connects to the master (a new session) and subscribes.
-func (s *haSubscriber) start(topic string, qos byte) error {
+// start connects to the master and subscribes; again says the connection
+// was lost on the way (the session may then be present the next time).
+func (s *haSubscriber) start(topic string, qos byte) (again bool, err error) {
 	c, ack, member, err := s.g.connect(0, s.connect, s.box)
 	if err != nil {
-		return err
+		return false, err
 	}
+	first := len(s.connections()) == 0
 	s.mu.c, s.mu.member = c, member
 	s.record(connection{node: s.g.Nodes[member].ID, sessionPresent: ack.SessionPresent, at: time.Now()})
-	if ack.SessionPresent {
-		return fmt.Errorf("subscriber: a session present on a new group")
+	if ack.SessionPresent && first {
+		return false, fmt.Errorf("subscriber: a session present on a new group")
 	}
 	sa, err := c.subscribe(1, packet.Properties{}, packet.Subscription{Filter: topic, QoS: qos})
 	if err != nil {
-		return err
+		c.close()
+		return true, err
 	}
 	if len(sa.Reasons) != 1 || sa.Reasons[0] != packet.ReasonCode(qos) {
-		return fmt.Errorf("subscriber: SUBACK %v, want QoS %d granted", sa.Reasons, qos)
+		return false, fmt.Errorf("subscriber: SUBACK %v, want QoS %d granted", sa.Reasons, qos)
 	}
-	return nil
+	return false, nil
 }
 
 // run reconnects whenever the connection ends, until stop is closed.

@@ -84,6 +84,19 @@ func (g *group) connect(from int, c func() *packet.Connect, box *inbox) (*conn, 
 	return nil, nil, 0, fmt.Errorf("no member accepted a connection within %s: %w", failoverWait, last)
 }
 
+// retry runs step until it succeeds or fails for good (again false), at
+// most failoverWait: a step whose connection was lost (a master may step
+// down on a loaded machine) is run again.
+func (g *group) retry(step func() (again bool, err error)) error {
+	deadline := time.Now().Add(failoverWait)
+	for {
+		again, err := step()
+		if !again || time.Now().After(deadline) {
+			return err
+		}
+	}
+}
+
 // connection is one connection of a failover client: the member and what
 // its CONNACK said.
 type connection struct {

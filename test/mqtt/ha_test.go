@@ -69,17 +69,28 @@ func runFailover(t *testing.T, fc failoverCase) {
 	}
 
 	// The retained message, before anything else.
-	rc, _, _, err := g.connect(0, session("ha-retainer", true), nil)
-	if err != nil {
+	// (Again on another connection if this one is lost: a master may
+	// step down on a loaded machine.)
+	if err := g.retry(func() (bool, error) {
+		rc, _, _, err := g.connect(0, session("ha-retainer", true), nil)
+		if err != nil {
+			return false, err
+		}
+		defer rc.disconnect()
+		ack, err := rc.publish1(&packet.Publish{Topic: retainedTopic, Retain: true, PacketID: 1, Payload: []byte("set before the kill")})
+		if err != nil {
+			return true, err
+		}
+		if ack.Reason.Failed() {
+			return false, fmt.Errorf("retained publish: PUBACK %s", ack.Reason)
+		}
+		return false, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if ack, err := rc.publish1(&packet.Publish{Topic: retainedTopic, Retain: true, PacketID: 1, Payload: []byte("set before the kill")}); err != nil || ack.Reason.Failed() {
-		t.Fatalf("retained publish: %v %v", ack, err)
-	}
-	rc.disconnect()
 
 	sub := &haSubscriber{g: g, box: newInbox(), connect: session("ha-sub", false)}
-	if err := sub.start(topic, fc.qos); err != nil {
+	if err := g.retry(func() (bool, error) { return sub.start(topic, fc.qos) }); err != nil {
 		t.Fatal(err)
 	}
 	pub := &haPublisher{g: g, qos: fc.qos, topic: topic, connect: session("ha-pub", fc.version == packet.Version311)}
@@ -151,17 +162,27 @@ func runFailover(t *testing.T, fc failoverCase) {
 	checkSessionResumed(t, sub.connections(), killed, next.ID)
 
 	// The retained message, on the new master, to a new subscriber.
-	box := newInbox()
-	nc, _, _, err := g.connect(0, session("ha-late", true), box)
-	if err != nil {
+	var box *inbox
+	if err := g.retry(func() (bool, error) {
+		box = newInbox()
+		nc, _, _, err := g.connect(0, session("ha-late", true), box)
+		if err != nil {
+			return false, err
+		}
+		defer nc.disconnect()
+		ack, err := nc.subscribe(1, packet.Properties{}, packet.Subscription{Filter: retainedTopic, QoS: 1})
+		if err != nil {
+			return true, err
+		}
+		if ack.Reasons[0].Failed() {
+			return false, fmt.Errorf("subscribe %s: SUBACK %v", retainedTopic, ack.Reasons)
+		}
+		if err := box.awaitCount(1); err != nil {
+			return false, fmt.Errorf("the retained message after the failover: %w", err)
+		}
+		return false, nil
+	}); err != nil {
 		t.Fatal(err)
-	}
-	defer nc.disconnect()
-	if ack, err := nc.subscribe(1, packet.Properties{}, packet.Subscription{Filter: retainedTopic, QoS: 1}); err != nil || ack.Reasons[0].Failed() {
-		t.Fatalf("subscribe %s: %v %v", retainedTopic, ack, err)
-	}
-	if err := box.awaitCount(1); err != nil {
-		t.Fatalf("the retained message after the failover: %v", err)
 	}
 	if r := box.all()[0]; r.Payload != "set before the kill" || !r.Retain {
 		t.Errorf("retained message after the failover: %+v, want %q with RETAIN", r, "set before the kill")
