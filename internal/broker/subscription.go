@@ -78,6 +78,11 @@ type Delivery struct {
 	Sub *Subscription
 	Tag uint64 // unique within the connection; acknowledge with it
 	Msg *message.Message
+	// Seq is the message's sequence number in its queue: the same each
+	// time the message is delivered again, after a restart or a failover
+	// too for a stored message (MQTT derives the packet id of a resent
+	// PUBLISH from it).
+	Seq uint64
 }
 
 // Subscription is one consumer.
@@ -267,7 +272,7 @@ func (s *Subscription) track(q *queue, e *entry) *Delivery {
 	}
 	s.mu.inflight[tag] = held{q: q, e: e, s: s, tag: tag, pulled: pulled}
 	s.mu.Unlock()
-	return &Delivery{Sub: s, Tag: tag, Msg: &m}
+	return &Delivery{Sub: s, Tag: tag, Msg: &m, Seq: e.seq}
 }
 
 // take removes the deliveries an acknowledgement of tag covers: tag alone

@@ -3,6 +3,7 @@
 package mqtt
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -140,7 +141,7 @@ func exchangeRaw(t *testing.T, addr string, send []byte, version byte) (got []pa
 	nc.SetReadDeadline(time.Now().Add(wait))
 	raw, err := io.ReadAll(nc)
 	closed = err == nil || !errors.Is(err, os.ErrDeadlineExceeded)
-	r := packet.NewReader(bytes.NewReader(raw), version, packet.Limits{})
+	r := packet.NewReader(bufio.NewReader(bytes.NewReader(raw)), version, packet.Limits{})
 	for {
 		p, err := r.ReadPacket()
 		if errors.Is(err, io.EOF) {

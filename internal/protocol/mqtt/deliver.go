@@ -63,7 +63,12 @@ func (s *session) admit(w waiting) (outItem, bool) {
 
 // fly puts w in flight. Called with s.mu held.
 func (s *session) fly(w waiting) outItem {
-	id := s.nextID()
+	var id uint16
+	if w.d != nil {
+		id = s.idFor(w.d.Seq)
+	} else {
+		id = s.nextID()
+	}
 	f := &flight{d: w.d, qos: w.qos}
 	s.mu.inflight[id] = f
 	if w.d != nil {
@@ -71,6 +76,23 @@ func (s *session) fly(w waiting) outItem {
 		return outItem{p: p, dropped: func() { s.settled(id) }}
 	}
 	return outItem{p: s.publishOf(w.retained, w.s, w.qos, id, false, true), dropped: func() { s.settled(id) }}
+}
+
+// idFor returns the packet id of a delivery: derived from its sequence
+// number, so a message sent again after a reconnect — to this broker or,
+// stored, to the next master — has the id it was first sent with
+// (MQTT-4.4.0-1: the client takes it for the same message, which matters
+// for QoS 2). Another id in flight there moves it to the next free one.
+func (s *session) idFor(seq uint64) uint16 {
+	id := uint16(seq%65535) + 1
+	for {
+		if _, used := s.mu.inflight[id]; !used {
+			return id
+		}
+		if id++; id == 0 {
+			id = 1
+		}
+	}
 }
 
 // nextID returns a packet id not in flight. Called with s.mu held; there

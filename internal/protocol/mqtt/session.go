@@ -267,9 +267,11 @@ func (s *session) readLoop() error {
 			switch {
 			case errors.As(err, &pe):
 				if s.conn == nil {
-					// A CONNECT it cannot take is answered; anything
-					// else first is closed (MQTT-3.1.0-1).
-					if pe.Type == packet.CONNECT {
+					// A CONNECT it cannot take is answered — in 3.1.1
+					// only for a protocol level it does not speak
+					// (MQTT-3.1.2-2; other faults close, MQTT-3.1.4-1);
+					// anything else first is closed (MQTT-3.1.0-1).
+					if pe.Type == packet.CONNECT && (pe.Version == packet.Version5 || pe.Reason == packet.UnsupportedProtocolVersion) {
 						s.version = pe.Version
 						s.out.Push(outItem{p: &packet.Connack{Reason: pe.Reason, Properties: packet.Properties{ReasonString: pe.Msg}}})
 					}
@@ -441,6 +443,13 @@ func (s *session) connect(c *packet.Connect) bool {
 		st = &stored{}
 	}
 	ack.SessionPresent = st.present()
+	if s.persistent && !st.marked {
+		if err := s.srv.b.Mark(s.ctx, sessionMark(id)); err != nil {
+			conn.Close()
+			s.conn = nil
+			return refuse(packet.ServerUnavailable, err.Error())
+		}
+	}
 	if v5 {
 		pr := &ack.Properties
 		pr.ReceiveMaximum = cfg.ReceiveMaximum

@@ -210,16 +210,23 @@ func (s *session) onUnsubscribe(p *packet.Unsubscribe) error {
 
 // stored is what the store holds of a client's session.
 type stored struct {
+	marked  bool // the session's own mark: it exists, even if empty
 	subs    []*sub
 	in, out map[uint16]string // marks by packet id
 }
 
-func (st *stored) present() bool { return len(st.subs) > 0 || len(st.in) > 0 || len(st.out) > 0 }
+func (st *stored) present() bool {
+	return st.marked || len(st.subs) > 0 || len(st.in) > 0 || len(st.out) > 0
+}
+
+// sessionMark records that a persistent session exists (MQTT-3.2.2-2: a
+// session with no subscriptions and nothing in flight is present too).
+func sessionMark(clientID string) string { return "mqtt:sess:" + clientID }
 
 // storedSession reads what the store holds of the client's session.
 func (s *session) storedSession() *stored {
 	b := s.srv.b
-	st := &stored{in: markIDs(b, "in", s.clientID), out: markIDs(b, "out", s.clientID)}
+	st := &stored{marked: b.Marked(sessionMark(s.clientID)), in: markIDs(b, "in", s.clientID), out: markIDs(b, "out", s.clientID)}
 	for _, d := range b.Durables(s.clientID) {
 		if sb, ok := parseDurable(d.Name); ok && d.Topic == toName(sb.filter) {
 			st.subs = append(st.subs, sb)
@@ -263,6 +270,7 @@ func (srv *Server) endSession(ctx context.Context, clientID string) {
 		}
 	}
 	keys = append(keys, srv.expiryMarks(clientID)...)
+	keys = append(keys, sessionMark(clientID))
 	if err := b.Unmark(ctx, keys...); err != nil {
 		srv.log.Warn("session's marks not deleted", "client_id", clientID, "err", err)
 	}

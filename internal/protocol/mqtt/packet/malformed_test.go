@@ -219,12 +219,20 @@ func TestTooLargeRefusedBeforeBody(t *testing.T) {
 		{"30 ff ff ff 7f", Version311, 1 << 28},         // the largest remaining length
 		{"30 ff ff ff 7f", Version5, MaxPacketSize - 1}, // one byte over
 		{"82 80 01", Version311, 100},                   // SUBSCRIBE of 131 bytes
-		{"10 ff ff 03", 0, 65538},                       // CONNECT before the version is known
+		// A CONNECT before the version is known: its first seven body
+		// bytes are looked at (not taken) for the version to answer in.
+		{"10 ff ff 03 00 04 4d 51 54 54 05", 0, 65538},
+		{"10 ff ff 03 00 04 4d 51 54 54 04", 0, 65538},
 	} {
 		r := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(hx(c.header)), tripwire{t}), 16)
 		_, err := ReadPacket(r, c.version, Limits{MaxPacketSize: c.limit})
-		if !errors.Is(err, ErrTooLarge) {
+		var e *Error
+		if !errors.Is(err, ErrTooLarge) || !errors.As(err, &e) {
 			t.Errorf("%s with limit %d: %v, want Packet too large", c.header, c.limit, err)
+			continue
+		}
+		if want := map[bool]byte{true: Version5, false: Version311}[strings.HasSuffix(c.header, "05") || c.version == Version5]; e.Version != want {
+			t.Errorf("%s: answered as version %d, want %d", c.header, e.Version, want)
 		}
 	}
 	// At the limit exactly, the packet is read.

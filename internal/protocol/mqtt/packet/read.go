@@ -24,6 +24,7 @@ type Reader struct {
 type ByteReader interface {
 	io.Reader
 	io.ByteReader
+	Peek(n int) ([]byte, error)
 }
 
 // NewReader returns a Reader of r. version is the connection's protocol
@@ -80,6 +81,9 @@ func (r *Reader) ReadPacket() (Packet, error) {
 	case problem != "":
 		d.malformed("remaining length: %s", problem)
 	case size > uint64(r.limits.maxPacketSize()):
+		if t == CONNECT && r.version == 0 && r.connectsV5() {
+			d.version = Version5 // answered as its client reads it
+		}
 		d.fail(PacketTooLarge, "%d bytes, more than the limit of %d", size, r.limits.maxPacketSize())
 	case t == 0 || t == AUTH && r.version == Version311:
 		d.malformed("reserved packet type %d", t)
@@ -106,6 +110,15 @@ func (r *Reader) ReadPacket() (Packet, error) {
 		r.version = c.Version
 	}
 	return p, nil
+}
+
+// connectsV5 reports whether the CONNECT whose body comes next says
+// protocol level 5, looking at its first bytes without taking them (a
+// CONNECT refused before its body is read is still answered in its
+// version).
+func (r *Reader) connectsV5() bool {
+	b, err := r.r.Peek(7)
+	return err == nil && string(b[:6]) == "\x00\x04MQTT" && b[6] == Version5
 }
 
 // ReadPacket reads one packet from r for version (0 before the CONNECT);
