@@ -18,7 +18,7 @@ import (
 // ActiveMQ's JAAS properties files, authorization entries.
 func newGuard(cfg *config.Config, log *slog.Logger) (*auth.Guard, error) {
 	s := &cfg.Security
-	o := auth.Options{Enforced: s.Enforced(), AllowAnonymous: s.Anonymous(), Bridges: s.Bridges, Log: log}
+	o := auth.Options{Enforced: s.Enforced(), AllowAnonymous: s.Anonymous(), Bridges: s.Bridges, ForgetLogins: s.ForgetLogins, Log: log}
 	for _, u := range s.Users {
 		o.Users = append(o.Users, auth.User{Name: u.Name, Hash: u.PasswordHash, Groups: u.Groups})
 	}

@@ -184,6 +184,9 @@ type Options struct {
 	// 10m); CacheSize bounds how many are (default 10000).
 	CacheTTL  time.Duration
 	CacheSize int
+	// ForgetLogins keeps verified logins in the process only, not in the
+	// group's store (UseLoginStore; security.remember_logins: false).
+	ForgetLogins bool
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 	// Log receives the audit log (logins, denials).
@@ -211,6 +214,8 @@ type Guard struct {
 	work    chan struct{} // bounds concurrent password hashing
 
 	verifications atomic.Int64 // bcrypt comparisons made, for tests and benchmarks
+
+	store atomic.Pointer[loginStore] // where verified logins are remembered (remember.go)
 }
 
 // entry is an Entry with its pattern split into parts.

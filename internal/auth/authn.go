@@ -104,11 +104,17 @@ func (g *Guard) checkPassword(ctx context.Context, u *User, password string) boo
 	// Concurrent first logins of one user with one password share a
 	// single verification.
 	ok := g.logins.once(key, func() bool {
+		if g.remembered(u, password) { // verified by a master before (remember.go)
+			return true
+		}
 		err := ErrAuthentication
 		g.hash(ctx, func() {
 			g.verifications.Add(1)
 			err = bcrypt.CompareHashAndPassword([]byte(u.Hash), []byte(password))
 		})
+		if err == nil {
+			g.remember(u, password)
+		}
 		return err == nil
 	})
 	return ok

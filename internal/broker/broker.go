@@ -282,6 +282,7 @@ func (b *Broker) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	b.guard.UseLoginStore(b) // verified logins outlive this master (auth/remember.go)
 	b.goRun(b.acks.run)
 	b.goRun(b.expiryLoop)
 	b.goRun(b.sched.run)
@@ -368,6 +369,7 @@ func (b *Broker) Close() error {
 	}
 	b.mu.closed = true
 	b.records.closing.Store(true)
+	b.guard.DropLoginStore(b)
 	conns := make([]*Conn, 0, len(b.mu.conns))
 	for c := range b.mu.conns {
 		conns = append(conns, c)

@@ -131,7 +131,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad group", "security:\n  authorization:\n    - {topic: a, read: [\"x y\"]}\n",
 			`x.yaml:3:25: security.authorization[0].read[0]: "x y" is not a group name`, ErrInvalid},
 		{"security unknown key", "security:\n  allowAnonymous: true\n",
-			`x.yaml:2:3: unknown key "allowAnonymous" in security (known: allow_anonymous, users, users_file, groups_file, authorization, temp_destinations, bridges)`, ErrUnknownKey},
+			`x.yaml:2:3: unknown key "allowAnonymous" in security (known: allow_anonymous, remember_logins, users, users_file, groups_file, authorization, temp_destinations, bridges)`, ErrUnknownKey},
 		{"syntax", "broker:\n  name: a\n b: c\n",
 			`x.yaml:3: invalid YAML: did not find expected key`, ErrSyntax},
 		{"tab", "broker:\n\tname: a\n",

@@ -45,6 +45,11 @@ type Security struct {
 	// when no users are configured, false once any exists. YAML:
 	// security.allow_anonymous.
 	AllowAnonymous *bool
+	// ForgetLogins keeps verified logins in the process only; by default
+	// they are remembered in the group's store so that a new master does
+	// not hash every password again (docs/security.md). YAML:
+	// security.remember_logins (true by default).
+	ForgetLogins bool
 	// Users are listed inline. YAML: security.users.
 	Users []User
 	// UsersFile and GroupsFile are ActiveMQ JAAS properties files
@@ -135,6 +140,11 @@ func (d *decoder) security(path string, n *yaml.Node, s *Security) {
 			if len(d.errs) == before && !isNull(resolve(v)) {
 				s.AllowAnonymous = &b
 			}
+		}},
+		{"remember_logins", func(p string, v *yaml.Node) {
+			remember := !s.ForgetLogins
+			d.boolean(&remember)(p, v)
+			s.ForgetLogins = !remember
 		}},
 		{"users", func(p string, v *yaml.Node) {
 			s.Users = nil
