@@ -200,12 +200,12 @@ func (c *Conn) checkOpen() error {
 // Send publishes m, or adds it to transaction txID if not empty. Without a
 // transaction it returns once a persistent message is durable.
 func (c *Conn) Send(ctx context.Context, m *message.Message, txID string) error {
-	return c.send(ctx, m, txID, store.Batch{})
+	return c.send(ctx, m, txID, store.Batch{}, nil)
 }
 
-// send is Send, with more store operations for the batch (outside a
-// transaction only).
-func (c *Conn) send(ctx context.Context, m *message.Message, txID string, also store.Batch) error {
+// send is Send, with more store operations for the batch and the mark of
+// the job a scheduled send makes (outside a transaction only).
+func (c *Conn) send(ctx context.Context, m *message.Message, txID string, also store.Batch, jm *jobMark) error {
 	dests, err := composite(m.Dest)
 	if err != nil {
 		return err
@@ -265,7 +265,7 @@ func (c *Conn) send(ctx context.Context, m *message.Message, txID string, also s
 		return nil
 	}
 	c.mu.Unlock()
-	return c.b.apply(ctx, &change{origin: c, sends: copies(m, dests), also: also})
+	return c.b.apply(ctx, &change{origin: c, sends: copies(m, dests), also: also, jobMark: jm})
 }
 
 // copies returns m for each destination of a composite send (m itself when

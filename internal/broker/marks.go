@@ -2,10 +2,12 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/store"
@@ -133,7 +135,7 @@ func (c *Conn) SendMarked(ctx context.Context, m *message.Message, key string, r
 	}
 	var also store.Batch
 	also.PutSub(markRecord(key))
-	if err := c.send(ctx, m, "", also); err != nil {
+	if err := c.send(ctx, m, "", also, nil); err != nil {
 		return false, err
 	}
 	c.b.marks.add(key)
@@ -156,3 +158,32 @@ func (c *Conn) AckMarked(ctx context.Context, subID string, tag uint64, key stri
 	}
 	return err
 }
+
+// ScheduleMarked sends m for delivery after delay through the scheduler
+// (as a send with AMQ_SCHEDULED_DELAY) and marks prefix+the job's id in
+// the same durable write; it returns the id, for RemoveScheduledJob. The
+// job and its mark survive a failover together (MQTT's delayed wills).
+func (c *Conn) ScheduleMarked(ctx context.Context, m *message.Message, delay time.Duration, prefix string) (string, error) {
+	if c.b.cfg.NoScheduler {
+		return "", ErrNoScheduler
+	}
+	if err := checkMark(prefix + strings.Repeat("j", 100)); err != nil { // room for the job's id
+		return "", err
+	}
+	if m.Properties == nil {
+		m.Properties = map[string]any{}
+	}
+	m.Properties[PropScheduledDelay] = max(delay.Milliseconds(), 1)
+	jm := &jobMark{prefix: prefix}
+	if err := c.send(ctx, m, "", store.Batch{}, jm); err != nil {
+		return "", err
+	}
+	if jm.id == "" {
+		return "", fmt.Errorf("broker: no job was made for %s", m.Dest)
+	}
+	c.b.marks.add(prefix + jm.id)
+	return jm.id, nil
+}
+
+// ErrNoScheduler refuses a scheduled send when the scheduler is off.
+var ErrNoScheduler = errors.New("broker: the scheduler is off (broker.scheduler: false)")

@@ -25,6 +25,14 @@ type change struct {
 	// counted marks sends that carry the deliveries they had (a rejected
 	// message back from the scheduler): its delivery count goes on.
 	counted map[*message.Message]bool
+	// jobMark, if set, marks the job a scheduled send makes, in its batch
+	// (Conn.ScheduleMarked).
+	jobMark *jobMark
+}
+
+type jobMark struct {
+	prefix string
+	id     string // the job's id, once made
 }
 
 type deadItem struct {
@@ -119,6 +127,10 @@ func (b *Broker) apply(ctx context.Context, ch *change) error {
 			return fail(err)
 		} else if ok {
 			jobs = append(jobs, j)
+			if ch.jobMark != nil {
+				ch.jobMark.id, _ = j.rec.Msg.Properties[PropScheduledJobID].(string)
+				batch.PutSub(markRecord(ch.jobMark.prefix + ch.jobMark.id))
+			}
 			continue
 		}
 		qs, err := b.route(ch.origin, m)

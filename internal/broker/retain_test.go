@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/piermq/pier/internal/message"
 )
@@ -166,5 +167,43 @@ func TestTakeOverClosesTheHolderOfTheClientID(t *testing.T) {
 	}
 	if _, err := c1.Subscribe(ctx, SubOptions{ID: "s2", Dest: q("t")}); err == nil {
 		t.Fatal("the old connection still works")
+	}
+}
+
+func TestScheduleMarkedSurvivesRestartAndCancels(t *testing.T) {
+	st := newMemStore()
+	b := startBroker(t, st, Config{})
+	p, _ := connect(t, b, "")
+	ctx := context.Background()
+	will := func(body string) *message.Message {
+		return &message.Message{Dest: topic("wills.dev"), Body: []byte(body), Persistent: true}
+	}
+	cancelled, err := p.ScheduleMarked(ctx, will("cancelled"), 300*time.Millisecond, "w:dev:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := p.ScheduleMarked(ctx, will("kept"), 600*time.Millisecond, "w:dev:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Marks("w:dev:"); !slices.Equal(got, []string{"w:dev:" + cancelled, "w:dev:" + kept}) && !slices.Equal(got, []string{"w:dev:" + kept, "w:dev:" + cancelled}) {
+		t.Fatalf("marks %v, jobs %s %s", got, cancelled, kept)
+	}
+	b, _ = restart(t, b, st, Config{})
+	c, k := connect(t, b, "")
+	subscribe(t, c, SubOptions{ID: "s", Dest: topic("wills.>"), Ack: AckAuto})
+	if err := b.RemoveScheduledJob(ctx, cancelled); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Marked("w:dev:"+kept) || !b.Marked("w:dev:"+cancelled) {
+		t.Fatalf("marks lost in the restart: %v", b.Marks(""))
+	}
+	if d := k.next(t); string(d.Msg.Body) != "kept" {
+		t.Fatalf("got %q", d.Msg.Body)
+	}
+	k.none(t)
+	off, _ := connect(t, startBroker(t, newMemStore(), Config{NoScheduler: true}), "")
+	if _, err := off.ScheduleMarked(ctx, will("x"), time.Second, "w:"); !errors.Is(err, ErrNoScheduler) {
+		t.Fatalf("scheduler off: %v", err)
 	}
 }

@@ -90,7 +90,8 @@ func toMessage(p *packet.Publish, topic string, now time.Time) (*message.Message
 // internalProp reports properties that are the broker's, not user
 // properties.
 func internalProp(k string) bool {
-	return strings.HasPrefix(k, "ActiveMQ.") || strings.HasPrefix(k, "JMS") || k == propContentType
+	return strings.HasPrefix(k, "ActiveMQ.") || strings.HasPrefix(k, "JMS") || strings.HasPrefix(k, "AMQ_SCHEDULED_") ||
+		k == broker.PropScheduledJobID || k == propContentType
 }
 
 // qosOf is the QoS a message was published with: its MQTT QoS, or for a

@@ -474,3 +474,45 @@ func TestSessionExpiry(t *testing.T) {
 		t.Fatalf("expiry marks left: %v", m)
 	}
 }
+
+// TestDelayedWillSurvivesFailover: a delayed will is the scheduler's job,
+// in the store: the next master publishes it after the delay, and cancels
+// it when the client comes back first.
+func TestDelayedWillSurvivesFailover(t *testing.T) {
+	r := newRig(t, Config{})
+	connWith := func(id string, delay uint32) packet.Connect {
+		w := &packet.Will{Topic: "wills/" + id, Payload: []byte(id + " died"), QoS: 1}
+		w.Properties.WillDelay = delay
+		c := packet.Connect{ClientID: id, Will: w}
+		c.Properties.SessionExpiry = u32(60)
+		return c
+	}
+	for _, id := range []string{"late", "back"} {
+		c, _ := r.connect(v5, connWith(id, 1))
+		c.nc.Close() // no DISCONNECT: the will is due after a second
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(r.b.Marks("mqtt:will:")) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("wills not scheduled: %v", r.b.Marks(""))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.restart() // a failover: the old process's timers are gone
+	w, _ := r.connect(v5, packet.Connect{ClientID: "watch", CleanStart: true})
+	w.subscribe(1, packet.Subscription{Filter: "wills/#", QoS: 1})
+	back := connWith("back", 1)
+	back.Will = nil
+	r.connect(v5, back) // back in time on the new master
+	m := w.receive()
+	if m.Topic != "wills/late" || string(m.Payload) != "late died" {
+		t.Fatalf("will %s", describe(m))
+	}
+	for _, u := range m.Properties.User {
+		t.Errorf("the scheduler's property %q=%q reached the subscriber", u.Key, u.Value)
+	}
+	w.nc.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+	if p, err := w.r.ReadPacket(); err == nil {
+		t.Fatalf("a cancelled will was published: %+v", p)
+	}
+}

@@ -161,8 +161,12 @@ func (s *session) CloseFromBroker(reason string) {
 		return
 	}
 	// The broker closes the connection when this returns: a will due now
-	// goes out while the connection can still send it.
-	s.publishWillNow()
+	// goes out while the connection can still send it. Taken over, a
+	// session with a will delay goes on in the new connection, which
+	// comes back within any delay: no will (MQTT 5 section 3.1.3.2.2).
+	if end != endTakenOver || !s.persistent || s.will == nil || s.will.Properties.WillDelay == 0 {
+		s.publishWillNow()
+	}
 	if s.version == packet.Version5 {
 		s.out.Push(outItem{p: &packet.Disconnect{Reason: code, Properties: packet.Properties{ReasonString: reason}}})
 	}
@@ -432,6 +436,7 @@ func (s *session) connect(c *packet.Connect) bool {
 		return refuse(packet.ServerUnavailable, err.Error())
 	}
 	s.conn = conn
+	s.srv.cancelWills(s.ctx, id) // back before its delayed will: not published
 	if ks := s.srv.expiryMarks(id); len(ks) > 0 {
 		s.srv.b.Unmark(s.ctx, ks...) // back in time: the session goes on
 	}
@@ -501,6 +506,9 @@ func (s *session) publishWill() {
 			delay = s.expiry
 		}
 		d := time.Duration(delay) * time.Second
+		if s.scheduleWill(w, d) {
+			return
+		}
 		subject := s.conn.Subject()
 		id := s.clientID
 		s.srv.away(id, func(a *absent) {
@@ -509,6 +517,48 @@ func (s *session) publishWill() {
 		return
 	}
 	s.publishWillNow()
+}
+
+// willPrefix starts the marks of a client's delayed wills: the scheduler's
+// job ids follow.
+func willPrefix(clientID string) string { return "mqtt:will:" + clientID + ":" }
+
+// scheduleWill hands a delayed will to the broker's scheduler, marked with
+// its job id in the same write, so that it is published after the delay by
+// whichever master then serves, unless the client comes back first
+// (cancelWills). False: no scheduler (broker.scheduler: false) or an error;
+// the will then waits in this process.
+func (s *session) scheduleWill(w *packet.Will, d time.Duration) bool {
+	p := &packet.Publish{QoS: w.QoS, Retain: w.Retain, Topic: w.Topic, Payload: w.Payload, Properties: w.Properties}
+	m, err := toMessage(p, w.Topic, time.Now())
+	if err != nil {
+		s.log.Warn("will not published", "client_id", s.clientID, "topic", w.Topic, "err", err)
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.conn.ScheduleMarked(ctx, m, d, willPrefix(s.clientID)); err != nil {
+		if !errors.Is(err, broker.ErrNoScheduler) {
+			s.log.Warn("delayed will not scheduled; it waits in this process", "client_id", s.clientID, "err", err)
+		}
+		return false
+	}
+	s.will = nil
+	return true
+}
+
+// cancelWills removes a returning client's scheduled wills.
+func (srv *Server) cancelWills(ctx context.Context, clientID string) {
+	prefix := willPrefix(clientID)
+	keys := srv.b.Marks(prefix)
+	for _, k := range keys {
+		if err := srv.b.RemoveScheduledJob(ctx, k[len(prefix):]); err != nil && !errors.Is(err, broker.ErrNoSuchJob) {
+			srv.log.Warn("delayed will not cancelled", "client_id", clientID, "err", err)
+		}
+	}
+	if len(keys) > 0 {
+		srv.b.Unmark(ctx, keys...)
+	}
 }
 
 // publishWillNow publishes the will on the session's connection.

@@ -271,6 +271,7 @@ func (srv *Server) endSession(ctx context.Context, clientID string) {
 	}
 	keys = append(keys, srv.expiryMarks(clientID)...)
 	keys = append(keys, sessionMark(clientID))
+	keys = append(keys, b.Marks(willPrefix(clientID))...) // fired or cancelled by now
 	if err := b.Unmark(ctx, keys...); err != nil {
 		srv.log.Warn("session's marks not deleted", "client_id", clientID, "err", err)
 	}
