@@ -367,7 +367,9 @@ func (c *Conn) Subscribe(ctx context.Context, o SubOptions) (*Subscription, erro
 func (b *Broker) attach(ctx context.Context, c *Conn, s *Subscription) error {
 	d := s.dest
 	switch {
-	case s.opts.Share != "":
+	case s.opts.Share != "" && (!d.Kind.IsTopic() || s.opts.Selector != "" || s.opts.NoLocal):
+		return ErrBadShare
+	case s.opts.Share != "" && s.opts.DurableName == "":
 		return b.joinShared(s)
 	case s.opts.DurableName != "":
 		return b.subscribeDurable(ctx, c, s)
@@ -476,8 +478,8 @@ func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 	b.unlisten(s)
 	delete(b.mu.wildQs, s)
 	b.forgetDetachedLocked(s)
-	if s.durable != nil && s.durable.active == s {
-		s.durable.active = nil
+	if s.durable != nil {
+		s.durable.leave(s)
 	}
 	lastShare := s.shared != nil && b.leaveSharedLocked(s)
 	b.mu.Unlock()

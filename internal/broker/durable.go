@@ -20,9 +20,13 @@ type durable struct {
 	sub    store.Subscription
 	sel    *selector.Selector // parsed sub.Selector; nil: every message
 	q      *queue
-	active *Subscription // guarded by Broker.mu
-	limit  int           // the most messages it keeps (Config.DurableLimit); 0: no limit
-	full   atomic.Bool   // it is dropping messages (logged once per overflow)
+	active *Subscription // guarded by Broker.mu; one of members
+	// members are the attached subscriptions: one, or for a shared
+	// durable subscription (SubOptions.Share) any number. Guarded by
+	// Broker.mu.
+	members map[*Subscription]struct{}
+	limit   int         // the most messages it keeps (Config.DurableLimit); 0: no limit
+	full    atomic.Bool // it is dropping messages (logged once per overflow)
 }
 
 // keeps reports whether the durable has room for one more message, and
@@ -65,6 +69,33 @@ func (b *Broker) newDurable(s store.Subscription) *durable {
 	return d
 }
 
+// SharedOwner is the client id that owns the durable subscriptions of a
+// share name (SubOptions.Share with a DurableName).
+func SharedOwner(share string) string { return "$share/" + share }
+
+// join counts s among d's members. Called with Broker.mu held.
+func (d *durable) join(s *Subscription) {
+	if d.members == nil {
+		d.members = map[*Subscription]struct{}{}
+	}
+	d.members[s] = struct{}{}
+	if d.active == nil {
+		d.active = s
+	}
+}
+
+// leave counts s out. Called with Broker.mu held.
+func (d *durable) leave(s *Subscription) {
+	delete(d.members, s)
+	if d.active == s {
+		d.active = nil
+		for m := range d.members {
+			d.active = m
+			break
+		}
+	}
+}
+
 // activeConn returns the connection consuming from d, if any. Called with
 // Broker.mu held.
 func (d *durable) activeConn() *Conn {
@@ -77,10 +108,13 @@ func (d *durable) activeConn() *Conn {
 // subscribeDurable attaches s to its durable subscription, creating it (or
 // replacing one whose topic or options changed).
 func (b *Broker) subscribeDurable(ctx context.Context, c *Conn, s *Subscription) error {
-	if c.clientID == "" {
+	owner, shared := c.clientID, s.opts.Share != ""
+	if shared {
+		owner = SharedOwner(s.opts.Share)
+	} else if owner == "" {
 		return ErrNoClientID
 	}
-	want := store.Subscription{ClientID: c.clientID, Name: s.opts.DurableName, Topic: s.dest.Name,
+	want := store.Subscription{ClientID: owner, Name: s.opts.DurableName, Topic: s.dest.Name,
 		Selector: s.opts.Selector, NoLocal: s.opts.NoLocal}
 	if s.opts.Network {
 		want.Remote, want.TTL = s.opts.Remote, s.opts.TTL
@@ -88,12 +122,12 @@ func (b *Broker) subscribeDurable(ctx context.Context, c *Conn, s *Subscription)
 	want.Dest = durableKey(want.ClientID, want.Name)
 	b.mu.Lock()
 	d := b.mu.durables[want.Key()]
-	if d != nil && d.active != nil {
+	if d != nil && d.active != nil && !(shared && d.sub == want) {
 		b.mu.Unlock()
-		return fmt.Errorf("%w: %s/%s", ErrDurableInUse, c.clientID, s.opts.DurableName)
+		return fmt.Errorf("%w: %s/%s", ErrDurableInUse, owner, s.opts.DurableName)
 	}
 	if d != nil && d.sub == want {
-		d.active = s
+		d.join(s)
 		b.mu.Unlock()
 		return b.attachDurable(d, s)
 	}
@@ -114,9 +148,10 @@ func (b *Broker) subscribeDurable(ctx context.Context, c *Conn, s *Subscription)
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		if cur := b.mu.durables[want.Key()]; cur != d || d.active != nil {
-			return fmt.Errorf("%w: %s/%s", ErrDurableInUse, c.clientID, s.opts.DurableName)
+			return fmt.Errorf("%w: %s/%s", ErrDurableInUse, owner, s.opts.DurableName)
 		}
-		d.sub, d.active = want, s
+		d.sub = want
+		d.join(s)
 		return b.attachDurable(d, s)
 	}
 	nd := b.newDurable(want)
@@ -125,7 +160,7 @@ func (b *Broker) subscribeDurable(ctx context.Context, c *Conn, s *Subscription)
 		defer old.q.delete()
 		b.countDurable(old, -1)
 	}
-	nd.active = s
+	nd.join(s)
 	b.mu.durables[want.Key()] = nd
 	b.countDurable(nd, 1)
 	b.mu.Unlock()

@@ -12,10 +12,13 @@ import (
 // message goes to one member, in turn, and what a member leaves
 // unacknowledged goes to the others. The queue lives while the
 // subscription has members: like a non-durable subscription, it keeps
-// nothing while none is attached.
+// nothing while none is attached. With a DurableName, the shared
+// subscription is a durable subscription of SharedOwner(Share) that any
+// number of members attach to (durable.go): it keeps the topic's messages
+// while none is, and through restarts and failovers.
 
 // ErrBadShare refuses a shared subscription that cannot be one.
-var ErrBadShare = errors.New("broker: a shared subscription is on a topic, without durable name, selector or no-local")
+var ErrBadShare = errors.New("broker: a shared subscription is on a topic, without selector or no-local")
 
 type sharedSub struct {
 	dest    message.Destination
@@ -30,9 +33,6 @@ func sharedKey(share string, d message.Destination) string {
 // joinShared attaches s to its shared subscription, creating it.
 func (b *Broker) joinShared(s *Subscription) error {
 	o := s.opts
-	if !o.Dest.Kind.IsTopic() || o.DurableName != "" || o.Selector != "" || o.NoLocal {
-		return ErrBadShare
-	}
 	key := sharedKey(o.Share, o.Dest)
 	b.mu.Lock()
 	sh := b.mu.shared[key]

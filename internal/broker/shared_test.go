@@ -46,7 +46,47 @@ func TestSharedSubscriptionTakesTurns(t *testing.T) {
 	c3, k3 := connect(t, b, "")
 	subscribe(t, c3, SubOptions{ID: "s", Dest: topic("sensors.>"), Share: "g", Ack: AckAuto})
 	k3.none(t) // kept nothing while it had no member
-	if _, err := c3.Subscribe(context.Background(), SubOptions{ID: "d", Dest: topic("x"), Share: "g", DurableName: "d"}); !errors.Is(err, ErrBadShare) {
-		t.Fatalf("durable share: %v", err)
+	if _, err := c3.Subscribe(context.Background(), SubOptions{ID: "d", Dest: topic("x"), Share: "g", NoLocal: true}); !errors.Is(err, ErrBadShare) {
+		t.Fatalf("no-local share: %v", err)
+	}
+}
+
+// TestSharedDurableKeepsMessages: a shared subscription with a durable name
+// keeps the topic's messages while no member is attached, through a
+// restart, and members of any connection (no client id needed) share it.
+func TestSharedDurableKeepsMessages(t *testing.T) {
+	st := newMemStore()
+	b := startBroker(t, st, Config{})
+	opts := SubOptions{ID: "s", Dest: topic("jobs.>"), Share: "workers", DurableName: "AT_LEAST_ONCE::jobs/#", Ack: AckIndividual, Prefetch: 10}
+	c1, k1 := connect(t, b, "")
+	c2, k2 := connect(t, b, "")
+	subscribe(t, c1, opts)
+	subscribe(t, c2, opts)
+	p, _ := connect(t, b, "")
+	for _, body := range []string{"1", "2"} {
+		send(t, p, topic("jobs.a"), body, true)
+	}
+	ack(t, c1, k1.next(t))
+	held := k2.next(t) // left unacknowledged
+	c1.Close()
+	c2.Close()
+	for _, body := range []string{"3", "4"} {
+		send(t, p, topic("jobs.a"), body, true) // nobody attached
+	}
+	b, _ = restart(t, b, st, Config{})
+	c3, k3 := connect(t, b, "")
+	subscribe(t, c3, opts)
+	got := map[string]bool{}
+	for range 3 {
+		d := k3.next(t)
+		got[string(d.Msg.Body)] = true
+		ack(t, c3, d)
+	}
+	k3.none(t)
+	if !got[string(held.Msg.Body)] || !got["3"] || !got["4"] {
+		t.Fatalf("after the restart the share gave %v (held %q)", got, held.Msg.Body)
+	}
+	if n := len(b.Durables(SharedOwner("workers"))); n != 1 {
+		t.Fatalf("%d durables of the share", n)
 	}
 }

@@ -516,3 +516,48 @@ func TestDelayedWillSurvivesFailover(t *testing.T) {
 		t.Fatalf("a cancelled will was published: %+v", p)
 	}
 }
+
+// TestSharedSubscriptionKeepsMessages: a shared subscription keeps what is
+// published while its members are away, across a restart, for members of
+// persistent sessions; it goes once its last member leaves.
+func TestSharedSubscriptionKeepsMessages(t *testing.T) {
+	r := newRig(t, Config{})
+	member := func(id string) packet.Connect {
+		c := packet.Connect{ClientID: id}
+		c.Properties.SessionExpiry = u32(600)
+		return c
+	}
+	for _, id := range []string{"w1", "w2"} {
+		c, _ := r.connect(v5, member(id))
+		c.subscribe(1, packet.Subscription{Filter: "$share/workers/jobs/+", QoS: 1})
+		c.send(&packet.Disconnect{})
+		c.closed()
+	}
+	p, _ := r.connect(v5, packet.Connect{ClientID: "pub", CleanStart: true})
+	for i := range 4 {
+		p.publish(pub("jobs/a", 1, uint16(i+1), fmt.Sprint(i)))
+	}
+	r.restart()
+	w1, ack := r.connect(v5, member("w1"))
+	if !ack.SessionPresent {
+		t.Fatal("a member's session is not present")
+	}
+	var got []string
+	for range 4 {
+		got = append(got, string(w1.receive().Payload))
+	}
+	if fmt.Sprint(got) != "[0 1 2 3]" {
+		t.Fatalf("the returning member got %v", got)
+	}
+	// Both leave for good: the shared subscription goes with the last.
+	w1.send(&packet.Unsubscribe{PacketID: 2, Filters: []string{"$share/workers/jobs/+"}})
+	expect[*packet.Unsuback](w1)
+	if n := len(r.b.Durables("$share/workers")); n != 1 {
+		t.Fatalf("%d shared durables while w2 is a member", n)
+	}
+	w2, _ := r.connect(v5, packet.Connect{ClientID: "w2", CleanStart: true}) // ends w2's session
+	w2.quiet()
+	if n := len(r.b.Durables("$share/workers")); n != 0 {
+		t.Fatalf("%d shared durables after the last member left", n)
+	}
+}

@@ -199,12 +199,25 @@ func (s *session) release() {
 	if !shutdown && (end == endNone || end == endWill || end == endProtocol) {
 		s.publishWill()
 	}
+	var shared []*sub
+	if !s.persistent {
+		s.mu.Lock()
+		for _, sb := range s.mu.subs {
+			if sb.share != "" {
+				shared = append(shared, sb)
+			}
+		}
+		s.mu.Unlock()
+	}
 	s.conn.Close()
 	if shutdown || end == endTakenOver {
 		return
 	}
 	switch {
 	case !s.persistent:
+		for _, sb := range shared { // attached no more: the last member ends the share
+			s.srv.leaveShare(context.Background(), s.clientID, sb)
+		}
 		s.endSession(context.Background())
 	case s.expiry != 0xFFFFFFFF:
 		at := time.Now().Add(time.Duration(s.expiry) * time.Second)

@@ -16,10 +16,8 @@ import (
 
 // Subscriptions: each MQTT subscription is a broker topic subscription
 // whose id is the filter. An MQTT 5 shared subscription
-// ($share/NAME/filter) is a member of the broker's shared subscription NAME
-// on the filter's topic (broker.SubOptions.Share): members take its
-// messages in turn. It keeps nothing while it has no member connected,
-// also in a persistent session, and gives no retained messages. In a persistent session it is a durable
+// ($share/NAME/filter) is a member of a shared durable subscription
+// (shared.go); it gives no retained messages. In a persistent session it is a durable
 // subscription of the client id, named as ActiveMQ's MQTT transport names
 // them — AT_MOST_ONCE:, AT_LEAST_ONCE: or EXACTLY_ONCE: and the filter —
 // with the MQTT 5 options in between ("AT_LEAST_ONCE:id=7,rap:home/#"), so
@@ -136,6 +134,7 @@ func (s *session) subscribe(o packet.Subscription, subID uint32) (sb *sub, isNew
 	sb = &sub{filter: o.Filter, topic: o.Filter, qos: min(o.QoS, 2), opts: o, subID: subID}
 	if share, inner, ok := packet.SplitShared(o.Filter); ok && s.version == packet.Version5 {
 		sb.share, sb.topic = share, inner // the codec refused No Local on it
+		sb.durable = inner                // of broker.SharedOwner(share) (shared.go)
 	} else if s.persistent {
 		sb.durable = durableName(sb)
 	}
@@ -148,7 +147,14 @@ func (s *session) subscribe(o packet.Subscription, subID uint32) (sb *sub, isNew
 		}
 		s.unsubscribe(old)
 	}
-	if err := s.attach(sb); err != nil {
+	err := s.attach(sb)
+	if err == nil && sb.share != "" && s.persistent {
+		err = s.srv.b.Mark(s.ctx, shareMark(s.clientID, sb))
+		if err != nil {
+			s.unsubscribe(sb)
+		}
+	}
+	if err != nil {
 		s.log.Debug("subscription refused", "client_id", s.clientID, "filter", o.Filter, "err", err)
 		if errors.Is(err, auth.ErrNotAuthorized) {
 			return nil, false, packet.NotAuthorized
@@ -185,6 +191,10 @@ func (s *session) unsubscribe(sb *sub) {
 	delete(s.mu.subs, sb.filter)
 	s.mu.Unlock()
 	s.conn.Unsubscribe(sb.filter)
+	if sb.share != "" {
+		s.srv.leaveShare(s.ctx, s.clientID, sb)
+		return
+	}
 	if sb.durable != "" {
 		if err := s.conn.DeleteDurable(s.ctx, sb.durable); err != nil && !errors.Is(err, broker.ErrNoSuchDestination) {
 			s.log.Warn("durable subscription not deleted", "client_id", s.clientID, "sub", sb.durable, "err", err)
@@ -226,7 +236,8 @@ func sessionMark(clientID string) string { return "mqtt:sess:" + clientID }
 // storedSession reads what the store holds of the client's session.
 func (s *session) storedSession() *stored {
 	b := s.srv.b
-	st := &stored{marked: b.Marked(sessionMark(s.clientID)), in: markIDs(b, "in", s.clientID), out: markIDs(b, "out", s.clientID)}
+	st := &stored{marked: b.Marked(sessionMark(s.clientID)), in: markIDs(b, "in", s.clientID), out: markIDs(b, "out", s.clientID),
+		subs: sharedSubs(b, s.clientID)}
 	for _, d := range b.Durables(s.clientID) {
 		if sb, ok := parseDurable(d.Name); ok && d.Topic == toName(sb.filter) {
 			st.subs = append(st.subs, sb)
@@ -255,6 +266,9 @@ func (s *session) endSession(ctx context.Context) { s.srv.endSession(ctx, s.clie
 
 func (srv *Server) endSession(ctx context.Context, clientID string) {
 	b := srv.b
+	for _, sb := range sharedSubs(b, clientID) {
+		srv.leaveShare(ctx, clientID, sb)
+	}
 	for _, d := range b.Durables(clientID) {
 		if _, ok := parseDurable(d.Name); !ok {
 			continue
