@@ -26,6 +26,12 @@ func NewSharedDir(dir string, open OpenFunc, cfg GroupConfig, log *slog.Logger) 
 // dirClaim is the lock on a shared directory and its epoch file.
 type dirClaim struct {
 	dir string
+	// seen is the highest epoch this process has read in dir (as master,
+	// or from another master's claim): a directory that then has no epoch
+	// file, or is gone, is not the group's — a shared file system that is
+	// not mounted leaves its empty mount point — and is not claimed
+	// (ErrNotGroupDir): a master there would serve an empty store.
+	seen atomic.Uint64
 
 	mu   sync.Mutex
 	lock *DirLock
@@ -79,20 +85,52 @@ func (c *dirClaim) Where() string { return c.dir }
 
 // Acquire takes the lock and raises the epoch.
 func (c *dirClaim) Acquire(ctx context.Context) (uint64, error) {
+	seen := c.seen.Load()
+	if seen > 0 {
+		if _, err := os.Stat(c.dir); err != nil {
+			return 0, fmt.Errorf("%w: %s: %v (epoch %d was seen there)", ErrNotGroupDir, c.dir, err, seen)
+		}
+	}
 	lock, err := LockDir(c.dir)
+	if errors.Is(err, ErrLocked) {
+		if e, rerr := readEpoch(c.dir); rerr == nil {
+			c.see(e)
+		}
+	}
 	if err != nil {
 		return 0, err
+	}
+	if seen > 0 {
+		if e, err := readEpoch(c.dir); err != nil || e == 0 {
+			lock.Unlock()
+			return 0, fmt.Errorf("%w: %s has no epoch file (epoch %d was seen there)", ErrNotGroupDir, c.dir, seen)
+		}
 	}
 	epoch, err := raiseEpoch(c.dir)
 	if err != nil {
 		lock.Unlock()
 		return 0, err
 	}
+	c.see(epoch)
 	c.mu.Lock()
 	c.lock = lock
 	c.mu.Unlock()
 	c.setPin(pinEpoch(c.dir, epoch))
 	return epoch, nil
+}
+
+// ErrNotGroupDir refuses to claim a shared directory that lost what made
+// it the group's: its epoch file, or itself (not mounted?).
+var ErrNotGroupDir = errors.New("ha: the shared directory is not the group's any more; not mounted?")
+
+// see records an epoch read in the directory.
+func (c *dirClaim) see(e uint64) {
+	for {
+		cur := c.seen.Load()
+		if e <= cur || c.seen.CompareAndSwap(cur, e) {
+			return
+		}
+	}
 }
 
 // setPin replaces the pin of the epoch file, closing the old one.
