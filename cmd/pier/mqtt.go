@@ -6,6 +6,7 @@ import (
 	"github.com/piermq/pier/internal/broker"
 	"github.com/piermq/pier/internal/config"
 	"github.com/piermq/pier/internal/protocol/mqtt"
+	"github.com/piermq/pier/internal/protocol/wsserve"
 	"github.com/piermq/pier/internal/server"
 )
 
@@ -26,9 +27,9 @@ func mqttConfig(cfg *config.Config, protocol string) mqtt.Config {
 
 // newMQTTServer returns how to build the MQTT server of a span's broker for
 // the WebSocket transport's "mqtt" subprotocols.
-func newMQTTServer(cfg *config.Config, log *slog.Logger) func(b *broker.Broker) connServer {
+func newMQTTServer(cfg *config.Config, log *slog.Logger) func(b *broker.Broker) wsserve.ConnServer {
 	mcfg := mqttConfig(cfg, "mqtt+ws")
-	return func(b *broker.Broker) connServer { return mqtt.NewServer(mcfg, b, log) }
+	return func(b *broker.Broker) wsserve.ConnServer { return mqtt.NewServer(mcfg, b, log) }
 }
 
 // mqttProtocol builds the mqtt:// listener's server.

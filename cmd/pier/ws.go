@@ -11,15 +11,9 @@ import (
 	"github.com/piermq/pier/internal/server"
 )
 
-// connServer serves connections accepted elsewhere (netserve.Server.ServeConn).
-type connServer interface {
-	ServeConn(nc net.Conn)
-	Shutdown(ctx context.Context) error
-}
-
-// wsProtocol builds the ws:// listener's server: STOMP, and MQTT when
-// newMQTT is not nil, chosen by the WebSocket subprotocol.
-func wsProtocol(scfg stomp.Config, newMQTT func(b *broker.Broker) connServer, log *slog.Logger) func(b *broker.Broker) server.Protocol {
+// wsProtocol builds the ws:// listener's server: STOMP or MQTT, chosen by
+// the WebSocket subprotocol.
+func wsProtocol(scfg stomp.Config, newMQTT func(b *broker.Broker) wsserve.ConnServer, log *slog.Logger) func(b *broker.Broker) server.Protocol {
 	// A WebSocket message may hold the largest frame the STOMP server
 	// accepts: limits.max_frame_size bounds its body, and its command and
 	// headers come on top (an MQTT packet, whose limit is the frame size,
@@ -27,10 +21,7 @@ func wsProtocol(scfg stomp.Config, newMQTT func(b *broker.Broker) connServer, lo
 	lim := scfg.Limits.EnsureDefaults()
 	wcfg := wsserve.Config{ReadLimit: int64(lim.MaxFrameSize) + int64(lim.MaxHeaders+2)*int64(lim.MaxHeaderLength+2)}
 	return func(b *broker.Broker) server.Protocol {
-		handlers := map[string]wsserve.ConnServer{wsserve.STOMP: stomp.NewServer(scfg, b, log)}
-		if newMQTT != nil {
-			handlers[wsserve.MQTT] = newMQTT(b)
-		}
+		handlers := map[string]wsserve.ConnServer{wsserve.STOMP: stomp.NewServer(scfg, b, log), wsserve.MQTT: newMQTT(b)}
 		s, err := wsserve.New(wcfg, handlers, log)
 		if err != nil {
 			return failedProtocol{err}
