@@ -48,8 +48,9 @@ type retainUpdate struct {
 	m     *message.Message // nil: clears
 }
 
-// retains reports whether m asks to be retained.
-func retains(m *message.Message) bool {
+// Retains reports whether m asks to be retained: a topic message whose
+// ActiveMQ.Retain property is true.
+func Retains(m *message.Message) bool {
 	if m.Dest.Kind != message.Topic {
 		return false
 	}
@@ -64,7 +65,7 @@ func retains(m *message.Message) bool {
 
 // retainOf adds to batch the stored copy of a retaining send.
 func (b *Broker) retainOf(m *message.Message, batch *store.Batch) (retainUpdate, bool) {
-	if !retains(m) {
+	if !Retains(m) {
 		return retainUpdate{}, false
 	}
 	u := retainUpdate{topic: m.Dest.Name, seq: b.seq.Add(1)}

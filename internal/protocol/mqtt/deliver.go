@@ -132,22 +132,20 @@ func (s *session) land(id uint16) *flight {
 	return f
 }
 
-// settled acknowledges a delivery that did not need the client: too large
-// for it.
-func (s *session) settled(id uint16) {
-	if f := s.land(id); f != nil && f.d != nil {
+// settled ends the flight of id and acknowledges its delivery to the
+// broker: at PUBACK, at a PUBREC that refuses it, or without the client
+// for a message too large for it. It reports whether id was in flight.
+func (s *session) settled(id uint16) bool {
+	f := s.land(id)
+	if f != nil && f.d != nil {
 		s.conn.Ack(s.ctx, f.d.Sub.ID(), f.d.Tag, "", false)
 	}
+	return f != nil
 }
 
-func (s *session) onPuback(id uint16, _ packet.ReasonCode) error {
-	f := s.land(id)
-	if f == nil {
+func (s *session) onPuback(id uint16) error {
+	if !s.settled(id) {
 		s.log.Debug("PUBACK of a packet id not in flight", "client_id", s.clientID, "id", id)
-		return nil
-	}
-	if f.d != nil {
-		s.conn.Ack(s.ctx, f.d.Sub.ID(), f.d.Tag, "", false)
 	}
 	return nil
 }
@@ -167,7 +165,8 @@ func (s *session) onPubrec(p *packet.Pubrec) error {
 	}
 	if p.Reason.Failed() {
 		// The client refused it (MQTT 5): the exchange ends here.
-		return s.onPuback(id, p.Reason)
+		s.settled(id)
+		return nil
 	}
 	if !f.pubrel {
 		if f.d != nil {
@@ -202,16 +201,11 @@ func (s *session) onPubcomp(id uint16) error {
 func (s *session) publishOf(m *message.Message, sb *sub, qos byte, id uint16, dup, retained bool) *packet.Publish {
 	p := toPublish(m, s.version, time.Now().UnixMilli())
 	p.QoS, p.PacketID, p.Dup = qos, id, dup && qos > 0
-	p.Retain = retained || sb.opts.RetainAsPublished && isRetained(m)
+	p.Retain = retained || sb.opts.RetainAsPublished && broker.Retains(m)
 	if sb.subID != 0 && s.version == packet.Version5 {
 		p.Properties.SubscriptionIDs = []uint32{sb.subID}
 	}
 	return p
-}
-
-func isRetained(m *message.Message) bool {
-	v, _ := m.Properties[broker.PropRetain].(bool)
-	return v
 }
 
 // resend puts a resumed session's pending PUBRELs back in flight and sends

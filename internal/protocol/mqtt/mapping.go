@@ -87,6 +87,13 @@ func toMessage(p *packet.Publish, topic string, now time.Time) (*message.Message
 	return m, nil
 }
 
+// willMessage makes the broker's message of a will, published as its
+// client would have.
+func willMessage(w *packet.Will) (*message.Message, error) {
+	p := &packet.Publish{QoS: w.QoS, Retain: w.Retain, Topic: w.Topic, Payload: w.Payload, Properties: w.Properties}
+	return toMessage(p, w.Topic, time.Now())
+}
+
 // internalProp reports properties that are the broker's, not user
 // properties.
 func internalProp(k string) bool {

@@ -341,7 +341,7 @@ func (s *session) handle(p packet.Packet) (done bool, err error) {
 	case *packet.Pubrel:
 		return false, s.onPubrel(p)
 	case *packet.Puback:
-		return false, s.onPuback(p.PacketID, p.Reason)
+		return false, s.onPuback(p.PacketID)
 	case *packet.Pubrec:
 		return false, s.onPubrec(p)
 	case *packet.Pubcomp:
@@ -542,8 +542,7 @@ func willPrefix(clientID string) string { return "mqtt:will:" + clientID + ":" }
 // (cancelWills). False: no scheduler (broker.scheduler: false) or an error;
 // the will then waits in this process.
 func (s *session) scheduleWill(w *packet.Will, d time.Duration) bool {
-	p := &packet.Publish{QoS: w.QoS, Retain: w.Retain, Topic: w.Topic, Payload: w.Payload, Properties: w.Properties}
-	m, err := toMessage(p, w.Topic, time.Now())
+	m, err := willMessage(w)
 	if err != nil {
 		s.log.Warn("will not published", "client_id", s.clientID, "topic", w.Topic, "err", err)
 		return true
@@ -604,8 +603,7 @@ func (srv *Server) publishWill(clientID string, subject *auth.Subject, w *packet
 }
 
 func sendWill(ctx context.Context, c *broker.Conn, w *packet.Will) error {
-	p := &packet.Publish{QoS: w.QoS, Retain: w.Retain, Topic: w.Topic, Payload: w.Payload, Properties: w.Properties}
-	m, err := toMessage(p, w.Topic, time.Now())
+	m, err := willMessage(w)
 	if err != nil {
 		return err
 	}
