@@ -290,7 +290,7 @@ func (b *Broker) consumerCount(kind message.DestKind, names []string) int {
 				}
 			}
 			for _, d := range b.mu.durables {
-				if kind == message.Topic && d.active != nil && message.Match(d.sub.Topic, name) {
+				if kind == message.Topic && d.attached() && message.Match(d.sub.Topic, name) {
 					n++
 				}
 			}

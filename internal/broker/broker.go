@@ -184,7 +184,6 @@ type Broker struct {
 		temps     map[message.Destination]*Conn  // temp destination -> owner
 		tempQs    map[message.Destination]*queue // temp queues
 		topicSubs map[*Subscription]struct{}     // every topic consumer (non-durable)
-		shared    map[string]*sharedSub          // shared topic subscriptions (shared.go)
 		durables  map[string]*durable            // by store.Subscription.Key()
 		wildQs    map[*Subscription]struct{}     // wildcard queue consumers
 		clientIDs map[string]*Conn
@@ -227,7 +226,6 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Broker, error) {
 	b.mu.temps = map[message.Destination]*Conn{}
 	b.mu.tempQs = map[message.Destination]*queue{}
 	b.mu.topicSubs = map[*Subscription]struct{}{}
-	b.mu.shared = map[string]*sharedSub{}
 	b.mu.durables = map[string]*durable{}
 	b.mu.wildQs = map[*Subscription]struct{}{}
 	b.mu.clientIDs = map[string]*Conn{}

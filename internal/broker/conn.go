@@ -367,10 +367,8 @@ func (c *Conn) Subscribe(ctx context.Context, o SubOptions) (*Subscription, erro
 func (b *Broker) attach(ctx context.Context, c *Conn, s *Subscription) error {
 	d := s.dest
 	switch {
-	case s.opts.Share != "" && (!d.Kind.IsTopic() || s.opts.Selector != "" || s.opts.NoLocal):
+	case s.opts.Share != "" && (!d.Kind.IsTopic() || s.opts.DurableName == "" || s.opts.Selector != "" || s.opts.NoLocal):
 		return ErrBadShare
-	case s.opts.Share != "" && s.opts.DurableName == "":
-		return b.joinShared(s)
 	case s.opts.DurableName != "":
 		return b.subscribeDurable(ctx, c, s)
 	case d.Kind.IsTopic():
@@ -481,7 +479,6 @@ func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 	if s.durable != nil {
 		s.durable.leave(s)
 	}
-	lastShare := s.shared != nil && b.leaveSharedLocked(s)
 	b.mu.Unlock()
 	hs, qs := s.close()
 	for _, h := range hs {
@@ -499,9 +496,6 @@ func (b *Broker) closeSub(s *Subscription, lastSeen uint64) {
 	}
 	if s.own != nil {
 		s.own.delete()
-	}
-	if lastShare {
-		s.shared.q.delete()
 	}
 	b.consumerRemoved(s)
 }

@@ -17,13 +17,12 @@ import (
 // durable is a durable topic subscription: its backlog queue outlives the
 // consumer.
 type durable struct {
-	sub    store.Subscription
-	sel    *selector.Selector // parsed sub.Selector; nil: every message
-	q      *queue
-	active *Subscription // guarded by Broker.mu; one of members
-	// members are the attached subscriptions: one, or for a shared
-	// durable subscription (SubOptions.Share) any number. Guarded by
-	// Broker.mu.
+	sub store.Subscription
+	sel *selector.Selector // parsed sub.Selector; nil: every message
+	q   *queue
+	// members are the attached subscriptions: at most one, or for a
+	// shared durable subscription (SubOptions.Share) any number. Guarded
+	// by Broker.mu.
 	members map[*Subscription]struct{}
 	limit   int         // the most messages it keeps (Config.DurableLimit); 0: no limit
 	full    atomic.Bool // it is dropping messages (logged once per overflow)
@@ -69,40 +68,29 @@ func (b *Broker) newDurable(s store.Subscription) *durable {
 	return d
 }
 
-// SharedOwner is the client id that owns the durable subscriptions of a
-// share name (SubOptions.Share with a DurableName).
-func SharedOwner(share string) string { return "$share/" + share }
-
 // join counts s among d's members. Called with Broker.mu held.
 func (d *durable) join(s *Subscription) {
 	if d.members == nil {
 		d.members = map[*Subscription]struct{}{}
 	}
 	d.members[s] = struct{}{}
-	if d.active == nil {
-		d.active = s
-	}
 }
 
 // leave counts s out. Called with Broker.mu held.
-func (d *durable) leave(s *Subscription) {
-	delete(d.members, s)
-	if d.active == s {
-		d.active = nil
-		for m := range d.members {
-			d.active = m
-			break
-		}
-	}
-}
+func (d *durable) leave(s *Subscription) { delete(d.members, s) }
 
-// activeConn returns the connection consuming from d, if any. Called with
+// attached reports whether a consumer is attached. Called with Broker.mu
+// held.
+func (d *durable) attached() bool { return len(d.members) > 0 }
+
+// activeConn returns the connection consuming from d, if any (a durable
+// subscription with no-local is never shared: one at most). Called with
 // Broker.mu held.
 func (d *durable) activeConn() *Conn {
-	if d.active == nil {
-		return nil
+	for m := range d.members {
+		return m.conn
 	}
-	return d.active.conn
+	return nil
 }
 
 // subscribeDurable attaches s to its durable subscription, creating it (or
@@ -122,7 +110,7 @@ func (b *Broker) subscribeDurable(ctx context.Context, c *Conn, s *Subscription)
 	want.Dest = durableKey(want.ClientID, want.Name)
 	b.mu.Lock()
 	d := b.mu.durables[want.Key()]
-	if d != nil && d.active != nil && !(shared && d.sub == want) {
+	if d != nil && d.attached() && !(shared && d.sub == want) {
 		b.mu.Unlock()
 		return fmt.Errorf("%w: %s/%s", ErrDurableInUse, owner, s.opts.DurableName)
 	}
@@ -147,7 +135,7 @@ func (b *Broker) subscribeDurable(ctx context.Context, c *Conn, s *Subscription)
 	if sameBacklog {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		if cur := b.mu.durables[want.Key()]; cur != d || d.active != nil {
+		if cur := b.mu.durables[want.Key()]; cur != d || d.attached() {
 			return fmt.Errorf("%w: %s/%s", ErrDurableInUse, owner, s.opts.DurableName)
 		}
 		d.sub = want
@@ -224,7 +212,7 @@ func (b *Broker) deleteDurable(ctx context.Context, clientID, name, by string) e
 	case d == nil:
 		b.mu.Unlock()
 		return fmt.Errorf("%w: %s/%s", ErrNoSuchDurable, clientID, name)
-	case d.active != nil:
+	case d.attached():
 		b.mu.Unlock()
 		return fmt.Errorf("%w: %s/%s", ErrDurableInUse, clientID, name)
 	}

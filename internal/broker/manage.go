@@ -226,7 +226,7 @@ func (b *Broker) topicLoads() topicLoad {
 		}
 	}
 	for _, d := range b.mu.durables {
-		durs = append(durs, dur{d.sub.Topic, d.q, d.active != nil})
+		durs = append(durs, dur{d.sub.Topic, d.q, d.attached()})
 	}
 	b.mu.RUnlock()
 	for _, d := range durs {

@@ -74,7 +74,7 @@ func (b *Broker) DurableSubscriptions() []DurableInfo {
 	b.mu.RLock()
 	durs := make([]dur, 0, len(b.mu.durables))
 	for _, d := range b.mu.durables {
-		durs = append(durs, dur{d.sub, d.q, d.active != nil})
+		durs = append(durs, dur{d.sub, d.q, d.attached()})
 	}
 	b.mu.RUnlock()
 	out := make([]DurableInfo, 0, len(durs))

@@ -79,11 +79,6 @@ func (b *Broker) route(origin *Conn, m *message.Message) ([]*queue, error) {
 				qs = append(qs, s.own)
 			}
 		}
-		for _, sh := range b.mu.shared {
-			if sh.dest.Kind == d.Kind && message.Match(sh.dest.Name, d.Name) {
-				qs = append(qs, sh.q)
-			}
-		}
 		if d.Kind == message.Topic {
 			qs = append(qs, b.virtualQueuesLocked(d.Name)...)
 			for _, du := range b.mu.durables {

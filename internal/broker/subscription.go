@@ -32,10 +32,10 @@ type SubOptions struct {
 	Priority    int    // queues: higher-priority consumers with room are served first (JMS consumer priority, 0 by default; bridges use negatives)
 	Selector    string // JMS message selector; empty: every message
 	DurableName string // topic only: makes the subscription durable
-	// Share (topic only, not durable) makes the subscription a member of
-	// the shared subscription named Share on Dest: the members take the
-	// topic's messages in turn, as consumers of one queue (MQTT 5's
-	// $share/Share/filter, JMS 2's shared non-durable consumers).
+	// Share (with a DurableName) makes the subscription a member of the
+	// shared durable subscription DurableName of SharedOwner(Share): its
+	// members take the topic's messages in turn (MQTT 5's
+	// $share/Share/filter, JMS 2's shared durable consumers; shared.go).
 	Share   string
 	NoLocal bool // topic only: skip messages sent on this connection
 	// Exclusive (queues): while an exclusive consumer is subscribed, the
@@ -95,7 +95,6 @@ type Subscription struct {
 	patterns []string           // destination names it covers (several for a composite)
 	sel      *selector.Selector // nil: every message
 	own      *queue             // private queue of a non-durable topic subscription
-	shared   *sharedSub         // the shared subscription it is a member of (SubOptions.Share)
 	durable  *durable           // set for durable subscriptions
 	adv      advisoryState      // its part in consumer advisories (advisory_registry.go)
 
