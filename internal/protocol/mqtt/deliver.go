@@ -171,7 +171,7 @@ func (s *session) onPubrec(p *packet.Pubrec) error {
 	if !f.pubrel {
 		if f.d != nil {
 			var err error
-			if s.persistent {
+			if s.persistent() {
 				err = s.conn.AckMarked(s.ctx, f.d.Sub.ID(), f.d.Tag, markKey("out", s.clientID, id))
 				f.marked = err == nil
 			} else {

@@ -83,7 +83,7 @@ func (s *session) onPublish(p *packet.Publish) error {
 	}
 	m, err := toMessage(p, topic, time.Now())
 	if err == nil {
-		if p.QoS == 2 && s.persistent {
+		if p.QoS == 2 && s.persistent() {
 			_, err = s.conn.SendMarked(s.ctx, m, markKey("in", s.clientID, p.PacketID), p.Dup)
 		} else {
 			err = s.conn.Send(s.ctx, m, "")
@@ -200,7 +200,7 @@ func (s *session) ackOf(id uint16, err error) packet.Ack {
 func (s *session) onPubrel(p *packet.Pubrel) error {
 	ack := packet.Ack{PacketID: p.PacketID}
 	if s.qos2In[p.PacketID] {
-		if s.persistent {
+		if s.persistent() {
 			if err := s.srv.b.Unmark(s.ctx, markKey("in", s.clientID, p.PacketID)); err != nil {
 				return s.fail(packet.ServerUnavailable, "%v", err)
 			}

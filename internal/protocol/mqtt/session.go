@@ -46,13 +46,12 @@ type session struct {
 	cancel context.CancelFunc
 	out    *netserve.Outbox[outItem]
 
-	version    byte
-	clientID   string
-	conn       *broker.Conn
-	keepAlive  time.Duration
-	persistent bool   // the session outlives the connection
-	expiry     uint32 // MQTT 5 session expiry, seconds (0xFFFFFFFF: never)
-	will       *packet.Will
+	version   byte
+	clientID  string
+	conn      *broker.Conn
+	keepAlive time.Duration
+	expiry    uint32 // session expiry, seconds: 0 ends it with the connection, 0xFFFFFFFF never (3.1.1: 0 or never)
+	will      *packet.Will
 	// ending says why the connection ends, once the session knows:
 	// endNormal (DISCONNECT), endTakenOver, endAdmin.
 	ending atomic.Int32
@@ -164,7 +163,7 @@ func (s *session) CloseFromBroker(reason string) {
 	// goes out while the connection can still send it. Taken over, a
 	// session with a will delay goes on in the new connection, which
 	// comes back within any delay: no will (MQTT 5 section 3.1.3.2.2).
-	if end != endTakenOver || !s.persistent || s.will == nil || s.will.Properties.WillDelay == 0 {
+	if end != endTakenOver || !s.persistent() || s.will == nil || s.will.Properties.WillDelay == 0 {
 		s.publishWillNow()
 	}
 	if s.version == packet.Version5 {
@@ -200,7 +199,7 @@ func (s *session) release() {
 		s.publishWill()
 	}
 	var shared []*sub
-	if !s.persistent {
+	if !s.persistent() {
 		s.mu.Lock()
 		for _, sb := range s.mu.subs {
 			if sb.share != "" {
@@ -214,7 +213,7 @@ func (s *session) release() {
 		return
 	}
 	switch {
-	case !s.persistent:
+	case !s.persistent():
 		for _, sb := range shared { // attached no more: the last member ends the share
 			s.srv.leaveShare(context.Background(), s.clientID, sb)
 		}
@@ -375,7 +374,6 @@ func (s *session) onDisconnect(p *packet.Disconnect) error {
 			return s.fail(packet.ProtocolError, "a session expiry set at DISCONNECT when CONNECT had none")
 		}
 		s.expiry = s.capExpiry(e)
-		s.persistent = s.expiry != 0
 	}
 	s.ending.CompareAndSwap(endNone, end)
 	return nil
@@ -403,12 +401,11 @@ func (s *session) connect(c *packet.Connect) bool {
 	s.clientID = id
 	switch {
 	case !v5 && c.CleanStart:
-		s.persistent, s.expiry = false, 0
+		s.expiry = 0
 	case !v5:
-		s.persistent, s.expiry = true, 0xFFFFFFFF
+		s.expiry = 0xFFFFFFFF
 	case c.Properties.SessionExpiry != nil:
 		s.expiry = s.capExpiry(*c.Properties.SessionExpiry)
-		s.persistent = s.expiry != 0
 	}
 	if c.Will != nil {
 		if err := packet.ValidTopicName(c.Will.Topic); err != nil {
@@ -454,14 +451,14 @@ func (s *session) connect(c *packet.Connect) bool {
 		s.srv.b.Unmark(s.ctx, ks...) // back in time: the session goes on
 	}
 	st := s.storedSession()
-	if c.CleanStart || !s.persistent {
+	if c.CleanStart || !s.persistent() {
 		if st.present() {
 			s.endSession(s.ctx)
 		}
 		st = &stored{}
 	}
 	ack.SessionPresent = st.present()
-	if s.persistent && !st.marked {
+	if s.persistent() && !st.marked {
 		if err := s.srv.b.Mark(s.ctx, sessionMark(id)); err != nil {
 			conn.Close()
 			s.conn = nil
@@ -484,7 +481,7 @@ func (s *session) connect(c *packet.Connect) bool {
 	} else {
 		s.nc.SetReadDeadline(time.Time{})
 	}
-	s.log.Debug("connected", "client_id", id, "version", c.Version, "persistent", s.persistent, "session_present", ack.SessionPresent)
+	s.log.Debug("connected", "client_id", id, "version", c.Version, "persistent", s.persistent(), "session_present", ack.SessionPresent)
 	s.resend(st.out) // first: their packet ids are taken
 	if err := s.resume(st); err != nil {
 		s.fail(packet.ServerUnavailable, "%v", err)
@@ -492,6 +489,9 @@ func (s *session) connect(c *packet.Connect) bool {
 	}
 	return true
 }
+
+// persistent reports whether the session outlives the connection.
+func (s *session) persistent() bool { return s.expiry != 0 }
 
 // capExpiry applies MaxSessionExpiry to a requested session expiry.
 func (s *session) capExpiry(e uint32) uint32 {
@@ -514,7 +514,7 @@ func (s *session) publishWill() {
 		return
 	}
 	delay := w.Properties.WillDelay
-	if s.persistent && delay > 0 {
+	if s.persistent() && delay > 0 {
 		if s.expiry < delay {
 			delay = s.expiry
 		}

@@ -135,7 +135,7 @@ func (s *session) subscribe(o packet.Subscription, subID uint32) (sb *sub, isNew
 	if share, inner, ok := packet.SplitShared(o.Filter); ok && s.version == packet.Version5 {
 		sb.share, sb.topic = share, inner // the codec refused No Local on it
 		sb.durable = inner                // of broker.SharedOwner(share) (shared.go)
-	} else if s.persistent {
+	} else if s.persistent() {
 		sb.durable = durableName(sb)
 	}
 	s.mu.Lock()
@@ -148,7 +148,7 @@ func (s *session) subscribe(o packet.Subscription, subID uint32) (sb *sub, isNew
 		s.unsubscribe(old)
 	}
 	err := s.attach(sb)
-	if err == nil && sb.share != "" && s.persistent {
+	if err == nil && sb.share != "" && s.persistent() {
 		err = s.srv.b.Mark(s.ctx, shareMark(s.clientID, sb))
 		if err != nil {
 			s.unsubscribe(sb)
