@@ -141,7 +141,7 @@ func BenchmarkSpare(b *testing.B) {
 	start, cpu := time.Now(), processCPU(b)
 	for range b.N {
 		sp.Prepare(DefaultSegmentSize)
-		f, _, _ := sp.Take()
+		f, _, _, _ := sp.Take()
 		if f == nil {
 			b.Fatal("no spare made")
 		}

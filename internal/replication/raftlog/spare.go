@@ -64,7 +64,7 @@ func (l *Log) prepareSpare() {
 // caller now owns it), or nil; it never waits. The next spare is twice
 // its size, up to SegmentSize. wmu is held.
 func (l *Log) takeSpare() (f vfs.File, path string, size int64) {
-	f, path, size = l.sp.Take()
+	f, path, size, _ = l.sp.Take()
 	if f != nil {
 		l.spareSize = min(2*size, l.opts.SegmentSize)
 	}

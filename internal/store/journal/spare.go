@@ -21,6 +21,18 @@ import (
 // a shared directory a stale master's late zero-filling can only reach its
 // own file (unlinked by the new master's recovery), never the new
 // master's segment.
+//
+// Dead segments are recycled (kept for reuse instead of deleted, up to
+// keepDead; vfs.Spare.Recycle) when segments are made ahead of time and
+// the directory is not shared (no Fence): a stale master of a shared
+// directory could otherwise write into a file a newer master still reads.
+// A reused file needs no zeros: its records are told from the old ones by
+// their salt (record.go), and its end by an end record or, in the last
+// segment, by the first record that does not check.
+
+// keepDead is how many dead segments are kept for reuse: a checkpoint
+// (every two segments by default) usually frees two.
+const keepDead = 2
 
 const (
 	sparePrefix = "spare-"
@@ -43,6 +55,22 @@ func (s *Store) initSpare() {
 		Check: s.fenced,
 		Log:   s.log,
 	}
+	if s.opts.Preallocate && s.opts.Fence == nil {
+		s.spare.Keep = keepDead
+	}
+}
+
+// recycle offers dead segment id, whose file is f, for reuse; true if it
+// was kept (a full-size file, room in the pool), false if the caller is
+// to close and delete it.
+func (s *Store) recycle(f vfs.File, id uint32) bool {
+	if s.spare.Keep == 0 {
+		return false
+	}
+	if size, err := f.Size(); err != nil || size < s.opts.SegmentSize {
+		return false
+	}
+	return s.spare.Recycle(f, s.segPath(id))
 }
 
 // prepareSpare starts making the next segment ahead of time.
@@ -57,7 +85,7 @@ func (s *Store) prepareSpare() {
 // it and starts preparing the next one. ok is false when there was no
 // spare.
 func (s *Store) takeSpare(id uint32) (f vfs.File, off int64, ok bool, err error) {
-	f, path, _ := s.spare.Take()
+	f, path, _, recycled := s.spare.Take()
 	defer s.prepareSpare()
 	if f == nil {
 		return nil, 0, false, nil
@@ -68,7 +96,7 @@ func (s *Store) takeSpare(id uint32) (f vfs.File, off int64, ok bool, err error)
 		s.fs.Remove(path)
 		return nil, 0, false, nil
 	}
-	h := segmentHeader(id)
+	h := segmentHeader(id, recycled)
 	_, err = f.WriteAt(h, 0)
 	if err == nil {
 		err = f.Sync()

@@ -19,6 +19,13 @@ import (
 // next Prepare tries again. Close interrupts a preparation (between
 // ZeroFill steps of spareStep), waits for it and removes a ready spare.
 //
+// A log whose records tell a reused file's old contents from new ones
+// (frame.Salt) can hand its dead segments back instead of deleting them
+// (Recycle, up to Keep of them): Take hands those out first, and Prepare
+// zero-fills nothing while one is kept. A reused file's blocks are
+// allocated and written already, so writes into it sync as cheaply as
+// into a zero-filled one, without writing the zeros.
+//
 // Set the exported fields before the first Prepare.
 type Spare struct {
 	FS   FS
@@ -30,6 +37,8 @@ type Spare struct {
 	// (tests replay the same operations).
 	Inline bool
 	Log    *slog.Logger // nil: nothing logged
+	// Keep is how many dead segments Recycle keeps for reuse (0: none).
+	Keep int
 
 	mu     sync.Mutex
 	f      File // ready, or nil
@@ -39,6 +48,14 @@ type Spare struct {
 	stop   chan struct{} // closed by Close
 	closed bool
 	warned bool // a failure was logged since the last success
+	pool   []kept
+}
+
+// kept is a dead segment kept for reuse, renamed to a spare's name.
+type kept struct {
+	f    File
+	path string
+	size int64
 }
 
 // spareStep is how much is zero-filled (and synced) between two looks at
@@ -52,7 +69,7 @@ var errSpareStopped = errors.New("vfs: closed while preparing a spare file")
 // under way, or Close was called.
 func (sp *Spare) Prepare(size int64) {
 	sp.mu.Lock()
-	if sp.closed || sp.f != nil || sp.done != nil {
+	if sp.closed || sp.f != nil || sp.done != nil || len(sp.pool) > 0 {
 		sp.mu.Unlock()
 		return
 	}
@@ -124,21 +141,57 @@ func (sp *Spare) make(size int64, stop chan struct{}) (File, string, error) {
 	return nil, "", err
 }
 
-// Take hands the ready spare over (the caller now owns the file, named
-// path, of size bytes), or returns nil; it never waits.
-func (sp *Spare) Take() (f File, path string, size int64) {
+// Recycle offers f, the dead segment named path, for reuse: unless Keep
+// are kept already, or Close was called, or Check fails, it is renamed to
+// a spare's name and kept (true; Spare owns f now). Otherwise (false) the
+// caller deletes it as before. A crash leaves it under the spare's name,
+// which the log's recovery removes.
+func (sp *Spare) Recycle(f File, path string) bool {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
+	if sp.closed || len(sp.pool) >= sp.Keep {
+		return false
+	}
+	if sp.Check != nil && sp.Check() != nil {
+		return false
+	}
+	size, err := f.Size()
+	if err != nil {
+		return false
+	}
+	to := sp.Path()
+	if err := sp.FS.Rename(path, to); err != nil {
+		if sp.Log != nil {
+			sp.Log.Warn("could not keep a dead segment for reuse; deleting it", "file", path, "err", err)
+		}
+		return false
+	}
+	sp.pool = append(sp.pool, kept{f, to, size})
+	return true
+}
+
+// Take hands a spare over (the caller now owns the file, named path, of
+// size bytes), or returns nil; it never waits. A recycled dead segment
+// (recycled true: its old contents are still there) goes first, then a
+// zero-filled one.
+func (sp *Spare) Take() (f File, path string, size int64, recycled bool) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if n := len(sp.pool); n > 0 {
+		k := sp.pool[n-1]
+		sp.pool = sp.pool[:n-1]
+		return k.f, k.path, k.size, true
+	}
 	f, path, size = sp.f, sp.path, sp.size
 	sp.f, sp.path, sp.size = nil, "", 0
-	return f, path, size
+	return f, path, size, false
 }
 
 // Ready reports whether a spare is ready.
 func (sp *Spare) Ready() bool {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	return sp.f != nil
+	return sp.f != nil || len(sp.pool) > 0
 }
 
 // Busy reports whether a preparation is under way.
@@ -182,12 +235,19 @@ func (sp *Spare) Close() error {
 		sp.stop = make(chan struct{})
 	}
 	close(sp.stop)
+	pool := sp.pool
+	sp.pool = nil
 	sp.mu.Unlock()
-	sp.Wait()
-	f, path, _ := sp.Take()
-	if f == nil {
-		return nil
+	var errs []error
+	for _, k := range pool {
+		sp.FS.Remove(k.path) // harmless if left
+		errs = append(errs, k.f.Close())
 	}
-	sp.FS.Remove(path) // harmless if left
-	return f.Close()
+	sp.Wait()
+	f, path, _, _ := sp.Take()
+	if f != nil {
+		sp.FS.Remove(path)
+		errs = append(errs, f.Close())
+	}
+	return errors.Join(errs...)
 }

@@ -370,7 +370,7 @@ func TestSpare(t *testing.T) {
 		Path: func() string { n++; return fmt.Sprintf("/d/spare-%d", n) }}
 	sp.Prepare(100)
 	sp.Prepare(100) // one is ready: nothing more
-	f, path, size := sp.Take()
+	f, path, size, _ := sp.Take()
 	if f == nil || path != "/d/spare-1" || size != 100 || n != 1 {
 		t.Fatalf("Take: %v %q %d after %d files", f, path, size, n)
 	}
@@ -379,7 +379,7 @@ func TestSpare(t *testing.T) {
 	if b, err := m.ReadFile(path); err != nil || len(b) != 100 || !bytes.Equal(b, make([]byte, 100)) {
 		t.Fatalf("spare after a crash: %d bytes, %v", len(b), err)
 	}
-	if f, _, _ := sp.Take(); f != nil {
+	if f, _, _, _ := sp.Take(); f != nil {
 		t.Fatal("a spare handed over twice")
 	}
 	refuse = ErrInjected
@@ -398,5 +398,65 @@ func TestSpare(t *testing.T) {
 	sp.Prepare(100)
 	if sp.Ready() || n != 2 {
 		t.Fatal("a spare made after Close")
+	}
+}
+
+// Recycle keeps up to Keep dead files under a spare's name, Take hands
+// them out first (recycled, contents kept), Prepare zero-fills nothing
+// while one is kept, and Close removes the kept ones.
+func TestSpareRecycle(t *testing.T) {
+	m := NewMemFS()
+	if err := m.MkdirAll("/d"); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	sp := Spare{FS: m, Inline: true, Keep: 1, Path: func() string { n++; return fmt.Sprintf("/d/spare-%d", n) }}
+	dead := func(name string) File {
+		f, err := m.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, f, "old records", 0)
+		return f
+	}
+	a, b := dead("/d/a.seg"), dead("/d/b.seg")
+	if !sp.Recycle(a, "/d/a.seg") {
+		t.Fatal("the first dead file was not kept")
+	}
+	if sp.Recycle(b, "/d/b.seg") {
+		t.Fatal("kept more than Keep")
+	}
+	if _, err := m.ReadFile("/d/a.seg"); err == nil {
+		t.Fatal("a kept file still has its segment's name")
+	}
+	sp.Prepare(100)
+	if n != 1 || !sp.Ready() {
+		t.Fatalf("Prepare made a file (%d names) while one was kept", n)
+	}
+	f, path, size, recycled := sp.Take()
+	if f != a || path != "/d/spare-1" || size != int64(len("old records")) || !recycled {
+		t.Fatalf("Take: %v %q %d recycled %v", f, path, size, recycled)
+	}
+	if got, _ := m.ReadFile(path); string(got) != "old records" {
+		t.Fatalf("a recycled file's contents: %q", got)
+	}
+	sp.Prepare(100) // nothing kept now: a zero-filled one
+	if f, _, _, recycled := sp.Take(); f == nil || recycled {
+		t.Fatalf("after the kept one: %v recycled %v", f, recycled)
+	}
+	if !sp.Recycle(b, "/d/b.seg") {
+		t.Fatal("a dead file was not kept once there was room")
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := m.ReadDir("/d")
+	for _, name := range names {
+		if name != "spare-1" && name != "spare-2" {
+			t.Fatalf("Close left %s (all: %v)", name, names)
+		}
+	}
+	if c := dead("/d/c.seg"); sp.Recycle(c, "/d/c.seg") {
+		t.Fatal("kept a file after Close")
 	}
 }
