@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"sync"
 	"time"
+
+	"github.com/piermq/pier/internal/finetimer"
 )
 
 // proposer merges the batches that the master's broker applies at the same
@@ -39,7 +41,7 @@ type proposer struct {
 	// of an entry held open for more of them (gathered: it has waited).
 	sizes    [32]int
 	nsizes   int
-	gtimer   *time.Timer
+	gtimer   *finetimer.Timer // a time.Timer would wait ~1 ms
 	gathered bool
 }
 
@@ -116,7 +118,7 @@ func (p *proposer) next() []*proposal {
 	}
 	if p.eager > 0 && !p.gathered && p.gatherWait > 0 && p.eager < p.recentPeak() {
 		if p.gtimer == nil {
-			p.gtimer = time.AfterFunc(p.gatherWait, p.gatherExpire)
+			p.gtimer = finetimer.AfterFunc(p.gatherWait, p.gatherExpire)
 		}
 		return nil
 	}

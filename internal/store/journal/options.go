@@ -83,6 +83,9 @@ type Options struct {
 	// 2,000,000 messages, so the spill is used only by a backlog; tests
 	// make it small.
 	spillKeep int64
+	// noRecycle deletes dead segments instead of keeping them for reuse
+	// (BenchmarkFlow compares the two).
+	noRecycle bool
 }
 
 // Defaults.

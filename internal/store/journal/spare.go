@@ -55,7 +55,7 @@ func (s *Store) initSpare() {
 		Check: s.fenced,
 		Log:   s.log,
 	}
-	if s.opts.Preallocate && s.opts.Fence == nil {
+	if s.opts.Preallocate && s.opts.Fence == nil && !s.opts.noRecycle {
 		s.spare.Keep = keepDead
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/piermq/pier/internal/finetimer"
 	"github.com/piermq/pier/internal/store"
 	"github.com/piermq/pier/internal/store/frame"
 	"github.com/piermq/pier/internal/store/vfs"
@@ -196,10 +197,14 @@ func (s *Store) gather(r *request) []*request {
 	// instead of the writers settling into two alternating half-groups.
 	// Only writers that wait for the sync count: a NoSync batch (the
 	// acknowledgements of a consumer) arriving beside one producer must not
-	// make that producer wait for a second one that does not exist.
+	// make that producer wait for a second one that does not exist; and a
+	// group of NoSync batches alone never waits: nobody waits for its
+	// sync, and if it holds only acknowledgements it is not even written
+	// (take), so company would save nothing and would hold up the
+	// consumer that applies it (and, until the timer fires, the lead).
 	n := synced(g)
-	if peak := s.w.recentPeak(); n < peak && s.opts.GroupWait > 0 {
-		t := time.NewTimer(s.opts.GroupWait)
+	if peak := s.w.recentPeak(); n > 0 && n < peak && s.opts.GroupWait > 0 {
+		timeout := finetimer.After(s.opts.GroupWait) // a time.Timer would wait ~1 ms
 	wait:
 		for n < peak && size < s.opts.MaxGroupBytes {
 			select {
@@ -209,11 +214,10 @@ func (s *Store) gather(r *request) []*request {
 				if !r.noSync {
 					n++
 				}
-			case <-t.C:
+			case <-timeout:
 				break wait
 			}
 		}
-		t.Stop()
 	}
 	s.w.sizes[s.w.nsizes%len(s.w.sizes)] = n
 	s.w.nsizes++
