@@ -41,7 +41,7 @@ type proposer struct {
 	// of an entry held open for more of them (gathered: it has waited).
 	sizes    [32]int
 	nsizes   int
-	gtimer   *finetimer.Timer // a time.Timer would wait ~1 ms
+	gtimer   *finetimer.Timer
 	gathered bool
 }
 
