@@ -89,10 +89,19 @@ func (l *Log) deletePrefix(max uint64) error {
 	// before they are gone leaves them to the next Open to remove, and a
 	// failure to remove one is no reason to fail the log.
 	for _, old := range segs[:k] {
-		l.closeFile(old) // nothing was written since its last sync
+		// Nothing was written since its last sync. A deleted segment is
+		// kept to become the next spare (spare.go), if there is room.
+		l.releaseFile(old)
+		if l.sp.Recycle(old.f, l.segPath(old.num)) {
+			continue
+		}
+		old.f.Close()
 		if err := l.fs.Remove(l.segPath(old.num)); err != nil {
 			l.log.Warn("could not remove a deleted segment; the next open removes it", "segment", old.num, "err", err)
 		}
+	}
+	if k > 0 && l.writable() == nil {
+		l.prepareSpare()
 	}
 	if k > 0 {
 		if err := l.fs.SyncDir(l.dir); err != nil {

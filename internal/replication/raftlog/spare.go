@@ -26,7 +26,14 @@ import (
 // ahead, at once.
 
 // spareName is the spare's file name in the log's directory: no segment's.
-const spareName = "spare.tmp"
+// recycledName is that of a deleted segment kept to be zero-filled as the
+// next spare (vfs.Spare.Rezero): filling the pages of a file still in the
+// page cache costs far less CPU than filling new ones. Both are removed at
+// Open.
+const (
+	spareName    = "spare.tmp"
+	recycledName = "recycled.tmp"
+)
 
 // firstSpareSize is the size of the first spare after Open (at most
 // SegmentSize).
@@ -49,6 +56,10 @@ func (l *Log) sparePath() string { return filepath.Join(l.dir, spareName) }
 func (l *Log) initSpare() {
 	l.sp.FS, l.sp.Path, l.sp.Log = l.fs, l.sparePath, l.log
 	l.sp.Inline = l.opts.prealloc == preallocInline
+	if l.opts.prealloc != preallocOff {
+		l.sp.Keep, l.sp.Rezero = 1, true
+		l.sp.RecyclePath = func() string { return filepath.Join(l.dir, recycledName) }
+	}
 	l.spareSize = min(firstSpareSize, l.opts.SegmentSize)
 }
 

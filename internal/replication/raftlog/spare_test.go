@@ -499,3 +499,52 @@ func bigEntries(from, to, term uint64) []*raft.Log {
 	}
 	return es
 }
+
+// A prefix delete keeps one deleted segment, and the next spare is made
+// of it (renamed, zero-filled) instead of a new file; the log reads back
+// whole after a crash.
+func TestDeletedSegmentBecomesSpare(t *testing.T) {
+	fsys := vfs.NewMemFS()
+	l := openMem(t, fsys, Options{})
+	for i := uint64(1); i <= 60; i += 4 {
+		must(t, l.StoreLogs(entriesLike(t, i, i+3)))
+	}
+	segs := segFiles(t, fsys, testDir)
+	if len(segs) < 4 {
+		t.Fatalf("%d segments; want several", len(segs))
+	}
+	var mu sync.Mutex
+	reused := 0 // renames of the kept file to the spare's name
+	fsys.SetHook(func(op vfs.Op, name string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if op == vfs.OpRename && filepath.Base(name) == recycledName {
+			reused++
+		}
+		return nil
+	})
+	last := uint64(0)
+	var e raft.Log
+	for i := uint64(1); i <= 60; i++ { // the last entry of the second segment
+		must(t, l.GetLog(i, &e))
+		if l.mu.segs[1].holds(i) {
+			last = i
+		}
+	}
+	must(t, l.DeleteRange(1, last))
+	if got := fileSizes(t, fsys); got[recycledName] == 0 && reused == 0 {
+		t.Fatalf("files after the prefix delete: %v; want a deleted segment kept", got)
+	}
+	// Enough entries for more rolls: the first takes the spare that was
+	// ready, a next one the one made of the deleted segment.
+	for i := uint64(61); i <= 120; i += 4 {
+		must(t, l.StoreLogs(entriesLike(t, i, i+3)))
+	}
+	fsys.SetHook(nil)
+	if reused != 1 {
+		t.Fatalf("the deleted segment became a spare %d times; want once", reused)
+	}
+	fsys.Crash()
+	l.Close()
+	wantLog(t, openMem(t, fsys, Options{}), entriesLike(t, last+1, 120))
+}

@@ -167,6 +167,13 @@ func (l *Log) syncErr() error {
 
 // closeFile closes a segment's file once the syncer is not syncing it.
 func (l *Log) closeFile(s *segment) error {
+	l.releaseFile(s)
+	return s.f.Close()
+}
+
+// releaseFile makes the syncer forget s, whose file the caller then owns
+// (a deleted segment: its file is closed, or kept for reuse).
+func (l *Log) releaseFile(s *segment) {
 	l.fileMu.Lock()
 	defer l.fileMu.Unlock()
 	l.sy.mu.Lock()
@@ -174,7 +181,6 @@ func (l *Log) closeFile(s *segment) error {
 		l.sy.pending = nil
 	}
 	l.sy.mu.Unlock()
-	return s.f.Close()
 }
 
 // stopSyncer stops the syncer and waits for it.

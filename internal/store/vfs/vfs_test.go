@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -458,5 +459,49 @@ func TestSpareRecycle(t *testing.T) {
 	}
 	if c := dead("/d/c.seg"); sp.Recycle(c, "/d/c.seg") {
 		t.Fatal("kept a file after Close")
+	}
+}
+
+// With Rezero a kept file is not handed out as it is: the next Prepare
+// renames it to a spare's name (the next kept file may get the same
+// RecyclePath name), zero-fills it cut to the size asked for, and it
+// becomes the spare.
+func TestSpareRezero(t *testing.T) {
+	m := NewMemFS()
+	if err := m.MkdirAll("/d"); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	sp := Spare{FS: m, Inline: true, Keep: 1, Rezero: true,
+		Path:        func() string { n++; return fmt.Sprintf("/d/spare-%d", n) },
+		RecyclePath: func() string { return "/d/recycled" }}
+	dead := func(name string) File {
+		f, err := m.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, f, strings.Repeat("old records ", 20), 0)
+		return f
+	}
+	f := dead("/d/old.seg")
+	if !sp.Recycle(f, "/d/old.seg") {
+		t.Fatal("not kept")
+	}
+	if sp.Ready() {
+		t.Fatal("a kept file counted as ready before it was zero-filled")
+	}
+	if g, _, _, _ := sp.Take(); g != nil {
+		t.Fatal("Take handed out a kept file as it was")
+	}
+	sp.Prepare(100)
+	if !sp.Recycle(dead("/d/older.seg"), "/d/older.seg") {
+		t.Fatal("the next dead file was not kept")
+	}
+	g, path, size, recycled := sp.Take()
+	if g != f || path != "/d/spare-1" || size != 100 || recycled {
+		t.Fatalf("Take: same file %v, %q, %d bytes, recycled %v", g == f, path, size, recycled)
+	}
+	if b, _ := m.ReadFile(path); !bytes.Equal(b, make([]byte, 100)) {
+		t.Fatalf("the spare made of the kept file, read by its name: %q", b)
 	}
 }
