@@ -145,7 +145,7 @@ func BenchmarkSpare(b *testing.B) {
 			n := 0
 			sp := vfs.Spare{FS: vfs.OS{}, Inline: true, Keep: 1, Rezero: true,
 				Path:        func() string { n++; return filepath.Join(dir, fmt.Sprintf("spare-%d", n)) },
-				RecyclePath: func() string { return filepath.Join(dir, recycledName) }}
+				RecyclePath: func() string { return filepath.Join(dir, recycledPrefix+recycledSuffix) }}
 			start, cpu := time.Now(), processCPU(b)
 			for range b.N {
 				sp.Prepare(DefaultSegmentSize)

@@ -69,6 +69,7 @@ type Log struct {
 	// of the next one (wmu) (spare.go).
 	sp        vfs.Spare
 	spareSize int64
+	recycled  int // names of kept deleted segments (spare.go); wmu is held
 
 	// mu is held for reading while a segment file is read, and for writing
 	// while the index changes; files leave the index before they are

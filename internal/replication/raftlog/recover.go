@@ -131,7 +131,7 @@ func (l *Log) listDir() (nums []uint32, hasFirst, dirty bool, err error) {
 		switch {
 		case name == firstName:
 			hasFirst = true
-		case (name == firstName+".tmp" || name == spareName || name == recycledName) && !l.opts.ReadOnly:
+		case (name == firstName+".tmp" || name == spareName || isRecycled(name)) && !l.opts.ReadOnly:
 			// An unfinished prefix delete (the previous first index
 			// holds), or a spare segment, perhaps unfinished (Open
 			// prepares another).

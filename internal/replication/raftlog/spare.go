@@ -1,7 +1,9 @@
 package raftlog
 
 import (
+	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/piermq/pier/internal/store/vfs"
 )
@@ -26,14 +28,26 @@ import (
 // ahead, at once.
 
 // spareName is the spare's file name in the log's directory: no segment's.
-// recycledName is that of a deleted segment kept to be zero-filled as the
-// next spare (vfs.Spare.Rezero): filling the pages of a file still in the
+// recycled-N.tmp are those of deleted segments kept to be zero-filled as
+// the next spares (vfs.Spare.Rezero): filling the pages of a file still in the
 // page cache costs far less CPU than filling new ones. Both are removed at
 // Open.
 const (
-	spareName    = "spare.tmp"
-	recycledName = "recycled.tmp"
+	spareName      = "spare.tmp"
+	recycledPrefix = "recycled-"
+	recycledSuffix = ".tmp"
 )
+
+// keepDeleted is how many deleted segments are kept to become spares: a
+// snapshot deletes several at once (65,536 entries by default), and the
+// log then makes as many again. Kept files hold no more disk than the log
+// did before the delete.
+const keepDeleted = 4
+
+// isRecycled says whether name is that of a kept deleted segment.
+func isRecycled(name string) bool {
+	return strings.HasPrefix(name, recycledPrefix) && strings.HasSuffix(name, recycledSuffix)
+}
 
 // firstSpareSize is the size of the first spare after Open (at most
 // SegmentSize).
@@ -57,8 +71,11 @@ func (l *Log) initSpare() {
 	l.sp.FS, l.sp.Path, l.sp.Log = l.fs, l.sparePath, l.log
 	l.sp.Inline = l.opts.prealloc == preallocInline
 	if l.opts.prealloc != preallocOff {
-		l.sp.Keep, l.sp.Rezero = 1, true
-		l.sp.RecyclePath = func() string { return filepath.Join(l.dir, recycledName) }
+		l.sp.Keep, l.sp.Rezero = keepDeleted, true
+		l.sp.RecyclePath = func() string {
+			l.recycled++
+			return filepath.Join(l.dir, fmt.Sprintf("%s%d%s", recycledPrefix, l.recycled, recycledSuffix))
+		}
 	}
 	l.spareSize = min(firstSpareSize, l.opts.SegmentSize)
 }
