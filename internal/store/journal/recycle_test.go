@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -146,5 +148,41 @@ func TestCrashWhileRecycling(t *testing.T) {
 			t.Fatalf("round %d: recovered %v, want %v", round, got, live)
 		}
 		s.Close()
+	}
+}
+
+// A journal an earlier version left (one version 1 segment,
+// testdata/checkpoint-v3) is written on: the version 1 segment gets more
+// records, unsalted, and no end record when the writer moves on; the
+// segments after it are version 2 and recycled; everything reads back
+// after a crash.
+func TestVersion1SegmentWrittenOn(t *testing.T) {
+	fsys := vfs.NewMemFS()
+	if err := fsys.MkdirAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"0000000001.seg", ckptName} {
+		b, err := os.ReadFile(filepath.Join("testdata/checkpoint-v3", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, fsys, filepath.Join(dir, name), b)
+	}
+	opts := recycleOpts()
+	s := open(t, fsys, opts)
+	before := scanSeqs(t, s, "queue://a")
+	live := flow(t, s, 1001, 1400, 20) // queue://b holds only these
+	if recycledHeaders(t, fsys) == 0 {
+		t.Fatal("no recycled segment")
+	}
+	crash(t, fsys, s, nil)
+	s = open(t, fsys, opts)
+	defer s.Close()
+	got := scanSeqs(t, s, "queue://b")
+	if fmt.Sprint(got) != fmt.Sprint(live) {
+		t.Fatalf("queue://b after the crash: %v, want %v", got, live)
+	}
+	if got := scanSeqs(t, s, "queue://a"); len(got) != len(before)+len(live) {
+		t.Fatalf("queue://a after the crash: %d messages, want the %d of the old journal and the %d live", len(got), len(before), len(live))
 	}
 }
