@@ -12,45 +12,10 @@
 // timer (its error is small beside it, and it holds no thread).
 package finetimer
 
-import (
-	"sync/atomic"
-	"time"
-)
+import "time"
 
 // fine is the longest wait slept in the kernel.
 const fine = time.Millisecond
-
-// Timer is a single-shot timer made by AfterFunc.
-type Timer struct {
-	done   atomic.Bool
-	coarse *time.Timer // for d >= fine
-}
-
-// AfterFunc calls f in its own goroutine once d has passed, unless Stop
-// is called first.
-func AfterFunc(d time.Duration, f func()) *Timer {
-	t := &Timer{}
-	if d >= fine {
-		t.coarse = time.AfterFunc(d, f)
-		return t
-	}
-	go func() {
-		sleep(d)
-		if t.done.CompareAndSwap(false, true) {
-			f()
-		}
-	}()
-	return t
-}
-
-// Stop prevents f from being called; it reports whether it did (false:
-// f was called already or is being called, as with time.Timer).
-func (t *Timer) Stop() bool {
-	if t.coarse != nil {
-		return t.coarse.Stop()
-	}
-	return t.done.CompareAndSwap(false, true)
-}
 
 // After returns a channel that is closed once d has passed.
 func After(d time.Duration) <-chan struct{} {

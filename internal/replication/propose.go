@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"sync"
 	"time"
-
-	"github.com/piermq/pier/internal/finetimer"
 )
 
 // proposer merges the batches that the master's broker applies at the same
@@ -41,7 +39,7 @@ type proposer struct {
 	// of an entry held open for more of them (gathered: it has waited).
 	sizes    [32]int
 	nsizes   int
-	gtimer   *finetimer.Timer
+	gtimer   *time.Timer
 	gathered bool
 }
 
@@ -118,7 +116,7 @@ func (p *proposer) next() []*proposal {
 	}
 	if p.eager > 0 && !p.gathered && p.gatherWait > 0 && p.eager < p.recentPeak() {
 		if p.gtimer == nil {
-			p.gtimer = finetimer.AfterFunc(p.gatherWait, p.gatherExpire)
+			p.gtimer = time.AfterFunc(p.gatherWait, p.gatherExpire)
 		}
 		return nil
 	}

@@ -9,11 +9,6 @@
 // A record is self-checking: a reader can tell a record cut short (ErrTorn:
 // a write that did not finish) from one that is complete but damaged
 // (ErrCorrupt).
-//
-// A log that reuses its dead files (recycled segments) salts the CRC of
-// each record with the number of the file it was written for (Salt,
-// ParseSalted): a record left in a reused file from its earlier life fails
-// its check under the new number instead of being read as new.
 package frame
 
 import (
@@ -55,30 +50,10 @@ func Seal(rec []byte) {
 	binary.LittleEndian.PutUint32(rec[4:8], c)
 }
 
-// Salt salts the CRC of the sealed record rec with salt (XORed in: a
-// record salted with one number fails its check under any other, and 0
-// is no salt).
-func Salt(rec []byte, salt uint32) {
-	binary.LittleEndian.PutUint32(rec[4:8], binary.LittleEndian.Uint32(rec[4:8])^salt)
-}
-
-// SaltAll salts every record in buf, a run of whole sealed records.
-func SaltAll(buf []byte, salt uint32) {
-	for len(buf) >= HeaderSize {
-		Salt(buf, salt)
-		buf = buf[min(len(buf), HeaderSize+int(binary.LittleEndian.Uint32(buf[0:4]))):]
-	}
-}
-
 // Parse reads the record at the start of b, whose type must be 1 to
 // maxType and whose payload at most maxPayload bytes. It returns the type,
 // the payload (aliasing b) and the record's total length.
 func Parse(b []byte, maxType byte, maxPayload int64) (typ byte, payload []byte, n int, err error) {
-	return ParseSalted(b, maxType, maxPayload, 0)
-}
-
-// ParseSalted is Parse for a record whose CRC was salted with salt.
-func ParseSalted(b []byte, maxType byte, maxPayload int64, salt uint32) (typ byte, payload []byte, n int, err error) {
 	if len(b) < HeaderSize {
 		return 0, nil, 0, ErrTorn
 	}
@@ -96,7 +71,7 @@ func ParseSalted(b []byte, maxType byte, maxPayload int64, salt uint32) (typ byt
 	n = HeaderSize + int(length)
 	c := crc32.Update(0, Castagnoli, b[0:4])
 	c = crc32.Update(c, Castagnoli, b[8:n])
-	if c^salt != binary.LittleEndian.Uint32(b[4:8]) {
+	if c != binary.LittleEndian.Uint32(b[4:8]) {
 		return 0, nil, 0, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
 	return typ, b[HeaderSize:n], n, nil

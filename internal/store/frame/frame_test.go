@@ -43,22 +43,12 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		typ, p, n, err := Parse(b, 4, 1<<20)
-		if err == nil {
-			if again := Append(nil, typ, p); !bytes.Equal(again, b[:n]) {
-				t.Fatalf("re-encoded record differs")
-			}
+		if err != nil {
+			return
 		}
-		// Salted: a record read with its salt re-encodes to itself salted,
-		// and SaltAll never reads past the end.
-		typ, p, n, err = ParseSalted(b, 4, 1<<20, 0x5a5a)
-		if err == nil {
-			again := Append(nil, typ, p)
-			Salt(again, 0x5a5a)
-			if !bytes.Equal(again, b[:n]) {
-				t.Fatalf("re-encoded salted record differs")
-			}
+		if again := Append(nil, typ, p); !bytes.Equal(again, b[:n]) {
+			t.Fatalf("re-encoded record differs")
 		}
-		SaltAll(bytes.Clone(b), 3)
 	})
 }
 
@@ -94,29 +84,5 @@ func TestUnfinished(t *testing.T) {
 		if got := Unfinished(tc.b); got != tc.want {
 			t.Errorf("%s: Unfinished = %v, want %v", tc.name, got, tc.want)
 		}
-	}
-}
-
-func TestSalt(t *testing.T) {
-	a := Append(nil, 2, []byte("first"))
-	b := Append(nil, 3, bytes.Repeat([]byte{9}, 40))
-	run := append(bytes.Clone(a), b...)
-	SaltAll(run, 7)
-	for i, want := range [][]byte{a, b} {
-		typ, p, n, err := ParseSalted(run, 3, 100, 7)
-		if err != nil || typ != want[8] || !bytes.Equal(p, want[HeaderSize:]) || n != len(want) {
-			t.Fatalf("record %d salted with 7: %d %q %d %v", i, typ, p, n, err)
-		}
-		// A record salted with one number fails under any other, and
-		// unsalted.
-		for _, other := range []uint32{0, 6, 8, 7 << 16} {
-			if _, _, _, err := ParseSalted(run, 3, 100, other); !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("record %d salted with 7 read with %d: %v", i, other, err)
-			}
-		}
-		run = run[n:]
-	}
-	if _, _, _, err := ParseSalted(a, 3, 100, 0); err != nil {
-		t.Fatalf("salt 0 is no salt: %v", err)
 	}
 }

@@ -1,13 +1,11 @@
 package journal
 
 import (
-	"bytes"
 	"context"
 	"testing"
 
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/store"
-	"github.com/piermq/pier/internal/store/frame"
 	"github.com/piermq/pier/internal/store/vfs"
 )
 
@@ -43,9 +41,7 @@ func seedRecords(f *testing.F) {
 	f.Add(rec[headerSize:])
 	f.Add(ckpt[headerSize:])
 	f.Add(rec[:len(rec)-1])
-	f.Add(append(segmentHeader(3, false), rec...))
-	f.Add(append(segmentHeaderV1(3), rec...))
-	f.Add(append(rec, appendRecord(nil, recEnd, nil)...))
+	f.Add(append(segmentHeader(3), rec...))
 	f.Add(ckpt)
 	f.Add(appendRecord(nil, recBatch, []byte{1, 1, 1, 'q', 5, 3, 0, 0, 0, 0, 1, 2}))
 	f.Add([]byte{})
@@ -70,7 +66,7 @@ func FuzzRecord(f *testing.F) {
 			}
 			checkPayload(t, typ, p)
 			if typ == recSegment {
-				_, _, _ = checkSegmentHeader(b[pos:], 3)
+				_, _ = checkSegmentHeader(b[pos:], 3)
 			}
 			pos += n
 		}
@@ -136,44 +132,30 @@ func checkPayload(t *testing.T, typ byte, p []byte) {
 func FuzzOpenSegment(f *testing.F) {
 	seedRecords(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		// The records as a version 1 segment, as a version 2 one (salted),
-		// and as a recycled one (salted, old contents after them).
-		salted := bytes.Clone(b)
-		frame.SaltAll(salted, 1)
-		for _, seg := range [][]byte{
-			append(segmentHeaderV1(1), b...),
-			append(segmentHeader(1, false), salted...),
-			append(append(segmentHeader(1, true), salted...), b...),
-		} {
-			openSegment(t, seg)
+		fsys := vfs.NewMemFS()
+		if err := fsys.MkdirAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		seg, err := fsys.Create(dir + "/0000000001.seg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seg.WriteAt(append(segmentHeader(1), b...), 0)
+		seg.Close()
+		s, err := Open(context.Background(), dir, fsys, Options{}, nil)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		defer s.Close()
+		st, err := s.Recover(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range st.Dests {
+			recs, err := s.Scan(context.Background(), d.Dest, 0, 0, 0)
+			if err != nil || len(recs) != d.Count {
+				t.Fatalf("Scan %q: %d records, %v; recovered count %d", d.Dest, len(recs), err, d.Count)
+			}
 		}
 	})
-}
-
-func openSegment(t *testing.T, b []byte) {
-	fsys := vfs.NewMemFS()
-	if err := fsys.MkdirAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	seg, err := fsys.Create(dir + "/0000000001.seg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seg.WriteAt(b, 0)
-	seg.Close()
-	s, err := Open(context.Background(), dir, fsys, Options{}, nil)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer s.Close()
-	st, err := s.Recover(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range st.Dests {
-		recs, err := s.Scan(context.Background(), d.Dest, 0, 0, 0)
-		if err != nil || len(recs) != d.Count {
-			t.Fatalf("Scan %q: %d records, %v; recovered count %d", d.Dest, len(recs), err, d.Count)
-		}
-	}
 }

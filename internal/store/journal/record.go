@@ -20,22 +20,10 @@ const (
 	recBatch      byte = 2 // one store.Batch, applied atomically
 	recCheckpoint byte = 3 // the only record after the header of a checkpoint file
 	recCkptHeader byte = 4 // first record of a checkpoint file
-	recEnd        byte = 5 // last record of a version 2 segment the writer moved on from
 )
 
-// Segment versions. In a version 2 segment every record after the header
-// is salted with the segment's id (frame.Salt), so that a recycled file's
-// records from its earlier life (a smaller id) are not read as its own,
-// and a segment the writer moves on from ends with an end record, so that
-// its end is known without zeros after it. Its header says whether the
-// file was recycled (segRecycled): then what follows its last record is
-// old contents, not damage. Version 1 segments (no salt, no end record,
-// never recycled) are still read and written to; new segments are
-// version 2.
 const (
-	segMagic    = "pier-journal-v2"
-	segMagicV1  = "pier-journal-v1"
-	segRecycled = 1 << 0               // header flag: the file is a recycled dead segment
+	segMagic    = "pier-journal-v1"
 	ckptMagic   = "pier-checkpoint-v4" // written; pieces (checkpoint.go)
 	ckptMagicV3 = "pier-checkpoint-v3" // still read; one record, ending with the applied mark
 	ckptMagicV2 = "pier-checkpoint-v2" // still read; no mark
@@ -319,62 +307,25 @@ func decodeBatch(payload []byte) ([]op, error) {
 	return ops, nil
 }
 
-// segmentHeader returns the framed (unsalted) first record of version 2
-// segment id; recycled says it is written over a dead segment.
-func segmentHeader(id uint32, recycled bool) []byte {
-	p := binary.LittleEndian.AppendUint32([]byte(segMagic), id)
-	flags := byte(0)
-	if recycled {
-		flags |= segRecycled
-	}
-	return appendRecord(nil, recSegment, append(p, flags))
+// segmentHeader returns the framed first record of segment id.
+func segmentHeader(id uint32) []byte {
+	p := append([]byte(segMagic), 0, 0, 0, 0)
+	binary.LittleEndian.PutUint32(p[len(segMagic):], id)
+	return appendRecord(nil, recSegment, p)
 }
 
-// segmentHeaderV1 returns the first record of version 1 segment id (tests
-// of the older format).
-func segmentHeaderV1(id uint32) []byte {
-	return appendRecord(nil, recSegment, binary.LittleEndian.AppendUint32([]byte(segMagicV1), id))
-}
-
-// segInfo is what a segment's header says.
-type segInfo struct {
-	n        int    // the header's length
-	salt     uint32 // of the records after it: the id (version 2) or 0
-	v2       bool
-	recycled bool
-}
-
-// parseSegRecord reads a record of a segment whose records are salted
-// with salt.
-func parseSegRecord(b []byte, maxPayload int, salt uint32) (typ byte, payload []byte, n int, err error) {
-	return frame.ParseSalted(b, recEnd, int64(maxPayload), salt)
-}
-
-// checkSegmentHeader checks that b starts with the header of segment id.
-// other is the id a well-formed header for another segment names (a
-// recycled file whose new header was not written), else 0.
-func checkSegmentHeader(b []byte, id uint32) (h segInfo, other uint32, err error) {
+// checkSegmentHeader checks that b starts with the header of segment id and
+// returns its length.
+func checkSegmentHeader(b []byte, id uint32) (int, error) {
 	typ, p, n, err := parseRecord(b, 64)
 	if err != nil {
-		return segInfo{}, 0, err
+		return 0, err
 	}
-	var got uint32
-	switch {
-	case typ == recSegment && len(p) == len(segMagic)+5 && string(p[:len(segMagic)]) == segMagic:
-		got = binary.LittleEndian.Uint32(p[len(segMagic):])
-		flags := p[len(p)-1]
-		if flags&^segRecycled != 0 {
-			return segInfo{}, 0, fmt.Errorf("%w: segment header flags %#x", errCorrupt, flags)
-		}
-		h = segInfo{n: n, salt: got, v2: true, recycled: flags&segRecycled != 0}
-	case typ == recSegment && len(p) == len(segMagicV1)+4 && string(p[:len(segMagicV1)]) == segMagicV1:
-		got = binary.LittleEndian.Uint32(p[len(segMagicV1):])
-		h = segInfo{n: n}
-	default:
-		return segInfo{}, 0, fmt.Errorf("%w: not a segment header", errCorrupt)
+	if typ != recSegment || len(p) != len(segMagic)+4 || string(p[:len(segMagic)]) != segMagic {
+		return 0, fmt.Errorf("%w: not a segment header", errCorrupt)
 	}
-	if got != id {
-		return segInfo{}, got, fmt.Errorf("%w: header says segment %d", errCorrupt, got)
+	if got := binary.LittleEndian.Uint32(p[len(segMagic):]); got != id {
+		return 0, fmt.Errorf("%w: header says segment %d", errCorrupt, got)
 	}
-	return h, 0, nil
+	return n, nil
 }

@@ -74,8 +74,7 @@ func (s *Store) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	end := int64(0)  // of the last segment replayed
-	var last segInfo // its header
+	end := int64(0) // of the last segment replayed
 	for i, id := range replay {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -85,7 +84,7 @@ func (s *Store) recover(ctx context.Context) error {
 			from = int64(start.off)
 		}
 		var cut bool
-		end, last, cut, err = s.replaySegment(id, from, i == len(replay)-1)
+		end, cut, err = s.replaySegment(id, from)
 		if err != nil {
 			return err
 		}
@@ -109,12 +108,11 @@ func (s *Store) recover(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.w.seg, s.w.f, s.w.off, s.w.salt, s.w.v2 = id, f, off, id, true
+		s.w.seg, s.w.f, s.w.off = id, f, off
 	} else {
 		s.w.seg = replay[len(replay)-1]
 		s.w.f = s.mu.segs[s.w.seg]
 		s.w.off = end
-		s.w.salt, s.w.v2 = last.salt, last.v2
 	}
 	s.w.ckptSeg, s.w.ckptOff = start.seg, start.off
 	if !hasCkpt {
@@ -229,46 +227,34 @@ func (s *Store) openOldSegments(ids []uint32, start checkpoint) (replay []uint32
 }
 
 // replaySegment applies the records of segment id from offset from, and
-// returns where its records end and what its header says. Zeros where a
-// record would start are the end: a segment made ahead of time
-// (Options.Preallocate), or one rolled early, ends in zeros that were never
-// written; so is an end record (the writer moved on; new records go over
-// it if this is the last segment). In the last segment, when it is a
-// recycled file, so is the first record that does not check: what follows
-// is the file's earlier life. Otherwise, at the first record that is torn
-// or corrupt it truncates the segment there and reports cut.
-func (s *Store) replaySegment(id uint32, from int64, last bool) (end int64, h segInfo, cut bool, err error) {
+// returns where its records end. Zeros where a record would start are the
+// end: a segment made ahead of time (Options.Preallocate), or one rolled
+// early, ends in zeros that were never written. At the first record that
+// is torn or corrupt it truncates the segment there and reports cut.
+func (s *Store) replaySegment(id uint32, from int64) (end int64, cut bool, err error) {
 	f := s.mu.segs[id]
 	b, err := vfs.ReadAll(f)
 	if err != nil {
-		return 0, h, false, fmt.Errorf("journal: read segment %d: %w", id, err)
+		return 0, false, fmt.Errorf("journal: read segment %d: %w", id, err)
 	}
 	if from > int64(len(b)) {
-		return 0, h, false, fmt.Errorf("journal: checkpoint replays segment %d from %d, past its end %d", id, from, len(b))
+		return 0, false, fmt.Errorf("journal: checkpoint replays segment %d from %d, past its end %d", id, from, len(b))
 	}
 	pos := from
-	h, other, herr := checkSegmentHeader(b, id)
+	hlen, herr := checkSegmentHeader(b, id)
 	if herr != nil {
 		if from > 0 {
-			return 0, h, false, fmt.Errorf("journal: segment %d: header: %w", id, herr)
-		}
-		if last && other != 0 && other < id {
-			// A recycled file renamed into place whose new header did
-			// not reach the disk: nothing was written to it yet.
-			herr = fmt.Errorf("%w (a recycled segment not yet begun)", errTorn)
+			return 0, false, fmt.Errorf("journal: segment %d: header: %w", id, herr)
 		}
 		end, err := s.cut(id, f, b, 0, herr)
-		return end, segInfo{salt: id, v2: true}, true, err
+		return end, true, err
 	}
-	pos = max(pos, int64(h.n))
+	pos = max(pos, int64(hlen))
 	for pos < int64(len(b)) {
 		if frame.Unwritten(b[pos:]) {
-			return pos, h, false, nil
+			return pos, false, nil
 		}
-		typ, p, n, err := parseSegRecord(b[pos:], int(s.opts.MaxBatchBytes), h.salt)
-		if err == nil && typ == recEnd && h.v2 && len(p) == 0 {
-			return pos, h, false, nil
-		}
+		typ, p, n, err := parseRecord(b[pos:], int(s.opts.MaxBatchBytes))
 		if err == nil && typ != recBatch {
 			err = fmt.Errorf("%w: unexpected record type %d", errCorrupt, typ)
 		}
@@ -276,18 +262,15 @@ func (s *Store) replaySegment(id uint32, from int64, last bool) (end int64, h se
 		if err == nil {
 			ops, err = decodeBatch(p)
 		}
-		if err != nil && last && h.recycled {
-			return pos, h, false, nil
-		}
 		if err != nil {
 			end, err := s.cut(id, f, b, pos, err)
-			return end, h, true, err
+			return end, true, err
 		}
 		s.mu.idx.apply(ops, id, uint32(pos)+headerSize)
 		s.w.sinceCkpt += int64(n)
 		pos += int64(n)
 	}
-	return pos, h, false, nil
+	return pos, false, nil
 }
 
 // cut truncates segment id, whose contents are b, at pos, where a bad
@@ -313,7 +296,7 @@ func (s *Store) cut(id uint32, f vfs.File, b []byte, pos int64, why error) (int6
 	}
 	end := pos
 	if pos == 0 {
-		h := segmentHeader(id, false)
+		h := segmentHeader(id)
 		if _, err := f.WriteAt(h, 0); err != nil {
 			return 0, fmt.Errorf("journal: rewrite header of segment %d: %w", id, err)
 		}
