@@ -136,20 +136,20 @@ func warmUp(b *testing.B, l *Log) {
 // synced) on the OS file system, as the log does in the background once
 // per segment: new files each time, left in place as a log's segments
 // are (new pages of the page cache every time), or made of the previous
-// one kept as a deleted segment is (vfs.Spare.Rezero: its pages are
+// one kept as a deleted segment is (vfs.Spare.Recycle: its pages are
 // still cached).
 func BenchmarkSpare(b *testing.B) {
 	for _, reuse := range []bool{false, true} {
 		b.Run(fmt.Sprintf("reuse=%v", reuse), func(b *testing.B) {
 			dir := benchDir(b)
 			n := 0
-			sp := vfs.Spare{FS: vfs.OS{}, Inline: true, Keep: 1, Rezero: true,
+			sp := vfs.Spare{FS: vfs.OS{}, Inline: true, Keep: 1,
 				Path:        func() string { n++; return filepath.Join(dir, fmt.Sprintf("spare-%d", n)) },
 				RecyclePath: func() string { return filepath.Join(dir, recycledPrefix+recycledSuffix) }}
 			start, cpu := time.Now(), processCPU(b)
 			for range b.N {
 				sp.Prepare(DefaultSegmentSize)
-				f, path, _, _ := sp.Take()
+				f, path, _ := sp.Take()
 				if f == nil {
 					b.Fatal("no spare made")
 				}

@@ -29,8 +29,8 @@ import (
 
 // spareName is the spare's file name in the log's directory: no segment's.
 // recycled-N.tmp are those of deleted segments kept to be zero-filled as
-// the next spares (vfs.Spare.Rezero): filling the pages of a file still in the
-// page cache costs far less CPU than filling new ones. Both are removed at
+// the next spares (vfs.Spare.Recycle): filling the pages of a file still in
+// the page cache costs far less CPU than filling new ones. Both are removed at
 // Open.
 const (
 	spareName      = "spare.tmp"
@@ -71,7 +71,7 @@ func (l *Log) initSpare() {
 	l.sp.FS, l.sp.Path, l.sp.Log = l.fs, l.sparePath, l.log
 	l.sp.Inline = l.opts.prealloc == preallocInline
 	if l.opts.prealloc != preallocOff {
-		l.sp.Keep, l.sp.Rezero = keepDeleted, true
+		l.sp.Keep = keepDeleted
 		l.sp.RecyclePath = func() string {
 			l.recycled++
 			return filepath.Join(l.dir, fmt.Sprintf("%s%d%s", recycledPrefix, l.recycled, recycledSuffix))
@@ -92,7 +92,7 @@ func (l *Log) prepareSpare() {
 // caller now owns it), or nil; it never waits. The next spare is twice
 // its size, up to SegmentSize. wmu is held.
 func (l *Log) takeSpare() (f vfs.File, path string, size int64) {
-	f, path, size, _ = l.sp.Take()
+	f, path, size = l.sp.Take()
 	if f != nil {
 		l.spareSize = min(2*size, l.opts.SegmentSize)
 	}

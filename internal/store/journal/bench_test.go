@@ -119,8 +119,8 @@ func BenchmarkScan(b *testing.B) {
 // BenchmarkFlow is a queue in steady state on segments made ahead of
 // time, as `pier serve` runs the journal: one producer's synced 1 KiB add
 // and a consumer's NoSync removal of the message sent 100 before, per op.
-// Segments die at every checkpoint; recycle=true reuses them, false
-// deletes them and zero-fills new ones. cpu-µs/op is the process's CPU
+// Segments die at every checkpoint; recycle=true zero-fills the next
+// spares over them, false deletes them and zero-fills new files. cpu-µs/op is the process's CPU
 // (getrusage), the zero-filling in the background included.
 func BenchmarkFlow(b *testing.B) {
 	for _, recycle := range []bool{true, false} {

@@ -83,8 +83,8 @@ type Options struct {
 	// 2,000,000 messages, so the spill is used only by a backlog; tests
 	// make it small.
 	spillKeep int64
-	// noRecycle deletes dead segments instead of keeping them for reuse
-	// (BenchmarkFlow compares the two).
+	// noRecycle deletes dead segments instead of keeping them to become
+	// spares (BenchmarkFlow compares the two).
 	noRecycle bool
 }
 

@@ -22,16 +22,15 @@ import (
 // own file (unlinked by the new master's recovery), never the new
 // master's segment.
 //
-// Dead segments are recycled (kept for reuse instead of deleted, up to
-// keepDead; vfs.Spare.Recycle) when segments are made ahead of time and
-// the directory is not shared (no Fence): a stale master of a shared
-// directory could otherwise write into a file a newer master still reads.
-// A reused file needs no zeros: its records are told from the old ones by
-// their salt (record.go), and its end by an end record or, in the last
-// segment, by the first record that does not check.
+// Dead segments are kept (up to keepDead, vfs.Spare.Recycle) and the next
+// spare is zero-filled over one of them instead of a new file: writing
+// over pages the page cache still holds costs far less CPU than filling
+// new ones (vfs.Spare). Not when the directory is shared (a Fence): a
+// stale master could then write zeros into a file that a newer master,
+// replaying from an older checkpoint, still reads.
 
-// keepDead is how many dead segments are kept for reuse: a checkpoint
-// (every two segments by default) usually frees two.
+// keepDead is how many dead segments are kept to become spares: a
+// checkpoint (every two segments by default) usually frees two.
 const keepDead = 2
 
 const (
@@ -85,7 +84,7 @@ func (s *Store) prepareSpare() {
 // it and starts preparing the next one. ok is false when there was no
 // spare.
 func (s *Store) takeSpare(id uint32) (f vfs.File, off int64, ok bool, err error) {
-	f, path, _, recycled := s.spare.Take()
+	f, path, _ := s.spare.Take()
 	defer s.prepareSpare()
 	if f == nil {
 		return nil, 0, false, nil
@@ -96,7 +95,7 @@ func (s *Store) takeSpare(id uint32) (f vfs.File, off int64, ok bool, err error)
 		s.fs.Remove(path)
 		return nil, 0, false, nil
 	}
-	h := segmentHeader(id, recycled)
+	h := segmentHeader(id)
 	_, err = f.WriteAt(h, 0)
 	if err == nil {
 		err = f.Sync()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/piermq/pier/internal/finetimer"
 	"github.com/piermq/pier/internal/store"
-	"github.com/piermq/pier/internal/store/frame"
 	"github.com/piermq/pier/internal/store/vfs"
 )
 
@@ -20,8 +19,6 @@ type writerState struct {
 	seg         uint32   // active segment
 	f           vfs.File // active segment file
 	off         int64    // end of the valid data in f
-	salt        uint32   // of f's records (segInfo)
-	v2          bool     // f is a version 2 segment: it gets an end record
 	sinceCkpt   int64    // journal bytes written since the last checkpoint
 	spillWarned bool     // the spill's failure was logged
 	ckptSeg     uint32   // position of the last checkpoint
@@ -331,12 +328,9 @@ func (r *request) answer(err error) {
 	}
 }
 
-// write appends buf, whole sealed records, to the active segment, salted
-// for it, and syncs it (with sync, or leaves it for a later sync).
+// write appends buf to the active segment and syncs it (with sync, or
+// leaves it for a later sync).
 func (s *Store) write(buf []byte, sync bool) error {
-	if s.w.salt != 0 {
-		frame.SaltAll(buf, s.w.salt)
-	}
 	if _, err := s.w.f.WriteAt(buf, s.w.off); err != nil {
 		return fmt.Errorf("journal: write segment %d at %d: %w", s.w.seg, s.w.off, err)
 	}
@@ -385,7 +379,7 @@ func (s *Store) createSegment(id uint32, fill bool) (vfs.File, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("journal: create segment %d: %w", id, err)
 	}
-	h := segmentHeader(id, false)
+	h := segmentHeader(id)
 	if _, err = f.WriteAt(h, 0); err == nil && fill {
 		err = vfs.ZeroFill(f, int64(len(h)), s.opts.SegmentSize)
 	} else if err == nil {
@@ -409,15 +403,8 @@ func (s *Store) roll() error {
 	if err := s.fenced(); err != nil {
 		return err
 	}
-	// A later sync of the new segment would not cover this one. A
-	// version 2 segment ends with an end record, durable before the next
-	// segment exists: recovery then knows where it ends whatever follows
-	// (a recycled file's old contents).
-	if s.w.v2 {
-		if err := s.write(appendRecord(nil, recEnd, nil), true); err != nil {
-			return err
-		}
-	} else if s.w.dirty {
+	// A later sync of the new segment would not cover this one.
+	if s.w.dirty {
 		if err := s.w.f.Sync(); err != nil {
 			return fmt.Errorf("journal: sync segment %d: %w", s.w.seg, err)
 		}
@@ -432,7 +419,7 @@ func (s *Store) roll() error {
 	if err != nil {
 		return err
 	}
-	s.w.seg, s.w.f, s.w.off, s.w.salt, s.w.v2 = id, f, off, id, true
+	s.w.seg, s.w.f, s.w.off = id, f, off
 	if s.w.sinceCkpt >= s.opts.CheckpointBytes {
 		if err := s.compact(); err != nil {
 			return err

@@ -20,16 +20,11 @@ import (
 // ZeroFill steps of spareStep), waits for it and removes a ready spare.
 //
 // A log can hand its dead segments back instead of deleting them
-// (Recycle, up to Keep of them). One whose records tell a reused file's
-// old contents from new ones (frame.Salt) gets them as they are: Take
-// hands those out first, and Prepare zero-fills nothing while one is
-// kept. A reused file's blocks are allocated and written already, so
-// writes into it sync as cheaply as into a zero-filled one, without
-// writing the zeros. For one that cannot (Rezero), Prepare zero-fills a
-// kept file instead of a new one: writing over a file's pages still in
-// the page cache cost a sixteenth of filling new pages on this project's
-// machine (0.15 against 2.4–2.8 ms of CPU per MiB, measured with plenty
-// of free memory, when the kernel hands out fresh pages).
+// (Recycle, up to Keep of them): Prepare then zero-fills a kept file
+// instead of a new one. Writing over a file's pages still in the page
+// cache cost a sixteenth of filling new pages on this project's machine
+// (0.15 against 2.4–2.8 ms of CPU per MiB, measured with plenty of free
+// memory, when the kernel hands out fresh pages).
 //
 // Set the exported fields before the first Prepare.
 type Spare struct {
@@ -44,9 +39,6 @@ type Spare struct {
 	Log    *slog.Logger // nil: nothing logged
 	// Keep is how many dead segments Recycle keeps for reuse (0: none).
 	Keep int
-	// Rezero makes a kept file a zero-filled spare before it is used,
-	// instead of handing it out with its old contents.
-	Rezero bool
 	// RecyclePath, if set, names a kept file (else Path).
 	RecyclePath func() string
 
@@ -79,7 +71,7 @@ var errSpareStopped = errors.New("vfs: closed while preparing a spare file")
 // under way, or Close was called.
 func (sp *Spare) Prepare(size int64) {
 	sp.mu.Lock()
-	if sp.closed || sp.f != nil || sp.done != nil || (len(sp.pool) > 0 && !sp.Rezero) {
+	if sp.closed || sp.f != nil || sp.done != nil {
 		sp.mu.Unlock()
 		return
 	}
@@ -119,7 +111,7 @@ func (sp *Spare) fill(size int64, done, stop chan struct{}) {
 }
 
 // make creates a spare file zero-filled to size and synced (over a kept
-// file, with Rezero, cut to size); on failure it removes what it made.
+// file, cut to size, if there is one); on failure it removes what it made.
 func (sp *Spare) make(size int64, stop chan struct{}) (File, string, error) {
 	if sp.Check != nil {
 		if err := sp.Check(); err != nil {
@@ -156,13 +148,13 @@ func (sp *Spare) make(size int64, stop chan struct{}) (File, string, error) {
 	return nil, "", err
 }
 
-// reuse takes a kept file for make (Rezero), renamed to a spare's name
+// reuse takes a kept file for make, renamed to a spare's name
 // (RecyclePath may name the next kept file the same) and cut to size if
 // larger; nil if none is kept.
 func (sp *Spare) reuse(size int64) (File, string, error) {
 	sp.mu.Lock()
 	n := len(sp.pool)
-	if !sp.Rezero || n == 0 {
+	if n == 0 {
 		sp.mu.Unlock()
 		return nil, "", nil
 	}
@@ -215,28 +207,21 @@ func (sp *Spare) Recycle(f File, path string) bool {
 	return true
 }
 
-// Take hands a spare over (the caller now owns the file, named path, of
-// size bytes), or returns nil; it never waits. A recycled dead segment
-// (recycled true: its old contents are still there) goes first, then a
-// zero-filled one.
-func (sp *Spare) Take() (f File, path string, size int64, recycled bool) {
+// Take hands the ready spare over (the caller now owns the file, named
+// path, of size bytes), or returns nil; it never waits.
+func (sp *Spare) Take() (f File, path string, size int64) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	if n := len(sp.pool); n > 0 && !sp.Rezero {
-		k := sp.pool[n-1]
-		sp.pool = sp.pool[:n-1]
-		return k.f, k.path, k.size, true
-	}
 	f, path, size = sp.f, sp.path, sp.size
 	sp.f, sp.path, sp.size = nil, "", 0
-	return f, path, size, false
+	return f, path, size
 }
 
 // Ready reports whether a spare is ready.
 func (sp *Spare) Ready() bool {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	return sp.f != nil || (len(sp.pool) > 0 && !sp.Rezero)
+	return sp.f != nil
 }
 
 // Busy reports whether a preparation is under way.
@@ -289,7 +274,7 @@ func (sp *Spare) Close() error {
 		errs = append(errs, k.f.Close())
 	}
 	sp.Wait()
-	f, path, _, _ := sp.Take()
+	f, path, _ := sp.Take()
 	if f != nil {
 		sp.FS.Remove(path)
 		errs = append(errs, f.Close())

@@ -371,7 +371,7 @@ func TestSpare(t *testing.T) {
 		Path: func() string { n++; return fmt.Sprintf("/d/spare-%d", n) }}
 	sp.Prepare(100)
 	sp.Prepare(100) // one is ready: nothing more
-	f, path, size, _ := sp.Take()
+	f, path, size := sp.Take()
 	if f == nil || path != "/d/spare-1" || size != 100 || n != 1 {
 		t.Fatalf("Take: %v %q %d after %d files", f, path, size, n)
 	}
@@ -380,7 +380,7 @@ func TestSpare(t *testing.T) {
 	if b, err := m.ReadFile(path); err != nil || len(b) != 100 || !bytes.Equal(b, make([]byte, 100)) {
 		t.Fatalf("spare after a crash: %d bytes, %v", len(b), err)
 	}
-	if f, _, _, _ := sp.Take(); f != nil {
+	if f, _, _ := sp.Take(); f != nil {
 		t.Fatal("a spare handed over twice")
 	}
 	refuse = ErrInjected
@@ -402,77 +402,18 @@ func TestSpare(t *testing.T) {
 	}
 }
 
-// Recycle keeps up to Keep dead files under a spare's name, Take hands
-// them out first (recycled, contents kept), Prepare zero-fills nothing
-// while one is kept, and Close removes the kept ones.
+// Recycle keeps up to Keep dead files; a kept file is not handed out as
+// it is: the next Prepare renames it to a spare's name (the next kept file
+// may get the same RecyclePath name), zero-fills it cut to the size asked
+// for, and it becomes the spare; Close removes what is kept, and nothing
+// is kept after it.
 func TestSpareRecycle(t *testing.T) {
 	m := NewMemFS()
 	if err := m.MkdirAll("/d"); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	sp := Spare{FS: m, Inline: true, Keep: 1, Path: func() string { n++; return fmt.Sprintf("/d/spare-%d", n) }}
-	dead := func(name string) File {
-		f, err := m.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mustWrite(t, f, "old records", 0)
-		return f
-	}
-	a, b := dead("/d/a.seg"), dead("/d/b.seg")
-	if !sp.Recycle(a, "/d/a.seg") {
-		t.Fatal("the first dead file was not kept")
-	}
-	if sp.Recycle(b, "/d/b.seg") {
-		t.Fatal("kept more than Keep")
-	}
-	if _, err := m.ReadFile("/d/a.seg"); err == nil {
-		t.Fatal("a kept file still has its segment's name")
-	}
-	sp.Prepare(100)
-	if n != 1 || !sp.Ready() {
-		t.Fatalf("Prepare made a file (%d names) while one was kept", n)
-	}
-	f, path, size, recycled := sp.Take()
-	if f != a || path != "/d/spare-1" || size != int64(len("old records")) || !recycled {
-		t.Fatalf("Take: %v %q %d recycled %v", f, path, size, recycled)
-	}
-	if got, _ := m.ReadFile(path); string(got) != "old records" {
-		t.Fatalf("a recycled file's contents: %q", got)
-	}
-	sp.Prepare(100) // nothing kept now: a zero-filled one
-	if f, _, _, recycled := sp.Take(); f == nil || recycled {
-		t.Fatalf("after the kept one: %v recycled %v", f, recycled)
-	}
-	if !sp.Recycle(b, "/d/b.seg") {
-		t.Fatal("a dead file was not kept once there was room")
-	}
-	if err := sp.Close(); err != nil {
-		t.Fatal(err)
-	}
-	names, _ := m.ReadDir("/d")
-	for _, name := range names {
-		if name != "spare-1" && name != "spare-2" {
-			t.Fatalf("Close left %s (all: %v)", name, names)
-		}
-	}
-	if c := dead("/d/c.seg"); sp.Recycle(c, "/d/c.seg") {
-		t.Fatal("kept a file after Close")
-	}
-}
-
-// With Rezero a kept file is not handed out as it is: the next Prepare
-// renames it to a spare's name (the next kept file may get the same
-// RecyclePath name), zero-fills it cut to the size asked for, and it
-// becomes the spare.
-func TestSpareRezero(t *testing.T) {
-	m := NewMemFS()
-	if err := m.MkdirAll("/d"); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	sp := Spare{FS: m, Inline: true, Keep: 1, Rezero: true,
+	sp := Spare{FS: m, Inline: true, Keep: 1,
 		Path:        func() string { n++; return fmt.Sprintf("/d/spare-%d", n) },
 		RecyclePath: func() string { return "/d/recycled" }}
 	dead := func(name string) File {
@@ -487,21 +428,36 @@ func TestSpareRezero(t *testing.T) {
 	if !sp.Recycle(f, "/d/old.seg") {
 		t.Fatal("not kept")
 	}
+	if sp.Recycle(dead("/d/b.seg"), "/d/b.seg") {
+		t.Fatal("kept more than Keep")
+	}
+	if _, err := m.ReadFile("/d/old.seg"); err == nil {
+		t.Fatal("a kept file still has its segment's name")
+	}
 	if sp.Ready() {
 		t.Fatal("a kept file counted as ready before it was zero-filled")
 	}
-	if g, _, _, _ := sp.Take(); g != nil {
+	if g, _, _ := sp.Take(); g != nil {
 		t.Fatal("Take handed out a kept file as it was")
 	}
 	sp.Prepare(100)
 	if !sp.Recycle(dead("/d/older.seg"), "/d/older.seg") {
 		t.Fatal("the next dead file was not kept")
 	}
-	g, path, size, recycled := sp.Take()
-	if g != f || path != "/d/spare-1" || size != 100 || recycled {
-		t.Fatalf("Take: same file %v, %q, %d bytes, recycled %v", g == f, path, size, recycled)
+	g, path, size := sp.Take()
+	if g != f || path != "/d/spare-1" || size != 100 || n != 1 {
+		t.Fatalf("Take: same file %v, %q, %d bytes, %d names", g == f, path, size, n)
 	}
 	if b, _ := m.ReadFile(path); !bytes.Equal(b, make([]byte, 100)) {
 		t.Fatalf("the spare made of the kept file, read by its name: %q", b)
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ReadFile("/d/recycled"); err == nil {
+		t.Fatal("Close left a kept file")
+	}
+	if sp.Recycle(dead("/d/c.seg"), "/d/c.seg") {
+		t.Fatal("kept a file after Close")
 	}
 }
