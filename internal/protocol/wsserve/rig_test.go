@@ -278,13 +278,16 @@ func frame(cmd string, headers []string, body string) string {
 }
 
 // echo is a ConnServer standing for another protocol: it keeps the conns it
-// is given, writes greeting on each and then echoes what it reads.
+// is given, writes greeting on each and then echoes what it reads. A conn
+// handed over once Shutdown has begun (an upgrade under way when it was
+// called) is closed at once.
 type echo struct {
 	greeting string
 	conns    chan net.Conn
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	open     map[net.Conn]struct{}
+	closed   bool
 }
 
 func newEcho(greeting string) *echo {
@@ -293,20 +296,28 @@ func newEcho(greeting string) *echo {
 
 func (e *echo) ServeConn(nc net.Conn) {
 	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		nc.Close()
+		return
+	}
 	e.open[nc] = struct{}{}
+	e.wg.Add(1) // before Shutdown's Wait, under the same lock
 	e.mu.Unlock()
 	e.conns <- nc
-	e.wg.Go(func() {
+	go func() {
+		defer e.wg.Done()
 		defer nc.Close()
 		if _, err := io.WriteString(nc, e.greeting); err != nil {
 			return
 		}
 		io.Copy(nc, nc)
-	})
+	}()
 }
 
 func (e *echo) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
+	e.closed = true
 	for nc := range e.open {
 		nc.Close()
 	}
