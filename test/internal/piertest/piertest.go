@@ -169,16 +169,29 @@ store:
 `, opts.Name, p.DataDir, openwire, p.Addr, filepath.Join(p.DataDir, "journal"), opts.Extra)
 }
 
-// FreeAddr returns a loopback address with a port that was free a moment ago.
+// FreeAddr returns a loopback address with a port that was free a moment
+// ago, and that no earlier call of this process returned: the kernel may
+// hand a port it just freed out again (test/migrate's trio once got the
+// same port for a console and an OpenWire listener).
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if _, dup := handedOut.LoadOrStore(addr, true); !dup {
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("piertest: no fresh loopback port in 100 tries")
+	return ""
 }
+
+// handedOut holds the addresses FreeAddr returned.
+var handedOut sync.Map
 
 func (p *Pier) start() {
 	p.t.Helper()
