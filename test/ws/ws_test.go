@@ -192,8 +192,14 @@ func TestCertificateLoginOverWSS(t *testing.T) {
 				method = "password"
 			}
 			re := regexp.MustCompile(`msg=login .*user=alice proto=stomp peer=` + regexp.QuoteMeta(local.String()) + ` method=` + method)
-			if log := b.LogSince(mark); !re.MatchString(log) {
-				t.Fatalf("no audit line matching %s in:\n%s", re, log)
+			// The broker writes the line beside CONNECTED, not before it:
+			// wait for it to reach the log.
+			deadline := time.Now().Add(10 * time.Second)
+			for !re.MatchString(b.LogSince(mark)) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no audit line matching %s in:\n%s", re, b.LogSince(mark))
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
 		})
 	}
