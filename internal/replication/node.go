@@ -224,6 +224,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	// The FSM applies every entry NoSync and waits for it: the journal
 	// must write it at once, not hold it for a synced batch.
 	jopts.WriteNoSyncAtOnce = true
+	// Every message is in the Raft log as well: the journal's pages are
+	// not worth the page cache once written (vfs.DropBehind).
+	jopts.DropBehind = true
 	jopts.Meter = nil
 	var err error
 	fsys := cfg.FS

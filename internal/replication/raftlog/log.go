@@ -95,6 +95,9 @@ type segment struct {
 	// the file, and its sync then costs more (spare.go). Zeros lie
 	// between end and alloc.
 	alloc int64
+	// drop drops the pages far behind end from the page cache (wmu only):
+	// the entries the leader reads back are the newest, from the cache.
+	drop vfs.DropBehind
 }
 
 // loc is where an entry's record is in its segment.
@@ -311,7 +314,9 @@ func (l *Log) storeLogs(logs []*raft.Log) error {
 	}
 	l.mu.last = logs[len(logs)-1].Index
 	l.mu.cache.add(cached)
+	end := s.end
 	l.mu.Unlock()
+	s.drop.Wrote(s.f, end)
 	l.written(s, l.mu.last, !async)
 	return nil
 }

@@ -473,3 +473,41 @@ func scanSegmentOf(t *testing.T, fsys *vfs.MemFS, name string) scan {
 	must(t, checkSegmentHeader(b, uint32(num)))
 	return scanSegment(b)
 }
+
+// TestDropBehind: a log on the OS file system drops its segments' pages
+// from the page cache once the writes are vfs.DropKeep past them, and the
+// entries there still read back (from the disk, with the cache off).
+func TestDropBehind(t *testing.T) {
+	l, err := Open(context.Background(), t.TempDir(), vfs.OS{}, Options{CacheEntries: -1, prealloc: preallocInline}, nil)
+	must(t, err)
+	defer l.Close()
+	const per, size = 64, 4096
+	var index uint64 = 1
+	for written := 0; written < 48<<20; written += per * size {
+		es := entries(index, index+per-1, 1)
+		for _, e := range es {
+			e.Data = bytes.Repeat([]byte{byte(e.Index)}, size)
+		}
+		must(t, l.StoreLogs(es))
+		index += per
+	}
+	l.mu.RLock()
+	var dropped int64
+	var in *segment
+	for _, s := range l.mu.segs {
+		if s.drop.Done() > 0 {
+			dropped += s.drop.Done()
+			in = s
+		}
+	}
+	l.mu.RUnlock()
+	if in == nil {
+		t.Fatal("no segment dropped any pages after 48 MiB of entries")
+	}
+	t.Logf("%d MiB dropped", dropped>>20)
+	var e raft.Log
+	must(t, l.GetLog(in.base, &e))
+	if e.Index != in.base || !bytes.Equal(e.Data, bytes.Repeat([]byte{byte(in.base)}, size)) {
+		t.Fatalf("entry %d read back as index %d, %d bytes of %x…", in.base, e.Index, len(e.Data), e.Data[:4])
+	}
+}

@@ -30,6 +30,7 @@ type writerState struct {
 	nsizes      int
 	deferred    []*request // NoSync batches held back (Options.WriteNoSyncAtOnce)
 	defBytes    int64
+	drop        vfs.DropBehind // the active segment's (Options.DropBehind)
 }
 
 // stepDown ends a writer's turn: it asks run for a lazy sync if NoSync
@@ -345,6 +346,9 @@ func (s *Store) write(buf []byte, sync bool) error {
 	}
 	s.w.off += int64(len(buf))
 	s.w.sinceCkpt += int64(len(buf))
+	if s.opts.DropBehind {
+		s.w.drop.Wrote(s.w.f, s.w.off)
+	}
 	return nil
 }
 
@@ -420,6 +424,7 @@ func (s *Store) roll() error {
 		return err
 	}
 	s.w.seg, s.w.f, s.w.off = id, f, off
+	s.w.drop = vfs.DropBehind{}
 	if s.w.sinceCkpt >= s.opts.CheckpointBytes {
 		if err := s.compact(); err != nil {
 			return err
