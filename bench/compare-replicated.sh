@@ -61,13 +61,20 @@
 #   store's own), SKIP_AMQ=1, SKIP_SINGLE=1, SKIP_REPLICATED=1, PIER_BIN
 #   (a prebuilt pier instead of `go build`), KEEP_WORK=1 (keep the temp dir
 #   with configs, logs and JSON results), DISK_PROBE_COUNT (records per
-#   disk probe, default 3000). Shared functions: bench/lib.sh.
+#   disk probe, default 3000), ROUNDS (default 1: how many times the
+#   whole sequence ActiveMQ, Pier, Pier-x3 runs, each round with fresh
+#   data directories; the report gives each figure's median over the
+#   rounds and lists every round's msg/s — on a shared virtual machine the
+#   same broker can move by 40% between runs). Shared functions:
+#   bench/lib.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
 SCENARIOS=${SCENARIOS:-1x1 4x4 16x16}
+ROUNDS=${ROUNDS:-1}
+ROUND=1
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-30s}
 AMQ_OPENWIRE_PORT=${AMQ_OPENWIRE_PORT:-61646}
 AMQ_STOMP_PORT="" # start_activemq: OpenWire only
@@ -127,56 +134,99 @@ run_scenarios() {
 # alone (SERVER_PIDS[MASTER]; the only one when MASTER is empty).
 bench() {
 	local name=$1 s=$2 kind=$3 p=$4 c=$5 d=$6 out err master=${SERVER_PIDS[${MASTER:-0}]} all0 mst0 m
-	out="$WORK/$name-$s${kind:+-$kind}.json"
-	err="$WORK/$name-$s${kind:+-$kind}.err"
-	LAST_RUN="the $s ${kind:-measured} run"
-	log "$name: $s ${kind:-measured} ($d)"
+	out="$WORK/$name-$s.r$ROUND${kind:+-$kind}.json"
+	err="$WORK/$name-$s.r$ROUND${kind:+-$kind}.err"
+	LAST_RUN="the $s ${kind:-measured} run of round $ROUND"
+	log "$name: $s ${kind:-measured} ($d, round $ROUND of $ROUNDS)"
 	all0=$(cpu_sum "${SERVER_PIDS[@]}")
 	mst0=$(cpu_ms "$master")
 	if ! run_client "$out" "$err" "$PIER" bench --json --url "tcp://127.0.0.1:$BENCH_PORT" \
 		--destination "queue://compare.replicated.$s" --persistent=true --size 1024 \
 		--producers "$p" --consumers "$c" --duration "$d" --drain-timeout "$DRAIN_TIMEOUT"; then
 		log "$name: $s ${kind:-measured} FAILED:"
-		[[ -n "$kind" ]] || NOTES+=("${LABELS[$name]} $s FAILED: $(head -n 1 "$err")")
+		[[ -n "$kind" ]] || NOTES+=("${LABELS[$name]} $s (round $ROUND) FAILED: $(head -n 1 "$err")")
 	fi
 	[[ ! -s "$err" ]] || sed 's/^/    /' "$err" >&2
 	[[ -s "$out" ]] || echo '{}' >"$out"
 	[[ -z "$kind" ]] || return 0
 	read -r -a m <<<"$(metrics "$out")"
 	printf '%s %s %s\n' "$(cpu_per_msg "$all0" "$(cpu_sum "${SERVER_PIDS[@]}")" "${m[4]}")" \
-		"$(cpu_per_msg "$mst0" "$(cpu_ms "$master")" "${m[4]}")" "${m[4]}" >"$WORK/$name-$s.cpu"
-	read -r -a m <"$WORK/$name-$s.cpu"
+		"$(cpu_per_msg "$mst0" "$(cpu_ms "$master")" "${m[4]}")" "${m[4]}" >"$WORK/$name-$s.r$ROUND.cpu"
+	read -r -a m <"$WORK/$name-$s.r$ROUND.cpu"
 	log "  broker CPU: ${m[0]} µs/msg${MASTER:+ (all replicas; master ${REPLICAS[MASTER]} alone: ${m[1]} µs/msg)} over ${m[2]} messages"
 }
 
-# cpu_fields NAME SCENARIO: "µs/msg master-µs/msg" of a measured run, - - when
-# there is none.
-cpu_fields() {
-	local f=(- -)
-	[[ ! -s "$WORK/$1-$2.cpu" ]] || read -r -a f <"$WORK/$1-$2.cpu"
-	echo "${f[0]} ${f[1]}"
+# median_fields NAME SCENARIO: the fields of metrics and cpu_fields (rate
+# p50 p99 sent received send_rate cpu/msg cpu_master), each the median over
+# the rounds' measured runs of NAME in SCENARIO that have it; - where none.
+median_fields() {
+	python3 - "$WORK" "$1" "$2" "$ROUNDS" <<-'EOF'
+		import json, statistics, sys
+		work, name, s, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+		cols = [[] for _ in range(8)]
+		for r in range(1, rounds + 1):
+		    try:
+		        j = json.load(open("%s/%s-%s.r%d.json" % (work, name, s, r)))
+		        l = j["latency"]
+		        for i, v in enumerate((j["receive_rate"], l["p50_us"], l["p99_us"], j["sent"], j["received"], j["send_rate"])):
+		            cols[i].append(float(v))
+		    except (OSError, ValueError, KeyError, TypeError):
+		        pass
+		    try:
+		        f = open("%s/%s-%s.r%d.cpu" % (work, name, s, r)).read().split()
+		        for i in (0, 1):
+		            if f[i] != "-":
+		                cols[6 + i].append(float(f[i]))
+		    except (OSError, IndexError, ValueError):
+		        pass
+		out = []
+		for i, c in enumerate(cols):
+		    if not c:
+		        out.append("-")
+		    elif i in (6, 7):
+		        out.append("%.1f" % statistics.median(c))
+		    else:
+		        out.append("%.0f" % statistics.median(c))
+		print(" ".join(out))
+	EOF
+}
+
+# round_rates NAME SCENARIO: every round's msg/s, comma-separated (- for a
+# round without a result).
+round_rates() {
+	local r m out=()
+	for ((r = 1; r <= ROUNDS; r++)); do
+		read -r -a m <<<"$(metrics "$WORK/$1-$2.r$r.json")"
+		out+=("${m[0]}")
+	done
+	local IFS=,
+	echo "${out[*]}"
 }
 
 report() {
 	local s i a p r name
 	local -a amq pier repl m
 	local metric_names=([0]=msg/s [1]=p50_us [2]=p99_us [6]=cpu_us/msg [7]=cpu_master) # fields of metrics, cpu_fields
-	printf '\npersistent, 1 KiB, OpenWire (pier bench), %s per run after a %s warm-up\n' "$DURATION" "$WARMUP"
+	printf '\npersistent, 1 KiB, OpenWire (pier bench), %s per run after a %s warm-up%s\n' "$DURATION" "$WARMUP" \
+		"$( ((ROUNDS == 1)) || echo ", medians of $ROUNDS rounds")"
 	printf '%-9s %-10s %10s %10s %10s %10s %10s\n' scenario metric \
 		"${LABELS[activemq]}" "${LABELS[pier]}" "${LABELS[replicated]}" x3/AMQ x3/Pier
 	for s in $SCENARIOS; do
-		read -r -a amq <<<"$(metrics "$WORK/activemq-$s.json") $(cpu_fields activemq "$s")"
-		read -r -a pier <<<"$(metrics "$WORK/pier-$s.json") $(cpu_fields pier "$s")"
-		read -r -a repl <<<"$(metrics "$WORK/replicated-$s.json") $(cpu_fields replicated "$s")"
+		read -r -a amq <<<"$(median_fields activemq "$s")"
+		read -r -a pier <<<"$(median_fields pier "$s")"
+		read -r -a repl <<<"$(median_fields replicated "$s")"
 		for i in 0 1 2 6 7; do
 			a=${amq[i]} p=${pier[i]} r=${repl[i]}
 			printf '%-9s %-10s %10s %10s %10s %10s %10s\n' "$s" "${metric_names[i]}" "$a" "$p" "$r" \
 				"$(ratio "$r" "$a")" "$(ratio "$r" "$p")"
 		done
+		((ROUNDS == 1)) || printf '%-9s %-10s %s\n' "$s" rounds "ActiveMQ $(round_rates activemq "$s"); Pier $(round_rates pier "$s"); Pier-x3 $(round_rates replicated "$s") msg/s"
 		for name in activemq pier replicated; do
-			read -r -a m <<<"$(metrics "$WORK/$name-$s.json")"
-			[[ ${m[3]} == - || ${m[3]} == "${m[4]}" ]] ||
-				NOTES+=("${LABELS[$name]} $s: sent ${m[3]} but received ${m[4]}")
+			for ((r = 1; r <= ROUNDS; r++)); do
+				read -r -a m <<<"$(metrics "$WORK/$name-$s.r$r.json")"
+				[[ ${m[3]} == - || ${m[3]} == "${m[4]}" ]] ||
+					NOTES+=("${LABELS[$name]} $s (round $r): sent ${m[3]} but received ${m[4]}")
+			done
 		done
 	done
 	printf '\n(Pier-x3: three replicas, store.kind: replicated, election_timeout %s; msg/s is the receive rate; latencies in µs from send to receipt;\n cpu_us/msg: the broker processes'"'"' user + system CPU time in the measured run per message received, in µs, for Pier-x3 the\n sum over its three replicas; cpu_master: the master replica'"'"'s alone (for ActiveMQ and Pier their one process again);\n x3/AMQ and x3/Pier divide the Pier-x3 column by the other: above 1 is better for msg/s, worse for latencies and CPU)\n' \
@@ -200,28 +250,36 @@ main() {
 	rate=$(fsync_rate) || rate="unknown"
 	log "disk: $rate synchronous 1 KiB writes/s (dd oflag=dsync in $WORK)"
 
-	if [[ "${SKIP_AMQ:-0}" != 1 ]]; then
-		install_activemq
-		start_activemq
-		amq=$(amq_pid)
-		log "ActiveMQ's broker JVM is pid $amq"
-		BENCH_PORT=$AMQ_OPENWIRE_PORT
-		run_scenarios activemq
-		stop_server
-		sync
-	fi
-	if [[ "${SKIP_SINGLE:-0}" != 1 ]]; then
-		start_pier_broker single "$PIER_OPENWIRE_PORT"
-		BENCH_PORT=$PIER_OPENWIRE_PORT
-		run_scenarios pier
-		stop_server
-		sync
-	fi
-	if [[ "${SKIP_REPLICATED:-0}" != 1 ]]; then
-		start_group
-		run_scenarios replicated follow_master
-		stop_server
-	fi
+	[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "bad ROUNDS \"$ROUNDS\" (want a count, e.g. 3)"
+	[[ "${SKIP_AMQ:-0}" == 1 ]] || install_activemq
+	for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+		# fresh data directories for every round
+		rm -rf "$WORK/activemq/data" "$WORK/pier-single/data" "$WORK/pier-group"
+		if [[ "${SKIP_AMQ:-0}" != 1 ]]; then
+			start_activemq
+			amq=$(amq_pid)
+			log "ActiveMQ's broker JVM is pid $amq"
+			BENCH_PORT=$AMQ_OPENWIRE_PORT
+			MASTER=""
+			run_scenarios activemq
+			stop_server
+			sync
+		fi
+		if [[ "${SKIP_SINGLE:-0}" != 1 ]]; then
+			start_pier_broker single "$PIER_OPENWIRE_PORT"
+			BENCH_PORT=$PIER_OPENWIRE_PORT
+			MASTER=""
+			run_scenarios pier
+			stop_server
+			sync
+		fi
+		if [[ "${SKIP_REPLICATED:-0}" != 1 ]]; then
+			start_group
+			run_scenarios replicated follow_master
+			stop_server
+			sync
+		fi
+	done
 	disk_end=$(disk_both)
 	log "disk at end: $disk_end"
 	report
