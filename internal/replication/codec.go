@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/piermq/pier/internal/message"
 	"github.com/piermq/pier/internal/store"
@@ -31,7 +32,11 @@ var errBadEntry = errors.New("replication: bad log entry")
 // encodeBatch encodes b's ops as a log entry. It also returns the encoded
 // size of the messages it adds (what the journal counts against its limit).
 func encodeBatch(b *store.Batch) (out []byte, addBytes int64, err error) {
-	out = make([]byte, 0, 64+128*len(b.Ops))
+	size := 16
+	for i := range b.Ops {
+		size += b.Ops[i].SizeHint()
+	}
+	out = make([]byte, 0, size)
 	out = append(out, entryV1)
 	out = binary.AppendUvarint(out, uint64(len(b.Ops)))
 	var scratch []byte
@@ -106,11 +111,12 @@ func decodeBatch(ops []store.Op, p []byte) ([]store.Op, error) {
 	if n > uint64(len(p)) {
 		return ops, fmt.Errorf("%w: op count %d", errBadEntry, n)
 	}
+	ops = slices.Grow(ops, int(n)) // each op takes at least a byte of p
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		o := store.Op{Kind: store.OpKind(d.byte())}
 		switch o.Kind {
 		case store.OpAdd:
-			o.Dest = string(d.bytes())
+			o.Dest = d.dest()
 			o.Seq = d.uvarint()
 			// The message stays encoded (Raw, a slice of p): the journal
 			// stores it as it is. Its leading fields are checked here;
@@ -124,7 +130,7 @@ func decodeBatch(ops []store.Op, p []byte) ([]store.Op, error) {
 				o.Raw = raw
 			}
 		case store.OpRemove:
-			o.Dest = string(d.bytes())
+			o.Dest = d.dest()
 			o.Seq = d.uvarint()
 		case store.OpPutSub, store.OpDeleteSub:
 			s := &store.Subscription{}
@@ -165,9 +171,19 @@ func decodeBatch(ops []store.Op, p []byte) ([]store.Op, error) {
 
 // decoder reads the fields of an entry; the first failure sticks.
 type decoder struct {
-	b   []byte
-	pos int
-	err error
+	b    []byte
+	pos  int
+	err  error
+	last string // the destination of the last add or remove
+}
+
+// dest reads a destination name: as a string of its own only when it is
+// not the previous op's (an entry's ops are mostly on a few queues).
+func (d *decoder) dest() string {
+	if b := d.bytes(); string(b) != d.last {
+		d.last = string(b)
+	}
+	return d.last
 }
 
 func (d *decoder) fail() {
