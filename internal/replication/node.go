@@ -224,9 +224,14 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	// The FSM applies every entry NoSync and waits for it: the journal
 	// must write it at once, not hold it for a synced batch.
 	jopts.WriteNoSyncAtOnce = true
-	// Every message is in the Raft log as well: the journal's pages are
-	// not worth the page cache once written (vfs.DropBehind).
-	jopts.DropBehind = true
+	// A follower's journal holds what its Raft log holds and is read
+	// back only if it becomes master: its pages are not worth the page
+	// cache once written (vfs.DropBehind). The master keeps its own, to
+	// read back the messages it pages out of memory.
+	jopts.DropBehind = func() bool {
+		r := n.ready.Load()
+		return r == nil || r.State() != raft.Leader
+	}
 	jopts.Meter = nil
 	var err error
 	fsys := cfg.FS

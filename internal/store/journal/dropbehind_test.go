@@ -11,14 +11,14 @@ import (
 	"github.com/piermq/pier/internal/store/vfs"
 )
 
-// TestDropBehind: with Options.DropBehind the active segment's pages are
+// TestDropBehind: with Options.DropBehind saying so, the active segment's pages are
 // dropped from the page cache once the writes are vfs.DropKeep past them
-// (without it, never), and the messages there still read back.
+// (else never), and the messages there still read back.
 func TestDropBehind(t *testing.T) {
 	for _, drop := range []bool{true, false} {
 		t.Run(fmt.Sprintf("drop=%v", drop), func(t *testing.T) {
 			ctx := context.Background()
-			s, err := Open(ctx, t.TempDir(), vfs.OS{}, Options{DropBehind: drop, SegmentSize: 64 << 20}, nil)
+			s, err := Open(ctx, t.TempDir(), vfs.OS{}, Options{DropBehind: func() bool { return drop }, SegmentSize: 64 << 20}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -56,13 +56,14 @@ type Options struct {
 	// disk for the spare and writing every segment twice; the broker turns
 	// it on, tests of the format leave it off.
 	Preallocate bool
-	// DropBehind drops the active segment's pages from the page cache
-	// once the writes are vfs.DropKeep past them (vfs.DropBehind). A
-	// replicated group's replicas turn it on: they write each message
-	// into the Raft log as well, and read their journal back only for
-	// the messages a master pages out of memory. Reading those comes from
-	// the disk then, not the page cache.
-	DropBehind bool
+	// DropBehind, when set and true at a write, drops the active
+	// segment's pages from the page cache once the writes are
+	// vfs.DropKeep past them (vfs.DropBehind). A replicated group's
+	// followers do: their journal holds what their Raft log holds, and
+	// is read back only once they become master. A master keeps its
+	// pages, from which it reads back the messages it paged out of
+	// memory, as one broker alone does.
+	DropBehind func() bool
 	// MaxProducers is how many producers' high-water marks (store.State's
 	// ProducerSeqs) the journal remembers: the least recently written one
 	// is forgotten when a new producer would exceed it. Each costs about

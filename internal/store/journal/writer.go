@@ -346,7 +346,7 @@ func (s *Store) write(buf []byte, sync bool) error {
 	}
 	s.w.off += int64(len(buf))
 	s.w.sinceCkpt += int64(len(buf))
-	if s.opts.DropBehind {
+	if drop := s.opts.DropBehind; drop != nil && drop() {
 		s.w.drop.Wrote(s.w.f, s.w.off)
 	}
 	return nil
