@@ -32,11 +32,7 @@ var errBadEntry = errors.New("replication: bad log entry")
 // encodeBatch encodes b's ops as a log entry. It also returns the encoded
 // size of the messages it adds (what the journal counts against its limit).
 func encodeBatch(b *store.Batch) (out []byte, addBytes int64, err error) {
-	size := 16
-	for i := range b.Ops {
-		size += b.Ops[i].SizeHint()
-	}
-	out = make([]byte, 0, size)
+	out = make([]byte, 0, 16+b.SizeHint())
 	out = append(out, entryV1)
 	out = binary.AppendUvarint(out, uint64(len(b.Ops)))
 	var scratch []byte

@@ -88,21 +88,25 @@ type Batch struct {
 	Mark uint64
 }
 
-// SizeHint estimates the bytes o takes in a store's encoding of a batch
-// (a journal record, a Raft log entry), so that the buffer is allocated
-// once rather than grown message by message: its fixed fields and its
-// message, a raw encoding's length or Size's estimate of one still to be
-// marshalled. It may be more, never much less.
-func (o *Op) SizeHint() int {
-	n := 32 + len(o.Dest)
-	switch {
-	case o.Raw != nil:
-		n += len(o.Raw)
-	case o.Msg != nil:
-		n += o.Msg.Size()
-	case o.Sub != nil:
-		s := o.Sub
-		n += 64 + len(s.ClientID) + len(s.Name) + len(s.Topic) + len(s.Selector) + len(s.Dest) + len(s.Remote)
+// SizeHint estimates the bytes b's ops take in a store's encoding of the
+// batch (a journal record, a Raft log entry), so that its buffer is
+// allocated once rather than grown message by message: each op's fixed
+// fields and its message, a raw encoding's length or Size's estimate of
+// one still to be marshalled. It may be more, never much less.
+func (b *Batch) SizeHint() int {
+	n := 0
+	for i := range b.Ops {
+		o := &b.Ops[i]
+		n += 32 + len(o.Dest)
+		switch {
+		case o.Raw != nil:
+			n += len(o.Raw)
+		case o.Msg != nil:
+			n += o.Msg.Size()
+		case o.Sub != nil:
+			s := o.Sub
+			n += 64 + len(s.ClientID) + len(s.Name) + len(s.Topic) + len(s.Selector) + len(s.Dest) + len(s.Remote)
+		}
 	}
 	return n
 }

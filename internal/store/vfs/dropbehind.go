@@ -1,5 +1,7 @@
 package vfs
 
+import "os"
+
 // DropBehind drops a log file's pages from the operating system's page
 // cache once the writes have moved well past them, as BookKeeper's journal
 // does: a log is read back only when it is recovered, or for the few
@@ -42,6 +44,8 @@ func (d *DropBehind) Wrote(f File, end int64) {
 	}
 	d.done = to
 }
+
+var pageSize = int64(os.Getpagesize())
 
 // cacheDropper is a File whose cached pages can be dropped.
 type cacheDropper interface {

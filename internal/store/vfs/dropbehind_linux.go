@@ -1,12 +1,6 @@
 package vfs
 
-import (
-	"os"
-
-	"golang.org/x/sys/unix"
-)
-
-var pageSize = int64(os.Getpagesize())
+import "golang.org/x/sys/unix"
 
 // dropCache asks the kernel to drop o's cached pages in [off, off+n).
 func (o osFile) dropCache(off, n int64) {
