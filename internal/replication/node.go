@@ -228,10 +228,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	// back only if it becomes master: its pages are not worth the page
 	// cache once written (vfs.DropBehind). The master keeps its own, to
 	// read back the messages it pages out of memory.
-	jopts.DropBehind = func() bool {
-		r := n.ready.Load()
-		return r == nil || r.State() != raft.Leader
-	}
+	jopts.DropBehind = func() bool { return !n.leading() }
 	jopts.Meter = nil
 	var err error
 	fsys := cfg.FS
@@ -256,10 +253,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if !cfg.SerialLeaderSync {
 		// The leader syncs its own log while the followers sync theirs
 		// (clamp.go says how that stays safe).
-		logOpts.Async = func() bool {
-			r := n.ready.Load()
-			return r != nil && r.State() == raft.Leader
-		}
+		logOpts.Async = n.leading
 	}
 	if n.logs, err = raftlog.Open(ctx, filepath.Join(raftDir, "log"), fsys, logOpts, partLog); err != nil {
 		return nil, fmt.Errorf("replication: raft log: %w", err)
@@ -541,6 +535,14 @@ type Status struct {
 	LastContact  string `json:"last_contact"`
 	ClientURL    string `json:"client_url"`
 	ConsoleURL   string `json:"console_url,omitempty"`
+}
+
+// leading reports whether this replica's Raft has started and leads: the
+// log store syncs behind its writes then (Options.Async), and the journal
+// keeps its pages (a follower's drops them, journal.Options.DropBehind).
+func (n *Node) leading() bool {
+	r := n.ready.Load()
+	return r != nil && r.State() == raft.Leader
 }
 
 // Status reports this replica's state.

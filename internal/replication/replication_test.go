@@ -414,3 +414,21 @@ func TestFiveReplicasTolerateTwoFailures(t *testing.T) {
 		t.Fatal("a master with three of five down still serves after 5s")
 	}
 }
+
+// TestFollowersDropJournalPages: the journal's DropBehind is true on the
+// followers and false on the master, whose pages serve the messages it
+// pages out of memory; the master's Raft log syncs behind its writes, the
+// followers' do not (both follow Node.leading).
+func TestFollowersDropJournalPages(t *testing.T) {
+	g := newGroup(t, 3, nil)
+	id, m := g.master()
+	addN(t, m.Store(), 1, 11)
+	for nid, n := range g.nodes {
+		if got, want := n.fsm.jopts.DropBehind(), nid != id; got != want {
+			t.Errorf("replica %s (master %s): journal DropBehind %v, want %v", nid, id, got, want)
+		}
+		if got, want := n.leading(), nid == id; got != want {
+			t.Errorf("replica %s (master %s): leading %v, want %v", nid, id, got, want)
+		}
+	}
+}
