@@ -17,7 +17,7 @@
 # replica that was master when the run started, alone (for the single
 # brokers, their one process again). The clients' CPU is not included.
 # /proc counts in clock ticks (usually 10 ms): a short run gives a coarse
-# figure. The figures go to $WORK/NAME-SCENARIO.cpu ("µs/msg
+# figure. The figures go to $WORK/NAME-SCENARIO.rROUND.cpu ("µs/msg
 # master-µs/msg messages").
 #
 # The brokers run one kind at a time, each with a fresh data directory in
@@ -110,7 +110,8 @@ follow_master() {
 
 # run_scenarios NAME [BEFORE]: warm-up and measured run of every scenario
 # against BENCH_PORT, calling BEFORE before each run and once more at the
-# end (with the argument "end"); results go to $WORK/NAME-<scenario>.json.
+# end (with the argument "end"); results go to
+# $WORK/NAME-<scenario>.r<round>.json.
 run_scenarios() {
 	local name=$1 before=${2:-} s p c
 	for s in $SCENARIOS; do
@@ -130,7 +131,7 @@ run_scenarios() {
 # run against BENCH_PORT (KIND "warmup" or "" for the measured run). A run
 # that printed nothing leaves {}; a measured run that failed leaves a note.
 # A measured run also leaves the brokers' CPU per message in
-# $WORK/NAME-SCENARIO.cpu: that of all of SERVER_PIDS, and of the master's
+# $WORK/NAME-SCENARIO.rROUND.cpu: that of all of SERVER_PIDS, and of the master's
 # alone (SERVER_PIDS[MASTER]; the only one when MASTER is empty).
 bench() {
 	local name=$1 s=$2 kind=$3 p=$4 c=$5 d=$6 out err master=${SERVER_PIDS[${MASTER:-0}]} all0 mst0 m
@@ -156,39 +157,29 @@ bench() {
 	log "  broker CPU: ${m[0]} µs/msg${MASTER:+ (all replicas; master ${REPLICAS[MASTER]} alone: ${m[1]} µs/msg)} over ${m[2]} messages"
 }
 
-# median_fields NAME SCENARIO: the fields of metrics and cpu_fields (rate
-# p50 p99 sent received send_rate cpu/msg cpu_master), each the median over
-# the rounds' measured runs of NAME in SCENARIO that have it; - where none.
+# round_fields NAME SCENARIO R: the fields of metrics for NAME's measured
+# run of SCENARIO in round R, then its brokers' CPU µs/msg and the master's
+# (- for what it lacks).
+round_fields() {
+	local f=(- -)
+	[[ ! -s "$WORK/$1-$2.r$3.cpu" ]] || read -r -a f <"$WORK/$1-$2.r$3.cpu"
+	echo "$(metrics "$WORK/$1-$2.r$3.json") ${f[0]} ${f[1]}"
+}
+
+# median_fields NAME SCENARIO: round_fields, each field the median over the
+# rounds that have it; - where none does.
 median_fields() {
-	python3 - "$WORK" "$1" "$2" "$ROUNDS" <<-'EOF'
-		import json, statistics, sys
-		work, name, s, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-		cols = [[] for _ in range(8)]
-		for r in range(1, rounds + 1):
-		    try:
-		        j = json.load(open("%s/%s-%s.r%d.json" % (work, name, s, r)))
-		        l = j["latency"]
-		        for i, v in enumerate((j["receive_rate"], l["p50_us"], l["p99_us"], j["sent"], j["received"], j["send_rate"])):
-		            cols[i].append(float(v))
-		    except (OSError, ValueError, KeyError, TypeError):
-		        pass
-		    try:
-		        f = open("%s/%s-%s.r%d.cpu" % (work, name, s, r)).read().split()
-		        for i in (0, 1):
-		            if f[i] != "-":
-		                cols[6 + i].append(float(f[i]))
-		    except (OSError, IndexError, ValueError):
-		        pass
-		out = []
-		for i, c in enumerate(cols):
-		    if not c:
-		        out.append("-")
-		    elif i in (6, 7):
-		        out.append("%.1f" % statistics.median(c))
-		    else:
-		        out.append("%.0f" % statistics.median(c))
-		print(" ".join(out))
-	EOF
+	local r
+	for ((r = 1; r <= ROUNDS; r++)); do
+		round_fields "$1" "$2" "$r"
+	done | python3 -c '
+import statistics, sys
+rows = [l.split() for l in sys.stdin]
+out = []
+for i in range(8):
+    c = [float(r[i]) for r in rows if r[i] != "-"]
+    out.append("-" if not c else ("%.1f" if i >= 6 else "%.0f") % statistics.median(c))
+print(" ".join(out))'
 }
 
 # round_rates NAME SCENARIO: every round's msg/s, comma-separated (- for a
@@ -206,7 +197,7 @@ round_rates() {
 report() {
 	local s i a p r name
 	local -a amq pier repl m
-	local metric_names=([0]=msg/s [1]=p50_us [2]=p99_us [6]=cpu_us/msg [7]=cpu_master) # fields of metrics, cpu_fields
+	local metric_names=([0]=msg/s [1]=p50_us [2]=p99_us [6]=cpu_us/msg [7]=cpu_master) # fields of round_fields
 	printf '\npersistent, 1 KiB, OpenWire (pier bench), %s per run after a %s warm-up%s\n' "$DURATION" "$WARMUP" \
 		"$( ((ROUNDS == 1)) || echo ", medians of $ROUNDS rounds")"
 	printf '%-9s %-10s %10s %10s %10s %10s %10s\n' scenario metric \
